@@ -1,0 +1,67 @@
+"""The project's exceptions: one root, one base per layer.
+
+The CLI turns any `WatcherError` into one line on stderr and exit code 2; anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class WatcherError(Exception):
+    """Root of every error watcher reports to a user as a clear one-line message."""
+
+    def diagnostics(self) -> str:
+        """One line, safe to print: no tokens, no tracebacks."""
+        return " ".join(str(self).split()) or type(self).__name__
+
+
+class UsageError(WatcherError):
+    """The command line or configuration asks for something impossible."""
+
+
+class RegistryError(WatcherError):
+    """A registry could not answer, or answered nonsense."""
+
+
+class PackageNotFound(RegistryError):
+    """The registry does not know the package name."""
+
+
+class VersionNotFound(RegistryError):
+    """The registry knows the package but not the requested version."""
+
+
+class RegistryUnavailable(RegistryError):
+    """Network failure, timeout, or 429/5xx after the retry budget was spent."""
+
+
+class MalformedResponse(RegistryError):
+    """The registry answered with JSON/HTML that does not have the expected shape."""
+
+
+class AmbiguousPackage(RegistryError):
+    """The name exists on more than one ecosystem's registry; `--ecosystem` must choose."""
+
+
+class FetchError(WatcherError):
+    """An artifact could not be downloaded or trusted."""
+
+
+class IntegrityMismatch(FetchError):
+    """The downloaded bytes do not match the digest the registry published."""
+
+
+class ArtifactTooLarge(FetchError):
+    """The download exceeded the size cap."""
+
+
+class NoArtifact(FetchError):
+    """The release has no artifact watcher can analyse."""
+
+
+class ArchiveError(WatcherError):
+    """An archive is corrupt, truncated, or of an unknown format."""
+
+
+class UnsafeArchive(ArchiveError):
+    """An archive tries something hostile: traversal, absolute paths, bombs, too many members."""

@@ -1,0 +1,346 @@
+"""Core value types that flow through the pipeline.
+
+Everything here is a frozen dataclass or an enum: cheap, hashable, free of I/O, so rules and
+renderers can be tested without a network, a disk or a database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum, StrEnum
+
+
+class Ecosystem(StrEnum):
+    """A package ecosystem watcher understands."""
+
+    NPM = "npm"
+    PYPI = "pypi"
+
+
+class Severity(Enum):
+    """How much a finding or a whole report deserves a reviewer's attention (ordered)."""
+
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Position in the order none < low < medium < high < critical."""
+        return _SEVERITY_ORDER.index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_SEVERITY_ORDER = (Severity.NONE, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+
+
+class ArtifactKind(StrEnum):
+    """The shape of a downloadable release file."""
+
+    NPM_TARBALL = "npm-tarball"
+    SDIST = "sdist"
+    WHEEL = "wheel"
+
+
+class Provenance(StrEnum):
+    """Whether a release carries build provenance / attestations.
+
+    UNKNOWN is distinct from ABSENT: mirrors strip attestations, and a stripped field must
+    never be read as "provenance was removed".
+    """
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    """Who pushed one release to the registry.
+
+    `trusted_publisher` names the OIDC identity (e.g. "github") when the release was published
+    by CI through trusted publishing rather than by a person's token.
+    """
+
+    name: str | None = None
+    email: str | None = None
+    trusted_publisher: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRef:
+    """A downloadable file of a release as the registry describes it.
+
+    `digests` maps an algorithm name (`sha512`, `sha256`, `sha1`) to the expected digest as a
+    lowercase hex string; npm's SRI base64 values are converted to hex by the registry client.
+    """
+
+    url: str
+    filename: str
+    kind: ArtifactKind
+    digests: Mapping[str, str]
+    size: int | None = None
+    #: For wheels: tagged `py3-none-any`-style, i.e. the same code on every platform.
+    pure_python: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One version of a package with the registry metadata the rules look at.
+
+    Any metadata field may be None: None means "the registry did not tell us", never "empty".
+    """
+
+    ecosystem: Ecosystem
+    name: str
+    version: str
+    artifacts: tuple[ArtifactRef, ...]
+    published_at: datetime | None = None
+    maintainers: frozenset[str] | None = None
+    publisher: Publisher | None = None
+    provenance: Provenance = Provenance.UNKNOWN
+    repository: str | None = None
+    unpacked_size: int | None = None
+    yanked: bool = False
+    #: Human-facing page of this release on the registry (for report links).
+    page_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PackageInfo:
+    """Everything the registry lists for a package name: its versions and when they appeared."""
+
+    ecosystem: Ecosystem
+    name: str
+    #: version -> publish time (None when unknown), in the registry's order.
+    versions: Mapping[str, datetime | None]
+    latest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A regular file read from an archive into memory."""
+
+    path: str
+    data: bytes
+    sha256: str
+    is_binary: bool
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        return len(self.data)
+
+    @property
+    def text(self) -> str:
+        """The content decoded as UTF-8, undecodable bytes replaced."""
+        return self.data.decode("utf-8", errors="replace")
+
+    @classmethod
+    def of(cls, path: str, data: bytes) -> FileEntry:
+        """Build an entry, computing its hash and a binary sniff (NUL byte in the first 8 KiB)."""
+        return cls(
+            path=path,
+            data=data,
+            sha256=hashlib.sha256(data).hexdigest(),
+            is_binary=b"\x00" in data[:8192],
+        )
+
+
+class SpecialKind(StrEnum):
+    """Archive members that are not regular files; recorded, never materialised."""
+
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    DEVICE = "device"
+    FIFO = "fifo"
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialEntry:
+    """A link, device or fifo seen in an archive."""
+
+    path: str
+    kind: SpecialKind
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The contents of one artifact, root prefix (`package/`, `name-version/`) stripped."""
+
+    filename: str
+    kind: ArtifactKind
+    files: Mapping[str, FileEntry]
+    specials: tuple[SpecialEntry, ...] = ()
+
+
+class ChangeKind(StrEnum):
+    """How a path differs between two snapshots."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    MODIFIED = "modified"
+
+
+@dataclass(frozen=True, slots=True)
+class AddedLine:
+    """A line present in the new file and not the old one, with its 1-based line number."""
+
+    lineno: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """One path that was added, removed or modified between two snapshots.
+
+    `added_lines` holds every line of an added file, the `+` lines of a modified text file,
+    or the whole new content when the file was too large to diff (`rewritten`).
+    """
+
+    path: str
+    kind: ChangeKind
+    old: FileEntry | None
+    new: FileEntry | None
+    added_lines: tuple[AddedLine, ...] = ()
+    removed_lines: tuple[str, ...] = ()
+    rewritten: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What an artifact declares about itself, parsed from its own files (never executed).
+
+    npm: package.json. PyPI: PKG-INFO / METADATA, pyproject.toml, setup.py text,
+    entry_points.txt and *.pth files.
+    """
+
+    name: str | None = None
+    version: str | None = None
+    #: npm lifecycle scripts (all of `scripts`).
+    scripts: Mapping[str, str] = field(default_factory=dict)
+    #: name -> version spec; npm dependencies + optionalDependencies, PyPI Requires-Dist.
+    dependencies: Mapping[str, str] = field(default_factory=dict)
+    #: npm `bin` (name -> path).
+    bin: Mapping[str, str] = field(default_factory=dict)
+    #: PyPI entry points, "group:name" -> "module:attr".
+    entry_points: Mapping[str, str] = field(default_factory=dict)
+    #: pyproject.toml `[build-system] build-backend`.
+    build_backend: str | None = None
+    repository: str | None = None
+    #: Paths of `*.pth` files, and of `binding.gyp` at the package root.
+    pth_files: tuple[str, ...] = ()
+    has_binding_gyp: bool = False
+    #: `setup.py` text, when the artifact has one.
+    setup_py: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactDiff:
+    """The difference between the old and new form of one artifact kind (tarball/sdist/wheel).
+
+    `old` is None for a first release (`watcher scan`): every file then counts as added.
+    """
+
+    kind: ArtifactKind
+    old: Snapshot | None
+    new: Snapshot
+    old_manifest: Manifest | None
+    new_manifest: Manifest
+    changes: tuple[FileChange, ...]
+
+    @property
+    def label(self) -> str:
+        """The artifact's file name, for findings that must say which artifact they came from."""
+        return self.new.filename
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One piece of evidence that a release deserves a look."""
+
+    rule: str
+    severity: Severity
+    message: str
+    #: Taxonomy tag used by scoring to correlate findings (e.g. "install-hook", "network").
+    category: str
+    path: str | None = None
+    line: int | None = None
+    evidence: str | None = None
+    #: Which artifact (file name) the finding came from, for ecosystems with several.
+    artifact: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable identity for suppressions: rule, path and evidence, not line numbers."""
+        key = "\x1f".join((self.rule, self.path or "", (self.evidence or self.message).strip()))
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFailure:
+    """A rule that raised: reported beside the findings, so the other rules' results stand."""
+
+    rule: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileCounts:
+    """How many files were added, removed and changed, summed over artifacts."""
+
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataSummary:
+    """Registry-metadata facts for the report; None means unknown."""
+
+    publisher_changed: bool | None
+    provenance: Provenance
+    version_jump: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The verdict on one release (against its predecessor, or alone for a first release)."""
+
+    ecosystem: Ecosystem
+    package: str
+    old_version: str | None
+    new_version: str
+    score: int
+    severity: Severity
+    findings: tuple[Finding, ...]
+    files: FileCounts
+    metadata: MetadataSummary
+    artifacts: tuple[str, ...] = ()
+    rule_failures: tuple[RuleFailure, ...] = ()
+    links: tuple[str, ...] = ()
