@@ -342,5 +342,7 @@ class Report:
     files: FileCounts
     metadata: MetadataSummary
     artifacts: tuple[str, ...] = ()
+    #: Why the severity was escalated beyond its worst single finding.
+    reasons: tuple[str, ...] = ()
     rule_failures: tuple[RuleFailure, ...] = ()
     links: tuple[str, ...] = ()

@@ -1,0 +1,194 @@
+"""Read what an artifact declares about itself from its own files, without running anything.
+
+npm: `package.json`. PyPI: `*.dist-info/METADATA` (wheel) or `PKG-INFO` (sdist), with
+`pyproject.toml`, `setup.py` (as text), `entry_points.txt` and `*.pth` files. A file that does
+not parse yields an empty field rather than an error: a broken manifest must not hide the rest
+of the analysis.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import tomllib
+from collections.abc import Mapping
+from email.parser import HeaderParser
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from watcher.models import ArtifactKind, Manifest, Snapshot
+
+#: npm installs these alongside the package (peers automatically since npm 7).
+NPM_DEPENDENCY_FIELDS = ("dependencies", "optionalDependencies", "peerDependencies")
+
+
+def parse_manifest(snapshot: Snapshot) -> Manifest:
+    """The manifest of one artifact."""
+    if snapshot.kind is ArtifactKind.NPM_TARBALL:
+        return _npm_manifest(snapshot)
+    return _python_manifest(snapshot)
+
+
+def _text(snapshot: Snapshot, path: str) -> str | None:
+    entry = snapshot.files.get(path)
+    return entry.text if entry is not None else None
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
+
+
+def _npm_manifest(snapshot: Snapshot) -> Manifest:
+    raw = _text(snapshot, "package.json")
+    try:
+        data = json.loads(raw) if raw is not None else {}
+    # A package.json that is not JSON installs nothing, but the rest still deserves a diff.
+    except json.JSONDecodeError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    name = data.get("name") if isinstance(data.get("name"), str) else None
+    dependencies: dict[str, str] = {}
+    for field in NPM_DEPENDENCY_FIELDS:
+        dependencies.update(_str_map(data.get(field)))
+    raw_bin = data.get("bin")
+    if isinstance(raw_bin, str):
+        # A string `bin` is installed under the package's own (unscoped) name.
+        bin_map = {(name or "").rsplit("/", 1)[-1]: raw_bin}
+    else:
+        bin_map = _str_map(raw_bin)
+    repository = data.get("repository")
+    if isinstance(repository, dict):
+        repository = repository.get("url")
+    return Manifest(
+        name=name,
+        version=data.get("version") if isinstance(data.get("version"), str) else None,
+        scripts=_str_map(data.get("scripts")),
+        dependencies=dependencies,
+        bin=bin_map,
+        repository=repository if isinstance(repository, str) else None,
+        has_binding_gyp="binding.gyp" in snapshot.files,
+    )
+
+
+def _python_manifest(snapshot: Snapshot) -> Manifest:
+    metadata_path = _find_metadata(snapshot)
+    headers = (
+        HeaderParser().parsestr(_text(snapshot, metadata_path) or "") if metadata_path else None
+    )
+    pyproject = _load_toml(_text(snapshot, "pyproject.toml"))
+    project = pyproject.get("project") if isinstance(pyproject.get("project"), dict) else {}
+    assert isinstance(project, dict)
+
+    requirements: list[str] = []
+    if headers is not None:
+        requirements = headers.get_all("Requires-Dist") or []
+    if not requirements and isinstance(project.get("dependencies"), list):
+        requirements = [r for r in project["dependencies"] if isinstance(r, str)]
+
+    entry_points = _wheel_entry_points(snapshot) or _pyproject_entry_points(project)
+    build_system = pyproject.get("build-system")
+    backend = build_system.get("build-backend") if isinstance(build_system, dict) else None
+
+    return Manifest(
+        name=(headers.get("Name") if headers is not None else None) or project.get("name"),
+        version=(headers.get("Version") if headers is not None else None) or project.get("version"),
+        dependencies=_requirements_map(requirements),
+        entry_points=entry_points,
+        build_backend=backend if isinstance(backend, str) else None,
+        repository=_python_repository(headers, project),
+        pth_files=tuple(sorted(p for p in snapshot.files if p.endswith(".pth"))),
+        setup_py=_text(snapshot, "setup.py"),
+    )
+
+
+def _find_metadata(snapshot: Snapshot) -> str | None:
+    if snapshot.kind is ArtifactKind.WHEEL:
+        for path in snapshot.files:
+            parts = path.split("/")
+            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+                return path
+        return None
+    return "PKG-INFO" if "PKG-INFO" in snapshot.files else None
+
+
+def _load_toml(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        return tomllib.loads(text)
+    # An unparseable pyproject.toml fails the build; the analysis goes on without it.
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def _requirements_map(requirements: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for line in requirements:
+        try:
+            req = Requirement(line)
+        # Metadata may carry anything; an unparseable requirement is kept verbatim.
+        except InvalidRequirement:
+            result[line.strip()] = ""
+            continue
+        spec = f"@ {req.url}" if req.url else str(req.specifier)
+        if req.marker is not None:
+            spec = f"{spec}; {req.marker}".lstrip()
+        result[canonicalize_name(req.name)] = spec
+    return result
+
+
+def _wheel_entry_points(snapshot: Snapshot) -> dict[str, str]:
+    path = next(
+        (
+            p
+            for p in snapshot.files
+            if p.endswith(".dist-info/entry_points.txt") and p.count("/") == 1
+        ),
+        None,
+    )
+    if path is None:
+        return {}
+    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(_text(snapshot, path) or "")
+    except configparser.Error:
+        return {}
+    return {
+        f"{section}:{name}": value.strip()
+        for section in parser.sections()
+        for name, value in parser.items(section)
+    }
+
+
+def _pyproject_entry_points(project: Mapping[str, Any]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    groups: dict[str, Any] = {
+        "console_scripts": project.get("scripts"),
+        "gui_scripts": project.get("gui-scripts"),
+    }
+    extra = project.get("entry-points")
+    if isinstance(extra, dict):
+        groups.update(extra)
+    for group, entries in groups.items():
+        for name, value in _str_map(entries).items():
+            result[f"{group}:{name}"] = value
+    return result
+
+
+def _python_repository(headers: Any, project: Mapping[str, Any]) -> str | None:
+    urls: dict[str, str] = {}
+    if headers is not None:
+        for value in headers.get_all("Project-URL") or []:
+            label, _, url = value.partition(",")
+            urls[label.strip().lower()] = url.strip()
+    urls.update({k.lower(): v for k, v in _str_map(project.get("urls")).items()})
+    for key in ("source", "source code", "repository", "code", "github", "homepage"):
+        if urls.get(key):
+            return urls[key]
+    return None

@@ -1,0 +1,214 @@
+"""Command line: parse, build the pipeline's sources, call it, render, exit.
+
+Exit codes (SPEC §3): 0 ran and nothing reached `--fail-on`; 1 something did; 2 usage or input
+error, reported as one line on stderr with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from watcher import __version__
+from watcher.artifacts.fetch import Fetcher
+from watcher.config import cache_dir
+from watcher.errors import AmbiguousPackage, UsageError, WatcherError
+from watcher.httpclient import make_client
+from watcher.models import Ecosystem, Report, Severity
+from watcher.pipeline import Sources, diff_local, diff_release, scan_local, scan_release
+from watcher.registries import open_registry, resolve_ecosystem
+from watcher.report import RENDERERS
+from watcher.rules import REGISTRY
+
+logger = logging.getLogger("watcher")
+
+FAIL_ON = [s.value for s in Severity]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"watcher: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    parser.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="high",
+        help="exit 1 when the report's severity is at or above this (none: never)",
+    )
+    parser.add_argument("--output", type=Path, help="write the report to this file")
+
+
+def _registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ecosystem", choices=[e.value for e in Ecosystem])
+    parser.add_argument(
+        "--registry",
+        metavar="URL",
+        help="registry base URL (private npm registry, PyPI JSON API or simple index); "
+        "token from NPM_TOKEN / PYPI_TOKEN",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line grammar."""
+    parser = _Parser(prog="watcher", description="Release-diff watcher for MCP server packages.")
+    parser.add_argument("--version", action="version", version=f"watcher {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv debug)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    diff = commands.add_parser("diff", help="analyse a release against an earlier one")
+    diff.add_argument("name", nargs="?", help="package name")
+    diff.add_argument("old", nargs="?", help="the reviewed (older) version")
+    diff.add_argument("new", nargs="?", help="the version to review")
+    diff.add_argument("--old", dest="old_path", type=Path, metavar="PATH", help="local artifact")
+    diff.add_argument("--new", dest="new_path", type=Path, metavar="PATH", help="local artifact")
+    _registry_options(diff)
+    _report_options(diff)
+    diff.set_defaults(run=_run_diff)
+
+    scan = commands.add_parser("scan", help="analyse one release with no previous one")
+    scan.add_argument("name", nargs="?", help="package name")
+    scan.add_argument("version", nargs="?", help="version to scan")
+    scan.add_argument("--artifact", type=Path, metavar="PATH", help="local artifact")
+    _registry_options(scan)
+    _report_options(scan)
+    scan.set_defaults(run=_run_scan)
+
+    rules = commands.add_parser("rules", help="the detection rules")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    rules_list = rules_commands.add_parser("list", help="list every registered rule")
+    rules_list.add_argument("--format", choices=["text", "markdown"], default="text")
+    rules_list.set_defaults(run=_run_rules_list)
+    return parser
+
+
+def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:
+    http = make_client()
+    explicit = Ecosystem(args.ecosystem) if args.ecosystem else None
+    try:
+        ecosystem = resolve_ecosystem(name, explicit, http, args.registry)
+    except AmbiguousPackage:
+        # `mcp` is a name on both registries; the versions asked for usually tell them apart.
+        having = [
+            eco
+            for eco in Ecosystem
+            if set(versions) <= set(open_registry(eco, http, args.registry).package(name).versions)
+        ]
+        if len(having) != 1:
+            raise
+        ecosystem = having[0]
+    return Sources(
+        registry=open_registry(ecosystem, http, args.registry),
+        fetcher=Fetcher(http=http, cache_dir=cache_dir()),
+    )
+
+
+def _run_diff(args: argparse.Namespace) -> Report:
+    local = args.old_path is not None or args.new_path is not None
+    positional = [args.name, args.old, args.new]
+    if local:
+        if args.old_path is None or args.new_path is None or any(positional):
+            raise UsageError("local diff takes both --old PATH and --new PATH and no NAME")
+        return diff_local(args.old_path, args.new_path)
+    if not all(positional):
+        raise UsageError("diff takes NAME OLD NEW, or --old PATH --new PATH")
+    return diff_release(
+        _sources(args, args.name, [args.old, args.new]), args.name, args.old, args.new
+    )
+
+
+def _run_scan(args: argparse.Namespace) -> Report:
+    if args.artifact is not None:
+        if args.name or args.version:
+            raise UsageError("scan takes NAME VERSION or --artifact PATH, not both")
+        return scan_local(args.artifact)
+    if not (args.name and args.version):
+        raise UsageError("scan takes NAME VERSION, or --artifact PATH")
+    return scan_release(_sources(args, args.name, [args.version]), args.name, args.version)
+
+
+def _run_rules_list(args: argparse.Namespace) -> None:
+    if args.format == "markdown":
+        print("| id | severity | ecosystems | summary |")
+        print("|---|---|---|---|")
+        for rule in REGISTRY:
+            ecosystems = ", ".join(sorted(e.value for e in rule.ecosystems))
+            print(f"| `{rule.id}` | {rule.severity.value} | {ecosystems} | {rule.summary} |")
+        return
+    width = max(len(rule.id) for rule in REGISTRY)
+    for rule in REGISTRY:
+        ecosystems = ",".join(sorted(e.value for e in rule.ecosystems))
+        print(f"{rule.id:<{width}}  {rule.severity.value:<8}  {ecosystems:<8}  {rule.summary}")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write the whole report or nothing: a temp file in the same directory, then rename."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    """1 when the report reaches the threshold; `none` never fails."""
+    threshold = Severity(fail_on)
+    if threshold is Severity.NONE:
+        return 0
+    return 1 if report.severity >= threshold else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `watcher` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.ERROR, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    run: Callable[[argparse.Namespace], Report | None] = args.run
+    try:
+        report = run(args)
+        if report is None:
+            return 0
+        text = RENDERERS[args.format](report)
+        if args.output is not None:
+            write_atomically(args.output, text)
+        else:
+            sys.stdout.write(text)
+    except WatcherError as e:
+        print(f"watcher: error: {e.diagnostics()}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        # Disk full, unwritable --output and the like: the user's environment, not a bug.
+        print(
+            f"watcher: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr
+        )
+        return 2
+    except KeyboardInterrupt:
+        print("watcher: interrupted", file=sys.stderr)
+        return 130
+    return exit_code(report, args.fail_on)
+
+
+def run() -> None:
+    """Console-script entry point: exit with `main()`'s code."""
+    raise SystemExit(main())

@@ -1,0 +1,234 @@
+"""The one core pipeline: registry → verified fetch → in-memory extract → diff → rules → score.
+
+The CLI (and later the daemon) only build a `Sources` and call these functions; nothing here
+prints, writes to a store or sends a notification.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits, load_artifact, read_archive
+from watcher.artifacts.fetch import Fetcher
+from watcher.artifacts.manifest import parse_manifest
+from watcher.diff.tree import diff_snapshots
+from watcher.errors import NoArtifact, UsageError
+from watcher.models import (
+    ArtifactDiff,
+    ArtifactKind,
+    ArtifactRef,
+    ChangeKind,
+    Ecosystem,
+    FileCounts,
+    MetadataSummary,
+    Provenance,
+    Release,
+    Report,
+    Severity,
+    Snapshot,
+)
+from watcher.registries.base import Registry
+from watcher.rules import ReleaseContext, run_rules
+from watcher.scoring import score
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where releases come from: one registry, a verifying fetcher, and extraction limits."""
+
+    registry: Registry
+    fetcher: Fetcher
+    limits: ExtractLimits = DEFAULT_LIMITS
+
+
+def analyse(ctx: ReleaseContext) -> Report:
+    """Run the rules over a prepared release pair and score the result (pure, no I/O)."""
+    findings, failures = run_rules(ctx)
+    findings.sort(key=lambda f: (-f.severity.rank, f.artifact or "", f.path or "", f.line or 0))
+    verdict = score(findings)
+    old, new = ctx.old_release, ctx.new_release
+    publisher_changed: bool | None = None
+    if old is not None and new is not None and old.publisher and new.publisher:
+        publisher_changed = any(f.rule == "meta.publisher-changed" for f in findings)
+    links = tuple(r.page_url for r in (old, new) if r is not None and r.page_url)
+    return Report(
+        ecosystem=ctx.ecosystem,
+        package=ctx.name,
+        old_version=ctx.old_version,
+        new_version=ctx.new_version,
+        score=verdict.score,
+        severity=verdict.severity,
+        findings=tuple(findings),
+        files=_count(ctx.artifacts),
+        metadata=MetadataSummary(
+            publisher_changed=publisher_changed,
+            provenance=new.provenance if new is not None else Provenance.UNKNOWN,
+            version_jump=any(
+                f.rule == "meta.version-jump" and f.severity >= Severity.MEDIUM for f in findings
+            ),
+        ),
+        artifacts=tuple(d.label for d in ctx.artifacts),
+        reasons=verdict.reasons,
+        rule_failures=tuple(failures),
+        links=links,
+    )
+
+
+def _count(diffs: Sequence[ArtifactDiff]) -> FileCounts:
+    kinds = [c.kind for d in diffs for c in d.changes]
+    return FileCounts(
+        added=kinds.count(ChangeKind.ADDED),
+        removed=kinds.count(ChangeKind.REMOVED),
+        changed=kinds.count(ChangeKind.MODIFIED),
+    )
+
+
+def artifact_diff(old: Snapshot | None, new: Snapshot) -> ArtifactDiff:
+    """Diff two snapshots of the same artifact kind and parse both manifests."""
+    return ArtifactDiff(
+        kind=new.kind,
+        old=old,
+        new=new,
+        old_manifest=parse_manifest(old) if old is not None else None,
+        new_manifest=parse_manifest(new),
+        changes=diff_snapshots(old, new),
+    )
+
+
+def pair_snapshots(
+    old: Sequence[Snapshot], new: Sequence[Snapshot]
+) -> tuple[ArtifactDiff, ...]:
+    """Pair each new artifact with the old one of the same kind (else any old one) and diff.
+
+    A release that adds a wheel is compared with the old sdist rather than with nothing, so
+    that only what is really new reads as added.
+    """
+    diffs = []
+    for snapshot in new:
+        partner = next((o for o in old if o.kind is snapshot.kind), old[0] if old else None)
+        diffs.append(artifact_diff(partner, snapshot))
+    return tuple(diffs)
+
+
+def select_artifacts(release: Release) -> list[ArtifactRef]:
+    """The files to analyse: npm's tarball; PyPI's sdist and pure-Python wheel.
+
+    A payload can sit in either PyPI artifact (litellm's `.pth` was only in the wheel), so
+    both are analysed when both exist. With no pure wheel, one platform wheel stands in.
+    """
+    refs = release.artifacts
+    if release.ecosystem is Ecosystem.NPM:
+        chosen = [a for a in refs if a.kind is ArtifactKind.NPM_TARBALL][:1]
+    else:
+        sdists = sorted(
+            (a for a in refs if a.kind is ArtifactKind.SDIST),
+            key=lambda a: not a.filename.endswith(".tar.gz"),
+        )
+        wheels = sorted(
+            (a for a in refs if a.kind is ArtifactKind.WHEEL), key=lambda a: not a.pure_python
+        )
+        chosen = sdists[:1] + wheels[:1]
+    if not chosen:
+        raise NoArtifact(
+            f"{release.ecosystem.value} package {release.name} {release.version} has no "
+            "tarball, sdist or wheel to analyse"
+        )
+    return chosen
+
+
+def _snapshots(sources: Sources, release: Release) -> list[Snapshot]:
+    snapshots = []
+    for ref in select_artifacts(release):
+        data = sources.fetcher.fetch(ref)
+        snapshots.append(read_archive(data, ref.filename, sources.limits))
+    return snapshots
+
+
+def diff_release(sources: Sources, name: str, old_version: str, new_version: str) -> Report:
+    """Fetch, verify and analyse `new_version` of `name` against `old_version`."""
+    package = sources.registry.package(name)
+    old = sources.registry.release(name, old_version)
+    new = sources.registry.release(name, new_version)
+    diffs = pair_snapshots(_snapshots(sources, old), _snapshots(sources, new))
+    ctx = ReleaseContext(
+        ecosystem=sources.registry.ecosystem,
+        name=new.name,
+        old_version=old.version,
+        new_version=new.version,
+        artifacts=diffs,
+        old_release=old,
+        new_release=new,
+        package=package,
+    )
+    return analyse(ctx)
+
+
+def scan_release(sources: Sources, name: str, version: str) -> Report:
+    """Analyse one release on its own, as a first release (every file is new)."""
+    package = sources.registry.package(name)
+    release = sources.registry.release(name, version)
+    diffs = pair_snapshots([], _snapshots(sources, release))
+    ctx = ReleaseContext(
+        ecosystem=sources.registry.ecosystem,
+        name=release.name,
+        old_version=None,
+        new_version=release.version,
+        artifacts=diffs,
+        new_release=release,
+        package=package,
+    )
+    return analyse(ctx)
+
+
+def _ecosystem_of(snapshot: Snapshot) -> Ecosystem:
+    return Ecosystem.NPM if snapshot.kind is ArtifactKind.NPM_TARBALL else Ecosystem.PYPI
+
+
+def _identity(diff: ArtifactDiff) -> tuple[str, str]:
+    manifest = diff.new_manifest
+    return manifest.name or diff.new.filename, manifest.version or "unknown"
+
+
+def diff_local(
+    old_path: Path, new_path: Path, limits: ExtractLimits = DEFAULT_LIMITS
+) -> Report:
+    """Analyse two local artifacts (npm .tgz, sdist, wheel) with no registry involved."""
+    old = load_artifact(old_path, limits)
+    new = load_artifact(new_path, limits)
+    if _ecosystem_of(old) is not _ecosystem_of(new):
+        raise UsageError(
+            f"cannot compare {old_path.name} ({old.kind.value}) with {new_path.name} "
+            f"({new.kind.value}): they belong to different ecosystems"
+        )
+    diff = artifact_diff(old, new)
+    name, version = _identity(diff)
+    old_version = diff.old_manifest.version if diff.old_manifest else None
+    ctx = ReleaseContext(
+        ecosystem=_ecosystem_of(new),
+        name=name,
+        old_version=old_version or "unknown",
+        new_version=version,
+        artifacts=(diff,),
+    )
+    return analyse(ctx)
+
+
+def scan_local(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Report:
+    """Analyse one local artifact as a first release."""
+    snapshot = load_artifact(path, limits)
+    diff = artifact_diff(None, snapshot)
+    name, version = _identity(diff)
+    ctx = ReleaseContext(
+        ecosystem=_ecosystem_of(snapshot),
+        name=name,
+        old_version=None,
+        new_version=version,
+        artifacts=(diff,),
+    )
+    return analyse(ctx)
+

@@ -1,0 +1,53 @@
+"""The Markdown report, for pull-request comments and tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from watcher.models import Report
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str | None) -> str:
+    if not text:
+        return ""
+    cell = _cell(text)
+    return f"`` {cell} ``" if "`" in cell else f"`{cell}`"
+
+
+def _lines(report: Report) -> Iterator[str]:
+    old = report.old_version if report.old_version is not None else "(first release)"
+    yield f"## watcher: `{report.package}` {old} → {report.new_version} ({report.ecosystem.value})"
+    yield ""
+    yield f"**Verdict: {report.severity.value.upper()}** — score {report.score}/100"
+    for reason in report.reasons:
+        yield f"- {reason}"
+    yield ""
+    c = report.files
+    yield f"Files: {c.added} added, {c.removed} removed, {c.changed} changed."
+    yield ""
+    if not report.findings:
+        yield "No findings."
+        return
+    yield "| Severity | Rule | Location | Finding | Evidence |"
+    yield "|---|---|---|---|---|"
+    for f in report.findings:
+        where = f.path or "metadata"
+        if f.line is not None:
+            where += f":{f.line}"
+        if f.artifact:
+            where += f" ({f.artifact})"
+        yield (
+            f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "
+            f"| {_code(f.evidence)} |"
+        )
+    for link in report.links:
+        yield f"\n[{link}]({link})"
+
+
+def render_markdown(report: Report) -> str:
+    """The report as GitHub-flavoured Markdown."""
+    return "\n".join(_lines(report)) + "\n"

@@ -1,0 +1,57 @@
+"""The terminal report: the verdict first, then findings by severity with their evidence.
+
+Written for a reviewer who has thirty seconds: what is it, how bad, and the exact lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from watcher.models import Finding, Report
+
+
+def _where(finding: Finding) -> str:
+    place = finding.path or "(metadata)"
+    if finding.line is not None:
+        place += f":{finding.line}"
+    if finding.artifact:
+        place += f"  [{finding.artifact}]"
+    return place
+
+
+def _lines(report: Report) -> Iterator[str]:
+    versions = (
+        f"{report.old_version} → {report.new_version}"
+        if report.old_version is not None
+        else f"{report.new_version} (first release, scanned alone)"
+    )
+    yield f"{report.package} {versions}  ({report.ecosystem.value})"
+    yield f"VERDICT: {report.severity.value.upper()}   score {report.score}/100"
+    for reason in report.reasons:
+        yield f"  why: {reason}"
+    counts = report.files
+    yield (
+        f"files: {counts.added} added, {counts.removed} removed, {counts.changed} changed"
+        + (f"   artifacts: {', '.join(report.artifacts)}" if report.artifacts else "")
+    )
+    if not report.findings:
+        yield ""
+        yield "No findings: nothing new that runs at install, reaches out, or changed hands."
+    for severity in sorted({f.severity for f in report.findings}, reverse=True):
+        group = [f for f in report.findings if f.severity is severity]
+        yield ""
+        yield f"{severity.value.upper()} ({len(group)})"
+        for finding in group:
+            yield f"  {finding.rule}  {_where(finding)}"
+            yield f"    {finding.message}"
+            if finding.evidence:
+                yield f"    > {finding.evidence}"
+    for failure in report.rule_failures:
+        yield f"rule {failure.rule} failed: {failure.error}"
+    for link in report.links:
+        yield f"link: {link}"
+
+
+def render_text(report: Report) -> str:
+    """The report as plain text."""
+    return "\n".join(_lines(report)) + "\n"

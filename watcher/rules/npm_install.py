@@ -1,0 +1,99 @@
+"""npm install-time rules: code that runs on `npm install` of this package."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from watcher.models import Ecosystem, Severity
+from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
+from watcher.rules.text import excerpt, json_key_line
+
+NPM = frozenset({Ecosystem.NPM})
+
+#: The hooks npm runs when the package is installed from a registry. `prepare` and
+#: `prepublish(Only)` run only for git/local installs or on the publisher's machine.
+INSTALL_HOOKS = ("preinstall", "install", "postinstall")
+
+#: Install commands of well-known native-build tooling: still code execution, but the shape an
+#: honest native module has (guarddog#308 keeps a similar allowlist).
+KNOWN_BUILD_COMMANDS = re.compile(
+    r"^\s*(node-gyp(-build)? rebuild|node-gyp-build|prebuild-install( \|\| node-gyp rebuild)?"
+    r"|node-pre-gyp install( --fallback-to-build)?)\s*$"
+)
+
+
+def _package_json_text(ctx: ArtifactContext) -> str:
+    entry = ctx.diff.new.files.get("package.json")
+    return entry.text if entry is not None else ""
+
+
+@artifact_rule(
+    id="npm.install-script",
+    summary="A preinstall/install/postinstall script was added or changed (runs on npm install)",
+    severity=Severity.HIGH,
+    category="install-hook",
+    ecosystems=NPM,
+)
+def install_script(ctx: ArtifactContext) -> Iterator[Hit]:
+    """New or changed lifecycle hooks that npm runs on every install."""
+    old = ctx.diff.old_manifest.scripts if ctx.diff.old_manifest else {}
+    new = ctx.diff.new_manifest.scripts
+    text = _package_json_text(ctx)
+    for hook in INSTALL_HOOKS:
+        command = new.get(hook)
+        if not command or command == old.get(hook):
+            continue
+        verb = "changed" if hook in old else "added"
+        line = json_key_line(text, hook, after="scripts")
+        evidence = text.splitlines()[line - 1] if line else f'"{hook}": "{command}"'
+        weaker = KNOWN_BUILD_COMMANDS.match(command) is not None
+        yield Hit(
+            f"`{hook}` script {verb}: `{command}`"
+            + (" (a known native-build command)" if weaker else ""),
+            path="package.json",
+            line=line,
+            evidence=excerpt(evidence),
+            severity=Severity.MEDIUM if weaker else None,
+        )
+
+
+@artifact_rule(
+    id="npm.binding-gyp",
+    summary="binding.gyp appeared: npm runs node-gyp (arbitrary build actions) on install",
+    severity=Severity.MEDIUM,
+    category="install-hook",
+    ecosystems=NPM,
+)
+def binding_gyp(ctx: ArtifactContext) -> Iterator[Hit]:
+    """A native build file appeared: npm implies `node-gyp rebuild` as the install script."""
+    had = ctx.diff.old_manifest.has_binding_gyp if ctx.diff.old_manifest else False
+    if ctx.diff.new_manifest.has_binding_gyp and not had:
+        yield Hit(
+            "binding.gyp added: node-gyp will build (and run its actions) on install",
+            path="binding.gyp",
+            line=1,
+        )
+
+
+@artifact_rule(
+    id="npm.bin",
+    summary="A new executable was added to `bin` (put on PATH by npm install)",
+    severity=Severity.LOW,
+    category="bin",
+    ecosystems=NPM,
+)
+def new_bin(ctx: ArtifactContext) -> Iterator[Hit]:
+    """Commands the package installs onto the user's PATH, which can shadow common tools."""
+    old = ctx.diff.old_manifest.bin if ctx.diff.old_manifest else {}
+    text = _package_json_text(ctx)
+    for name, target in ctx.diff.new_manifest.bin.items():
+        if old.get(name) == target:
+            continue
+        line = json_key_line(text, name, after="bin")
+        yield Hit(
+            f"`bin` entry `{name}` → `{target}`",
+            path="package.json",
+            line=line,
+            evidence=excerpt(text.splitlines()[line - 1]) if line else None,
+        )
