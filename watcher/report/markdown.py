@@ -38,7 +38,7 @@ def _lines(report: Report) -> Iterator[str]:
         where = f.path or "metadata"
         if f.line is not None:
             where += f":{f.line}"
-        if f.artifact:
+        if f.artifact and len(report.artifacts) > 1:
             where += f" ({f.artifact})"
         yield (
             f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "

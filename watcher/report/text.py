@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from watcher.models import Finding, Report
 
 
-def _where(finding: Finding) -> str:
+def _where(finding: Finding, several_artifacts: bool) -> str:
     place = finding.path or "(metadata)"
     if finding.line is not None:
         place += f":{finding.line}"
-    if finding.artifact:
+    if finding.artifact and several_artifacts:
         place += f"  [{finding.artifact}]"
     return place
 
@@ -42,7 +42,7 @@ def _lines(report: Report) -> Iterator[str]:
         yield ""
         yield f"{severity.value.upper()} ({len(group)})"
         for finding in group:
-            yield f"  {finding.rule}  {_where(finding)}"
+            yield f"  {finding.rule}  {_where(finding, len(report.artifacts) > 1)}"
             yield f"    {finding.message}"
             if finding.evidence:
                 yield f"    > {finding.evidence}"

