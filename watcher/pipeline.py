@@ -100,9 +100,7 @@ def artifact_diff(old: Snapshot | None, new: Snapshot) -> ArtifactDiff:
     )
 
 
-def pair_snapshots(
-    old: Sequence[Snapshot], new: Sequence[Snapshot]
-) -> tuple[ArtifactDiff, ...]:
+def pair_snapshots(old: Sequence[Snapshot], new: Sequence[Snapshot]) -> tuple[ArtifactDiff, ...]:
     """Pair each new artifact with the old one of the same kind (else any old one) and diff.
 
     A release that adds a wheel is compared with the old sdist rather than with nothing, so
@@ -194,9 +192,7 @@ def _identity(diff: ArtifactDiff) -> tuple[str, str]:
     return manifest.name or diff.new.filename, manifest.version or "unknown"
 
 
-def diff_local(
-    old_path: Path, new_path: Path, limits: ExtractLimits = DEFAULT_LIMITS
-) -> Report:
+def diff_local(old_path: Path, new_path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Report:
     """Analyse two local artifacts (npm .tgz, sdist, wheel) with no registry involved."""
     old = load_artifact(old_path, limits)
     new = load_artifact(new_path, limits)
@@ -231,4 +227,3 @@ def scan_local(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Report:
         artifacts=(diff,),
     )
     return analyse(ctx)
-

@@ -58,8 +58,9 @@ def load_cases() -> list[Case]:
     for path in sorted(FIXTURES.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         for polarity in ("positive", "negative"):
-            for raw in data.get(polarity, []):
-                cases.append(Case(path.stem, polarity, raw["name"], raw))
+            cases.extend(
+                Case(path.stem, polarity, raw["name"], raw) for raw in data.get(polarity, [])
+            )
     return cases
 
 

@@ -1,6 +1,10 @@
-"""Every fixture case of every rule: positives fire (where and how bad, if stated), negatives don't."""
+"""Every fixture case of every rule: positives fire where and as bad as stated; negatives don't."""
 
 from __future__ import annotations
+
+import ast
+import json
+import tomllib
 
 import pytest
 
@@ -38,3 +42,25 @@ def test_fixture_case(case: Case) -> None:
         assert len(mine) == case.raw["count"], f"expected {case.raw['count']} findings: {mine}"
     if "evidence_contains" in case.raw:
         assert any(case.raw["evidence_contains"] in (f.evidence or "") for f in mine), mine
+
+
+#: Parsers for the manifest files rules read; a typo there would make a negative pass vacuously.
+_PARSERS = {"package.json": json.loads, "pyproject.toml": tomllib.loads, "setup.py": ast.parse}
+#: Case-level keys; one written below a `[x.new.files]` header silently becomes a file instead.
+_CASE_KEYS = {"name", "ecosystem", "artifact", "path", "line", "severity", "count"}
+_CASE_KEYS |= {"evidence_contains", "xfail_reason", "malformed"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fixture_is_well_formed(case: Case) -> None:
+    """Manifests parse (unless `malformed = true`) and no case key hides in a files table."""
+    for side in ("old", "new"):
+        files = (case.raw.get(side) or {}).get("files", {})
+        misplaced = _CASE_KEYS & files.keys()
+        assert not misplaced, f"case keys {misplaced} sit under [{side}.files]: move them up"
+        if case.raw.get("malformed"):
+            continue
+        for path, value in files.items():
+            parser = _PARSERS.get(path)
+            if parser is not None and isinstance(value, str):
+                parser(value)

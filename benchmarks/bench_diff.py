@@ -1,0 +1,140 @@
+"""Benchmark `watcher diff` on real release pairs with a warm artifact cache.
+
+For each pair it prints the wall time and peak RSS of the real CLI (a fresh process, as a user
+runs it), the in-process pipeline time, and beside them the time merely to decompress and read
+both archives — the floor any diff tool pays. Targets (issue #2): median CLI time within 3× of
+decompression; a pair of ~4 MB / ~1,700-file sdists under 1 s.
+
+Needs the registries (public, or the mirror this machine reaches); run it by hand:
+
+    uv run python benchmarks/bench_diff.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from watcher.artifacts.fetch import Fetcher
+from watcher.httpclient import make_client
+from watcher.models import Ecosystem
+from watcher.pipeline import Sources, diff_release, select_artifacts
+from watcher.registries import open_registry
+
+
+@dataclass(frozen=True)
+class Pair:
+    ecosystem: Ecosystem
+    name: str
+    old: str
+    new: str
+
+
+PAIRS = (
+    Pair(Ecosystem.NPM, "@modelcontextprotocol/server-filesystem", "2025.7.29", "2025.8.21"),
+    Pair(Ecosystem.NPM, "@modelcontextprotocol/sdk", "1.17.0", "1.17.1"),
+    Pair(Ecosystem.NPM, "typescript", "5.8.3", "5.9.2"),
+    Pair(Ecosystem.PYPI, "mcp", "1.12.0", "1.13.0"),
+    Pair(Ecosystem.PYPI, "fastmcp", "2.11.0", "2.11.1"),
+)
+
+
+def decompress_seconds(blobs: list[tuple[str, bytes]]) -> float:
+    """Time to decompress and read every member of the archives, and nothing else."""
+    start = time.perf_counter()
+    for filename, data in blobs:
+        if filename.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for info in archive.infolist():
+                    archive.read(info)
+        else:
+            raw = gzip.decompress(data)
+            with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as archive:
+                for member in archive:
+                    if member.isfile():
+                        handle = archive.extractfile(member)
+                        assert handle is not None
+                        handle.read()
+    return time.perf_counter() - start
+
+
+def cli_run(pair: Pair, env: dict[str, str]) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS (KiB) and exit code of one `watcher diff` process."""
+    argv = [
+        sys.executable,
+        "-m",
+        "watcher",
+        "diff",
+        pair.name,
+        pair.old,
+        pair.new,
+        "--ecosystem",
+        pair.ecosystem.value,
+        "--format",
+        "json",
+    ]
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    data_dir = Path(os.environ.get("WATCHER_BENCH_DATA", tempfile.mkdtemp(prefix="watcher-bench-")))
+    env = {**os.environ, "WATCHER_DATA_DIR": str(data_dir)}
+    http = make_client()
+    fetcher = Fetcher(http=http, cache_dir=data_dir / "cache" / "artifacts")
+
+    print(
+        f"{'pair':<58} {'files':>6} {'MB':>6} {'decomp':>8} {'pipeline':>9} {'cli':>7} "
+        f"{'ratio':>6} {'rss MB':>7}"
+    )
+    ratios = []
+    for pair in PAIRS:
+        registry = open_registry(pair.ecosystem, http)
+        blobs = []
+        for version in (pair.old, pair.new):
+            for ref in select_artifacts(registry.release(pair.name, version)):
+                blobs.append((ref.filename, fetcher.fetch(ref)))  # warms the cache
+        sources = Sources(registry=registry, fetcher=fetcher)
+        start = time.perf_counter()
+        report = diff_release(sources, pair.name, pair.old, pair.new)
+        pipeline = time.perf_counter() - start
+        decomp = min(decompress_seconds(blobs) for _ in range(args.repeat))
+        runs = [cli_run(pair, env) for _ in range(args.repeat)]
+        if any(code == 2 for _, _, code in runs):
+            print(f"{pair.name}: watcher diff failed", file=sys.stderr)
+            continue
+        cli = statistics.median(t for t, _, _ in runs)
+        rss = max(r for _, r, _ in runs) / 1024
+        megabytes = sum(len(b) for _, b in blobs) / 1e6
+        files = report.files.added + report.files.removed + report.files.changed
+        ratio = cli / decomp if decomp else float("inf")
+        ratios.append(ratio)
+        label = f"{pair.ecosystem.value}:{pair.name} {pair.old}→{pair.new}"
+        print(
+            f"{label:<58} {files:>6} {megabytes:>6.1f} {decomp:>7.3f}s {pipeline:>8.3f}s "
+            f"{cli:>6.3f}s {ratio:>5.1f}× {rss:>7.0f}"
+        )
+    if ratios:
+        print(f"median cli/decompress ratio: {statistics.median(ratios):.1f}× (target ≤ 3×)")
+
+
+if __name__ == "__main__":
+    main()

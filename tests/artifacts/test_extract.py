@@ -1,0 +1,645 @@
+"""Safe in-memory extraction: formats, root stripping, and every hostile archive we know of."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import hashlib
+import io
+import os
+import stat
+import struct
+import tarfile
+import time
+import warnings
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import archives as A
+from watcher.artifacts import extract
+from watcher.artifacts.extract import (
+    DEFAULT_LIMITS,
+    RATIO_FLOOR,
+    ExtractLimits,
+    load_artifact,
+    read_archive,
+)
+from watcher.errors import ArchiveError, UnsafeArchive
+from watcher.models import ArtifactKind, Snapshot, SpecialEntry, SpecialKind
+
+MiB = 1024 * 1024
+
+
+@contextlib.contextmanager
+def disk_guard(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run in an empty cwd where extracting or opening anything for writing fails the test."""
+
+    def forbidden(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("extraction must never touch the filesystem")
+
+    for cls in (tarfile.TarFile, zipfile.ZipFile):
+        monkeypatch.setattr(cls, "extract", forbidden)
+        monkeypatch.setattr(cls, "extractall", forbidden)
+    real_open = os.open
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def guarded_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & write_flags:
+            raise AssertionError(f"extraction opened {path!r} for writing")
+        return real_open(path, flags, *args, **kwargs)
+
+    real_io_open = io.open
+
+    def guarded_io_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if set(mode) & set("wax+"):
+            raise AssertionError(f"extraction opened {file!r} for writing")
+        return real_io_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded_open)
+    monkeypatch.setattr(io, "open", guarded_io_open)
+    monkeypatch.setattr(builtins, "open", guarded_io_open)
+    monkeypatch.chdir(directory)
+    yield
+    monkeypatch.undo()
+    assert list(directory.iterdir()) == [], "extraction left files behind"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """`disk_guard` around a whole test."""
+    with disk_guard(tmp_path, monkeypatch):
+        yield tmp_path
+
+
+def read(data: bytes, filename: str, limits: ExtractLimits = DEFAULT_LIMITS) -> Snapshot:
+    return read_archive(data, filename, limits)
+
+
+def error_of(data: bytes, filename: str, limits: ExtractLimits = DEFAULT_LIMITS) -> ArchiveError:
+    with pytest.raises(ArchiveError) as caught:
+        read_archive(data, filename, limits)
+    message = str(caught.value)
+    assert "\n" not in message and filename in message
+    return caught.value
+
+
+# --- hostile archives -----------------------------------------------------------------------
+
+EXPECTED_MESSAGE = {
+    "traversal": "'package/../../evil' escapes the archive with '..'",
+    "absolute_path": "'/etc/evil' has an absolute path",
+    "symlink_escape": "symlink 'package/link' -> '../../etc/passwd' points outside",
+    "hardlink_escape": "hardlink 'package/hl' -> '../../etc/passwd' points outside",
+    "char_device": "'package/null' is a device",
+    "too_many_files": "more than 20000 members",
+    "ratio_bomb": "expands more than 200x",
+    "gzip_bomb": "expands more than 200x",
+    "corrupt_gzip": "invalid gzip data",
+    "truncated_tar": "truncated tar stream",
+    "duplicate_entries": "duplicate entry 'package/index.js'",
+    "zip_lying_size": "'lying/__init__.py' declares 16 bytes but holds more",
+    "zip_traversal": "'../../evil.pth' escapes the archive",
+    "nul_in_name": "has a NUL in its name",
+}
+
+
+def test_every_hostile_kind_has_an_expectation() -> None:
+    assert set(EXPECTED_MESSAGE) == set(A.HOSTILE) == set(A.HOSTILE_ERRORS)
+
+
+@pytest.mark.parametrize("name", sorted(A.HOSTILE))
+def test_hostile_archive_is_refused_without_touching_disk(name: str, sandbox: Path) -> None:
+    filename, data = A.HOSTILE[name]()
+    error = error_of(data, filename)
+    assert type(error) is A.HOSTILE_ERRORS[name]
+    assert EXPECTED_MESSAGE[name] in str(error)
+
+
+def test_disk_guard_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The guard itself must be able to fail, or the hostile tests prove nothing.
+    with pytest.raises(AssertionError, match="for writing"), disk_guard(tmp_path, monkeypatch):
+        Path("x").write_bytes(b"")
+    with pytest.raises(AssertionError, match="never touch"), disk_guard(tmp_path, monkeypatch):
+        tarfile.TarFile.extractall(None)  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match="for writing"), disk_guard(tmp_path, monkeypatch):
+        os.open("y", os.O_WRONLY | os.O_CREAT)
+    assert list(tmp_path.iterdir()) == []
+    # And a file that does get written (behind the guard's back) is noticed.
+    with pytest.raises(AssertionError, match="left files behind"):
+        with disk_guard(tmp_path, monkeypatch):
+            (tmp_path / "z").mkdir()  # mkdir is not guarded; the emptiness check is
+
+
+def test_ratio_bomb_is_judged_before_inflating(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_reading(*_args: object) -> None:
+        raise AssertionError("member data read before the ratio check")
+
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", no_reading)
+    filename, data = A.ratio_bomb()
+    assert "expands more than" in str(error_of(data, filename))
+
+
+def test_gzip_bomb_stops_inflating_early() -> None:
+    data = A.gzip_of_zeros(b"", 64 * MiB)
+    source = extract._TarSource(data, "bomb.tgz", DEFAULT_LIMITS, gzipped=True)
+    with pytest.raises(UnsafeArchive, match="expands more than 200x"):
+        source.tail(0)
+    # Stopped within one inflate slice of the ratio limit, far from the 64 MiB payload.
+    inflated = len(source._buf)
+    assert inflated <= 200 * len(data) + 256 * 1024 < 64 * MiB
+
+
+def test_ratio_limit_applies_to_moderately_compressible_data() -> None:
+    text = hashlib.shake_256(b"seed").hexdigest(MiB)  # 2 MiB of hex: ratio ~2
+    data = A.npm_tarball({"data.txt": text})
+    assert read(data, "a.tgz").files["data.txt"].size == 2 * MiB
+    error = error_of(data, "a.tgz", ExtractLimits(max_ratio=1.5))
+    assert isinstance(error, UnsafeArchive) and "expands more than 1.5x" in str(error)
+
+
+def test_ratio_is_not_judged_for_tiny_archives() -> None:
+    data = A.tgz([])  # a 10 KiB record of zeros compresses ~300x
+    assert len(data) * DEFAULT_LIMITS.max_ratio < 10240 <= RATIO_FLOOR
+    snapshot = read(data, "empty.tgz")
+    assert snapshot.files == {} and snapshot.specials == ()
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["tgz", "zip"])
+def test_member_limit_boundary(fmt: str) -> None:
+    def build(count: int) -> tuple[str, bytes]:
+        files = {f"f{i}.js": "x" for i in range(count)}
+        if fmt == "tgz":
+            return "a.tgz", A.npm_tarball(files)
+        return "a-1.0-py3-none-any.whl", A.wheel(files)
+
+    limits = ExtractLimits(max_members=3)
+    assert len(read(build(3)[1], build(3)[0], limits).files) == 3
+    error = error_of(build(4)[1], build(4)[0], limits)
+    assert isinstance(error, UnsafeArchive) and "3" in str(error) and "member" in str(error)
+
+
+def test_zip_member_count_is_checked_before_zipfile_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = A.wheel({f"f{i}.py": "" for i in range(5)})
+
+    def no_parsing(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("zipfile parsed the central directory")
+
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", no_parsing)
+    error = error_of(data, "a-1.0-py3-none-any.whl", ExtractLimits(max_members=4))
+    assert isinstance(error, UnsafeArchive) and "declares 5 members" in str(error)
+
+
+def test_zip_declared_count_handles_zip64() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.py", "")
+    data = bytearray(buffer.getvalue())
+    # Rewrite as a zip64 EOCD: record + locator, then an EOCD whose count says "see zip64".
+    eocd = data.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack_from("<LL", data, eocd + 12)
+    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, 7, 7, cd_size, cd_offset)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, eocd, 1)
+    tail = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, cd_size, cd_offset, 0)
+    assert extract._zip_declared_count(bytes(data[:eocd] + record + locator + tail)) == 7
+
+
+@pytest.mark.parametrize("fmt", ["tgz", "zip"])
+def test_file_size_limit_is_checked_before_reading(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"small.js": "x" * 10, "big.js": "y" * 2000}
+    filename, data = (
+        ("a.tgz", A.npm_tarball(files)) if fmt == "tgz" else ("a.zip", A.zip_archive(files))
+    )
+
+    def no_reading(*_args: object) -> None:
+        raise AssertionError("member data read before the size check")
+
+    monkeypatch.setattr(extract, "_zip_member_bytes", no_reading)
+    limits = ExtractLimits(max_file_bytes=1000)
+    if fmt == "tgz":
+        monkeypatch.setattr(tarfile.TarFile, "extractfile", no_reading)
+        limits = ExtractLimits(max_file_bytes=1)  # the first member already trips it
+    error = error_of(data, filename, limits)
+    assert isinstance(error, UnsafeArchive) and "limit per file" in str(error)
+
+
+@pytest.mark.parametrize("fmt", ["tgz", "zip"])
+def test_total_size_limit(fmt: str) -> None:
+    files = {"a.js": "x" * 600, "b.js": "y" * 600}
+    filename, data = (
+        ("a.tgz", A.npm_tarball(files)) if fmt == "tgz" else ("a.zip", A.zip_archive(files))
+    )
+    assert len(read(data, filename, ExtractLimits(max_total_bytes=1200)).files) == 2
+    error = error_of(data, filename, ExtractLimits(max_total_bytes=1000))
+    assert isinstance(error, UnsafeArchive) and "1000-byte limit" in str(error)
+
+
+def test_zip_bomb_is_judged_on_declared_sizes_before_inflating(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = A.wheel({"zeros.bin": bytes(4 * MiB)})
+
+    def no_reading(*_args: object) -> None:
+        raise AssertionError("member inflated before the declared-size check")
+
+    monkeypatch.setattr(extract, "_zip_member_bytes", no_reading)
+    error = error_of(data, "bomb-1.0-py3-none-any.whl")
+    assert isinstance(error, UnsafeArchive) and "expands more than 200x" in str(error)
+
+
+def test_zip_declaring_more_than_it_holds_is_refused() -> None:
+    data = bytearray(A.wheel({"a.py": "print('hi')\n"}))
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        struct.pack_into("<L", data, data.find(signature) + offset, 500)
+    error = error_of(bytes(data), "a-1.0-py3-none-any.whl")
+    assert isinstance(error, UnsafeArchive) and "declares 500 bytes but holds 12" in str(error)
+
+
+def test_stored_zip_member_with_lying_size() -> None:
+    data = bytearray(A.zip_archive({"a.py": "x" * 100}, compression=zipfile.ZIP_STORED))
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        struct.pack_into("<L", data, data.find(signature) + offset, 10)
+    error = error_of(bytes(data), "a.zip")
+    assert isinstance(error, UnsafeArchive) and "declares 10 bytes" in str(error)
+
+
+# --- corrupt input ----------------------------------------------------------------------------
+
+
+def test_truncated_gzip() -> None:
+    data = A.npm_tarball({"index.js": "x"})[:-6]
+    assert "truncated gzip stream" in str(error_of(data, "a.tgz"))
+
+
+def test_gzip_crc_damage_is_caught() -> None:
+    data = bytearray(A.npm_tarball({"index.js": "x"}))
+    data[-8] ^= 0xFF  # the CRC32 in the gzip trailer
+    error = error_of(bytes(data), "a.tgz")
+    assert type(error) is ArchiveError and "invalid gzip data" in str(error)
+
+
+def test_trailing_garbage_after_gzip() -> None:
+    data = A.npm_tarball({"index.js": "x"}) + b"GARBAGE"
+    assert "trailing garbage" in str(error_of(data, "a.tgz"))
+
+
+def test_concatenated_gzip_members_and_zero_padding_are_fine() -> None:
+    raw = A.tar([A.regular("package/a.js", "a" * 3000), A.regular("package/b.js", "b")])
+    data = A.gz(raw[:1000]) + A.gz(raw[1000:]) + bytes(32)
+    assert read(data, "a.tgz").files["a.js"].data == b"a" * 3000
+
+
+def test_tar_ending_at_a_member_boundary_is_truncated() -> None:
+    raw = A.tar([A.regular("package/a.js", "a" * 512)], fmt=tarfile.USTAR_FORMAT)
+    cut = raw[: 2 * tarfile.BLOCKSIZE]  # header + data, no end-of-archive marker
+    assert "truncated tar stream" in str(error_of(A.gz(cut), "a.tgz"))
+
+
+def test_damaged_header_mid_archive_is_not_taken_as_the_end() -> None:
+    raw = bytearray(
+        A.tar(
+            [A.regular("package/a.js", "a"), A.regular("package/b.js", "b")],
+            fmt=tarfile.USTAR_FORMAT,
+        )
+    )
+    raw[2 * tarfile.BLOCKSIZE + 10] ^= 0xFF  # second header: checksum no longer matches
+    error = error_of(bytes(raw), "a.tar")
+    assert type(error) is ArchiveError and "invalid tar header at offset 1024" in str(error)
+
+
+def test_data_hidden_after_the_end_marker() -> None:
+    raw = A.tar([A.regular("package/a.js", "a")])
+    hidden = A.tar([A.regular("package/evil.js", "x")])
+    error = error_of(A.gz(raw + hidden), "a.tgz")
+    assert isinstance(error, UnsafeArchive) and "after the end-of-archive" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"", "a.tgz", "the file is empty"),
+        (b"just some text, not an archive", "a.tgz", "unknown archive format a.tgz"),
+        (b"PK\x03\x04" + b"\x00" * 40, "a.zip", "corrupt archive a.zip"),
+        (A.npm_tarball({"a": "b"}), "a-1.0-py3-none-any.whl", "a wheel must be a zip file"),
+        (b"x" * 700, "a.tar", "corrupt archive a.tar"),
+    ],
+)
+def test_unreadable_input(data: bytes, filename: str, message: str) -> None:
+    error = error_of(data, filename)
+    assert type(error) is ArchiveError and message in str(error)
+
+
+def test_zip_crc_mismatch() -> None:
+    data = bytearray(A.zip_archive({"a.py": "hello world"}, compression=zipfile.ZIP_STORED))
+    data[data.find(b"hello")] ^= 0x01
+    error = error_of(bytes(data), "a.zip")
+    assert type(error) is ArchiveError and "CRC mismatch for member 'a.py'" in str(error)
+
+
+def test_zip_local_header_name_must_match_central_directory() -> None:
+    data = bytearray(A.zip_archive({"a.py": "x"}))
+    data[data.find(b"a.py")] = ord("b")  # the first occurrence is the local header's
+    error = error_of(bytes(data), "a.zip")
+    assert isinstance(error, UnsafeArchive) and "different name in its local header" in str(error)
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("C:/Windows/evil.dll", "absolute path"),
+        ("c:evil", "absolute path"),
+        ("\\evil", "absolute path"),
+        ("\\\\server\\share\\evil", "absolute path"),
+        ("package\\..\\..\\evil", "'..'"),
+        ("package/a/../../../evil", "'..'"),
+        ("..", "'..'"),
+    ],
+)
+def test_hostile_names(name: str, message: str) -> None:
+    data = A.tgz([A.regular("package/index.js", "ok"), A.regular(name, "x")])
+    error = error_of(data, "a.tgz")
+    assert isinstance(error, UnsafeArchive) and message in str(error)
+
+
+def test_nul_in_pax_name() -> None:
+    info, data = A.regular("package/a.js", "x")
+    info.pax_headers = {"path": "package/a\x00.pth"}
+    error = error_of(A.tar([(info, data)]), "a.tar")
+    assert isinstance(error, UnsafeArchive) and "NUL" in str(error)
+
+
+def test_names_are_normalised() -> None:
+    data = A.tgz(
+        [
+            A.directory("./package"),
+            A.regular("./package//lib/./a.js", "a"),
+            A.regular("package/b.js", "b"),
+        ]
+    )
+    assert sorted(read(data, "a.tgz").files) == ["b.js", "lib/a.js"]
+
+
+def test_duplicates_after_normalisation() -> None:
+    data = A.tgz([A.regular("package/a.js", "1"), A.regular("package/./a.js", "2")])
+    assert "duplicate entry" in str(error_of(data, "a.tgz"))
+
+
+def test_file_and_directory_with_one_path_conflict() -> None:
+    data = A.tgz([A.directory("package/a"), A.regular("package/a", "x")])
+    assert "duplicate entry" in str(error_of(data, "a.tgz"))
+
+
+def test_repeated_directories_are_fine() -> None:
+    data = A.tgz([A.directory("package"), A.directory("package/"), A.regular("package/a", "x")])
+    assert list(read(data, "a.tgz").files) == ["a"]
+
+
+def test_duplicate_zip_entries() -> None:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate we want
+        archive.writestr("a/__init__.py", "benign")
+        archive.writestr("a/__init__.py", "evil")
+    error = error_of(buffer.getvalue(), "a-1.0-py3-none-any.whl")
+    assert isinstance(error, UnsafeArchive) and "duplicate entry 'a/__init__.py'" in str(error)
+
+
+def test_non_utf8_names_do_not_crash() -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(
+        fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT, encoding="latin-1"
+    ) as archive:
+        info, data = A.regular("package/café.js", "x")
+        archive.addfile(info, io.BytesIO(data))
+    assert list(read(buffer.getvalue(), "a.tar").files) == ["caf\ufffd.js"]
+
+
+# --- links and special members ----------------------------------------------------------------
+
+
+def test_links_inside_the_root_are_recorded_not_materialised() -> None:
+    data = A.tgz(
+        [
+            A.regular("package/index.js", "x"),
+            A.symlink("package/lib/link.js", "../index.js"),
+            A.symlink("package/self", "."),
+            A.hardlink("package/copy.js", "package/index.js"),
+        ]
+    )
+    snapshot = read(data, "a.tgz")
+    assert list(snapshot.files) == ["index.js"]
+    assert snapshot.specials == (
+        SpecialEntry("lib/link.js", SpecialKind.SYMLINK, "../index.js"),
+        SpecialEntry("self", SpecialKind.SYMLINK, "."),
+        SpecialEntry("copy.js", SpecialKind.HARDLINK, "index.js"),
+    )
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        A.symlink("package/link", "/etc/passwd"),
+        A.symlink("package/link", "../other/file"),  # inside the archive, outside package/
+        A.symlink("package/link", ".."),
+        A.symlink("package/link", "C:\\Windows"),
+        A.symlink("package/link", ""),
+        A.hardlink("package/hl", "/etc/passwd"),
+        A.hardlink("package/hl", "other/file"),
+        A.hardlink("package/hl", "package/../../x"),
+    ],
+)
+def test_links_escaping_the_root(member: A.Member) -> None:
+    data = A.tgz([A.regular("package/index.js", "x"), member])
+    error = error_of(data, "a.tgz")
+    assert isinstance(error, UnsafeArchive) and "points outside the package/ root" in str(error)
+
+
+def test_symlink_chain_escape() -> None:
+    # `d/up` -> `..` stays inside; but `d/up/..` is `..` of package/, not `d`, on a real disk.
+    data = A.tgz(
+        [
+            A.regular("package/d/a.js", "x"),
+            A.symlink("package/d/up", ".."),
+            A.symlink("package/x", "d/up/../.."),
+        ]
+    )
+    assert "symlink 'package/x'" in str(error_of(data, "a.tgz"))
+
+
+def test_symlink_escaping_a_rootless_archive() -> None:
+    data = A.tar([A.regular("a.js", "x"), A.symlink("lib/link", "../../x")])
+    assert "points outside the archive" in str(error_of(data, "a.tar"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "word"),
+    [(tarfile.CHRTYPE, "device"), (tarfile.BLKTYPE, "device"), (tarfile.FIFOTYPE, "fifo")],
+)
+def test_devices_and_fifos(kind: bytes, word: str) -> None:
+    data = A.tgz([A.regular("package/index.js", "x"), A.special("package/dev", kind)])
+    assert f"'package/dev' is a {word}" in str(error_of(data, "a.tgz"))
+
+
+def _zip_with_mode(name: str, content: str, mode: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("demo/__init__.py", "")
+        info = zipfile.ZipInfo(name)
+        info.create_system = 3
+        info.external_attr = mode << 16
+        archive.writestr(info, content)
+    return buffer.getvalue()
+
+
+def test_zip_symlinks() -> None:
+    inside = _zip_with_mode("demo/link.py", "__init__.py", stat.S_IFLNK | 0o777)
+    snapshot = read(inside, "demo-1.0-py3-none-any.whl")
+    assert list(snapshot.files) == ["demo/__init__.py"]
+    assert snapshot.specials == (SpecialEntry("demo/link.py", SpecialKind.SYMLINK, "__init__.py"),)
+
+    outside = _zip_with_mode("demo/link.py", "../../../etc/passwd", stat.S_IFLNK | 0o777)
+    assert "points outside the archive" in str(error_of(outside, "demo-1.0-py3-none-any.whl"))
+
+
+@pytest.mark.parametrize("mode", [stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK])
+def test_zip_special_modes(mode: int) -> None:
+    data = _zip_with_mode("demo/dev", "", mode | 0o644)
+    assert isinstance(error_of(data, "demo-1.0-py3-none-any.whl"), UnsafeArchive)
+
+
+# --- formats, kinds and root stripping --------------------------------------------------------
+
+
+def test_npm_tarball_strips_package_root() -> None:
+    data = A.npm_tarball({"package.json": '{"name": "x"}', "lib/index.js": "x"})
+    snapshot = read(data, "x-1.0.0.tgz")
+    assert snapshot.kind is ArtifactKind.NPM_TARBALL
+    assert snapshot.filename == "x-1.0.0.tgz"
+    assert sorted(snapshot.files) == ["lib/index.js", "package.json"]
+    assert snapshot.files["lib/index.js"].path == "lib/index.js"
+
+
+def test_npm_tarball_with_another_root_when_named_tgz() -> None:
+    data = A.npm_tarball({"package.json": "{}"}, root="node")
+    assert read(data, "x-1.0.0.tgz").kind is ArtifactKind.NPM_TARBALL
+    assert list(read(data, "x-1.0.0.tgz").files) == ["package.json"]
+    # The same bytes named like an sdist are one; the root is stripped either way.
+    assert read(data, "node.tar.gz").kind is ArtifactKind.SDIST
+    assert list(read(data, "node.tar.gz").files) == ["package.json"]
+
+
+def test_package_root_means_npm_whatever_the_name() -> None:
+    data = A.npm_tarball({"package.json": "{}"})
+    assert read(data, "upload.tar.gz").kind is ArtifactKind.NPM_TARBALL
+
+
+def test_sdist_strips_name_version_root() -> None:
+    data = A.sdist("demo", "1.0", {"PKG-INFO": "Name: demo", "src/demo/__init__.py": ""})
+    snapshot = read(data, "demo-1.0.tar.gz")
+    assert snapshot.kind is ArtifactKind.SDIST
+    assert sorted(snapshot.files) == ["PKG-INFO", "src/demo/__init__.py"]
+
+
+def test_zip_sdist_strips_root() -> None:
+    data = A.zip_archive({"demo-1.0/": "", "demo-1.0/setup.py": "x", "demo-1.0/demo/a.py": ""})
+    snapshot = read(data, "demo-1.0.zip")
+    assert snapshot.kind is ArtifactKind.SDIST
+    assert sorted(snapshot.files) == ["demo/a.py", "setup.py"]
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_other_zip_compression_methods(method: int) -> None:
+    data = A.zip_archive({"demo/a.py": "print('a')\n" * 50}, compression=method)
+    files = read(data, "demo-1.0-py3-none-any.whl").files
+    assert files["demo/a.py"].data == b"print('a')\n" * 50
+
+
+def test_wheel_paths_are_untouched() -> None:
+    # Even with one top-level directory a wheel keeps it: it is the import package.
+    data = A.wheel({"demo/__init__.py": "", "demo/core.py": "x"})
+    snapshot = read(data, "demo-1.0-py3-none-any.whl")
+    assert snapshot.kind is ArtifactKind.WHEEL
+    assert sorted(snapshot.files) == ["demo/__init__.py", "demo/core.py"]
+
+
+def test_no_common_root_means_nothing_is_stripped() -> None:
+    data = A.tgz([A.regular("setup.py", "x"), A.regular("demo/a.py", "y")])
+    assert sorted(read(data, "demo.tar.gz").files) == ["demo/a.py", "setup.py"]
+
+
+def test_plain_and_v7_tar() -> None:
+    raw = A.tar([A.regular("demo-1.0/setup.py", "x")], fmt=tarfile.USTAR_FORMAT)
+    assert list(read(raw, "demo-1.0.tar").files) == ["setup.py"]
+    # Blank the ustar magic (and fix the checksum): a pre-POSIX tar only the name identifies.
+    v7 = bytearray(raw)
+    v7[257:265] = bytes(8)
+    v7[148:156] = b" " * 8
+    v7[148:156] = b"%06o\0 " % sum(v7[:512])
+    assert list(read(bytes(v7), "demo-1.0.tar").files) == ["setup.py"]
+    assert "unknown archive format" in str(error_of(bytes(v7), "demo-1.0.bin"))
+
+
+def test_file_entries_carry_content_hash_and_binary_sniff() -> None:
+    data = A.npm_tarball({"a.js": "console.log(1)\n", "b.node": b"\x7fELF\x00\x01", "e": ""})
+    files = read(data, "a.tgz").files
+    assert files["a.js"].data == b"console.log(1)\n"
+    assert files["a.js"].sha256 == hashlib.sha256(b"console.log(1)\n").hexdigest()
+    assert not files["a.js"].is_binary
+    assert files["b.node"].is_binary
+    assert files["e"].data == b"" and not files["e"].is_binary
+
+
+def test_directories_are_skipped() -> None:
+    data = A.sdist("demo", "1.0", {"a.py": "x"})
+    assert list(read(data, "demo-1.0.tar.gz").files) == ["a.py"]
+
+
+# --- load_artifact ----------------------------------------------------------------------------
+
+
+def test_load_artifact(tmp_path: Path) -> None:
+    path = tmp_path / "demo-1.0.tar.gz"
+    path.write_bytes(A.sdist("demo", "1.0", {"a.py": "x"}))
+    snapshot = load_artifact(path)
+    assert snapshot.filename == "demo-1.0.tar.gz" and list(snapshot.files) == ["a.py"]
+
+
+@pytest.mark.parametrize("make", ["missing", "directory"])
+def test_load_artifact_unreadable(tmp_path: Path, make: str) -> None:
+    path = tmp_path / "x.tgz"
+    if make == "directory":
+        path.mkdir()
+    with pytest.raises(ArchiveError, match=r"^cannot read .*x\.tgz: ") as caught:
+        load_artifact(path)
+    assert type(caught.value) is ArchiveError
+
+
+# --- performance ------------------------------------------------------------------------------
+
+
+def test_a_4_mb_sdist_of_1700_files_reads_quickly() -> None:
+    files = {
+        f"demo/pkg{i // 50}/mod{i}.py": hashlib.shake_256(b"%d" % i).hexdigest(2400)
+        for i in range(1700)
+    }
+    data = A.sdist("demo", "1.0", files)
+    assert 3 * MiB < len(data) < 6 * MiB
+    start = time.perf_counter()
+    snapshot = read(data, "demo-1.0.tar.gz")
+    elapsed = time.perf_counter() - start
+    assert len(snapshot.files) == 1700
+    # The target is well under 0.5 s; the bound leaves room for a loaded CI machine.
+    assert elapsed < 1.5

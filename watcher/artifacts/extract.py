@@ -1,0 +1,664 @@
+"""Read release archives into memory without ever trusting them.
+
+npm tarballs, sdists (`.tar.gz`, `.tar`, `.zip`) and wheels are parsed entirely in memory: no
+member is ever extracted, written to disk or executed. Everything an archive declares is
+treated as hostile until checked: member names (absolute paths, `..`, NUL), links leaving
+the package root, device nodes, duplicate entries, and the member-count, size and
+compression-ratio limits in `ExtractLimits`. Any violation raises `UnsafeArchive`; a corrupt
+or unknown archive raises `ArchiveError`. Both carry one line naming the archive.
+
+Root prefixes are stripped so two versions of a package line up path for path: npm's single
+top-level directory (`package/`), an sdist's `name-version/`; wheels are left as they are.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import stat
+import struct
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+from watcher.errors import ArchiveError, UnsafeArchive
+from watcher.models import ArtifactKind, FileEntry, Snapshot, SpecialEntry, SpecialKind
+
+MiB = 1024 * 1024
+
+#: Below this many uncompressed bytes the compression ratio is not judged: tar pads every
+#: archive to a 10 KiB record, so a near-empty tarball legitimately "expands" hundreds of
+#: times, and nothing under a megabyte can hurt us anyway.
+RATIO_FLOOR = 1 * MiB
+
+#: Inflate gzip in slices of this size so a bomb is caught within one slice of a limit.
+_INFLATE_CHUNK = 256 * 1024
+#: Feed compressed input in slices of this size (zlib copies its unconsumed input each call).
+_INPUT_CHUNK = 256 * 1024
+#: Tar headers, pax records and padding allowed per member on top of the content budget.
+_TAR_OVERHEAD_PER_MEMBER = 8 * 1024
+
+_BLOCK = tarfile.BLOCKSIZE
+_ZERO_BLOCK = bytes(_BLOCK)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_SEPARATORS = re.compile(r"[/\\]")
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """Bounds on what one archive may contain; crossing any of them raises `UnsafeArchive`."""
+
+    max_members: int = 20_000
+    max_total_bytes: int = 512 * MiB
+    max_file_bytes: int = 64 * MiB
+    #: Total uncompressed bytes / compressed archive size (judged above `RATIO_FLOOR`).
+    max_ratio: float = 200.0
+
+
+DEFAULT_LIMITS = ExtractLimits()
+
+_Format = Literal["gzip", "zip", "tar"]
+
+
+class _Kind(Enum):
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+
+
+@dataclass(slots=True)
+class _Member:
+    """One archive member after its name was checked, before root stripping."""
+
+    path: str
+    kind: _Kind
+    data: bytes = b""
+    target: str | None = None
+
+
+def load_artifact(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Snapshot:
+    """Read a local artifact file (npm `.tgz`, sdist, wheel) into a `Snapshot`."""
+    try:
+        data = path.read_bytes()
+    # Missing file, permission denied, a directory: the user named something we cannot read.
+    except OSError as e:
+        raise ArchiveError(f"cannot read {path}: {e.strerror or e}") from e
+    return read_archive(data, path.name, limits)
+
+
+def read_archive(data: bytes, filename: str, limits: ExtractLimits = DEFAULT_LIMITS) -> Snapshot:
+    """Parse an archive held in memory into a `Snapshot`, enforcing every safety rule.
+
+    `filename` is only a hint (the format is sniffed from the bytes) and the name used in
+    error messages; it decides between npm tarball and sdist, and marks `.whl` as a wheel.
+    """
+    fmt = _detect_format(data, filename)
+    is_wheel = filename.lower().endswith(".whl")
+    if is_wheel and fmt != "zip":
+        raise ArchiveError(f"corrupt archive {filename}: a wheel must be a zip file")
+    budget = _Budget(filename, limits, len(data))
+    try:
+        if fmt == "zip":
+            members = _read_zip(data, filename, limits, budget)
+        else:
+            members = _read_tar(data, filename, fmt, limits, budget)
+    # The parsers signal corruption with a zoo of exception types (and zipfile/struct raise
+    # ValueError/struct.error on malformed fields); all mean "this archive is broken", which
+    # the user should see as one line rather than a traceback.
+    except tarfile.ReadError as e:
+        raise ArchiveError(f"corrupt archive {filename}: {_describe_tar_error(e)}") from e
+    except (
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        UnicodeDecodeError,
+        struct.error,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as e:
+        raise ArchiveError(f"corrupt archive {filename}: {_one_line(e)}") from e
+
+    if fmt == "zip":
+        kind = ArtifactKind.WHEEL if is_wheel else ArtifactKind.SDIST
+        # A wheel's paths are install paths already; only sdists have a root to strip.
+        root = None if is_wheel else _single_root(members)
+    else:
+        root = _single_root(members)
+        npm = root == "package" or filename.lower().endswith(".tgz")
+        kind = ArtifactKind.NPM_TARBALL if npm else ArtifactKind.SDIST
+    return _assemble(members, filename, kind, root)
+
+
+# --- format detection -------------------------------------------------------------------------
+
+
+def _detect_format(data: bytes, filename: str) -> _Format:
+    if data[:2] == b"\x1f\x8b":
+        return "gzip"
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if data[257:262] == b"ustar":
+        return "tar"
+    # Pre-POSIX (v7) tar has no magic at all; only the name can tell.
+    if data and filename.lower().endswith(".tar"):
+        return "tar"
+    if not data:
+        raise ArchiveError(f"corrupt archive {filename}: the file is empty")
+    raise ArchiveError(f"unknown archive format {filename}: not gzip, zip or tar")
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+class _Budget:
+    """Counts members and content bytes against the limits as an archive is walked."""
+
+    def __init__(self, filename: str, limits: ExtractLimits, compressed_size: int) -> None:
+        self.filename = filename
+        self.limits = limits
+        self.compressed_size = max(compressed_size, 1)
+        self.members = 0
+        self.total = 0
+
+    def member(self, name: str) -> None:
+        """Count one more member, before any of its data is read."""
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise UnsafeArchive(
+                f"unsafe archive {self.filename}: more than {self.limits.max_members} members "
+                f"(stopped at {name!r})"
+            )
+
+    def content(self, name: str, size: int) -> None:
+        """Account for `size` bytes of one regular file, before they are read."""
+        if size > self.limits.max_file_bytes:
+            raise UnsafeArchive(
+                f"unsafe archive {self.filename}: member {name!r} is {size} bytes, over the "
+                f"{self.limits.max_file_bytes}-byte limit per file"
+            )
+        self.total += size
+        if self.total > self.limits.max_total_bytes:
+            raise UnsafeArchive(
+                f"unsafe archive {self.filename}: contents exceed the "
+                f"{self.limits.max_total_bytes}-byte limit (at member {name!r})"
+            )
+        _check_ratio(self.filename, self.total, self.compressed_size, self.limits, name)
+
+
+def _check_ratio(
+    filename: str, expanded: int, compressed: int, limits: ExtractLimits, name: str | None = None
+) -> None:
+    """Raise `UnsafeArchive` if `expanded / compressed` crosses the ratio limit (a bomb)."""
+    if expanded > RATIO_FLOOR and expanded > limits.max_ratio * max(compressed, 1):
+        where = f" (at member {name!r})" if name is not None else ""
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: expands more than {limits.max_ratio:g}x its "
+            f"{compressed}-byte size{where}; refusing a possible decompression bomb"
+        )
+
+
+# --- member names -----------------------------------------------------------------------------
+
+
+def _is_absolute(name: str) -> bool:
+    return name.startswith(("/", "\\")) or bool(_DRIVE.match(name))
+
+
+def _has_traversal(name: str) -> bool:
+    # Backslash counts as a separator here: an installer on Windows would treat it as one.
+    return any(part == ".." for part in _SEPARATORS.split(name))
+
+
+def _normalise(name: str, filename: str) -> str:
+    """A member name as a clean POSIX path relative to the archive root, or `UnsafeArchive`."""
+    if "\x00" in name:
+        raise UnsafeArchive(f"unsafe archive {filename}: member {name!r} has a NUL in its name")
+    if _is_absolute(name):
+        raise UnsafeArchive(f"unsafe archive {filename}: member {name!r} has an absolute path")
+    if ".." in name and _has_traversal(name):
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: member {name!r} escapes the archive with '..'"
+        )
+    return "/".join(part for part in name.split("/") if part not in ("", "."))
+
+
+class _Names:
+    """Rejects a second entry for a path already seen (directories may repeat)."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.seen: dict[str, bool] = {}
+
+    def add(self, path: str, is_dir: bool, raw: str) -> None:
+        previous = self.seen.get(path)
+        # Two entries for one path let an installer and a scanner read different copies.
+        if previous is not None and not (previous and is_dir):
+            raise UnsafeArchive(f"unsafe archive {self.filename}: duplicate entry {raw!r}")
+        self.seen[path] = is_dir
+
+
+# --- tar --------------------------------------------------------------------------------------
+
+
+class _TarSource:
+    """A seekable, read-only byte stream over a tar archive, inflating gzip lazily.
+
+    tarfile's own gzip support either inflates without bounds or (in random-access mode)
+    re-inflates from the start on every backward seek. Here the inflated bytes are kept in
+    one buffer that grows only as far as tarfile reads, slice by slice, and every slice is
+    checked against the size and ratio limits, so a bomb stops within one slice.
+    """
+
+    def __init__(self, data: bytes, filename: str, limits: ExtractLimits, gzipped: bool) -> None:
+        self._filename = filename
+        self._limits = limits
+        self._compressed_size = len(data)
+        self._cap = (
+            limits.max_total_bytes + (limits.max_members + 1) * _TAR_OVERHEAD_PER_MEMBER + MiB
+        )
+        self._pos = 0
+        self._buf: bytes | bytearray
+        self._input = memoryview(data)
+        self._in_pos = 0
+        self._inflater: zlib._Decompress | None = None
+        if gzipped:
+            self._buf = bytearray()
+            # 16 + MAX_WBITS: a gzip wrapper, with its CRC and length checked at the end.
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:
+            self._buf = data
+
+    # The file-object surface tarfile uses.
+    def read(self, size: int = -1) -> bytes:
+        """Read up to `size` bytes (all remaining when negative) from the current position."""
+        end = None if size < 0 else self._pos + size
+        self._fill(end)
+        # Slice through a view: one copy instead of two (the view is released at once, so
+        # the buffer can keep growing).
+        with memoryview(self._buf) as view:
+            chunk = bytes(view[self._pos : end])
+        self._pos += len(chunk)
+        return chunk
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move the position; seeking never inflates, reading does."""
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            self._fill(None)
+            self._pos = len(self._buf) + offset
+        return self._pos
+
+    def tell(self) -> int:
+        """The current position in the (inflated) tar stream."""
+        return self._pos
+
+    def tail(self, start: int) -> bytes:
+        """Everything from `start` to the end of the stream, inflating (within limits) as needed."""
+        self._fill(None)
+        return bytes(self._buf[start:])
+
+    def _fill(self, upto: int | None) -> None:
+        inflater = self._inflater
+        while inflater is not None and (upto is None or len(self._buf) < upto):
+            if inflater.eof:
+                inflater = self._next_member(inflater)
+                continue
+            chunk: bytes | memoryview = inflater.unconsumed_tail
+            if not chunk:
+                chunk = self._input[self._in_pos : self._in_pos + _INPUT_CHUNK]
+                self._in_pos += len(chunk)
+                if not chunk:
+                    raise ArchiveError(f"corrupt archive {self._filename}: truncated gzip stream")
+            try:
+                out = inflater.decompress(chunk, _INFLATE_CHUNK)
+            # zlib names the damage ("invalid block type", "incorrect data check"); keep it.
+            except zlib.error as e:
+                raise ArchiveError(
+                    f"corrupt archive {self._filename}: invalid gzip data ({e})"
+                ) from e
+            assert isinstance(self._buf, bytearray)
+            self._buf += out
+            self._check_limits()
+        self._inflater = inflater
+
+    def _next_member(self, finished: zlib._Decompress) -> zlib._Decompress | None:
+        """After one gzip member ends: start the next one, or stop at the end of the input."""
+        rest = finished.unused_data + bytes(self._input[self._in_pos :])
+        # Zero padding after the last member is common (and ignored by gzip itself).
+        if not rest.strip(b"\x00"):
+            return None
+        if rest[:2] != b"\x1f\x8b":
+            raise ArchiveError(
+                f"corrupt archive {self._filename}: trailing garbage after the gzip stream"
+            )
+        # A concatenation of gzip members is one valid gzip file.
+        self._input = memoryview(rest)
+        self._in_pos = 0
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def _check_limits(self) -> None:
+        size = len(self._buf)
+        if size > self._cap:
+            raise UnsafeArchive(
+                f"unsafe archive {self._filename}: inflates past {self._cap} bytes; "
+                "refusing a possible decompression bomb"
+            )
+        _check_ratio(self._filename, size, self._compressed_size, self._limits)
+
+
+def _read_tar(
+    data: bytes, filename: str, fmt: _Format, limits: ExtractLimits, budget: _Budget
+) -> list[_Member]:
+    source = _TarSource(data, filename, limits, gzipped=fmt == "gzip")
+    # errors="replace": a member name that is not UTF-8 still yields a (lossy) name instead of
+    # crashing; two names colliding after replacement are caught as duplicates.
+    archive = tarfile.TarFile(
+        fileobj=source,  # type: ignore[arg-type]  # duck-typed read/seek/tell is all it uses
+        mode="r",
+        encoding="utf-8",
+        errors="replace",
+    )
+    names = _Names(filename)
+    members: list[_Member] = []
+    while (info := archive.next()) is not None:
+        budget.member(info.name)
+        path = _normalise(info.name, filename)
+        names.add(path, info.isdir(), info.name)
+        if info.isdir():
+            members.append(_Member(path, _Kind.DIR))
+        elif info.issym():
+            members.append(_Member(path, _Kind.SYMLINK, target=info.linkname))
+        elif info.islnk():
+            members.append(_Member(path, _Kind.HARDLINK, target=info.linkname))
+        elif info.ischr() or info.isblk():
+            raise UnsafeArchive(f"unsafe archive {filename}: member {info.name!r} is a device")
+        elif info.isfifo():
+            raise UnsafeArchive(f"unsafe archive {filename}: member {info.name!r} is a fifo")
+        else:
+            # Regular, contiguous and sparse files, and unknown types, which tarfile (like
+            # most extractors) treats as regular files: their bytes get scanned.
+            budget.content(info.name, info.size)
+            handle = archive.extractfile(info) if info.size else None
+            content = handle.read() if handle is not None else b""
+            if len(content) != info.size:
+                raise ArchiveError(f"corrupt archive {filename}: truncated tar stream")
+            members.append(_Member(path, _Kind.FILE, data=content))
+    _check_tar_end(source, archive.offset, filename)
+    return members
+
+
+def _check_tar_end(source: _TarSource, offset: int, filename: str) -> None:
+    """Insist on a real end-of-archive marker with nothing but zeros after it.
+
+    tarfile silently treats a stream that stops at a member boundary, or a damaged header
+    in the middle, as the end of the archive. Both would hide members from us that another
+    reader might see, so they are errors; so is data after the marker, which readers that
+    skip zero blocks (`tar -i`) would go on to extract.
+    """
+    rest = source.tail(offset)
+    block = rest[:_BLOCK]
+    if len(block) < _BLOCK:
+        raise ArchiveError(f"corrupt archive {filename}: truncated tar stream")
+    if block != _ZERO_BLOCK:
+        raise ArchiveError(f"corrupt archive {filename}: invalid tar header at offset {offset}")
+    if rest.count(0) != len(rest):
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: data hidden after the end-of-archive marker"
+        )
+
+
+def _describe_tar_error(error: tarfile.ReadError) -> str:
+    text = _one_line(error)
+    if "unexpected end of data" in text or "truncated header" in text:
+        return "truncated tar stream"
+    if text == "empty file":
+        return "empty tar stream"
+    return f"not a valid tar stream ({text})"
+
+
+# --- zip --------------------------------------------------------------------------------------
+
+_EOCD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+
+
+def _zip_declared_count(data: bytes) -> int | None:
+    """The member count the end-of-central-directory record declares, read without zipfile.
+
+    zipfile builds an object per central-directory entry on open; reading the count first
+    lets a zip claiming millions of members be refused before that work is done.
+    """
+    index = data.rfind(b"PK\x05\x06", max(0, len(data) - _EOCD.size - 0xFFFF))
+    if index < 0 or index + _EOCD.size > len(data):
+        return None
+    count: int = _EOCD.unpack_from(data, index)[4]
+    if count != 0xFFFF:
+        return count
+    locator = index - _ZIP64_LOCATOR.size
+    record = locator - _ZIP64_EOCD.size
+    if record >= 0 and data[record : record + 4] == b"PK\x06\x06":
+        count = _ZIP64_EOCD.unpack_from(data, record)[7]
+    return count
+
+
+def _read_zip(data: bytes, filename: str, limits: ExtractLimits, budget: _Budget) -> list[_Member]:
+    declared = _zip_declared_count(data)
+    if declared is not None and declared > limits.max_members:
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: declares {declared} members, over the "
+            f"{limits.max_members}-member limit"
+        )
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    infos = archive.infolist()
+    if len(infos) > limits.max_members:
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: holds {len(infos)} members, over the "
+            f"{limits.max_members}-member limit"
+        )
+    # Judge the declared sizes before inflating anything; they are re-checked while reading,
+    # since a zip can declare one size and inflate to another.
+    declared_budget = _Budget(filename, limits, len(data))
+    for info in infos:
+        if not info.is_dir():
+            declared_budget.content(info.orig_filename, info.file_size)
+
+    names = _Names(filename)
+    members: list[_Member] = []
+    for info in infos:
+        raw = info.orig_filename
+        budget.member(raw)
+        path = _normalise(raw, filename)
+        mode = info.external_attr >> 16
+        is_dir = info.is_dir() or stat.S_ISDIR(mode)
+        names.add(path, is_dir, raw)
+        if is_dir:
+            members.append(_Member(path, _Kind.DIR))
+            continue
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+            raise UnsafeArchive(f"unsafe archive {filename}: member {raw!r} is a device")
+        if stat.S_ISFIFO(mode):
+            raise UnsafeArchive(f"unsafe archive {filename}: member {raw!r} is a fifo")
+        budget.content(raw, info.file_size)
+        content = _zip_member_bytes(archive, data, info, filename)
+        if stat.S_ISLNK(mode):
+            # unzip and friends create a symlink whose target is the member's content.
+            target = content.decode("utf-8", errors="replace")
+            members.append(_Member(path, _Kind.SYMLINK, target=target))
+        else:
+            members.append(_Member(path, _Kind.FILE, data=content))
+    return members
+
+
+def _zip_member_bytes(
+    archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo, filename: str
+) -> bytes:
+    """Inflate one zip member, never producing more than it declared.
+
+    zipfile quietly truncates a member to its declared size, so a zip whose declared size
+    lies (with a matching CRC) would show us a stub while `unzip` writes the whole payload.
+    Stored and deflated members (all real wheels and sdists) are therefore inflated here
+    with the output capped at declared size + 1 byte: one byte more is proof of a lie.
+    """
+    raw = info.orig_filename
+    if info.flag_bits & 0x1:
+        raise ArchiveError(f"corrupt archive {filename}: member {raw!r} is encrypted")
+    declared = info.file_size
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # Rare methods (bzip2, lzma): zipfile inflates them, stopping at the declared size.
+        with archive.open(info) as handle:
+            content = handle.read(declared + 1)
+    else:
+        content = _stored_or_deflated(data, info, filename)
+    if len(content) != declared:
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: member {raw!r} declares {declared} bytes but holds "
+            f"{'more' if len(content) > declared else len(content)}"
+        )
+    if zlib.crc32(content) != info.CRC:
+        raise ArchiveError(f"corrupt archive {filename}: CRC mismatch for member {raw!r}")
+    return content
+
+
+def _stored_or_deflated(data: bytes, info: zipfile.ZipInfo, filename: str) -> bytes:
+    """A stored or deflated member's bytes, read via its local header (at most size + 1)."""
+    raw = info.orig_filename
+    offset = info.header_offset
+    if offset + _LOCAL_HEADER.size > len(data):
+        raise ArchiveError(f"corrupt archive {filename}: member {raw!r} lies outside the file")
+    header = _LOCAL_HEADER.unpack_from(data, offset)
+    if header[0] != b"PK\x03\x04":
+        raise ArchiveError(f"corrupt archive {filename}: bad local header for {raw!r}")
+    name_len, extra_len = header[9], header[10]
+    name_start = offset + _LOCAL_HEADER.size
+    local_name = data[name_start : name_start + name_len]
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    # Unzippers that stream local headers would write the file under this other name.
+    if local_name.decode(encoding, errors="replace") != raw:
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: member {raw!r} has a different name in its local header"
+        )
+    start = name_start + name_len + extra_len
+    compressed = memoryview(data)[start : start + info.compress_size]
+    if len(compressed) < info.compress_size:
+        raise ArchiveError(f"corrupt archive {filename}: member {raw!r} is truncated")
+
+    if info.compress_type == zipfile.ZIP_STORED:
+        return bytes(compressed[: info.file_size + 1])
+    return _inflate_raw(compressed, info.file_size, filename, raw)
+
+
+def _inflate_raw(compressed: memoryview, declared: int, filename: str, raw: str) -> bytes:
+    """Inflate a raw deflate stream, stopping one byte past `declared`."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    out = bytearray()
+    position = 0
+    while not inflater.eof and len(out) <= declared:
+        chunk: bytes | memoryview = inflater.unconsumed_tail
+        if not chunk:
+            chunk = compressed[position : position + _INPUT_CHUNK]
+            position += len(chunk)
+            if not chunk:
+                raise ArchiveError(f"corrupt archive {filename}: member {raw!r} is truncated")
+        try:
+            out += inflater.decompress(chunk, declared + 1 - len(out))
+        # Same reasoning as for gzip: zlib's message says what is broken.
+        except zlib.error as e:
+            raise ArchiveError(
+                f"corrupt archive {filename}: invalid deflate data in {raw!r} ({e})"
+            ) from e
+    return bytes(out)
+
+
+# --- assembly ---------------------------------------------------------------------------------
+
+
+def _single_root(members: list[_Member]) -> str | None:
+    """The one top-level directory every member sits under, if there is one."""
+    roots: set[str] = set()
+    for member in members:
+        head, sep, _ = member.path.partition("/")
+        if not sep and member.kind is not _Kind.DIR:
+            return None  # a file at the top level: there is no common root
+        if head:
+            roots.add(head)
+    return roots.pop() if len(roots) == 1 else None
+
+
+def _strip(path: str, root: str | None) -> str:
+    if root is None:
+        return path
+    return path[len(root) + 1 :] if path.startswith(root + "/") else ""
+
+
+def _resolves_inside(parts: list[str], target: str, root: str | None, symlinks: set[str]) -> bool:
+    """Whether `target`, walked from directory `parts`, stays under `root` (or the archive).
+
+    Resolution is lexical, with one addition: a `..` right after a component that is itself
+    a symlink in the archive is treated as escaping, since the filesystem would apply it to
+    the link's target rather than to the lexical parent.
+    """
+    if not target or "\x00" in target or _is_absolute(target):
+        return False
+    parts = list(parts)
+    for part in _SEPARATORS.split(target):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts or "/".join(parts) in symlinks:
+                return False
+            parts.pop()
+        else:
+            parts.append(part)
+    return root is None or (bool(parts) and parts[0] == root)
+
+
+def _assemble(
+    members: list[_Member], filename: str, kind: ArtifactKind, root: str | None
+) -> Snapshot:
+    symlinks = {m.path for m in members if m.kind is _Kind.SYMLINK}
+    files: dict[str, FileEntry] = {}
+    specials: list[SpecialEntry] = []
+    where = f"the {root}/ root" if root is not None else "the archive"
+    for member in members:
+        if member.kind is _Kind.DIR:
+            continue
+        path = _strip(member.path, root)
+        target = member.target or ""
+        if member.kind is _Kind.FILE:
+            files[path] = FileEntry.of(path, member.data)
+        elif member.kind is _Kind.SYMLINK:
+            directory = member.path.split("/")[:-1]
+            if not _resolves_inside(directory, target, root, symlinks):
+                raise UnsafeArchive(
+                    f"unsafe archive {filename}: symlink {member.path!r} -> {target!r} "
+                    f"points outside {where}"
+                )
+            specials.append(SpecialEntry(path, SpecialKind.SYMLINK, target))
+        else:
+            # Hard link targets are archive paths, resolved from the archive's top.
+            if _has_traversal(target) or not _resolves_inside([], target, root, symlinks):
+                raise UnsafeArchive(
+                    f"unsafe archive {filename}: hardlink {member.path!r} -> {target!r} "
+                    f"points outside {where}"
+                )
+            linked = _strip(_normalise(target, filename), root)
+            specials.append(SpecialEntry(path, SpecialKind.HARDLINK, linked))
+    return Snapshot(filename=filename, kind=kind, files=files, specials=tuple(specials))
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

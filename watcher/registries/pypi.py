@@ -1,0 +1,563 @@
+"""PyPI client: the warehouse JSON API, with the Simple API for private indexes.
+
+pypi.org (and mirrors of it) serve `GET <base>/pypi/<name>/json`, which carries upload times,
+yanked flags, sha256 digests and the project's owners/maintainers. Private indexes
+(pypiserver, devpi, Artifactory) often only serve the Simple API: PEP 691 JSON or PEP 503 HTML
+at `<base>/simple/<name>/`. The client uses the JSON API when the index has it and falls back
+to the Simple API on 404, or goes straight to it when the base URL ends in `/simple`.
+
+Project names are normalised per PEP 503 (`Foo_Bar` → `foo-bar`) in URLs and in the
+`PackageInfo`/`Release` this client returns, so one project has one name throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import Literal
+from urllib.parse import quote, unquote
+
+import httpx
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from watcher.errors import PackageNotFound, VersionNotFound
+from watcher.httpclient import HttpClient
+from watcher.models import (
+    ArtifactKind,
+    ArtifactRef,
+    Ecosystem,
+    PackageInfo,
+    Provenance,
+    Release,
+)
+from watcher.registries import wire
+
+PUBLIC_PYPI = "https://pypi.org/"
+_PUBLIC_HOST = "pypi.org"
+
+#: PEP 691 content negotiation: JSON preferred, PEP 503 HTML accepted.
+SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
+
+#: How many of the most recent versions an unknown-version error lists.
+_HINT_VERSIONS = 5
+
+# PEP 508 / core metadata: a valid project name.
+_PYPI_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+#: Digest algorithms worth keeping from `#<algo>=<hex>` fragments; md5 is not an integrity check.
+_HASH_ALGORITHMS = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def is_valid_pypi_name(name: str) -> bool:
+    """Whether `name` is a syntactically valid PyPI project name."""
+    return _PYPI_NAME.match(name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    """One release file in a source-independent form (JSON API and Simple API alike)."""
+
+    version: str
+    uploaded: datetime | None
+    yanked: bool
+    #: None for file kinds watcher does not analyse (eggs, installers): they still count for
+    #: the release's upload time and yanked state.
+    artifact: ArtifactRef | None
+    provenance: Provenance = Provenance.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """A project as read from one index, whichever API served it."""
+
+    name: str
+    source: Literal["json", "simple"]
+    files: Mapping[str, tuple[_File, ...]]
+    versions: Mapping[str, datetime | None]
+    latest: str | None
+    maintainers: frozenset[str] | None = None
+    #: JSON API only: the project `info`, which describes the latest version.
+    info: wire.PypiInfo | None = None
+
+
+@dataclass
+class _Anchor:
+    """An `<a>` of a PEP 503 page: its attributes and text."""
+
+    attrs: dict[str, str | None]
+    text: list[str] = field(default_factory=list)
+
+
+class _SimpleHTMLParser(HTMLParser):
+    """Collects the anchors (and any `<base href>`) of a PEP 503 project page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[_Anchor] = []
+        self.base_href: str | None = None
+        self._open: _Anchor | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base_href is None:
+            self.base_href = dict(attrs).get("href")
+        elif tag == "a":
+            self._close()
+            self._open = _Anchor(attrs=dict(attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._close()
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open.text.append(data)
+
+    def close(self) -> None:
+        """Flush the parser, keeping an anchor left unclosed at the end of the page."""
+        super().close()
+        self._close()
+
+    def _close(self) -> None:
+        if self._open is not None:
+            self.anchors.append(self._open)
+            self._open = None
+
+
+class PypiRegistry:
+    """Read-only client for pypi.org or a private Python package index.
+
+    Project documents are cached per name for the life of the instance, so `package()`
+    followed by `release()` calls costs one request (plus, on the JSON API, one per-version
+    request for a non-latest release's repository URL, which only that version's `info` has).
+    """
+
+    ecosystem = Ecosystem.PYPI
+
+    def __init__(self, http: HttpClient, base_url: str = PUBLIC_PYPI) -> None:
+        self.http = http
+        base = wire.with_trailing_slash(base_url)
+        url = httpx.URL(base)
+        if url.path.rstrip("/").endswith("/simple"):
+            # A Simple API URL (pip's --index-url): there is no JSON API to try.
+            self.json_base: str | None = None
+            self.simple_base = base
+        else:
+            self.json_base = base
+            self.simple_base = base + "simple/"
+        self._display = wire.display_url(base)
+        self._public = url.host == _PUBLIC_HOST
+        self._projects: dict[str, _Project] = {}
+        self._version_infos: dict[tuple[str, str], wire.PypiInfo | None] = {}
+
+    def clear_cache(self) -> None:
+        """Forget every project read so far (the daemon polls with one instance per cycle)."""
+        self._projects.clear()
+        self._version_infos.clear()
+
+    # --- Registry protocol -------------------------------------------------------------------
+
+    def package(self, name: str) -> PackageInfo:
+        """All versions of `name` with their first upload times."""
+        project = self._project(name)
+        return PackageInfo(
+            ecosystem=Ecosystem.PYPI,
+            name=project.name,
+            versions=dict(project.versions),
+            latest=project.latest,
+        )
+
+    def release(self, name: str, version: str) -> Release:
+        """One version of `name`: its sdists and wheels and what the index says about it."""
+        project = self._project(name)
+        key = _find_version(project.versions, version)
+        if key is None:
+            known = list(project.versions)[-_HINT_VERSIONS:]
+            raise VersionNotFound(
+                f"PyPI project '{project.name}' has no version '{version}' on {self._display}"
+                f" (latest known: {', '.join(reversed(known)) or 'none'})"
+            )
+        files = project.files.get(key, ())
+        artifacts = tuple(f.artifact for f in files if f.artifact is not None)
+        return Release(
+            ecosystem=Ecosystem.PYPI,
+            name=project.name,
+            version=key,
+            artifacts=artifacts,
+            published_at=project.versions.get(key),
+            maintainers=project.maintainers,
+            publisher=None,
+            provenance=_release_provenance(f for f in files if f.artifact is not None),
+            repository=self._repository(project, key),
+            unpacked_size=None,
+            yanked=bool(files) and all(f.yanked for f in files),
+            page_url=(f"https://pypi.org/project/{project.name}/{key}/" if self._public else None),
+        )
+
+    # --- fetching ----------------------------------------------------------------------------
+
+    def _project(self, name: str) -> _Project:
+        if not is_valid_pypi_name(name):
+            raise PackageNotFound(f"'{name}' is not a valid PyPI project name")
+        canonical = canonicalize_name(name)
+        cached = self._projects.get(canonical)
+        if cached is not None:
+            return cached
+        project: _Project | None = None
+        if self.json_base is not None:
+            project = self._from_json_api(canonical)
+        if project is None:
+            project = self._from_simple_api(canonical)
+        if project is None:
+            raise PackageNotFound(f"PyPI project '{name}' not found on {self._display}")
+        self._projects[canonical] = project
+        return project
+
+    def _get(
+        self, url: str, what: str, headers: dict[str, str] | None = None
+    ) -> httpx.Response | None:
+        """GET on this index; None when the index does not have the document.
+
+        A redirect to another host counts as "not here": pypiserver, for one, redirects
+        unknown names to pypi.org by default, and following that would report a public
+        project as present on the private index (hiding a dependency-confusion setup).
+        """
+        response = wire.get(self.http, url, what, headers)
+        if response is None or response.url.host != httpx.URL(url).host:
+            return None
+        return response
+
+    def _from_json_api(self, canonical: str) -> _Project | None:
+        assert self.json_base is not None
+        what = f"PyPI JSON API {self._display} for '{canonical}'"
+        response = self._get(f"{self.json_base}pypi/{canonical}/json", what)
+        if response is None:
+            return None
+        doc = wire.validate(wire.PypiProject, wire.response_json(response, what), what)
+        files: dict[str, tuple[_File, ...]] = {}
+        for version, entries in doc.releases.items():
+            files[version] = tuple(_json_file(version, f, response.url) for f in entries)
+        versions = _order_versions({v: _first_upload(fs) for v, fs in files.items()})
+        return _Project(
+            name=canonical,
+            source="json",
+            files=files,
+            versions=versions,
+            latest=doc.info.version or _latest(versions, files),
+            maintainers=(
+                frozenset(r.user for r in doc.ownership.roles)
+                if doc.ownership is not None
+                else None
+            ),
+            info=doc.info,
+        )
+
+    def _from_simple_api(self, canonical: str) -> _Project | None:
+        what = f"PyPI simple index {self._display} for '{canonical}'"
+        response = self._get(
+            f"{self.simple_base}{canonical}/", what, headers={"Accept": SIMPLE_ACCEPT}
+        )
+        if response is None:
+            return None
+        ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype.endswith("+json") or ctype == "application/json":
+            page = wire.validate(wire.SimpleProject, wire.response_json(response, what), what)
+            parsed = _simple_json_files(canonical, page, response.url)
+            extra_versions = page.versions or []
+        else:
+            parsed = _simple_html_files(canonical, response.text, response.url)
+            extra_versions = []
+        files: dict[str, list[_File]] = {}
+        for f in parsed:
+            files.setdefault(f.version, []).append(f)
+        for v in extra_versions:
+            files.setdefault(v, [])
+        frozen = {v: tuple(fs) for v, fs in files.items()}
+        versions = _order_versions({v: _first_upload(fs) for v, fs in frozen.items()})
+        return _Project(
+            name=canonical,
+            source="simple",
+            files=frozen,
+            versions=versions,
+            latest=_latest(versions, frozen),
+        )
+
+    def _repository(self, project: _Project, version: str) -> str | None:
+        """The source repository of one version, or None when the index does not say.
+
+        The project document's `info` describes the latest version only; an older version's
+        repository comes from its own document, which some mirrors do not serve (→ unknown).
+        """
+        if project.info is None:
+            return None
+        if project.info.version == version:
+            return _repository_from_info(project.info)
+        info = self._version_info(project.name, version)
+        return _repository_from_info(info) if info is not None else None
+
+    def _version_info(self, canonical: str, version: str) -> wire.PypiInfo | None:
+        key = (canonical, version)
+        if key in self._version_infos:
+            return self._version_infos[key]
+        assert self.json_base is not None
+        what = f"PyPI JSON API {self._display} for '{canonical}=={version}'"
+        url = f"{self.json_base}pypi/{canonical}/{quote(version, safe='')}/json"
+        response = self._get(url, what)
+        info = None
+        if response is not None:
+            info = wire.validate(wire.PypiVersionDoc, wire.response_json(response, what), what).info
+        self._version_infos[key] = info
+        return info
+
+
+# --- file classification -------------------------------------------------------------------
+
+
+def _classify(filename: str) -> tuple[ArtifactKind, bool] | None:
+    """The artifact kind of a file name and whether it is a pure-Python wheel; None to skip."""
+    lower = filename.lower()
+    if lower.endswith(".whl"):
+        try:
+            tags = parse_wheel_filename(filename)[3]
+        # Invalid*Filename and InvalidVersion are ValueErrors: an oddly named wheel is still
+        # a wheel, it just cannot be called pure.
+        except ValueError:
+            return ArtifactKind.WHEEL, False
+        return ArtifactKind.WHEEL, bool(tags) and all(t.platform == "any" for t in tags)
+    if lower.endswith((".tar.gz", ".zip")):
+        return ArtifactKind.SDIST, False
+    # Eggs, .exe/.msi installers, .tar.bz2 and friends: nothing watcher can analyse.
+    return None
+
+
+def _version_from_filename(canonical: str, filename: str) -> str | None:
+    """The version a Simple API file belongs to, or None when the name cannot be parsed.
+
+    Files whose project part is not this project are skipped too: a Simple page should only
+    list the project's own files.
+    """
+    try:
+        if filename.lower().endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        elif filename.lower().endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+        else:
+            return None
+    # InvalidSdistFilename, InvalidWheelFilename and InvalidVersion are all ValueErrors.
+    except ValueError:
+        return None
+    return str(version) if name == canonical else None
+
+
+def _artifact(
+    url: str, filename: str, digests: Mapping[str, str], size: int | None
+) -> ArtifactRef | None:
+    """An ArtifactRef for a file watcher can analyse; None for other kinds."""
+    kind = _classify(filename)
+    if kind is None:
+        return None
+    return ArtifactRef(
+        url=url,
+        filename=filename,
+        kind=kind[0],
+        digests=dict(digests),
+        size=size,
+        pure_python=kind[1],
+    )
+
+
+def _json_file(version: str, f: wire.PypiFile, base: httpx.URL) -> _File:
+    """A warehouse JSON file entry (relative URLs on mirrors resolved against the response)."""
+    digests = {
+        algo: value.lower()
+        for algo, value in f.digests.items()
+        if algo in _HASH_ALGORITHMS and value and _HEX.match(value)
+    }
+    return _File(
+        version=version,
+        uploaded=wire.parse_time(f.upload_time_iso_8601),
+        yanked=f.yanked,
+        artifact=_artifact(str(base.join(f.url)), f.filename, digests, f.size),
+    )
+
+
+def _simple_json_files(canonical: str, page: wire.SimpleProject, base: httpx.URL) -> list[_File]:
+    """Files of a PEP 691 page."""
+    result: list[_File] = []
+    for f in page.files:
+        version = _version_from_filename(canonical, f.filename)
+        if version is None:
+            continue
+        if "provenance" not in f.model_fields_set:
+            provenance = Provenance.UNKNOWN
+        elif f.provenance:
+            provenance = Provenance.PRESENT
+        else:
+            provenance = Provenance.ABSENT
+        digests = {
+            algo: value.lower()
+            for algo, value in f.hashes.items()
+            if algo in _HASH_ALGORITHMS and _HEX.match(value)
+        }
+        result.append(
+            _File(
+                version=version,
+                uploaded=wire.parse_time(f.upload_time),
+                # A string is the yank reason, so any string (even empty) means yanked.
+                yanked=f.yanked is not False,
+                artifact=_artifact(str(base.join(f.url)), f.filename, digests, f.size),
+                provenance=provenance,
+            )
+        )
+    return result
+
+
+def _simple_html_files(canonical: str, html: str, base: httpx.URL) -> list[_File]:
+    """Files of a PEP 503 page: `<a href="…#sha256=…" data-yanked>filename</a>`."""
+    parser = _SimpleHTMLParser()
+    parser.feed(html)
+    parser.close()
+    if parser.base_href:
+        base = base.join(parser.base_href)
+    result: list[_File] = []
+    for anchor in parser.anchors:
+        href = anchor.attrs.get("href")
+        if not href:
+            continue
+        url = base.join(href)
+        filename = "".join(anchor.text).strip() or unquote(url.path.rsplit("/", 1)[-1])
+        version = _version_from_filename(canonical, filename)
+        if version is None:
+            continue
+        digests: dict[str, str] = {}
+        algo, sep, value = url.fragment.partition("=")
+        if sep and algo.lower() in _HASH_ALGORITHMS and _HEX.match(value):
+            digests[algo.lower()] = value.lower()
+        result.append(
+            _File(
+                version=version,
+                uploaded=wire.parse_time(anchor.attrs.get("data-upload-time")),
+                # PEP 592: the attribute's presence (with or without a reason) means yanked.
+                yanked="data-yanked" in anchor.attrs,
+                artifact=_artifact(str(url.copy_with(fragment=None)), filename, digests, None),
+                # PEP 740 HTML carries only the positive case; no attribute is not proof of
+                # absence, because indexes without PEP 740 omit it too.
+                provenance=(
+                    Provenance.PRESENT
+                    if anchor.attrs.get("data-provenance")
+                    else Provenance.UNKNOWN
+                ),
+            )
+        )
+    return result
+
+
+# --- versions ----------------------------------------------------------------------------------
+
+
+def _first_upload(files: Iterable[_File]) -> datetime | None:
+    times = [f.uploaded for f in files if f.uploaded is not None]
+    return min(times) if times else None
+
+
+def _version_key(version: str) -> tuple[int, Version]:
+    """Sort key: PEP 440 order, with unparseable legacy versions first."""
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, Version("0"))
+
+
+def _order_versions(times: Mapping[str, datetime | None]) -> dict[str, datetime | None]:
+    """Oldest first by upload time when every version has one, else in PEP 440 order."""
+    known: dict[str, datetime] = {v: t for v, t in times.items() if t is not None}
+    if times and len(known) == len(times):
+        return {v: times[v] for v in sorted(known, key=known.__getitem__)}
+    return {v: times[v] for v in sorted(times, key=_version_key)}
+
+
+def _latest(
+    versions: Mapping[str, datetime | None], files: Mapping[str, tuple[_File, ...]]
+) -> str | None:
+    """What pip would pick: the highest final release not wholly yanked, else the highest."""
+    candidates = sorted(versions, key=_version_key)
+    for version in reversed(candidates):
+        key = _version_key(version)
+        fs = files.get(version, ())
+        if key[0] and not key[1].is_prerelease and fs and not all(f.yanked for f in fs):
+            return version
+    return candidates[-1] if candidates else None
+
+
+def _find_version(versions: Mapping[str, datetime | None], wanted: str) -> str | None:
+    """The registry's key for `wanted`: exact, else PEP 440-equal (`1.0` finds `1.0.0`)."""
+    if wanted in versions:
+        return wanted
+    try:
+        target = Version(wanted)
+    except InvalidVersion:
+        return None
+    for version in versions:
+        try:
+            if Version(version) == target:
+                return version
+        except InvalidVersion:
+            continue
+    return None
+
+
+def _release_provenance(files: Iterable[_File]) -> Provenance:
+    """PRESENT if any artifact has attestations, ABSENT if the index says none has, else UNKNOWN."""
+    states = [f.provenance for f in files]
+    if Provenance.PRESENT in states:
+        return Provenance.PRESENT
+    if states and all(s is Provenance.ABSENT for s in states):
+        return Provenance.ABSENT
+    return Provenance.UNKNOWN
+
+
+# --- repository --------------------------------------------------------------------------------
+
+#: `project_urls` labels that name the source repository, most specific first (normalised:
+#: lowercase, letters only, as pypi.org itself matches them).
+_SOURCE_LABELS = ("source", "sourcecode", "repository", "code", "github", "gitlab", "git")
+_HOMEPAGE_LABELS = ("homepage", "home")
+_FORGE_HOSTS = frozenset(
+    {"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "git.sr.ht", "sr.ht"}
+)
+
+
+def _label(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def _is_forge(url: str) -> bool:
+    host = httpx.URL(url).host
+    return host in _FORGE_HOSTS
+
+
+def _repository_from_info(info: wire.PypiInfo) -> str | None:
+    """The source repository from `project_urls` (Source/Repository/…) or the home page.
+
+    A link labelled as source is taken whatever its host (self-hosted GitLab is common); a
+    home page counts only when it points at a known forge, because most home pages are docs.
+    """
+    urls = {_label(k): v for k, v in (info.project_urls or {}).items() if v}
+    for label in _SOURCE_LABELS:
+        if label in urls:
+            normalized = wire.normalize_repository_url(urls[label])
+            if normalized:
+                return normalized
+    candidates = [urls[label] for label in _HOMEPAGE_LABELS if label in urls]
+    candidates += [u for u in urls.values() if u not in candidates]
+    if info.home_page:
+        candidates.append(info.home_page)
+    for candidate in candidates:
+        normalized = wire.normalize_repository_url(candidate)
+        if normalized and _is_forge(normalized):
+            return normalized
+    return None
