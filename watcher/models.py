@@ -34,6 +34,12 @@ class Severity(Enum):
         """Position in the order none < low < medium < high < critical."""
         return _SEVERITY_ORDER.index(self)
 
+    def step_down(self, when: bool = True) -> Severity:
+        """One level lower (never below LOW for a real finding), if `when`."""
+        if not when or self.rank <= Severity.LOW.rank:
+            return self
+        return _SEVERITY_ORDER[self.rank - 1]
+
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Severity):
             return NotImplemented
@@ -252,6 +258,8 @@ class Manifest:
     entry_points: Mapping[str, str] = field(default_factory=dict)
     #: pyproject.toml `[build-system] build-backend`.
     build_backend: str | None = None
+    #: pyproject.toml `[build-system] backend-path`: an in-tree backend (the sdist's own code).
+    backend_path: tuple[str, ...] = ()
     repository: str | None = None
     #: Paths of `*.pth` files, and of `binding.gyp` at the package root.
     pth_files: tuple[str, ...] = ()

@@ -14,7 +14,7 @@ from pathlib import Path
 from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits, load_artifact, read_archive
 from watcher.artifacts.fetch import Fetcher
 from watcher.artifacts.manifest import parse_manifest
-from watcher.diff.tree import diff_snapshots
+from watcher.diff.tree import LineMemo, diff_snapshots
 from watcher.errors import NoArtifact, UsageError
 from watcher.models import (
     ArtifactDiff,
@@ -88,7 +88,9 @@ def _count(diffs: Sequence[ArtifactDiff]) -> FileCounts:
     )
 
 
-def artifact_diff(old: Snapshot | None, new: Snapshot) -> ArtifactDiff:
+def artifact_diff(
+    old: Snapshot | None, new: Snapshot, memo: LineMemo | None = None
+) -> ArtifactDiff:
     """Diff two snapshots of the same artifact kind and parse both manifests."""
     return ArtifactDiff(
         kind=new.kind,
@@ -96,7 +98,7 @@ def artifact_diff(old: Snapshot | None, new: Snapshot) -> ArtifactDiff:
         new=new,
         old_manifest=parse_manifest(old) if old is not None else None,
         new_manifest=parse_manifest(new),
-        changes=diff_snapshots(old, new),
+        changes=diff_snapshots(old, new, memo),
     )
 
 
@@ -106,10 +108,11 @@ def pair_snapshots(old: Sequence[Snapshot], new: Sequence[Snapshot]) -> tuple[Ar
     A release that adds a wheel is compared with the old sdist rather than with nothing, so
     that only what is really new reads as added.
     """
+    memo: LineMemo = {}
     diffs = []
     for snapshot in new:
         partner = next((o for o in old if o.kind is snapshot.kind), old[0] if old else None)
-        diffs.append(artifact_diff(partner, snapshot))
+        diffs.append(artifact_diff(partner, snapshot, memo))
     return tuple(diffs)
 
 

@@ -81,3 +81,60 @@ def test_sdist_pyproject_fallbacks_and_setup_py_text() -> None:
     assert manifest.dependencies == {"httpx": ""}
     assert manifest.entry_points == {"console_scripts:pkg": "pkg:main"}
     assert manifest.setup_py is not None and "setup()" in manifest.setup_py
+    assert manifest.backend_path == ()
+
+
+def test_in_tree_backend_path() -> None:
+    manifest = parse_manifest(
+        snap(
+            ArtifactKind.SDIST,
+            {
+                "pyproject.toml": (
+                    '[build-system]\nrequires = []\nbuild-backend = "_build"\n'
+                    'backend-path = [".", "tools", 3]\n'
+                ),
+            },
+        )
+    )
+    assert manifest.build_backend == "_build"
+    assert manifest.backend_path == (".", "tools")
+
+
+def test_sdist_egg_info_entry_points_root_or_src() -> None:
+    for prefix in ("", "src/"):
+        manifest = parse_manifest(
+            snap(
+                ArtifactKind.SDIST,
+                {
+                    "PKG-INFO": "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n",
+                    f"{prefix}pkg.egg-info/entry_points.txt": "[console_scripts]\nPkg = pkg:main\n",
+                    "pkg/vendored/x.egg-info/entry_points.txt": "[console_scripts]\nno = x:y\n",
+                },
+            )
+        )
+        assert manifest.entry_points == {"console_scripts:Pkg": "pkg:main"}, prefix
+
+
+def test_setup_cfg_entry_points() -> None:
+    manifest = parse_manifest(
+        snap(
+            ArtifactKind.SDIST,
+            {
+                "setup.cfg": (
+                    "[metadata]\nname = pkg\n\n[options.entry_points]\n"
+                    "console_scripts =\n    pkg = pkg.cli:main\n    pkg-admin = pkg.admin:main\n"
+                    "pytest11 = pkg = pkg.plugin\n"
+                ),
+            },
+        )
+    )
+    assert manifest.entry_points == {
+        "console_scripts:pkg": "pkg.cli:main",
+        "console_scripts:pkg-admin": "pkg.admin:main",
+        "pytest11:pkg": "pkg.plugin",
+    }
+
+
+def test_broken_setup_cfg_gives_no_entry_points() -> None:
+    manifest = parse_manifest(snap(ArtifactKind.SDIST, {"setup.cfg": "console_scripts = x\n"}))
+    assert manifest.entry_points == {}

@@ -1,7 +1,8 @@
 """Read what an artifact declares about itself from its own files, without running anything.
 
 npm: `package.json`. PyPI: `*.dist-info/METADATA` (wheel) or `PKG-INFO` (sdist), with
-`pyproject.toml`, `setup.py` (as text), `entry_points.txt` and `*.pth` files. A file that does
+`pyproject.toml`, `setup.py` (as text), `setup.cfg`, `entry_points.txt` (a wheel's dist-info or
+an sdist's egg-info) and `*.pth` files. A file that does
 not parse yields an empty field rather than an error: a broken manifest must not hide the rest
 of the analysis.
 """
@@ -90,9 +91,20 @@ def _python_manifest(snapshot: Snapshot) -> Manifest:
     if not requirements and isinstance(project.get("dependencies"), list):
         requirements = [r for r in project["dependencies"] if isinstance(r, str)]
 
-    entry_points = _wheel_entry_points(snapshot) or _pyproject_entry_points(project)
+    # Built metadata first (what the installer will register), then the source declarations.
+    entry_points = (
+        _entry_points_txt(snapshot, _find_entry_points_txt(snapshot, ".dist-info"))
+        or _entry_points_txt(snapshot, _find_entry_points_txt(snapshot, ".egg-info"))
+        or _pyproject_entry_points(project)
+        or _setup_cfg_entry_points(_text(snapshot, "setup.cfg"))
+    )
     build_system = pyproject.get("build-system")
-    backend = build_system.get("build-backend") if isinstance(build_system, dict) else None
+    if not isinstance(build_system, dict):
+        build_system = {}
+    backend = build_system.get("build-backend")
+    backend_path = build_system.get("backend-path")
+    if isinstance(backend_path, str):
+        backend_path = [backend_path]
 
     return Manifest(
         name=(headers.get("Name") if headers is not None else None) or project.get("name"),
@@ -100,6 +112,9 @@ def _python_manifest(snapshot: Snapshot) -> Manifest:
         dependencies=_requirements_map(requirements),
         entry_points=entry_points,
         build_backend=backend if isinstance(backend, str) else None,
+        backend_path=tuple(p for p in backend_path if isinstance(p, str))
+        if isinstance(backend_path, list)
+        else (),
         repository=_python_repository(headers, project),
         pth_files=tuple(sorted(p for p in snapshot.files if p.endswith(".pth"))),
         setup_py=_text(snapshot, "setup.py"),
@@ -142,19 +157,23 @@ def _requirements_map(requirements: list[str]) -> dict[str, str]:
     return result
 
 
-def _wheel_entry_points(snapshot: Snapshot) -> dict[str, str]:
-    path = next(
-        (
-            p
-            for p in snapshot.files
-            if p.endswith(".dist-info/entry_points.txt") and p.count("/") == 1
-        ),
-        None,
-    )
+def _find_entry_points_txt(snapshot: Snapshot, suffix: str) -> str | None:
+    """`<name>.dist-info/entry_points.txt` at a wheel's root, or an sdist's `*.egg-info` one.
+
+    setuptools writes the egg-info at the root or under `src/`: one directory deep at most.
+    """
+    for path in sorted(snapshot.files):
+        parts = path.split("/")
+        if parts[-1] == "entry_points.txt" and len(parts) >= 2 and parts[-2].endswith(suffix):
+            if len(parts) == 2 or (len(parts) == 3 and suffix == ".egg-info"):
+                return path
+    return None
+
+
+def _entry_points_txt(snapshot: Snapshot, path: str | None) -> dict[str, str]:
     if path is None:
         return {}
-    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",))
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser = _ini_parser()
     try:
         parser.read_string(_text(snapshot, path) or "")
     except configparser.Error:
@@ -164,6 +183,33 @@ def _wheel_entry_points(snapshot: Snapshot) -> dict[str, str]:
         for section in parser.sections()
         for name, value in parser.items(section)
     }
+
+
+def _ini_parser() -> configparser.ConfigParser:
+    """An INI parser as setuptools reads these files: `=` only, case kept, no interpolation."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    return parser
+
+
+def _setup_cfg_entry_points(text: str | None) -> dict[str, str]:
+    """`[options.entry_points]` of setup.cfg: each option is a group, its lines `name = target`."""
+    if text is None:
+        return {}
+    parser = _ini_parser()
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return {}
+    if not parser.has_section("options.entry_points"):
+        return {}
+    result: dict[str, str] = {}
+    for group, value in parser.items("options.entry_points"):
+        for line in value.splitlines():
+            name, sep, target = line.partition("=")
+            if sep and name.strip():
+                result[f"{group}:{name.strip()}"] = target.strip()
+    return result
 
 
 def _pyproject_entry_points(project: Mapping[str, Any]) -> dict[str, str]:

@@ -10,20 +10,16 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from watcher.models import Severity, Snapshot
+from watcher.models import AddedLine, FileChange, Severity, Snapshot
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
 
-_WEAKER = {
-    Severity.CRITICAL: Severity.HIGH,
-    Severity.HIGH: Severity.MEDIUM,
-    Severity.MEDIUM: Severity.LOW,
-    Severity.LOW: Severity.LOW,
-    Severity.NONE: Severity.NONE,
-}
+#: Comment-only lines run nothing: a URL in a JSDoc block or a commented-out call is not news.
+COMMENT_PREFIXES = ("//", "/*", "*", "#")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +29,10 @@ class Signal:
     js: re.Pattern[str] | None
     py: re.Pattern[str] | None
     what: str
+    #: Literal strings, one of which every match contains. A line without any of them is never
+    #: given to the regex: finding a literal is a memory search, a regex is an interpreter.
+    #: None: the pattern is cheap enough to run over the whole text.
+    needles: tuple[str, ...] | None
     severity: Severity | None = None
     #: When True, this signal only counts if no stronger signal of the rule hit the same file
     #: (an `import requests` is noise beside the `requests.post(...)` that follows it).
@@ -48,8 +48,53 @@ class Signal:
 
 
 def _c(pattern: str) -> re.Pattern[str]:
-    # MULTILINE: patterns run over many added lines joined with newlines; `^`/`$` mean a line.
+    # MULTILINE: needle-less patterns run over many lines joined; `^`/`$` mean one line.
     return re.compile(pattern, re.MULTILINE)
+
+
+class _Text:
+    """Lines joined once, with each line's start offset, for whole-text searches."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = lines
+        self.joined = "\n".join(lines)
+        self.starts = list(itertools.accumulate((len(x) + 1 for x in lines), initial=0))
+
+    def line_of(self, offset: int) -> int:
+        """Index of the line holding `offset`."""
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def candidates(self, signal: Signal, pattern: re.Pattern[str]) -> Iterator[int]:
+        """Indexes of lines that may match, in order, each once."""
+        if signal.needles is None:
+            seen = -1
+            for match in pattern.finditer(self.joined):
+                index = self.line_of(match.start())
+                if index != seen:
+                    seen = index
+                    yield index
+            return
+        indexes: set[int] = set()
+        for needle in signal.needles:
+            position = self.joined.find(needle)
+            while position != -1:
+                index = self.line_of(position)
+                indexes.add(index)
+                # Jump to the next line: one hit per line is all a candidate needs.
+                position = self.joined.find(needle, self.starts[index + 1])
+        yield from sorted(indexes)
+
+    def search(
+        self, signal: Signal, pattern: re.Pattern[str]
+    ) -> Iterator[tuple[int, re.Match[str]]]:
+        """(line index, match within that line) for every non-comment line that matches."""
+        for index in self.candidates(signal, pattern):
+            line = self.lines[index]
+            if line.lstrip().startswith(COMMENT_PREFIXES):
+                continue
+            match = pattern.search(line)
+            if match is not None:
+                yield index, match
 
 
 def _had_before(old: Snapshot | None, signal: Signal) -> bool:
@@ -58,46 +103,55 @@ def _had_before(old: Snapshot | None, signal: Signal) -> bool:
         return False
     for path, entry in old.files.items():
         pattern = signal.pattern_for(path)
-        if pattern is not None and not entry.is_binary and pattern.search(entry.text):
+        if pattern is None or entry.is_binary:
+            continue
+        text = entry.text
+        if signal.needles is not None and not any(n in text for n in signal.needles):
+            continue
+        if next(_Text(text.splitlines()).search(signal, pattern), None) is not None:
             return True
     return False
 
 
+#: Joined texts of the last few files scanned: every code rule scans the same added lines, and
+#: joining a 9 MB bundle's lines once instead of once per rule halves a large diff's time.
+_TEXT_CACHE: OrderedDict[int, tuple[FileChange, _Text]] = OrderedDict()
+_TEXT_CACHE_SIZE = 32
+
+
+def _added_text(change: FileChange) -> _Text:
+    """The change's added lines as a `_Text`, shared by all rules scanning this change."""
+    cached = _TEXT_CACHE.get(id(change))
+    # The entry keeps `change` alive, so its id cannot be reused while cached.
+    if cached is not None and cached[0] is change:
+        _TEXT_CACHE.move_to_end(id(change))
+        return cached[1]
+    text = _Text([a.text for a in change.added_lines])
+    _TEXT_CACHE[id(change)] = (change, text)
+    if len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
+        _TEXT_CACHE.popitem(last=False)
+    return text
+
+
 def _matches(
     ctx: ArtifactContext, signals: tuple[Signal, ...]
-) -> Iterator[tuple[Signal, str, int, str, re.Match[str]]]:
-    """(signal, path, line number, line, match) per matching added source line, in line order.
+) -> Iterator[tuple[Signal, str, AddedLine, re.Match[str]]]:
+    """(signal, path, added line, match) per matching added source line, in line order.
 
-    Each pattern runs once over a file's added lines joined together (not once per line), and
-    where several signals match one line the first listed wins: a 9 MB bundle then costs a few
-    regex passes instead of millions of calls.
+    Where several signals match one line, the first listed wins.
     """
     for change in ctx.changed_files():
-        if not change.added_lines:
-            continue
         patterns = [(s, p) for s in signals if (p := s.pattern_for(change.path)) is not None]
-        if not patterns:
+        if not patterns or not change.added_lines:
             continue
-        text = "\n".join(a.text for a in change.added_lines)
-        starts = list(
-            itertools.accumulate((len(a.text) + 1 for a in change.added_lines), initial=0)
-        )
+        text = _added_text(change)
         found: dict[int, tuple[Signal, re.Match[str]]] = {}
         for signal, pattern in patterns:
-            for match in pattern.finditer(text):
-                index = bisect.bisect_right(starts, match.start()) - 1
-                found.setdefault(
-                    index, (signal, _line_match(pattern, change.added_lines[index].text, match))
-                )
+            for index, match in text.search(signal, pattern):
+                found.setdefault(index, (signal, match))
         for index in sorted(found):
             signal, match = found[index]
-            added = change.added_lines[index]
-            yield signal, change.path, added.lineno, added.text, match
-
-
-def _line_match(pattern: re.Pattern[str], line: str, fallback: re.Match[str]) -> re.Match[str]:
-    """The match re-anchored to its own line, so evidence offsets are line offsets."""
-    return pattern.search(line) or fallback
+            yield signal, change.path, change.added_lines[index], match
 
 
 def scan_added_lines(ctx: ArtifactContext, signals: tuple[Signal, ...], noun: str) -> Iterator[Hit]:
@@ -106,32 +160,24 @@ def scan_added_lines(ctx: ArtifactContext, signals: tuple[Signal, ...], noun: st
     A signal the old release already matched is reported one step weaker; weak signals count
     only in files with no strong one.
     """
-    by_file: dict[str, list[tuple[Signal, Hit]]] = {}
-    for signal, path, lineno, text, match in _matches(ctx, signals):
-        hit = Hit(
-            f"{noun}: {signal.what}",
-            path=path,
-            line=lineno,
-            evidence=excerpt(text, match.start(), match.end()),
-            severity=signal.severity,
-        )
-        by_file.setdefault(path, []).append((signal, hit))
+    by_file: dict[str, list[tuple[Signal, AddedLine, re.Match[str]]]] = {}
+    for signal, path, added, match in _matches(ctx, signals):
+        by_file.setdefault(path, []).append((signal, added, match))
     known: dict[Signal, bool] = {}
-    for hits in by_file.values():
-        strong = [pair for pair in hits if not pair[0].weak]
-        for signal, hit in strong or hits:
+    for path, hits in by_file.items():
+        strong = [hit for hit in hits if not hit[0].weak]
+        for signal, added, match in strong or hits:
             if signal not in known:
                 known[signal] = _had_before(ctx.diff.old, signal)
-            if known[signal]:
-                base = hit.severity or Severity.MEDIUM
-                hit = Hit(
-                    hit.message + " (the previous release already did this)",
-                    hit.path,
-                    hit.line,
-                    hit.evidence,
-                    _WEAKER[base],
-                )
-            yield hit
+            yield Hit(
+                f"{noun}: {signal.what}"
+                + (" (the previous release already did this)" if known[signal] else ""),
+                path=path,
+                line=added.lineno,
+                evidence=excerpt(added.text, match.start(), match.end()),
+                severity=signal.severity,
+                weaker=known[signal],
+            )
 
 
 NET_MODULES = r"(?:node:)?(?:https?|http2|net|dns|dgram|tls|undici)"
@@ -148,6 +194,22 @@ NETWORK = (
             r"|\baiohttp\.ClientSession\s*\(|\bhttp\.client\.HTTPS?Connection\s*\("
         ),
         "makes a network request",
+        (
+            "http",
+            "fetch",
+            "XMLHttpRequest",
+            "WebSocket",
+            "axios",
+            "net.",
+            "dgram.",
+            "tls.",
+            "undici.",
+            "requests.",
+            "urlopen",
+            "urllib.request.",
+            "socket.",
+            "aiohttp.",
+        ),
     ),
     Signal(
         _c(rf"\brequire\(\s*['\"]{NET_MODULES}['\"]\s*\)|\bfrom\s+['\"]{NET_MODULES}['\"]"),
@@ -156,6 +218,7 @@ NETWORK = (
             r"(?:urllib\.request|requests|httpx|aiohttp|socket|http\.client)\s+import\b)"
         ),
         "imports a network module",
+        ("http", "net", "dns", "dgram", "tls", "undici", "requests", "aiohttp", "urllib", "socket"),
         weak=True,
     ),
 )
@@ -172,18 +235,22 @@ def network(ctx: ArtifactContext) -> Iterator[Hit]:
     return scan_added_lines(ctx, NETWORK, "network")
 
 
+ENV_NEEDLES = ("process.env", "os.environ", "os.getenv")
 ENV = (
     Signal(
+        # `const env = process.env` aliases the whole object; `const { A } = process.env`
+        # destructures one variable and is not a dump.
         _c(
             r"JSON\.stringify\(\s*process\.env\b|Object\.(?:keys|entries|values|assign)\([^)]*"
             r"process\.env\s*[),]|\.\.\.\s*process\.env\b|\bin\s+process\.env\b"
-            r"|=\s*process\.env\s*[;,)]?\s*$"
+            r"|\b(?:const|let|var)\s+[\w$]+\s*=\s*process\.env\s*[;,]?\s*$"
         ),
         _c(
             r"\bos\.environ\.(?:copy|items|keys|values)\s*\(|\b(?:dict|str|repr|json\.dumps)\(\s*"
-            r"os\.environ\s*[),]|\*\*os\.environ\b|\bos\.environ\s*$"
+            r"os\.environ\s*[),]|\*\*os\.environ\b|=\s*os\.environ\s*$"
         ),
         "reads the whole environment (every secret in it)",
+        ENV_NEEDLES,
         severity=Severity.HIGH,
     ),
     Signal(
@@ -193,12 +260,14 @@ ENV = (
             r"|AWS|GITHUB)"
         ),
         "reads a credential-like environment variable",
+        ENV_NEEDLES,
         severity=Severity.MEDIUM,
     ),
     Signal(
         _c(r"\bprocess\.env\b"),
         _c(r"\bos\.(?:environ|getenv)\b"),
         "reads an environment variable",
+        ENV_NEEDLES,
         severity=Severity.LOW,
     ),
 )
@@ -217,15 +286,18 @@ def env_access(ctx: ArtifactContext) -> Iterator[Hit]:
 
 EXEC = (
     Signal(
+        # A bare `exec('…')` is child_process's; `db.exec('CREATE …')` is SQL (better-sqlite3).
         _c(
             r"\bchild_process\b|\b(?:execSync|spawnSync|execFileSync|execFile|spawn)\s*\(|"
-            r"\bexec\s*\(\s*['\"`]|\bBun\.spawn\b|\bDeno\.(?:run|Command)\b"
+            r"(?<![\w$.])exec\s*\(\s*['\"`]|\bBun\.spawn\b|\bDeno\.(?:run|Command)\b"
         ),
         _c(
             r"\bsubprocess\.(?:run|Popen|call|check_call|check_output|getoutput)\s*\(|\bos\."
             r"(?:system|popen|exec[lv]p?e?|spawn[lv]p?e?)\s*\(|\bpty\.spawn\s*\("
+            r"|__import__\(\s*['\"](?:os|subprocess|pty)['\"]\s*\)\.\w+\s*\("
         ),
         "starts a process",
+        ("child_process", "exec", "spawn", "Deno.", "subprocess.", "os.", "pty.", "__import__"),
     ),
 )
 
@@ -252,6 +324,7 @@ DYNAMIC = (
             r"\.fromhex|marshal\.loads|__import__\(['\"](?:base64|zlib))"
         ),
         "decodes and runs hidden code",
+        ("eval", "Function", "exec"),
         severity=Severity.HIGH,
     ),
     Signal(
@@ -262,6 +335,7 @@ DYNAMIC = (
             r"(?<![\w.])(?:exec|eval|compile)\s*\(|\b__import__\s*\(|\bimportlib\.import_module\s*\("
         ),
         "evaluates code built at run time",
+        ("eval", "Function", "vm.", "exec", "compile", "__import__", "import_module"),
     ),
 )
 
@@ -284,7 +358,36 @@ SECRET_PATHS = (
     r"wallet\.dat|[Ll]ogin [Dd]ata|[/\\]Local Storage[/\\]leveldb|\.bitcoin[/\\]|\.ethereum[/\\]|"
     r"Exodus[/\\]|[\"']\.env[\"']|keychain"
 )
-SECRETS = (Signal(_c(SECRET_PATHS), _c(SECRET_PATHS), "touches a secret on disk"),)
+SECRETS = (
+    Signal(
+        _c(SECRET_PATHS),
+        _c(SECRET_PATHS),
+        "touches a secret on disk",
+        (
+            ".ssh",
+            "id_",
+            ".aws",
+            ".npmrc",
+            ".pypirc",
+            ".git-credentials",
+            ".docker",
+            ".kube",
+            ".netrc",
+            "claude_desktop_config",
+            ".cursor",
+            ".codeium",
+            "gcloud",
+            "wallet.dat",
+            "ogin ",
+            "Local Storage",
+            ".bitcoin",
+            ".ethereum",
+            "Exodus",
+            ".env",
+            "keychain",
+        ),
+    ),
+)
 
 
 @artifact_rule(
@@ -305,29 +408,53 @@ EXFIL_SERVICES = (
     r"|discord(?:app)?\.com/api/webhooks|api\.telegram\.org/bot|interact\.sh|oast\.(?:fun|pro|me"
     r"|site|live|online)|burpcollaborator\.net|\.onion\b"
 )
+#: Loopback, "any" and broadcast addresses are how servers listen, not where data goes.
+NOT_REMOTE_IP = r"(?!127\.|0\.0\.0\.0|255\.255\.255\.255)"
 HOSTS = (
     Signal(
         _c(EXFIL_SERVICES),
         _c(EXFIL_SERVICES),
         "names a data-drop service (webhook, paste, tunnel)",
+        (
+            "webhook.site",
+            "pipedream",
+            "requestbin",
+            "requestcatcher",
+            "ngrok",
+            "trycloudflare",
+            "loca.lt",
+            "serveo",
+            "pastebin",
+            "paste.ee",
+            "hastebin",
+            "transfer.sh",
+            "discord",
+            "api.telegram.org",
+            "interact.sh",
+            "oast.",
+            "burpcollaborator",
+            ".onion",
+        ),
         severity=Severity.HIGH,
     ),
     Signal(
-        _c(r"['\"`](?:https?://|//)?(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?[/'\"`]"),
-        _c(r"['\"](?:https?://)?(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?[/'\"]"),
+        _c(rf"['\"`](?:https?://|//)?{NOT_REMOTE_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?::\d+)?[/'\"`]"),
+        _c(rf"['\"](?:https?://)?{NOT_REMOTE_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?::\d+)?[/'\"]"),
         "contains a hard-coded IP address",
+        None,
         severity=Severity.MEDIUM,
     ),
     Signal(
         _c(
-            r"https?://(?!localhost\b|127\.0\.0\.1|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
+            r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
             r"|\bhost(?:name)?\s*:\s*['\"`][\w-]+(?:\.[\w-]+)+['\"`]"
         ),
         _c(
-            r"https?://(?!localhost\b|127\.0\.0\.1|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
+            r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
             r"|\bhost(?:name)?\s*=\s*['\"][\w-]+(?:\.[\w-]+)+['\"]"
         ),
         "contains a hard-coded host",
+        ("http", "host"),
     ),
 )
 
@@ -340,19 +467,22 @@ HOSTS = (
 )
 def new_host(ctx: ArtifactContext) -> Iterator[Hit]:
     """New hosts in source; data-drop services and raw IPs rank higher than ordinary domains."""
-    known: set[str] | None = None
-    for signal, path, lineno, text, match in _matches(ctx, HOSTS):
+    old_text: str | None = None
+    verdicts: dict[str, bool] = {}
+    for signal, path, added, match in _matches(ctx, HOSTS):
         host = _HOST_IN.search(match.group(0))
         name = host.group(0).lower() if host else match.group(0)
-        if known is None:
-            known = _old_hosts(ctx.diff.old)
-        if name in known:
+        if name not in verdicts:
+            if old_text is None:
+                old_text = _old_source_text(ctx.diff.old)
+            verdicts[name] = name in old_text
+        if verdicts[name]:
             continue
         yield Hit(
             f"host: {signal.what}: `{name}`",
             path=path,
-            line=lineno,
-            evidence=excerpt(text, match.start(), match.end()),
+            line=added.lineno,
+            evidence=excerpt(added.text, match.start(), match.end()),
             severity=signal.severity,
         )
 
@@ -360,16 +490,15 @@ def new_host(ctx: ArtifactContext) -> Iterator[Hit]:
 _HOST_IN = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
 
 
-def _old_hosts(old: Snapshot | None) -> set[str]:
-    """Every host-like token in the old release's source, to tell new hosts from known ones."""
+def _old_source_text(old: Snapshot | None) -> str:
+    """The old release's source, lower-cased, to tell new hosts from ones it already named."""
     if old is None:
-        return set()
-    return {
-        token.lower()
-        for path, entry in old.files.items()
-        if not entry.is_binary and (is_js(path) or is_python(path))
-        for token in _HOST_IN.findall(entry.text)
-    }
+        return ""
+    return "\n".join(
+        e.text.lower()
+        for p, e in old.files.items()
+        if not e.is_binary and (is_js(p) or is_python(p))
+    )
 
 
 OBFUSCATION = (
@@ -377,17 +506,20 @@ OBFUSCATION = (
         _c(r"\b_0x[0-9a-f]{4,6}\b"),
         None,
         "uses `_0x…` obfuscated identifiers",
+        ("_0x",),
         severity=Severity.HIGH,
     ),
     Signal(
         _c(r"['\"`][A-Za-z0-9+/]{300,}={0,2}['\"`]"),
         _c(r"['\"][A-Za-z0-9+/]{300,}={0,2}['\"]"),
         "embeds a long base64 blob",
+        None,
     ),
     Signal(
         _c(r"['\"`](?:\\x[0-9a-fA-F]{2}){40,}|['\"`][0-9a-fA-F]{400,}['\"`]"),
         _c(r"['\"](?:\\x[0-9a-fA-F]{2}){40,}|['\"][0-9a-fA-F]{400,}['\"]"),
         "embeds a long hex-encoded blob",
+        None,
     ),
 )
 

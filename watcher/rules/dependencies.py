@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from packaging.utils import canonicalize_name
+
+from watcher.artifacts.manifest import NPM_DEPENDENCY_FIELDS
 from watcher.models import ArtifactKind, Ecosystem, Severity
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, json_key_line
@@ -17,11 +20,73 @@ NPM_NON_REGISTRY = re.compile(
     re.IGNORECASE,
 )
 
+#: A TOML table header (`[project]`), and the `dependencies = [` key that opens the array.
+TOML_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+PYPROJECT_DEPENDENCIES = re.compile(r"^\s*dependencies\s*=\s*\[")
+
 
 def _is_non_registry(ecosystem: Ecosystem, spec: str) -> bool:
     if ecosystem is Ecosystem.NPM:
         return bool(NPM_NON_REGISTRY.match(spec.strip())) and not spec.startswith("npm:")
     return spec.startswith("@ ")
+
+
+def _name_pattern(name: str) -> str:
+    """Regex for a PyPI name in any spelling PEP 503 treats as equal (`Foo_Bar` == `foo-bar`).
+
+    The name is normalised and its parts escaped one by one: escaping first and then replacing
+    `-` would also rewrite the `\\-` that `re.escape` produced. Not followed by another name
+    character, so `requests` does not match `requests-extras`. Use case-insensitively.
+    """
+    parts = canonicalize_name(name).split("-")
+    return "[-_.]+".join(re.escape(p) for p in parts) + r"(?![-\w.])"
+
+
+def _pyproject_dependency_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """The lines of `[project] dependencies = [...]`, with 1-based numbers."""
+    table = None
+    depth = 0
+    for number, text in enumerate(lines, start=1):
+        header = TOML_TABLE.match(text)
+        if depth == 0 and header:
+            table = header.group(1).strip()
+            continue
+        if depth == 0 and not (table == "project" and PYPROJECT_DEPENDENCIES.match(text)):
+            continue
+        yield number, text
+        # Brackets inside strings (`foo[extra]`) balance out; a quoted lone bracket is rare.
+        depth += text.count("[") - text.count("]")
+        if depth <= 0:
+            depth = 0
+
+
+def _pypi_candidates(ctx: ArtifactContext, name: str) -> Iterator[tuple[str, int, str]]:
+    """Lines that may declare `name`, most specific first.
+
+    Requirement lines (`Requires-Dist:`, the pyproject `dependencies` array) come before any
+    line that merely mentions the name (`Name: requests-extras` for a new `requests`).
+    """
+    files = ctx.diff.new.files
+    metadata = [p for p in files if p.endswith(".dist-info/METADATA")]
+    pattern = _name_pattern(name)
+    requires = re.compile(rf"(?i)^Requires-Dist:\s*{pattern}")
+    for path in ("PKG-INFO", *metadata):
+        if path in files:
+            for number, text in enumerate(files[path].text.splitlines(), start=1):
+                if requires.match(text):
+                    yield path, number, text
+    if "pyproject.toml" in files:
+        quoted = re.compile(rf"""(?i)["']\s*{pattern}""")
+        lines = files["pyproject.toml"].text.splitlines()
+        for number, text in _pyproject_dependency_lines(lines):
+            if quoted.search(text):
+                yield "pyproject.toml", number, text
+    anywhere = re.compile(rf"(?i)(?<![-\w.]){pattern}")
+    for path in ("PKG-INFO", "pyproject.toml"):
+        if path in files:
+            for number, text in enumerate(files[path].text.splitlines(), start=1):
+                if anywhere.search(text):
+                    yield path, number, text
 
 
 def _locate(ctx: ArtifactContext, name: str) -> tuple[str | None, int | None, str | None]:
@@ -30,16 +95,22 @@ def _locate(ctx: ArtifactContext, name: str) -> tuple[str | None, int | None, st
         entry = ctx.diff.new.files.get("package.json")
         if entry is None:
             return None, None, None
-        line = json_key_line(entry.text, name)
+        # Only the installed sections: a devDependency of the same name is another entry.
+        # Last section first, as the manifest's merge lets the last one win.
+        line = next(
+            (
+                n
+                for section in reversed(NPM_DEPENDENCY_FIELDS)
+                if (n := json_key_line(entry.text, name, after=section)) is not None
+            ),
+            None,
+        )
         evidence = excerpt(entry.text.splitlines()[line - 1]) if line else None
         return "package.json", line, evidence
-    for path in ("PKG-INFO", "pyproject.toml"):
-        entry = ctx.diff.new.files.get(path)
-        if entry is None:
-            continue
-        for number, text in enumerate(entry.text.splitlines(), start=1):
-            if re.search(rf"(?i)\b{re.escape(name).replace('-', '[-_.]')}\b", text):
-                return path, number, excerpt(text)
+    found = next(_pypi_candidates(ctx, name), None)
+    if found is not None:
+        path, number, text = found
+        return path, number, excerpt(text)
     metadata = next((p for p in ctx.diff.new.files if p.endswith(".dist-info/METADATA")), None)
     return metadata, None, None
 

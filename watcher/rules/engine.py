@@ -54,7 +54,7 @@ def _collect(
             findings.append(
                 Finding(
                     rule=rule.id,
-                    severity=hit.severity or rule.severity,
+                    severity=(hit.severity or rule.severity).step_down(hit.weaker),
                     message=hit.message,
                     category=rule.category,
                     path=hit.path,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from watcher.models import Provenance, Release, Severity
 from watcher.rules.registry import Hit, ReleaseContext, release_rule
@@ -15,6 +16,8 @@ from watcher.rules.registry import Hit, ReleaseContext, release_rule
 #: A jump to a major this high is the dependency-confusion shape (an attacker outbidding an
 #: internal package's version: Birsan 2021).
 CONFUSION_MAJOR = 90
+#: Majors from this year on may be calendar versions (YYYY.MM.DD), up to next year.
+CALVER_MIN_YEAR = 1990
 SIZE_JUMP_FACTOR = 3.0
 #: Growth smaller than this is ordinary (a changelog, a new module), whatever the factor.
 SIZE_JUMP_MIN_BYTES = 512 * 1024
@@ -61,7 +64,9 @@ def publisher_changed(ctx: ReleaseContext) -> Iterator[Hit]:
             evidence=f"_npmUser: {new.name} <{new.email or ''}>",
             severity=Severity.HIGH,
         )
-    elif not (old.trusted_publisher and new.trusted_publisher) and old.name != new.name:
+    # Trusted publishing on the new side (kept, or adopted after token uploads) names a CI
+    # identity ("GitHub Actions"), not a person: a new name there is no new hand.
+    elif not new.trusted_publisher and old.name != new.name:
         yield Hit(
             f"published by `{new.name}`; {ctx.old_version} was published by `{old.name}`",
             evidence=f"publisher: {old.name} → {new.name}",
@@ -115,6 +120,20 @@ def provenance_dropped(ctx: ReleaseContext) -> Iterator[Hit]:
         )
 
 
+def _calver_limit(ctx: ReleaseContext) -> int:
+    """The highest major that can be a year: the release's year (or this one), plus one."""
+    published = ctx.new_release.published_at if ctx.new_release else None
+    return (published or datetime.now(UTC)).year + 1
+
+
+def is_calver(major: int, limit: int) -> bool:
+    """A major that is a plausible year (certifi 2024.2.2, dask 2021.1.0): a scheme, not a jump.
+
+    Bounded above, so 9000.0.0 (the dependency-confusion favourite) is still no year.
+    """
+    return CALVER_MIN_YEAR <= major <= limit
+
+
 @release_rule(
     id="meta.version-jump",
     summary="The version jumped several majors (e.g. 1.2.3 → 99.0.0, dependency confusion)",
@@ -126,10 +145,20 @@ def version_jump(ctx: ReleaseContext) -> Iterator[Hit]:
     new_major = major_of(ctx.new_version)
     if new_major is None:
         return
+    limit = _calver_limit(ctx)
     if ctx.old_version is None:
-        others = [major_of(v) for v in (ctx.package.versions if ctx.package else ())]
+        if new_major < CONFUSION_MAJOR or is_calver(new_major, limit):
+            return
+        if ctx.package is None:
+            # A local file: the registry's history is unknown, not empty.
+            yield Hit(
+                f"first seen at {ctx.new_version} (no registry history to compare with)",
+                evidence=f"version: {ctx.new_version}",
+            )
+            return
+        others = [major_of(v) for v in ctx.package.versions]
         near = [m for m in others if m is not None and abs(m - new_major) < 10]
-        if new_major >= CONFUSION_MAJOR and len(near) <= 1:
+        if len(near) <= 1:
             yield Hit(
                 f"first seen at {ctx.new_version}: a major this high with no history is "
                 "the dependency-confusion shape",
@@ -141,26 +170,46 @@ def version_jump(ctx: ReleaseContext) -> Iterator[Hit]:
     if old_major is None:
         return
     delta = new_major - old_major
-    if new_major >= CONFUSION_MAJOR and delta >= 10:
+    evidence = f"version: {ctx.old_version} → {ctx.new_version}"
+    if is_calver(new_major, limit):
+        # Year to year is the scheme working; a move to years (dask 2.30 → 2020.12.0) is a
+        # scheme change worth a look, not the confusion shape.
+        if not is_calver(old_major, limit):
+            yield Hit(
+                f"version moved to calendar versioning, {ctx.old_version} → {ctx.new_version}",
+                evidence=evidence,
+            )
+    elif new_major >= CONFUSION_MAJOR and delta >= 10:
         yield Hit(
             f"version jumped from {ctx.old_version} to {ctx.new_version}",
             severity=Severity.HIGH,
-            evidence=f"version: {ctx.old_version} → {ctx.new_version}",
+            evidence=evidence,
         )
     elif delta >= 2 and old_major >= 1:
         yield Hit(
             f"version jumped {delta} majors, {ctx.old_version} → {ctx.new_version}",
-            evidence=f"version: {ctx.old_version} → {ctx.new_version}",
+            evidence=evidence,
         )
 
 
+#: npm's repository shorthand prefixes and the hosts they stand for.
+SHORTHAND_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket": "bitbucket.org"}
+#: `owner/repo` (optionally `#ref`) with no host: npm reads it as a GitHub repository.
+NPM_BARE_SHORTHAND = re.compile(r"^[\w.-]+/[\w.-]+(#.*)?$")
+
+
 def _normalise_repo(url: str | None) -> str | None:
+    """One spelling per repository: host/owner/repo, lower-case, without scheme or `.git`."""
     if not url:
         return None
     url = url.strip().lower()
+    # npm shorthands: bare `owner/repo` (GitHub), and `github:`/`gitlab:`/`bitbucket:` prefixes.
+    # Checked before the scheme is stripped, so `https://host/owner` is not taken for one.
+    if NPM_BARE_SHORTHAND.match(url):
+        url = f"github.com/{url}"
+    url = re.sub(r"^(github|gitlab|bitbucket):", lambda m: SHORTHAND_HOSTS[m.group(1)] + "/", url)
     url = re.sub(r"^(git\+)?(https?|ssh|git)://(git@)?", "", url)
     url = re.sub(r"^git@([^:]+):", r"\1/", url)
-    url = re.sub(r"^github:", "github.com/", url)
     return re.sub(r"(\.git)?/?(#.*)?$", "", url) or None
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 
 from watcher.models import Ecosystem, Severity
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
-from watcher.rules.text import excerpt, json_key_line
+from watcher.rules.text import excerpt, json_key_line, json_path_line
 
 NPM = frozenset({Ecosystem.NPM})
 
@@ -76,6 +77,11 @@ def binding_gyp(ctx: ArtifactContext) -> Iterator[Hit]:
         )
 
 
+def _bin_target(path: str) -> str:
+    """A bin target as the file it names: npm 9 rewrites `./bin/cli.js` as `bin/cli.js`."""
+    return posixpath.normpath(path.strip().replace("\\", "/"))
+
+
 @artifact_rule(
     id="npm.bin",
     summary="A new executable was added to `bin` (put on PATH by npm install)",
@@ -88,9 +94,10 @@ def new_bin(ctx: ArtifactContext) -> Iterator[Hit]:
     old = ctx.diff.old_manifest.bin if ctx.diff.old_manifest else {}
     text = _package_json_text(ctx)
     for name, target in ctx.diff.new_manifest.bin.items():
-        if old.get(name) == target:
+        if name in old and _bin_target(old[name]) == _bin_target(target):
             continue
-        line = json_key_line(text, name, after="bin")
+        # A string `bin` has no per-command key: point at the `"bin":` line itself.
+        line = json_key_line(text, name, after="bin") or json_path_line(text, "bin")
         yield Hit(
             f"`bin` entry `{name}` → `{target}`",
             path="package.json",

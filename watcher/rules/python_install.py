@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from watcher.models import ChangeKind, Ecosystem, Severity
@@ -16,28 +17,59 @@ INSTALL_COMMANDS = frozenset(
     {"install", "develop", "egg_info", "build_py", "build_ext", "bdist_wheel", "sdist", "build"}
 )
 
-#: Calls that have no business at setup.py module level: they run on every build and install.
+#: Qualified calls that have no business at setup.py module level: they run on every build and
+#: install. Matched on the name as imported (`import subprocess as sp; sp.run` is
+#: `subprocess.run`), never on the bare attribute: `re.compile` is not `compile`, and
+#: `os.environ.get` is not `requests.get`.
 SUSPICIOUS_SETUP_CALLS = frozenset(
     {
-        "system",
-        "popen",
-        "Popen",
-        "run",
-        "call",
-        "check_call",
-        "check_output",
-        "urlopen",
-        "urlretrieve",
-        "get",
-        "post",
-        "request",
-        "exec",
-        "eval",
-        "compile",
-        "__import__",
-        "b64decode",
-        "connect",
-        "getaddrinfo",
+        "os.system",
+        "os.popen",
+        "os.startfile",
+        "pty.spawn",
+        "builtins.exec",
+        "builtins.eval",
+        "builtins.compile",
+        "builtins.__import__",
+        "importlib.import_module",
+        "urllib.urlopen",
+        "urllib.urlretrieve",
+    }
+)
+#: Every call under these modules (or with this prefix: `os.execv`) is process or network access.
+SUSPICIOUS_SETUP_MODULES = (
+    "subprocess.",
+    "socket.",
+    "requests.",
+    "httpx.",
+    "urllib3.",
+    "urllib.request.",
+    "urllib2.",
+    "http.client.",
+    "aiohttp.",
+    "ftplib.",
+    "smtplib.",
+    "ctypes.",
+    "os.exec",
+    "os.spawn",
+    "os.posix_spawn",
+)
+#: Names unambiguous whatever module they came from (`six.moves.urllib.request.urlopen`).
+SUSPICIOUS_SETUP_LEAVES = frozenset({"urlopen", "urlretrieve"})
+#: Builtins that run code: suspicious when called by their bare, un-rebound name.
+DYNAMIC_BUILTINS = frozenset({"exec", "eval", "compile", "__import__"})
+#: Decoders reported only when they feed a dynamic-code call: `exec(base64.b64decode(...))`.
+#: On their own they decode data files as often as payloads.
+PAYLOAD_DECODERS = frozenset(
+    {
+        "base64.b64decode",
+        "base64.b32decode",
+        "base64.b85decode",
+        "base64.a85decode",
+        "base64.decodebytes",
+        "codecs.decode",
+        "zlib.decompress",
+        "marshal.loads",
     }
 )
 
@@ -92,28 +124,177 @@ def _parse(source: str | None) -> ast.Module | None:
         return None
 
 
+def _import_aliases(tree: ast.Module) -> dict[str, str]:
+    """Local name -> qualified name for the module's imports (`_install` -> `...install.install`).
+
+    `import a.b` binds `a`, which is already qualified, so only `as` names are recorded there.
+    """
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update({a.asname: a.name for a in node.names if a.asname})
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                if a.name != "*":
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    return aliases
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """`a.b.c` for a Name/Attribute chain; `__import__('os').system` as `os.system`."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner is not None else None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "__import__"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
+def _qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """The dotted name with its first part resolved through the module's imports."""
+    dotted = _dotted(node)
+    if dotted is None:
+        return None
+    head, dot, rest = dotted.partition(".")
+    return aliases.get(head, head) + dot + rest
+
+
+def _module_values(tree: ast.Module) -> dict[str, list[ast.expr]]:
+    """Name -> expressions that build it: module-level assignments and `name.update(...)` calls."""
+    values: dict[str, list[ast.expr]] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(statement.value)
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            if isinstance(statement.target, ast.Name):
+                values.setdefault(statement.target.id, []).append(statement.value)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "update"
+            and isinstance(node.func.value, ast.Name)
+        ):
+            values.setdefault(node.func.value.id, []).append(node)
+    return values
+
+
+def _dict_keys(
+    value: ast.expr, values: dict[str, list[ast.expr]], seen: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, int, ast.expr]]:
+    """(key, line, value) of a dict given as `{...}`, `dict(...)`, `x.update(...)` or a variable.
+
+    Follows `**other` and module-level variables (once each, so `a = a` cannot loop).
+    """
+    if isinstance(value, ast.Dict):
+        for key, item in zip(value.keys, value.values, strict=True):
+            if key is None:
+                yield from _dict_keys(item, values, seen)
+            elif isinstance(key, ast.Constant) and isinstance(key.value, str):
+                yield key.value, key.lineno, item
+    elif isinstance(value, ast.Call) and (
+        (isinstance(value.func, ast.Name) and value.func.id == "dict")
+        or (isinstance(value.func, ast.Attribute) and value.func.attr == "update")
+    ):
+        for argument in value.args:
+            yield from _dict_keys(argument, values, seen)
+        for keyword in value.keywords:
+            if keyword.arg is None:
+                yield from _dict_keys(keyword.value, values, seen)
+            else:
+                yield keyword.arg, keyword.lineno, keyword.value
+    elif isinstance(value, ast.Name) and value.id not in seen:
+        for assigned in values.get(value.id, []):
+            yield from _dict_keys(assigned, values, seen | {value.id})
+
+
 def _command_overrides(tree: ast.Module | None) -> dict[str, int]:
-    """Classes overriding install-time commands, and `cmdclass=` keys: name -> line."""
+    """Classes overriding install-time commands, and `cmdclass` keys: name -> line.
+
+    Bases are resolved through imports (`install as _install`), and `cmdclass` may be an inline
+    dict, a `dict(...)` call, a module-level variable, or the `"cmdclass"` entry of a dict of
+    setup() arguments (`setup(**kwargs)`).
+    """
     found: dict[str, int] = {}
     if tree is None:
         return found
+    aliases = _import_aliases(tree)
+    values = _module_values(tree)
+    cmdclasses: list[ast.expr] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             for base in node.bases:
-                base_name = (
-                    base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
-                )
-                if base_name in INSTALL_COMMANDS:
-                    found[f"class {node.name}({base_name})"] = node.lineno
-        elif (
-            isinstance(node, ast.keyword)
-            and node.arg == "cmdclass"
-            and isinstance(node.value, ast.Dict)
-        ):
-            for key in node.value.keys:
-                if isinstance(key, ast.Constant) and key.value in INSTALL_COMMANDS:
-                    found[f"cmdclass[{key.value!r}]"] = key.lineno
+                qualified = _qualified(base, aliases) or ""
+                if qualified.rsplit(".", 1)[-1] in INSTALL_COMMANDS:
+                    found[f"class {node.name}({ast.unparse(base)})"] = node.lineno
+        elif isinstance(node, ast.keyword) and node.arg == "cmdclass":
+            cmdclasses.append(node.value)
+        elif isinstance(node, ast.Dict):
+            cmdclasses.extend(
+                item
+                for key, item in zip(node.keys, node.values, strict=True)
+                if isinstance(key, ast.Constant) and key.value == "cmdclass"
+            )
+    for cmdclass in cmdclasses:
+        for key, line, _ in _dict_keys(cmdclass, values):
+            if key in INSTALL_COMMANDS:
+                found[f"cmdclass[{key!r}]"] = line
+    # Subscript assignments (`cmds["install"] = X`) on a variable used as cmdclass.
+    names = {c.id for c in cmdclasses if isinstance(c, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id in names
+                    and isinstance(target.slice, ast.Constant)
+                    and target.slice.value in INSTALL_COMMANDS
+                ):
+                    found[f"cmdclass[{target.slice.value!r}]"] = node.lineno
     return found
+
+
+def _suspicious_call(node: ast.Call, aliases: dict[str, str], feeds_exec: bool) -> str | None:
+    """The qualified name of a call setup.py should not make at import time, or None."""
+    func = node.func
+    if isinstance(func, ast.Name) and func.id in DYNAMIC_BUILTINS and func.id not in aliases:
+        return func.id
+    qualified = _qualified(func, aliases)
+    if qualified is None or (isinstance(func, ast.Name) and qualified == func.id):
+        # A bare name never imported: a local helper, not `requests.get`.
+        return None
+    if (
+        qualified in SUSPICIOUS_SETUP_CALLS
+        or qualified.startswith(SUSPICIOUS_SETUP_MODULES)
+        or qualified.rsplit(".", 1)[-1] in SUSPICIOUS_SETUP_LEAVES
+        or (feeds_exec and qualified in PAYLOAD_DECODERS)
+    ):
+        return qualified
+    return None
+
+
+def _feeding_exec(statement: ast.stmt, aliases: dict[str, str]) -> set[ast.AST]:
+    """Nodes inside the arguments of a dynamic-code call (`exec(<here>)`)."""
+    inside: set[ast.AST] = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Call):
+            name = _qualified(node.func, aliases) or ""
+            if name.removeprefix("builtins.") in DYNAMIC_BUILTINS:
+                for argument in [*node.args, *(k.value for k in node.keywords)]:
+                    inside.update(ast.walk(argument))
+    return inside
 
 
 @artifact_rule(
@@ -157,16 +338,17 @@ def setup_code(ctx: ArtifactContext) -> Iterator[Hit]:
         return
     old_lines = set((old or "").splitlines())
     lines = new.splitlines()
+    aliases = _import_aliases(tree)
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
+        feeding = _feeding_exec(statement, aliases)
         for node in ast.walk(statement):
             if not isinstance(node, ast.Call):
                 continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            name = _suspicious_call(node, aliases, node in feeding)
             source = lines[node.lineno - 1]
-            if name in SUSPICIOUS_SETUP_CALLS and source not in old_lines:
+            if name is not None and source not in old_lines:
                 yield Hit(
                     f"setup.py calls `{name}(…)` at import time",
                     path="setup.py",
@@ -192,6 +374,24 @@ def entry_point(ctx: ArtifactContext) -> Iterator[Hit]:
             yield Hit(f"entry point `{key}` → `{target}`", evidence=f"{key} = {target}")
 
 
+#: What pip builds with when pyproject.toml names no backend (a legacy setup.py project), and
+#: the explicit spellings of that same setuptools build: switching between them runs the same
+#: setup.py through the same backend.
+SETUPTOOLS_BACKENDS = frozenset({None, "setuptools.build_meta", "setuptools.build_meta:__legacy__"})
+
+
+def _effective_backend(backend: str | None) -> str | None:
+    return None if backend in SETUPTOOLS_BACKENDS else backend
+
+
+def _pyproject_line(ctx: ArtifactContext, key: str) -> tuple[int | None, str | None]:
+    """Line and text of `key = ...` in the new pyproject.toml (the `[build-system]` keys)."""
+    entry = ctx.diff.new.files.get("pyproject.toml")
+    lines = entry.text.splitlines() if entry is not None else []
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    return next(((n, t) for n, t in enumerate(lines, start=1) if pattern.match(t)), (None, None))
+
+
 @artifact_rule(
     id="pypi.build-backend",
     summary="The build backend changed (it runs when pip builds the sdist)",
@@ -200,13 +400,36 @@ def entry_point(ctx: ArtifactContext) -> Iterator[Hit]:
     ecosystems=PYPI,
 )
 def build_backend(ctx: ArtifactContext) -> Iterator[Hit]:
-    """A swapped build backend, especially an in-tree one, is install-time code execution."""
+    """A swapped build backend, especially an in-tree one, is install-time code execution.
+
+    `backend-path` puts the sdist's own directories first on the backend's import path: the
+    backend is then code shipped in the sdist, run by pip with no setup.py to look at (HIGH).
+    """
     if ctx.diff.old_manifest is None:
         return
-    old, new = ctx.diff.old_manifest.build_backend, ctx.diff.new_manifest.build_backend
-    if new and old != new:
-        yield Hit(
-            f"build backend changed from `{old or 'setuptools (implicit)'}` to `{new}`",
-            path="pyproject.toml",
-            evidence=f'build-backend = "{new}"',
-        )
+    old_manifest, new_manifest = ctx.diff.old_manifest, ctx.diff.new_manifest
+    old, new = old_manifest.build_backend, new_manifest.build_backend
+    changed = _effective_backend(old) != _effective_backend(new)
+    in_tree = bool(new_manifest.backend_path) and (
+        changed or old != new or old_manifest.backend_path != new_manifest.backend_path
+    )
+    if not (changed or in_tree):
+        return
+    line, text = _pyproject_line(ctx, "build-backend")
+    evidence = excerpt(text) if text else f'build-backend = "{new}"'
+    message = f"build backend changed from `{old or 'setuptools (implicit)'}` to `{new}`"
+    if in_tree:
+        path_line, path_text = _pyproject_line(ctx, "backend-path")
+        line = line or path_line
+        where = ", ".join(new_manifest.backend_path)
+        evidence = f"{evidence}; " + (excerpt(path_text) if path_text else f"backend-path: {where}")
+        message = f"{message}, loaded from the sdist itself (backend-path: {where})"
+        if not changed:
+            message = f"in-tree build backend `{new}` (backend-path: {where}) added or moved"
+    yield Hit(
+        message,
+        path="pyproject.toml",
+        line=line,
+        evidence=evidence,
+        severity=Severity.HIGH if in_tree else None,
+    )

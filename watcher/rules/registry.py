@@ -82,6 +82,8 @@ class Hit:
     line: int | None = None
     evidence: str | None = None
     severity: Severity | None = None
+    #: One step below the hit's severity: the old release already had this capability.
+    weaker: bool = False
 
 
 ArtifactRuleFn = Callable[[ArtifactContext], Iterable[Hit]]

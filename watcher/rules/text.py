@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 
 #: Evidence longer than this is cut around the match: minified bundles have megabyte lines.
 EVIDENCE_WIDTH = 200
@@ -33,18 +35,58 @@ def excerpt(line: str, start: int = 0, end: int | None = None) -> str:
     return ("…" if lo > 0 else "") + line[lo:hi].strip() + ("…" if hi < len(line) else "")
 
 
-def json_key_line(text: str, key: str, after: str | None = None) -> int | None:
-    """1-based line of the first `"key":` in a JSON text, optionally after the `"after":` key.
+#: A JSON string (optionally followed by `:`, which makes it a key) or a bracket.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"(\s*:)?|[{}\[\]]')
 
-    Good enough for package.json, where a reviewer needs the line to look at, not a parse tree.
+
+def json_key_lines(text: str) -> Iterator[tuple[tuple[str, ...], int]]:
+    """Every object key of a JSON text as (path from the root, 1-based line), in order.
+
+    `{"a": {"b": 1}}` gives `(("a",), 1)` then `(("a", "b"), 1)`. A tolerant token scan, not a
+    parser: it needs no valid JSON and keeps line numbers, which is all evidence needs.
     """
-    pattern = re.compile(r'"' + re.escape(key) + r'"\s*:')
-    section = re.compile(r'"' + re.escape(after) + r'"\s*:') if after else None
-    in_section = section is None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not in_section and section is not None and section.search(line):
-            in_section = True
-            # `"scripts": {"postinstall": ...}` on one line: fall through to the key search.
-        if in_section and pattern.search(line):
-            return number
-    return None
+    stack: list[str | None] = []  # the key each open container is the value of (None: none)
+    pending: str | None = None  # the key just read, whose value may be a container
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("{", "["):
+            stack.append(pending)
+            pending = None
+        elif token in ("}", "]"):
+            if stack:
+                stack.pop()
+            pending = None
+        elif match.group(1) is not None:
+            raw = token[: token.rindex('"') + 1]
+            try:
+                key = json.loads(raw)
+            # A malformed escape: the raw text between the quotes is as good a key as any.
+            except json.JSONDecodeError:
+                key = raw[1:-1]
+            path = tuple(k or "" for k in stack[1:]) + (key,)
+            yield path, text.count("\n", 0, match.start()) + 1
+            pending = key
+        else:
+            pending = None
+
+
+def json_key_line(text: str, key: str, after: str | None = None) -> int | None:
+    """1-based line of the first `"key":` in a JSON text, optionally within the `after` object.
+
+    With `after` (a top-level key such as `scripts` or `peerDependencies`), only the direct
+    members of that object count: the same key in another section (`devDependencies`) or
+    nested deeper is not it. Without, the first `"key":` anywhere. Good enough for
+    package.json, where a reviewer needs the line to look at, not a parse tree.
+    """
+    if after is None:
+        pattern = re.compile(r'"' + re.escape(key) + r'"\s*:')
+        for number, line in enumerate(text.splitlines(), start=1):
+            if pattern.search(line):
+                return number
+        return None
+    return json_path_line(text, after, key)
+
+
+def json_path_line(text: str, *path: str) -> int | None:
+    """1-based line of the key at exactly this path from the root (`"bin"`, `"scripts", "x"`)."""
+    return next((n for keys, n in json_key_lines(text) if keys == path), None)
