@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
+from watcher.atomicfile import write_atomically
 from watcher.config import cache_dir
 from watcher.errors import AmbiguousPackage, UsageError, WatcherError
 from watcher.httpclient import make_client
@@ -151,21 +150,12 @@ def _run_rules_list(args: argparse.Namespace) -> None:
         print(f"{rule.id:<{width}}  {rule.severity.value:<8}  {ecosystems:<8}  {rule.summary}")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write the whole report or nothing: a temp file in the same directory, then rename."""
+def write_report(path: Path, text: str) -> None:
+    """Write the whole report or nothing (SPEC: nothing half written)."""
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text.encode("utf-8"))
 
 
 def exit_code(report: Report, fail_on: str) -> int:
@@ -191,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         text = RENDERERS[args.format](report)
         if args.output is not None:
-            write_atomically(args.output, text)
+            write_report(args.output, text)
         else:
             sys.stdout.write(text)
     except WatcherError as e:

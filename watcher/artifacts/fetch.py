@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from watcher.atomicfile import write_atomically
 from watcher.errors import ArtifactTooLarge, FetchError, IntegrityMismatch
 from watcher.httpclient import HttpClient
 from watcher.models import ArtifactRef
@@ -153,16 +152,7 @@ class Fetcher:
         """Store verified bytes atomically: readers see the old state or the whole file."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp_name, path)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
+            write_atomically(path, data)
         # The bytes are verified and in memory; a full disk or a read-only cache must not
         # stop the analysis, only cost a download next time.
         except OSError as e:

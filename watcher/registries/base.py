@@ -14,8 +14,6 @@ class Registry(Protocol):
 
     def package(self, name: str) -> PackageInfo:
         """All versions of `name` with their publish times; raises PackageNotFound."""
-        ...
 
     def release(self, name: str, version: str) -> Release:
         """One version with its artifacts and metadata; raises VersionNotFound."""
-        ...
