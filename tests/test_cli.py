@@ -271,3 +271,50 @@ def test_rules_list_names_every_rule(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0
     for rule in REGISTRY:
         assert rule.id in out
+
+
+def test_name_on_both_registries_is_settled_by_the_requested_versions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mcp` exists on npm and PyPI: versions only PyPI has pick PyPI; otherwise ask."""
+    import httpx
+
+    from tests.registries.conftest import asset
+    from watcher import cli
+    from watcher.errors import AmbiguousPackage
+    from watcher.httpclient import RetryPolicy, make_client
+    from watcher.models import Ecosystem
+
+    npm_packument = {
+        "name": "mcp",
+        "dist-tags": {"latest": "0.0.1"},
+        "versions": {
+            "0.0.1": {
+                "name": "mcp",
+                "version": "0.0.1",
+                "dist": {
+                    "tarball": "https://registry.npmjs.org/mcp/-/mcp-0.0.1.tgz",
+                    "shasum": "0" * 40,
+                },
+            }
+        },
+        "time": {"0.0.1": "2020-01-01T00:00:00.000Z"},
+    }
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "registry.npmjs.org" and request.url.path == "/mcp":
+            return httpx.Response(200, json=npm_packument)
+        if request.url.host == "pypi.org" and request.url.path == "/pypi/mcp/json":
+            return httpx.Response(200, content=asset("pypi/mcp.json"))
+        return httpx.Response(404)
+
+    monkeypatch.setattr(
+        cli,
+        "make_client",
+        lambda: make_client(transport=httpx.MockTransport(serve), retry=RetryPolicy(attempts=1)),
+    )
+    args = cli.build_parser().parse_args(["diff", "mcp", "1.9.4", "1.10.0"])
+    sources = cli._sources(args, "mcp", ["1.9.4", "1.10.0"])
+    assert sources.registry.ecosystem is Ecosystem.PYPI
+    with pytest.raises(AmbiguousPackage):
+        cli._sources(args, "mcp", ["9.9.9", "9.9.10"])

@@ -94,22 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:
     http = make_client()
     explicit = Ecosystem(args.ecosystem) if args.ecosystem else None
+    fetcher = Fetcher(http=http, cache_dir=cache_dir())
     try:
         ecosystem = resolve_ecosystem(name, explicit, http, args.registry)
     except AmbiguousPackage:
         # `mcp` is a name on both registries; the versions asked for usually tell them apart.
-        having = [
-            eco
-            for eco in Ecosystem
-            if set(versions) <= set(open_registry(eco, http, args.registry).package(name).versions)
-        ]
+        registries = [open_registry(eco, http, args.registry) for eco in Ecosystem]
+        having = [r for r in registries if set(versions) <= set(r.package(name).versions)]
         if len(having) != 1:
             raise
-        ecosystem = having[0]
-    return Sources(
-        registry=open_registry(ecosystem, http, args.registry),
-        fetcher=Fetcher(http=http, cache_dir=cache_dir()),
-    )
+        return Sources(registry=having[0], fetcher=fetcher)
+    return Sources(registry=open_registry(ecosystem, http, args.registry), fetcher=fetcher)
 
 
 def _run_diff(args: argparse.Namespace) -> Report:
@@ -166,14 +161,21 @@ def exit_code(report: Report, fail_on: str) -> int:
     return 1 if report.severity >= threshold else 0
 
 
+def _configure_logging(verbose: int) -> None:
+    """Log to stderr on the `watcher` logger only, leaving the root logger to embedders."""
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel([logging.ERROR, logging.INFO, logging.DEBUG][min(verbose, 2)])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `watcher` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=[logging.ERROR, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args.verbose)
     run: Callable[[argparse.Namespace], Report | None] = args.run
     try:
         report = run(args)
