@@ -17,13 +17,14 @@ from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
 from watcher.atomicfile import write_atomically
 from watcher.config import cache_dir
-from watcher.errors import AmbiguousPackage, UsageError, WatcherError
+from watcher.errors import AmbiguousPackage, SubscriptionError, UsageError, WatcherError
 from watcher.httpclient import make_client
 from watcher.models import Ecosystem, Report, Severity
 from watcher.pipeline import Sources, diff_local, diff_release, scan_local, scan_release
 from watcher.registries import open_registry, resolve_ecosystem
 from watcher.report import RENDERERS
 from watcher.rules import REGISTRY
+from watcher.subscriptions import DEFAULT_PATH, load_subscriptions, render_json, render_table
 
 logger = logging.getLogger("watcher")
 
@@ -88,7 +89,29 @@ def build_parser() -> argparse.ArgumentParser:
     rules_list = rules_commands.add_parser("list", help="list every registered rule")
     rules_list.add_argument("--format", choices=["text", "markdown"], default="text")
     rules_list.set_defaults(run=_run_rules_list)
+
+    subs = commands.add_parser("subscriptions", help="check and show the subscription files")
+    subs_commands = subs.add_subparsers(
+        dest="subscriptions_command", required=True, parser_class=_Parser
+    )
+    subs_validate = subs_commands.add_parser("validate", help="validate every subscription file")
+    _subscriptions_option(subs_validate)
+    subs_validate.set_defaults(run=_run_subscriptions_validate)
+    subs_list = subs_commands.add_parser("list", help="list every subscription, defaults applied")
+    _subscriptions_option(subs_list)
+    subs_list.add_argument("--format", choices=["text", "json"], default="text")
+    subs_list.set_defaults(run=_run_subscriptions_list)
     return parser
+
+
+def _subscriptions_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--subscriptions",
+        type=Path,
+        default=DEFAULT_PATH,
+        metavar="PATH",
+        help=f"a subscription .toml file or a folder of them (default: {DEFAULT_PATH}/)",
+    )
 
 
 def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:
@@ -145,6 +168,16 @@ def _run_rules_list(args: argparse.Namespace) -> None:
         print(f"{rule.id:<{width}}  {rule.severity.value:<8}  {ecosystems:<8}  {rule.summary}")
 
 
+def _run_subscriptions_validate(args: argparse.Namespace) -> None:
+    print(f"{load_subscriptions(args.subscriptions).summary()}: OK")
+
+
+def _run_subscriptions_list(args: argparse.Namespace) -> None:
+    subscriptions = load_subscriptions(args.subscriptions)
+    render = render_json if args.format == "json" else render_table
+    sys.stdout.write(render(subscriptions))
+
+
 def write_report(path: Path, text: str) -> None:
     """Write the whole report or nothing (SPEC: nothing half written)."""
     directory = path.parent if str(path.parent) else Path(".")
@@ -186,6 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_report(args.output, text)
         else:
             sys.stdout.write(text)
+    except SubscriptionError as e:
+        # Every problem of every file, one self-contained line each: fix them all in one go.
+        for problem in e.problems:
+            print(f"watcher: error: {problem}", file=sys.stderr)
+        return 2
     except WatcherError as e:
         print(f"watcher: error: {e.diagnostics()}", file=sys.stderr)
         return 2

@@ -6,6 +6,8 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class WatcherError(Exception):
     """Root of every error watcher reports to a user as a clear one-line message."""
@@ -65,3 +67,17 @@ class ArchiveError(WatcherError):
 
 class UnsafeArchive(ArchiveError):
     """An archive tries something hostile: traversal, absolute paths, bombs, too many members."""
+
+
+class SubscriptionError(WatcherError):
+    """Subscription files are missing, unreadable or invalid.
+
+    `problems` holds every problem of the run, one self-contained line each
+    (`file:line: field: message`); the message is the first one and a count of the rest.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems) or ("invalid subscriptions",)
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+        super().__init__(self.problems[0] + suffix)
