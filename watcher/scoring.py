@@ -80,6 +80,11 @@ COMBINATIONS = (
         ((frozenset({"obfuscation", "dynamic-code"}), H), (frozenset({"network", "exec"}), M)),
         "hidden, decoded code arrives with network or process access",
     ),
+    Combination(
+        ((frozenset({"mcp-injection"}), H), (frozenset({"network", "secrets"}), M)),
+        "a tool description instructs the model while new code reaches the network or "
+        "credential files (tool poisoning with an exfiltration path)",
+    ),
 )
 
 

@@ -10,6 +10,7 @@ from watcher.rules import (  # noqa: F401  (imported for their registrations)
     archive_shape,
     code,
     dependencies,
+    mcp_tools,
     metadata,
     npm_install,
     python_install,
