@@ -81,3 +81,25 @@ class SubscriptionError(WatcherError):
         more = len(self.problems) - 1
         suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
         super().__init__(self.problems[0] + suffix)
+
+
+class NotifyError(WatcherError):
+    """An alert could not be delivered.
+
+    The outbox decides what to do next from two attributes: `permanent` errors (a wrong channel,
+    a revoked token, a rejected payload) will fail again unchanged, so retrying only delays the
+    operator's fix; transient ones are retried, not before `retry_after` seconds when the
+    receiver said how long to wait (None: use the outbox's own backoff). The message never
+    holds a token or a secret URL.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after: float | None = retry_after
+        self.permanent: bool = permanent
+
+
+class StoreError(WatcherError):
+    """The store (SQLite file or PostgreSQL) could not be opened, migrated, read or written."""

@@ -1,0 +1,53 @@
+"""What every alert sender shares: the alert value and the `Notifier` protocol.
+
+Notifiers are pure senders: one `send` is one delivery attempt (plus whatever quick retries the
+transport does inline). Durability, deduplication and backoff belong to the alert outbox that
+drives them, which is why errors say whether retrying can help rather than retrying forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from watcher.models import Report
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One report to deliver to one channel.
+
+    `channel` is the subscription's notify target as written (`slack:#x`, `webhook`, `console`).
+    `links` are pages a reviewer opens next (registry pages of the two releases).
+    `dedup_key` identifies the alert across retries and restarts: receivers that support it
+    (the webhook's Idempotency-Key) use it to drop a second delivery.
+    """
+
+    report: Report
+    channel: str
+    links: tuple[str, ...]
+    dedup_key: str
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Something that can deliver an `Alert`."""
+
+    def send(self, alert: Alert) -> None:
+        """Deliver `alert` once, or raise `watcher.errors.NotifyError`.
+
+        `NotifyError.permanent` is True when the same call cannot succeed later (unknown
+        channel, bad credentials, a payload the receiver rejects); otherwise the error is
+        transient and `retry_after` says how long the receiver asked us to wait, if it did.
+        """
+        ...
+
+
+def all_links(alert: Alert) -> tuple[str, ...]:
+    """The report's own links followed by the alert's, without duplicates, in order."""
+    return _unique((*alert.report.links, *alert.links))
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item for item in items if item))

@@ -1,0 +1,581 @@
+"""Slack alerts: a Block Kit message built purely from a `Report`, posted with `slack_sdk`.
+
+`build_blocks` is pure (golden-tested); `SlackNotifier` is the only part that talks to Slack.
+
+Everything shown comes from the package under review and is therefore attacker-controlled:
+file names, messages quoting code, evidence lines. So every piece of it is escaped for Slack
+mrkdwn (`&`, `<`, `>`: no `<!channel>` pings, no disguised links), invisible and bidi control
+characters are made visible, and mrkdwn objects are `verbatim` (no auto-linking of the hosts an
+attacker put in the evidence). Sizes are clipped so that Slack never rejects the alert for
+breaking a Block Kit limit.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import math
+import random
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.error import URLError
+from urllib.parse import urlsplit
+
+import httpx
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.http_retry.request import HttpRequest as RetryRequest
+from slack_sdk.http_retry.response import HttpResponse as RetryResponse
+from slack_sdk.http_retry.state import RetryState
+
+from watcher.errors import NotifyError, UsageError
+from watcher.httpclient import retry_after as parse_retry_after
+from watcher.models import Finding, Report, Severity
+from watcher.notify.base import Alert, all_links
+
+logger = logging.getLogger(__name__)
+
+#: slack_sdk logs through this logger (a child of "watcher"), so the CLI's logging setup
+#: governs it; the SDK redacts the Authorization header in what it logs.
+SDK_LOGGER = logging.getLogger("watcher.notify.slack_sdk")
+
+DEFAULT_BASE_URL = "https://slack.com/api/"
+
+# Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
+MAX_BLOCKS = 50
+HEADER_LIMIT = 150
+SECTION_TEXT_LIMIT = 3000
+CONTEXT_TEXT_LIMIT = 2000
+#: chat.postMessage truncates `text` at 40,000 characters; notifications show far less.
+FALLBACK_TEXT_LIMIT = 3000
+
+#: How many findings get their own section; the rest are counted in the context line.
+MAX_FINDINGS = 8
+EVIDENCE_LIMIT = 300
+MESSAGE_LIMIT = 500
+PATH_LIMIT = 200
+LINK_LABEL_LIMIT = 80
+
+SEVERITY_EMOJI = {
+    Severity.CRITICAL: "🔴",
+    Severity.HIGH: "🟠",
+    Severity.MEDIUM: "🟡",
+    Severity.LOW: "🔵",
+    Severity.NONE: "⚪",
+}
+
+#: `ok: false` error codes that Slack documents as temporary; every other code means the
+#: request itself is wrong (channel, token, scopes, payload) and will fail again unchanged.
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+#: Errors that blame our blocks: the alert is re-sent as plain text rather than lost.
+BLOCKS_REJECTED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
+
+# Characters that change how a line reads without being seen (Trojan Source, zero-width).
+_INVISIBLE = frozenset(
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack mrkdwn treats as control: `&`, `<`, `>`."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _visible(text: str) -> str:
+    """One line with control and invisible characters shown as `[U+XXXX]`.
+
+    A reviewer must see a bidi override or a zero-width joiner in the evidence, not have it
+    silently reorder the line; newlines would break the code span, so they become `⏎`.
+    """
+    out: list[str] = []
+    for char in text:
+        if char in "\r\n":
+            out.append("⏎")
+        elif char == "\t":
+            out.append(" ")
+        elif char in _INVISIBLE or unicodedata.category(char) in ("Cc", "Cf"):
+            out.append(f"[U+{ord(char):04X}]")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _clip(text: str, limit: int) -> str:
+    """Escape `text` for mrkdwn, cut so that the escaped result is at most `limit` chars.
+
+    Cutting after escaping could split `&amp;` into a dangling `&am`; cutting the raw text with
+    the escaped length in mind never does.
+    """
+    escaped = escape_mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    used = 0
+    for char in text:
+        piece = escape_mrkdwn(char)
+        if used + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out) + "…"
+
+
+def _code(text: str, limit: int) -> str:
+    """`text` as an inline code span of at most `limit` chars inside the backticks.
+
+    mrkdwn has no escape for a backtick inside a code span, so backticks are shown as `ˋ`
+    (U+02CB): the line stays readable and cannot end the span early.
+    """
+    return "`" + _clip(_visible(text).replace("`", "ˋ"), limit) + "`"
+
+
+def _code_path(path: str, limit: int) -> str:
+    """A `file:line` code span cut in the middle: the file name and line matter most.
+
+    Cut before escaping, so an escaped path may exceed `limit` (five-fold at worst), which the
+    section budget allows for.
+    """
+    text = _visible(path).replace("`", "ˋ")
+    if len(text) > limit:
+        head = limit // 3
+        text = text[:head] + "…" + text[len(text) - (limit - head - 1) :]
+    return "`" + escape_mrkdwn(text) + "`"
+
+
+def _plain(text: str, limit: int) -> str:
+    """Plain text (a header) cut to `limit` chars; plain_text is not parsed, so no escaping."""
+    text = _visible(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: no auto-linking of URLs or channel names found in attacker-controlled text.
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _versions(report: Report) -> str:
+    if report.old_version is None:
+        return f"{report.new_version} (first release)"
+    return f"{report.old_version} → {report.new_version}"
+
+
+def _header(report: Report) -> str:
+    emoji = SEVERITY_EMOJI[report.severity]
+    tail = f" {_visible(_versions(report))} ({report.ecosystem.value})"
+    head = f"{emoji} {report.severity.value.upper()} · "
+    # The versions are what a reader needs most; a very long name is cut, never the versions.
+    room = max(HEADER_LIMIT - len(head) - len(tail), 10)
+    return _plain(head + _plain(report.package, room) + tail, HEADER_LIMIT)
+
+
+def _summary(report: Report) -> str:
+    count = len(report.findings)
+    lines = [
+        f"*{report.severity.value.upper()}* · score *{report.score}*/100 · "
+        f"{count} finding{'' if count == 1 else 's'}"
+    ]
+    if report.reasons:
+        lines.append("*Why*")
+    room = SECTION_TEXT_LIMIT - len("\n".join(lines)) - 40  # 40: the "…and N more" line
+    for shown, reason in enumerate(report.reasons):
+        line = f"• {_clip(_visible(reason), 500)}"
+        if len(line) + 1 > room:
+            lines.append(f"• …and {len(report.reasons) - shown} more")
+            break
+        lines.append(line)
+        room -= len(line) + 1
+    return "\n".join(lines)
+
+
+def _where(finding: Finding, several_artifacts: bool) -> str:
+    place = finding.path or "(metadata)"
+    if finding.line is not None:
+        place = f"{place}:{finding.line}"
+    text = _code_path(place, PATH_LIMIT)
+    if finding.artifact and several_artifacts:
+        text += f" in {_code(finding.artifact, 120)}"
+    return text
+
+
+def _finding(finding: Finding, several_artifacts: bool) -> str:
+    lines = [
+        f"{SEVERITY_EMOJI[finding.severity]} *{finding.severity.value.upper()}* "
+        f"{_where(finding, several_artifacts)} · {_code(finding.rule, 100)}",
+        _clip(_visible(finding.message), MESSAGE_LIMIT),
+    ]
+    if finding.evidence and finding.evidence.strip():
+        lines.append(_code(finding.evidence.strip(), EVIDENCE_LIMIT))
+    # The per-part limits keep this far below SECTION_TEXT_LIMIT even when every character
+    # escapes to five; the guard is belt and braces.
+    return "\n".join(lines)[:SECTION_TEXT_LIMIT]
+
+
+def top_findings(report: Report, limit: int = MAX_FINDINGS) -> list[Finding]:
+    """The `limit` most severe findings; equal severities keep the report's order."""
+    return sorted(report.findings, key=lambda f: -f.severity.rank)[:limit]
+
+
+def _context(report: Report, shown: int) -> list[str]:
+    files = report.files
+    parts = [f"Files: {files.added} added · {files.removed} removed · {files.changed} changed"]
+    rest = sorted(report.findings, key=lambda f: -f.severity.rank)[shown:]
+    if rest:
+        by_severity: dict[Severity, int] = {}
+        for finding in rest:
+            by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
+        counts = ", ".join(f"{n} {s.value}" for s, n in by_severity.items())
+        parts.append(f"+{len(rest)} more finding{'' if len(rest) == 1 else 's'} ({counts})")
+    if report.rule_failures:
+        names = ", ".join(failure.rule for failure in report.rule_failures)
+        # Incomplete analysis is itself news: a rule that crashed may have missed something.
+        parts.append(f"⚠️ {len(report.rule_failures)} rule(s) failed: {_clip(names, 500)}")
+    return parts
+
+
+_URL_UNSAFE = str.maketrans({c: f"%{ord(c):02X}" for c in '|<> "`'})
+
+
+def _links(links: Sequence[str]) -> str | None:
+    rendered: list[str] = []
+    used = len("*Links* ")
+    for link in links:
+        # `|` and `>` would end the link markup early (and are not valid in a URL anyway);
+        # percent-encoding them keeps the URL working and the markup intact.
+        url = link.strip().translate(_URL_UNSAFE)
+        parts = urlsplit(url)
+        # Only web pages: a javascript:/slack: URL in a link would be a trap, not a reference.
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            continue
+        target = escape_mrkdwn(url)
+        label = _clip((parts.netloc + parts.path).rstrip("/"), LINK_LABEL_LIMIT)
+        item = f"<{target}|{label}>"
+        if used + len(item) + 3 > SECTION_TEXT_LIMIT:
+            break
+        rendered.append(item)
+        used += len(item) + 3
+    return "*Links* " + " · ".join(rendered) if rendered else None
+
+
+def _fallback(report: Report) -> str:
+    count = len(report.findings)
+    text = (
+        f"{SEVERITY_EMOJI[report.severity]} {report.severity.value.upper()}: "
+        f"{report.package} {_versions(report)} ({report.ecosystem.value}), "
+        f"score {report.score}/100, {count} finding{'' if count == 1 else 's'}"
+    )
+    top = top_findings(report, 1)
+    if top:
+        finding = top[0]
+        place = finding.path or "metadata"
+        if finding.line is not None:
+            place += f":{finding.line}"
+        text += f"; top: {finding.rule} at {place}"
+    return _clip(_visible(text), FALLBACK_TEXT_LIMIT)
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    fallback: str
+    header: str
+    summary: str
+    findings: tuple[str, ...]
+    context: tuple[str, ...]
+    links: str | None
+
+    def blocks(self) -> list[dict[str, Any]]:
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": self.header, "emoji": True}},
+            {"type": "section", "text": _mrkdwn(self.summary)},
+        ]
+        if self.findings:
+            blocks.append({"type": "divider"})
+            blocks.extend({"type": "section", "text": _mrkdwn(text)} for text in self.findings)
+        if self.links:
+            blocks.append({"type": "section", "text": _mrkdwn(self.links)})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [_mrkdwn(part[:CONTEXT_TEXT_LIMIT]) for part in self.context[:10]],
+            }
+        )
+        return blocks[:MAX_BLOCKS]
+
+    def text_only(self) -> str:
+        """The whole message as one mrkdwn text, for when Slack rejects the blocks."""
+        parts = [f"*{escape_mrkdwn(self.header)}*", self.summary, *self.findings]
+        if self.links:
+            parts.append(self.links)
+        parts.append(" · ".join(self.context))
+        # Whole parts only: cutting inside one could split an entity or open a code span.
+        kept: list[str] = []
+        used = 0
+        for part in parts:
+            if used + len(part) + 2 > FALLBACK_TEXT_LIMIT:
+                kept.append("…")
+                break
+            kept.append(part)
+            used += len(part) + 2
+        return "\n\n".join(kept)
+
+
+def _message(report: Report, links: Sequence[str]) -> _Message:
+    shown = top_findings(report)
+    several = len(report.artifacts) > 1
+    return _Message(
+        fallback=_fallback(report),
+        header=_header(report),
+        summary=_summary(report),
+        findings=tuple(_finding(f, several) for f in shown),
+        context=tuple(_context(report, len(shown))),
+        links=_links(links),
+    )
+
+
+def build_blocks(report: Report, links: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The notification text and the Block Kit blocks for one report.
+
+    Pure: the same report always gives the same message (the golden test relies on it).
+    Header (severity, package, versions, ecosystem), score and reasons, the most severe
+    findings with `file:line`, rule, message and evidence, links, and a context line with file
+    counts and how many findings were left out.
+    """
+    message = _message(report, links)
+    return message.fallback, message.blocks()
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float | None:
+    """Retry-After from slack_sdk's header maps (values are strings or lists of strings)."""
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            first = value[0] if isinstance(value, list) and value else value
+            return parse_retry_after(httpx.Headers({"retry-after": str(first)}))
+    return None
+
+
+class _ProportionalJitter(Jitter):
+    """Up to +25 % of the interval: the SDK's default adds up to a whole second to every wait."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1.0 + random.random() / 4)
+
+
+class _RateLimitHandler(RateLimitErrorRetryHandler):
+    """Waits out a 429 inline when Slack asks for a short pause, and gives up on long ones.
+
+    The SDK's own handler sleeps whatever Retry-After says (an hour would block the sender for
+    an hour) and crashes on an HTTP-date value; a long wait is the outbox's job, so it gets a
+    `NotifyError` carrying `retry_after` instead.
+    """
+
+    def __init__(self, max_retry_count: int, max_wait: float, sleep: Callable[[float], None]):
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    def _wait(self, response: RetryResponse) -> float:
+        wait = _retry_after(response.headers)
+        return 1.0 if wait is None else wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return (
+            response is not None
+            and response.status_code == 429
+            and self._wait(response) <= self.max_wait
+        )
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        assert response is not None  # _can_retry only accepts responses
+        state.next_attempt_requested = True
+        self.sleep(self._wait(response))
+        state.increment_current_attempt()
+
+
+class _ServerErrorHandler(ServerErrorRetryHandler):
+    """The SDK's handler retries 500 and 503 only; gateways in front of Slack send 502/504."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in (500, 502, 503, 504)
+
+
+def slack_channel(channel: str) -> str:
+    """The Slack channel of a notify target: `slack:#x` → `#x` (IDs like `C0123` work too)."""
+    return channel.removeprefix("slack:").strip()
+
+
+class SlackNotifier:
+    """Posts alerts with `chat.postMessage`, retrying rate limits, 5xx and dropped connections.
+
+    Inline retries are short (`retries` attempts, backoff from `backoff` seconds, a 429 is
+    waited out only up to `max_retry_wait` seconds); anything longer is returned to the outbox
+    as a transient `NotifyError`. A timeout is not retried inline: Slack may have posted the
+    message already, and the outbox decides whether a rare duplicate beats a lost alert.
+
+    The token lives only inside the SDK client: it is not in `repr`, logs or error messages.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 10.0,
+        *,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_retry_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not token.strip():
+            raise UsageError("SLACK_BOT_TOKEN is empty")
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        intervals = BackoffRetryIntervalCalculator(
+            backoff_factor=backoff, jitter=_ProportionalJitter()
+        )
+        self._client = WebClient(
+            token=token,
+            base_url=self.base_url,
+            # The SDK takes whole seconds (urllib accepts floats, but the SDK is typed int).
+            timeout=max(1, math.ceil(timeout)),
+            logger=SDK_LOGGER,
+            retry_handlers=[
+                ConnectionErrorRetryHandler(max_retry_count=retries, interval_calculator=intervals),
+                _RateLimitHandler(retries, max_retry_wait, sleep),
+                _ServerErrorHandler(max_retry_count=retries, interval_calculator=intervals),
+            ],
+        )
+
+    def __repr__(self) -> str:
+        return f"SlackNotifier(base_url={self.base_url!r})"
+
+    def send(self, alert: Alert) -> None:
+        """Post `alert` to its channel, or raise `NotifyError`."""
+        channel = slack_channel(alert.channel)
+        if not channel:
+            raise NotifyError(f"no Slack channel in {alert.channel!r}", permanent=True)
+        message = _message(alert.report, all_links(alert))
+        error = self._post(channel, message.fallback, message.blocks())
+        if isinstance(error, SlackDeliveryError) and error.code in BLOCKS_REJECTED:
+            # Our blocks are at fault, not the alert: deliver it as text rather than lose it.
+            logger.error(
+                "Slack rejected the blocks of alert %s (%s); sending it as text",
+                alert.dedup_key,
+                error,
+            )
+            error = self._post(channel, message.text_only(), None)
+        if error is not None:
+            # Raised here, outside any `except`, so that it carries no __context__: the SDK's
+            # exception holds the request headers, token included.
+            raise error
+        logger.info("alert %s delivered to Slack %s", alert.dedup_key, channel)
+
+    def _post(
+        self, channel: str, text: str, blocks: list[dict[str, Any]] | None
+    ) -> NotifyError | None:
+        """One chat.postMessage (with the SDK's retries); the mapped error, None on success."""
+        try:
+            self._client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as e:
+            return _api_error(e)
+        except SlackRequestError as e:
+            return NotifyError(f"Slack request refused by the client: {e}", permanent=True)
+        except TimeoutError:
+            return NotifyError(f"Slack API at {self._host} timed out")
+        except URLError as e:
+            return NotifyError(f"Slack API at {self._host} unreachable: {_reason(e.reason)}")
+        except (OSError, http.client.HTTPException) as e:
+            return NotifyError(f"Slack API at {self._host} unreachable: {_reason(e)}")
+        return None
+
+    @property
+    def _host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+
+def _reason(error: object) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{type(error).__name__}: {error.strerror}"
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class SlackDeliveryError(NotifyError):
+    """Slack answered with an error; `code` is its error string (`channel_not_found`...)."""
+
+    def __init__(
+        self, message: str, code: str, *, retry_after: float | None, permanent: bool
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, permanent=permanent)
+        self.code = code
+
+
+def _api_error(e: SlackApiError) -> SlackDeliveryError:
+    """Map an SDK error (after its retries) to transient or permanent."""
+    response = e.response
+    status = int(getattr(response, "status_code", 0) or 0)
+    data = getattr(response, "data", None)
+    code = str(data.get("error", "unknown_error")) if isinstance(data, dict) else "unknown_error"
+    code = code[:120]
+    wait = _retry_after(getattr(response, "headers", None) or {})
+    transient = status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+    return SlackDeliveryError(
+        f"Slack chat.postMessage failed: {code} (HTTP {status})",
+        code,
+        retry_after=wait if transient else None,
+        permanent=not transient,
+    )
