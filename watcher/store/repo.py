@@ -1,0 +1,1047 @@
+"""Reading and writing the store in the pipeline's terms: dataclasses in, dataclasses out.
+
+Nothing outside `watcher/store/` sees a row. Every public function here is one transaction:
+it begins it, commits on success, rolls back on failure, and translates database errors into
+`StoreError` (one line, no password). Pass a session with no transaction open, as
+`Store.session()` returns; the same session can serve many calls.
+
+Concurrency (several daemons on one PostgreSQL database, or threads on one SQLite file):
+- Idempotent writes rely on unique constraints: the loser of a race gets an IntegrityError,
+  rolls back, and reads what the winner wrote. Nothing is written twice.
+- Work is claimed with a lease (`lease_owner`, `lease_until`): on PostgreSQL with
+  `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent claimers get disjoint sets without
+  waiting; on SQLite inside `BEGIN IMMEDIATE` (one writer at a time). A claimer that crashes
+  loses its lease when `lease_until` passes, and the work is claimed again.
+
+Package names are stored normalised (PEP 503 for PyPI), so callers may pass any spelling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from packaging.version import InvalidVersion, Version
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from watcher.errors import StoreError
+from watcher.models import Ecosystem, Report, Severity
+from watcher.report.jsonfmt import report_dict
+from watcher.store.db import WRITE_OPTION, store_error
+from watcher.store.tables import (
+    AlertRow,
+    AnalysisRow,
+    ApprovalRow,
+    PinRow,
+    PollStateRow,
+    ReleaseRow,
+)
+from watcher.subscriptions import Subscription, normalize_name
+
+__all__ = [
+    "ALERT_BACKOFF_BASE",
+    "ALERT_BACKOFF_CAP",
+    "DEFAULT_ALERT_MAX_ATTEMPTS",
+    "POLL_BACKOFF_BASE",
+    "POLL_BACKOFF_CAP",
+    "AlertStatus",
+    "AlertSummary",
+    "AnalysisRecord",
+    "AnalysisSummary",
+    "Approval",
+    "HistoryEntry",
+    "PendingAlert",
+    "Pin",
+    "PollState",
+    "PollTarget",
+    "alert_backoff",
+    "alert_dedup_key",
+    "approve",
+    "claim_due_alerts",
+    "claim_due_polls",
+    "has_analysis",
+    "history",
+    "mark_failed",
+    "mark_sent",
+    "pinned",
+    "poll_backoff",
+    "record_analysis_with_alerts",
+    "record_release_seen",
+    "save_poll_result",
+    "sync_pins",
+]
+
+_T = TypeVar("_T")
+
+#: After this many failed sends an alert is `failed` and is no longer retried (~2 h of tries
+#: with the default backoff: 30 s, 1 m, 2 m, ... capped at 1 h).
+DEFAULT_ALERT_MAX_ATTEMPTS = 8
+ALERT_BACKOFF_BASE = timedelta(seconds=30)
+ALERT_BACKOFF_CAP = timedelta(hours=1)
+#: A failing poll is retried sooner than its interval at first (a blip), then less and less
+#: often: 1 m, 2 m, 4 m, ... capped at 6 h, so a dead registry is not hammered.
+POLL_BACKOFF_BASE = timedelta(minutes=1)
+POLL_BACKOFF_CAP = timedelta(hours=6)
+#: Stored error texts are capped: a registry's HTML error page is not a useful diagnostic.
+_MAX_ERROR_LEN = 1000
+#: A row written under a unique key is retried this often when a concurrent writer won.
+_CONFLICT_RETRIES = 3
+
+
+class AlertStatus(StrEnum):
+    """Where an alert is in the outbox."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """The reviewed version of a package, and who last approved a move (None: the file)."""
+
+    ecosystem: Ecosystem
+    name: str
+    version: str
+    approved_by: str | None
+    approved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """One `watcher approve`: the pin moved from `from_version` (None: no pin) to `to_version`."""
+
+    ecosystem: Ecosystem
+    name: str
+    from_version: str | None
+    to_version: str
+    who: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSummary:
+    """An outbox entry as history shows it."""
+
+    id: int
+    channel: str
+    status: AlertStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSummary:
+    """An analysis as history shows it (the full report stays in the store)."""
+
+    id: int
+    old_version: str | None
+    new_version: str
+    rules_version: str
+    score: int
+    severity: Severity
+    created_at: datetime
+    alerts: tuple[AlertSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """Everything the store knows about one version of a package."""
+
+    version: str
+    #: When the poller first saw it (None: known only from an analysis or an approval).
+    first_seen_at: datetime | None
+    published_at: datetime | None
+    #: Whether this is the currently pinned (reviewed) version.
+    pinned: bool
+    #: Analyses of this version as the new one, oldest first.
+    analyses: tuple[AnalysisSummary, ...]
+    #: Approvals that moved the pin to this version, oldest first.
+    approvals: tuple[Approval, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRecord:
+    """A stored analysis and its outbox entries.
+
+    `created` is False when the analysis already existed (another run or daemon wrote it):
+    nothing was written, and the caller must not alert again.
+    """
+
+    id: int
+    ecosystem: Ecosystem
+    name: str
+    old_version: str | None
+    new_version: str
+    rules_version: str
+    score: int
+    severity: Severity
+    created_at: datetime
+    alert_ids: tuple[int, ...]
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """An alert claimed for sending: everything a notifier needs, and the lease it holds."""
+
+    id: int
+    analysis_id: int
+    channel: str
+    #: Sends tried so far (0 on the first claim).
+    attempts: int
+    ecosystem: Ecosystem
+    name: str
+    old_version: str | None
+    new_version: str
+    score: int
+    severity: Severity
+    #: The headline written with the alert (ecosystem, package, versions, score, severity).
+    payload: Mapping[str, Any]
+    #: The full report, `report.jsonfmt.report_dict` data (schema 1).
+    report: Mapping[str, Any]
+    #: Send and call `mark_sent`/`mark_failed` before this, or another daemon may send too.
+    lease_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PollTarget:
+    """A package claimed for polling, with the validators for a conditional request."""
+
+    ecosystem: Ecosystem
+    name: str
+    etag: str | None
+    last_modified: str | None
+    #: Consecutive failed polls so far.
+    tries: int
+    lease_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """A package's poll state after `save_poll_result`."""
+
+    ecosystem: Ecosystem
+    name: str
+    etag: str | None
+    last_modified: str | None
+    last_polled_at: datetime | None
+    next_poll_at: datetime
+    tries: int
+    last_error: str | None
+
+
+# --- transactions -------------------------------------------------------------------------
+
+
+class _Conflict(Exception):
+    """A unique constraint said another writer got there first; carries the original error."""
+
+    def __init__(self, error: IntegrityError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextmanager
+def _transaction(session: Session, *, write: bool, action: str) -> Iterator[None]:
+    """One transaction: commit on success, roll back on any failure, translate DB errors."""
+    if session.in_transaction():
+        # Every repo function ends its own transaction, so an open one is a caller's bug that
+        # would silently merge two units of work (and on SQLite hold the write lock).
+        raise RuntimeError("watcher.store.repo functions need a session with no open transaction")
+    url = session.get_bind().engine.url
+    try:
+        session.connection(execution_options={WRITE_OPTION: True} if write else None)
+        yield
+        session.commit()
+    except BaseException as e:
+        try:
+            session.rollback()
+        except SQLAlchemyError:
+            # The connection is already gone; the original error is the one worth reporting.
+            pass
+        if write and isinstance(e, IntegrityError):
+            # Raised by an explicit flush, an autoflush before a query, or the commit.
+            raise _Conflict(e) from e
+        if isinstance(e, SQLAlchemyError):
+            raise store_error(action, e, url) from e
+        raise
+
+
+def _write(session: Session, action: str, work: Callable[[], _T]) -> _T:
+    """Run `work` in a write transaction; if a concurrent writer won a unique key, re-run it.
+
+    `work` reads before it writes, so the second run sees the winner's row and writes nothing.
+    On PostgreSQL the loser's INSERT waits for the winner's commit, then fails on the unique
+    index; on SQLite `BEGIN IMMEDIATE` means the loser already sees the row, so this is a
+    safety net there.
+    """
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            with _transaction(session, write=True, action=action):
+                return work()
+        except _Conflict as conflict:
+            if attempt == _CONFLICT_RETRIES - 1:
+                raise store_error(
+                    action, conflict.error, session.get_bind().engine.url
+                ) from conflict
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read(session: Session, action: str, work: Callable[[], _T]) -> _T:
+    """Run `work` in a read transaction."""
+    with _transaction(session, write=False, action=action):
+        return work()
+
+
+# --- small conversions ----------------------------------------------------------------------
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    """`value` in UTC; a naive datetime is a caller bug (which zone?), not a guess."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    return _utcnow() if now is None else _aware(now, "now")
+
+
+def _key(ecosystem: Ecosystem, name: str) -> tuple[str, str]:
+    return Ecosystem(ecosystem).value, normalize_name(Ecosystem(ecosystem), name)
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_ERROR_LEN else line[: _MAX_ERROR_LEN - 3] + "..."
+
+
+def _is_older(candidate: str, than: str) -> bool:
+    """Whether `candidate` is a lower version than `than`.
+
+    PEP 440 parses PyPI versions and most npm semver strings (`1.2.3-beta.1` reads as
+    `1.2.3b1`); when either does not parse, the order is unknown and this says False, so an
+    explicit edit of the subscription file is followed.
+    """
+    try:
+        return Version(candidate) < Version(than)
+    except InvalidVersion:
+        return False
+
+
+def _pin(row: PinRow) -> Pin:
+    return Pin(Ecosystem(row.ecosystem), row.name, row.version, row.approved_by, row.approved_at)
+
+
+def _approval(row: ApprovalRow) -> Approval:
+    return Approval(
+        ecosystem=Ecosystem(row.ecosystem),
+        name=row.name,
+        from_version=row.from_version,
+        to_version=row.to_version,
+        who=row.approved_by,
+        at=row.approved_at,
+        note=row.note,
+    )
+
+
+def _row_id(row: AnalysisRow | AlertRow) -> int:
+    if row.id is None:  # pragma: no cover - rows are flushed before conversion
+        raise RuntimeError(f"{type(row).__name__} has no id yet")
+    return row.id
+
+
+# --- pins and approvals -----------------------------------------------------------------------
+
+
+def sync_pins(
+    session: Session, subscriptions: Iterable[Subscription], *, now: datetime | None = None
+) -> list[Pin]:
+    """Bring pins in line with the subscription files; return the effective pin of each.
+
+    - A new package gets the file's version as its pin, and a poll state due at once.
+    - While the file keeps saying the same version, a pin moved by `approve` stands: the
+      approval is newer than the file.
+    - When the file changes, its version becomes the pin, except that a pin never moves
+      backwards (a stale branch of the subscriptions repo must not undo a review).
+    Packages no longer subscribed keep their rows: they are history.
+    """
+    moment = _now(now)
+    subs = list(subscriptions)
+
+    def work() -> list[Pin]:
+        pins: list[Pin] = []
+        for sub in subs:
+            ecosystem, name = _key(sub.ecosystem, sub.name)
+            row = session.exec(
+                select(PinRow).where(PinRow.ecosystem == ecosystem, PinRow.name == name)
+            ).first()
+            if row is None:
+                row = PinRow(
+                    ecosystem=ecosystem,
+                    name=name,
+                    version=sub.pinned,
+                    file_version=sub.pinned,
+                    updated_at=moment,
+                )
+                session.add(row)
+            elif row.file_version != sub.pinned:
+                row.file_version = sub.pinned
+                if sub.pinned != row.version and not _is_older(sub.pinned, row.version):
+                    row.version = sub.pinned
+                    row.approved_by = None
+                    row.approved_at = None
+                row.updated_at = moment
+                session.add(row)
+            _ensure_poll_state(session, ecosystem, name, moment)
+            session.flush()
+            pins.append(_pin(row))
+        return pins
+
+    return _write(session, "sync pins in", work)
+
+
+def _ensure_poll_state(session: Session, ecosystem: str, name: str, now: datetime) -> None:
+    exists = session.exec(
+        select(PollStateRow.id).where(
+            PollStateRow.ecosystem == ecosystem, PollStateRow.name == name
+        )
+    ).first()
+    if exists is None:
+        session.add(PollStateRow(ecosystem=ecosystem, name=name, next_poll_at=now))
+
+
+def pinned(session: Session, ecosystem: Ecosystem, name: str) -> str | None:
+    """The reviewed version of a package, or None if it has no pin."""
+    eco, key = _key(ecosystem, name)
+
+    def work() -> str | None:
+        return session.exec(
+            select(PinRow.version).where(PinRow.ecosystem == eco, PinRow.name == key)
+        ).first()
+
+    return _read(session, "read pins from", work)
+
+
+def approve(
+    session: Session,
+    ecosystem: Ecosystem,
+    name: str,
+    version: str,
+    who: str,
+    note: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> Approval:
+    """Move the pin to `version` (a reviewed release) and record who did it, when and why.
+
+    An approval may move the pin anywhere, backwards included: it is an explicit decision by a
+    person (rolling back after a bad release, say). It creates the pin if there is none.
+    """
+    if not version.strip() or not who.strip():
+        raise ValueError("approve needs a version and who approved it")
+    moment = _now(now)
+    eco, key = _key(ecosystem, name)
+
+    def work() -> Approval:
+        row = session.exec(
+            select(PinRow).where(PinRow.ecosystem == eco, PinRow.name == key)
+        ).first()
+        previous = row.version if row is not None else None
+        if row is None:
+            row = PinRow(ecosystem=eco, name=key, version=version, updated_at=moment)
+        row.version = version
+        row.approved_by = who
+        row.approved_at = moment
+        row.updated_at = moment
+        session.add(row)
+        record = ApprovalRow(
+            ecosystem=eco,
+            name=key,
+            from_version=previous,
+            to_version=version,
+            approved_by=who,
+            approved_at=moment,
+            note=note,
+        )
+        session.add(record)
+        session.flush()
+        return _approval(record)
+
+    return _write(session, "record an approval in", work)
+
+
+# --- releases and analyses --------------------------------------------------------------------
+
+
+def record_release_seen(
+    session: Session,
+    ecosystem: Ecosystem,
+    name: str,
+    version: str,
+    *,
+    published_at: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Note that the registry lists `version`; True the first time, False ever after.
+
+    A publish time learned later fills in an unknown one; a known one is never overwritten
+    (registries and mirrors disagree, and the first answer is the one the alert quoted).
+    """
+    moment = _now(now)
+    published = _aware(published_at, "published_at") if published_at is not None else None
+    eco, key = _key(ecosystem, name)
+
+    def work() -> bool:
+        row = session.exec(
+            select(ReleaseRow).where(
+                ReleaseRow.ecosystem == eco, ReleaseRow.name == key, ReleaseRow.version == version
+            )
+        ).first()
+        if row is not None:
+            if row.published_at is None and published is not None:
+                row.published_at = published
+                session.add(row)
+            return False
+        session.add(
+            ReleaseRow(
+                ecosystem=eco,
+                name=key,
+                version=version,
+                first_seen_at=moment,
+                published_at=published,
+            )
+        )
+        session.flush()
+        return True
+
+    return _write(session, "record a release in", work)
+
+
+def _analysis_where(
+    ecosystem: str, name: str, old_version: str | None, new_version: str, rules_version: str
+) -> Any:
+    return (
+        col(AnalysisRow.ecosystem) == ecosystem,
+        col(AnalysisRow.name) == name,
+        col(AnalysisRow.old_version) == (old_version or ""),
+        col(AnalysisRow.new_version) == new_version,
+        col(AnalysisRow.rules_version) == rules_version,
+    )
+
+
+def has_analysis(
+    session: Session,
+    ecosystem: Ecosystem,
+    name: str,
+    old_version: str | None,
+    new_version: str,
+    rules_version: str,
+) -> bool:
+    """Whether this release pair was already analysed under this rule-set version."""
+    eco, key = _key(ecosystem, name)
+
+    def work() -> bool:
+        where = _analysis_where(eco, key, old_version, new_version, rules_version)
+        return session.exec(select(AnalysisRow.id).where(*where)).first() is not None
+
+    return _read(session, "read analyses from", work)
+
+
+def alert_dedup_key(
+    ecosystem: str,
+    name: str,
+    old_version: str | None,
+    new_version: str,
+    rules_version: str,
+    channel: str,
+) -> str:
+    """The outbox's identity of an alert: one per release pair, rule set and channel.
+
+    Hashed so that long npm names and versions fit a fixed-width unique column.
+    """
+    parts = ("alert/1", ecosystem, name, old_version or "", new_version, rules_version, channel)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _record(row: AnalysisRow, alert_ids: Sequence[int], created: bool) -> AnalysisRecord:
+    return AnalysisRecord(
+        id=_row_id(row),
+        ecosystem=Ecosystem(row.ecosystem),
+        name=row.name,
+        old_version=row.old_version or None,
+        new_version=row.new_version,
+        rules_version=row.rules_version,
+        score=row.score,
+        severity=Severity(row.severity),
+        created_at=row.created_at,
+        alert_ids=tuple(alert_ids),
+        created=created,
+    )
+
+
+def _alert_row(analysis: AnalysisRow, channel: str, now: datetime) -> AlertRow:
+    """The outbox entry for one channel (a seam the atomicity test breaks on purpose)."""
+    payload = {
+        "schema": 1,
+        "channel": channel,
+        "ecosystem": analysis.ecosystem,
+        "package": analysis.name,
+        "old_version": analysis.old_version or None,
+        "new_version": analysis.new_version,
+        "score": analysis.score,
+        "severity": analysis.severity,
+        "rules_version": analysis.rules_version,
+    }
+    return AlertRow(
+        dedup_key=alert_dedup_key(
+            analysis.ecosystem,
+            analysis.name,
+            analysis.old_version,
+            analysis.new_version,
+            analysis.rules_version,
+            channel,
+        ),
+        analysis_id=_row_id(analysis),
+        channel=channel,
+        payload_json=json.dumps(payload, ensure_ascii=False),
+        status=AlertStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def record_analysis_with_alerts(
+    session: Session,
+    report: Report,
+    channels: Sequence[str],
+    rules_version: str,
+    *,
+    now: datetime | None = None,
+) -> AnalysisRecord:
+    """Store an analysis and one pending outbox entry per channel, atomically and once.
+
+    Both are written in one transaction: either the analysis and all its alerts exist, or
+    nothing does. A second call for the same (ecosystem, name, old, new, rules_version)
+    writes nothing and returns the stored record with `created=False`; so does the loser of
+    a race between two daemons (the unique constraint decides; the loser rolls back).
+    Pass an empty `channels` to record an analysis that alerts no one (below threshold).
+    """
+    moment = _now(now)
+    eco, key = _key(report.ecosystem, report.package)
+    targets = list(dict.fromkeys(channels))  # a channel listed twice would alert twice
+    where = _analysis_where(eco, key, report.old_version, report.new_version, rules_version)
+
+    def work() -> AnalysisRecord:
+        existing = _find_analysis(session, where)
+        if existing is not None:
+            alert_ids = session.exec(
+                select(AlertRow.id)
+                .where(AlertRow.analysis_id == existing.id)
+                .order_by(col(AlertRow.id))
+            ).all()
+            return _record(existing, [i for i in alert_ids if i is not None], created=False)
+        analysis = AnalysisRow(
+            ecosystem=eco,
+            name=key,
+            old_version=report.old_version or "",
+            new_version=report.new_version,
+            rules_version=rules_version,
+            score=report.score,
+            severity=report.severity.value,
+            report_json=json.dumps(report_dict(report), ensure_ascii=False),
+            created_at=moment,
+        )
+        session.add(analysis)
+        session.flush()
+        alerts = [_alert_row(analysis, channel, moment) for channel in targets]
+        session.add_all(alerts)
+        session.flush()
+        return _record(analysis, [_row_id(a) for a in alerts], created=True)
+
+    return _write(session, "record an analysis in", work)
+
+
+def _find_analysis(session: Session, where: Any) -> AnalysisRow | None:
+    """The stored analysis matching `where` (a seam the race test uses)."""
+    return session.exec(select(AnalysisRow).where(*where)).first()
+
+
+# --- the alert outbox -------------------------------------------------------------------------
+
+
+def claim_due_alerts(
+    session: Session,
+    owner: str,
+    now: datetime,
+    limit: int = 20,
+    lease_seconds: float = 300,
+) -> list[PendingAlert]:
+    """Claim up to `limit` pending alerts that are due and not leased by someone else.
+
+    Each claimed alert is leased to `owner` until `now + lease_seconds`; send it and call
+    `mark_sent` or `mark_failed` before then. If the sender dies, the lease runs out and
+    another claim picks the alert up again (so the lease must outlast a send's timeout).
+    """
+    moment = _aware(now, "now")
+    lease_until = moment + timedelta(seconds=lease_seconds)
+
+    def work() -> list[PendingAlert]:
+        rows = session.exec(
+            select(AlertRow, AnalysisRow)
+            .join(AnalysisRow, col(AlertRow.analysis_id) == col(AnalysisRow.id))
+            .where(
+                col(AlertRow.status) == AlertStatus.PENDING.value,
+                col(AlertRow.next_attempt_at) <= moment,
+                or_(col(AlertRow.lease_until).is_(None), col(AlertRow.lease_until) <= moment),
+            )
+            .order_by(col(AlertRow.next_attempt_at), col(AlertRow.id))
+            .limit(limit)
+            # PostgreSQL: rows another claimer holds are skipped, not waited for. SQLite
+            # ignores the clause; BEGIN IMMEDIATE already makes this the only writer.
+            .with_for_update(skip_locked=True, of=AlertRow)
+        ).all()
+        claimed: list[PendingAlert] = []
+        for alert, analysis in rows:
+            alert.lease_owner = owner
+            alert.lease_until = lease_until
+            session.add(alert)
+            claimed.append(_pending(alert, analysis, lease_until))
+        return claimed
+
+    return _write(session, "claim alerts in", work)
+
+
+def _pending(alert: AlertRow, analysis: AnalysisRow, lease_until: datetime) -> PendingAlert:
+    return PendingAlert(
+        id=_row_id(alert),
+        analysis_id=alert.analysis_id,
+        channel=alert.channel,
+        attempts=alert.attempts,
+        ecosystem=Ecosystem(analysis.ecosystem),
+        name=analysis.name,
+        old_version=analysis.old_version or None,
+        new_version=analysis.new_version,
+        score=analysis.score,
+        severity=Severity(analysis.severity),
+        payload=json.loads(alert.payload_json),
+        report=json.loads(analysis.report_json),
+        lease_until=lease_until,
+    )
+
+
+def _alert(session: Session, alert_id: int) -> AlertRow:
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        raise StoreError(f"no alert with id {alert_id} in the store")
+    return row
+
+
+def mark_sent(session: Session, alert_id: int, *, now: datetime | None = None) -> None:
+    """The alert was delivered: it is never sent again. Calling it twice is harmless."""
+    moment = _now(now)
+
+    def work() -> None:
+        row = _alert(session, alert_id)
+        if row.status == AlertStatus.SENT.value:
+            return
+        row.status = AlertStatus.SENT.value
+        row.sent_at = moment
+        row.lease_owner = None
+        row.lease_until = None
+        row.last_error = None
+        session.add(row)
+
+    _write(session, "mark an alert sent in", work)
+
+
+def alert_backoff(attempts: int) -> timedelta:
+    """Delay before retry number `attempts` + 1: 30 s, 1 m, 2 m, ... capped at 1 h."""
+    return min(ALERT_BACKOFF_BASE * (1 << min(max(0, attempts - 1), 20)), ALERT_BACKOFF_CAP)
+
+
+def mark_failed(
+    session: Session,
+    alert_id: int,
+    error: str,
+    retry_at: datetime | None = None,
+    *,
+    now: datetime | None = None,
+    max_attempts: int = DEFAULT_ALERT_MAX_ATTEMPTS,
+    permanent: bool = False,
+) -> AlertStatus:
+    """A send failed: count the attempt and schedule the next one, or give up.
+
+    `retry_at` is when to try again (e.g. from Slack's Retry-After); by default exponential
+    backoff from `now`. After `max_attempts` the alert is `failed` for good (and shows so in
+    history). A `permanent` failure (`NotifyError.permanent`: a wrong channel, a revoked
+    token) gives up at once, since retrying would fail the same way. Returns the alert's
+    status afterwards.
+    """
+    moment = _now(now)
+    retry = _aware(retry_at, "retry_at") if retry_at is not None else None
+
+    def work() -> AlertStatus:
+        row = _alert(session, alert_id)
+        if row.status != AlertStatus.PENDING.value:
+            # Sent (by a claimer whose lease outlived ours) or already given up: keep it.
+            return AlertStatus(row.status)
+        row.attempts += 1
+        row.last_error = _one_line(error)
+        row.lease_owner = None
+        row.lease_until = None
+        if permanent or row.attempts >= max_attempts:
+            row.status = AlertStatus.FAILED.value
+        else:
+            row.next_attempt_at = retry or moment + alert_backoff(row.attempts)
+        session.add(row)
+        return AlertStatus(row.status)
+
+    return _write(session, "mark an alert failed in", work)
+
+
+# --- poll state -------------------------------------------------------------------------------
+
+
+def claim_due_polls(
+    session: Session,
+    owner: str,
+    now: datetime,
+    limit: int = 20,
+    lease_seconds: float = 300,
+) -> list[PollTarget]:
+    """Claim up to `limit` packages whose next poll is due, leased to `owner` (as alerts).
+
+    Call `save_poll_result` for each, which ends the lease; a crashed poller's lease expires
+    after `lease_seconds` and the package is claimed again.
+    """
+    moment = _aware(now, "now")
+    lease_until = moment + timedelta(seconds=lease_seconds)
+
+    def work() -> list[PollTarget]:
+        rows = session.exec(
+            select(PollStateRow)
+            .where(
+                col(PollStateRow.next_poll_at) <= moment,
+                or_(
+                    col(PollStateRow.lease_until).is_(None),
+                    col(PollStateRow.lease_until) <= moment,
+                ),
+            )
+            .order_by(col(PollStateRow.next_poll_at), col(PollStateRow.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        targets: list[PollTarget] = []
+        for row in rows:
+            row.lease_owner = owner
+            row.lease_until = lease_until
+            session.add(row)
+            targets.append(
+                PollTarget(
+                    ecosystem=Ecosystem(row.ecosystem),
+                    name=row.name,
+                    etag=row.etag,
+                    last_modified=row.last_modified,
+                    tries=row.tries,
+                    lease_until=lease_until,
+                )
+            )
+        return targets
+
+    return _write(session, "claim polls in", work)
+
+
+def poll_backoff(tries: int) -> timedelta:
+    """Delay after `tries` consecutive failed polls: 1 m, 2 m, 4 m, ... capped at 6 h."""
+    return min(POLL_BACKOFF_BASE * (1 << min(max(0, tries - 1), 20)), POLL_BACKOFF_CAP)
+
+
+def save_poll_result(
+    session: Session,
+    ecosystem: Ecosystem,
+    name: str,
+    *,
+    now: datetime,
+    interval_seconds: float,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    error: str | None = None,
+    retry_after: datetime | None = None,
+) -> PollState:
+    """Record how a poll went and when to poll next; ends the poll's lease.
+
+    Success (`error` is None, including a 304): tries reset to 0, the validators replaced by
+    `etag`/`last_modified` (pass the old ones back after a 304), next poll after the interval.
+    Failure: tries + 1, validators kept, next poll after `poll_backoff(tries)`, but not before
+    `retry_after` (a 429's Retry-After). The caller decides when `tries` is worth an alert.
+    """
+    moment = _aware(now, "now")
+    later = _aware(retry_after, "retry_after") if retry_after is not None else None
+    eco, key = _key(ecosystem, name)
+
+    def work() -> PollState:
+        row = session.exec(
+            select(PollStateRow).where(PollStateRow.ecosystem == eco, PollStateRow.name == key)
+        ).first()
+        if row is None:
+            row = PollStateRow(ecosystem=eco, name=key, next_poll_at=moment)
+        row.last_polled_at = moment
+        row.lease_owner = None
+        row.lease_until = None
+        if error is None:
+            row.tries = 0
+            row.last_error = None
+            row.etag = etag
+            row.last_modified = last_modified
+            row.next_poll_at = moment + timedelta(seconds=interval_seconds)
+        else:
+            row.tries += 1
+            row.last_error = _one_line(error)
+            row.next_poll_at = moment + poll_backoff(row.tries)
+            if later is not None and later > row.next_poll_at:
+                row.next_poll_at = later
+        session.add(row)
+        session.flush()
+        return PollState(
+            ecosystem=Ecosystem(row.ecosystem),
+            name=row.name,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            last_polled_at=row.last_polled_at,
+            next_poll_at=row.next_poll_at,
+            tries=row.tries,
+            last_error=row.last_error,
+        )
+
+    return _write(session, "save poll state in", work)
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+def history(session: Session, ecosystem: Ecosystem, name: str) -> list[HistoryEntry]:
+    """Everything known about a package, one entry per version, oldest first.
+
+    Versions come from releases seen, analyses (new and baseline versions), approvals (both
+    ends) and the pin. Entries are ordered by the earliest time the store knows for them;
+    a baseline known only by name (the reviewed version in the file) comes first.
+    """
+    eco, key = _key(ecosystem, name)
+
+    def work() -> list[HistoryEntry]:
+        releases = session.exec(
+            select(ReleaseRow).where(ReleaseRow.ecosystem == eco, ReleaseRow.name == key)
+        ).all()
+        analyses = session.exec(
+            select(AnalysisRow)
+            .where(AnalysisRow.ecosystem == eco, AnalysisRow.name == key)
+            .order_by(col(AnalysisRow.created_at), col(AnalysisRow.id))
+        ).all()
+        analysis_ids = [a.id for a in analyses]
+        alerts = (
+            session.exec(
+                select(AlertRow)
+                .where(col(AlertRow.analysis_id).in_(analysis_ids))
+                .order_by(col(AlertRow.id))
+            ).all()
+            if analysis_ids
+            else []
+        )
+        approvals = session.exec(
+            select(ApprovalRow)
+            .where(ApprovalRow.ecosystem == eco, ApprovalRow.name == key)
+            .order_by(col(ApprovalRow.approved_at), col(ApprovalRow.id))
+        ).all()
+        pin = session.exec(
+            select(PinRow).where(PinRow.ecosystem == eco, PinRow.name == key)
+        ).first()
+        return _history(releases, analyses, alerts, approvals, pin)
+
+    return _read(session, "read history from", work)
+
+
+def _history(
+    releases: Sequence[ReleaseRow],
+    analyses: Sequence[AnalysisRow],
+    alerts: Sequence[AlertRow],
+    approvals: Sequence[ApprovalRow],
+    pin: PinRow | None,
+) -> list[HistoryEntry]:
+    by_analysis: dict[int, list[AlertSummary]] = {}
+    for alert in alerts:
+        by_analysis.setdefault(alert.analysis_id, []).append(
+            AlertSummary(
+                id=_row_id(alert),
+                channel=alert.channel,
+                status=AlertStatus(alert.status),
+                attempts=alert.attempts,
+                last_error=alert.last_error,
+                created_at=alert.created_at,
+                sent_at=alert.sent_at,
+            )
+        )
+    summaries: dict[str, list[AnalysisSummary]] = {}
+    for analysis in analyses:
+        summaries.setdefault(analysis.new_version, []).append(
+            AnalysisSummary(
+                id=_row_id(analysis),
+                old_version=analysis.old_version or None,
+                new_version=analysis.new_version,
+                rules_version=analysis.rules_version,
+                score=analysis.score,
+                severity=Severity(analysis.severity),
+                created_at=analysis.created_at,
+                alerts=tuple(by_analysis.get(_row_id(analysis), ())),
+            )
+        )
+    approved: dict[str, list[Approval]] = {}
+    for approval in approvals:
+        approved.setdefault(approval.to_version, []).append(_approval(approval))
+    seen = {r.version: r for r in releases}
+
+    # Baselines count too: the version an analysis compared against, or an approval left.
+    baselines = [a.old_version for a in analyses if a.old_version]
+    baselines += [a.from_version for a in approvals if a.from_version]
+    pinned_now = [pin.version] if pin else []
+    versions = list(dict.fromkeys([*seen, *summaries, *approved, *baselines, *pinned_now]))
+    entries: list[HistoryEntry] = []
+    for version in versions:
+        release = seen.get(version)
+        entries.append(
+            HistoryEntry(
+                version=version,
+                first_seen_at=release.first_seen_at if release else None,
+                published_at=release.published_at if release else None,
+                pinned=pin is not None and pin.version == version,
+                analyses=tuple(summaries.get(version, ())),
+                approvals=tuple(approved.get(version, ())),
+            )
+        )
+
+    def earliest(entry: HistoryEntry) -> datetime:
+        times = [entry.first_seen_at, *(a.created_at for a in entry.analyses)]
+        times += [a.at for a in entry.approvals]
+        known = [t for t in times if t is not None]
+        # A pinned version known only from the subscription file sorts first: it is the
+        # reviewed baseline everything else was compared with.
+        return min(known) if known else datetime.min.replace(tzinfo=UTC)
+
+    return sorted(entries, key=earliest)

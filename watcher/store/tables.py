@@ -1,0 +1,170 @@
+"""The store's tables: SQLModel `table=True` classes only (STYLE §4).
+
+No code outside `watcher/store/` sees these classes: `repo.py` converts them to and from the
+pipeline's frozen dataclasses. SQLModel table classes do not validate on construction (sqlmodel
+#225, #453), so `repo.py` is where values are checked.
+
+Conventions:
+- Package names are stored normalised (`subscriptions.normalize_name`: PEP 503 for PyPI), so
+  `Foo_Bar` and `foo-bar` are one package, as they are on PyPI.
+- Every timestamp is `UTCDateTime`: `timestamptz` on PostgreSQL, aware UTC in Python.
+- Every constraint and index is named, so that migrations and autogenerate comparisons are
+  stable across backends.
+- A change here needs a new revision in `migrations/versions/` (the tests compare them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from watcher.store.columns import UTCDateTime
+
+#: Column widths. Names: npm allows 214 characters; PyPI has no limit but nothing real is longer.
+ECOSYSTEM_LEN = 16
+NAME_LEN = 255
+VERSION_LEN = 128
+
+
+class PinRow(SQLModel, table=True):
+    """The reviewed version of a package: new releases are diffed against it.
+
+    `file_version` is what the subscription file said at the last sync: while the file keeps
+    saying it, a pin moved by `watcher approve` stands; when the file changes, the file wins
+    (unless it would move the pin backwards).
+    """
+
+    __tablename__ = "pins"
+    __table_args__ = (UniqueConstraint("ecosystem", "name", name="uq_pins_package"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    name: str = Field(max_length=NAME_LEN)
+    version: str = Field(max_length=VERSION_LEN)
+    file_version: str | None = Field(default=None, max_length=VERSION_LEN)
+    approved_by: str | None = Field(default=None, max_length=NAME_LEN)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApprovalRow(SQLModel, table=True):
+    """One `watcher approve`: who moved the pin, from where to where, when and why."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_package", "ecosystem", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    name: str = Field(max_length=NAME_LEN)
+    from_version: str | None = Field(default=None, max_length=VERSION_LEN)
+    to_version: str = Field(max_length=VERSION_LEN)
+    approved_by: str = Field(max_length=NAME_LEN)
+    approved_at: datetime = Field(sa_type=UTCDateTime)
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class ReleaseRow(SQLModel, table=True):
+    """A release the poller has seen on the registry (once per version)."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("ecosystem", "name", "version", name="uq_releases_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    name: str = Field(max_length=NAME_LEN)
+    version: str = Field(max_length=VERSION_LEN)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PollStateRow(SQLModel, table=True):
+    """When to poll a package next, the validators for a conditional request, and a lease.
+
+    The lease (`lease_owner`, `lease_until`) lets several daemons share one PostgreSQL store:
+    a poll is claimed before it runs, and a crashed daemon's claim expires.
+    """
+
+    __tablename__ = "poll_state"
+    __table_args__ = (
+        UniqueConstraint("ecosystem", "name", name="uq_poll_state_package"),
+        Index("ix_poll_state_due", "next_poll_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    name: str = Field(max_length=NAME_LEN)
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = Field(default=None, sa_type=Text)
+    last_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_poll_at: datetime = Field(sa_type=UTCDateTime)
+    tries: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    lease_owner: str | None = Field(default=None, max_length=NAME_LEN)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AnalysisRow(SQLModel, table=True):
+    """The verdict on one release against its predecessor, under one rule-set version.
+
+    `old_version` is "" for a first release (no predecessor): unique constraints treat NULLs
+    as distinct on both SQLite and PostgreSQL, which would let a first-release analysis be
+    written twice.
+    """
+
+    __tablename__ = "analyses"
+    __table_args__ = (
+        UniqueConstraint(
+            "ecosystem",
+            "name",
+            "old_version",
+            "new_version",
+            "rules_version",
+            name="uq_analyses_release_rules",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    name: str = Field(max_length=NAME_LEN)
+    old_version: str = Field(max_length=VERSION_LEN)
+    new_version: str = Field(max_length=VERSION_LEN)
+    rules_version: str = Field(max_length=64)
+    score: int
+    severity: str = Field(max_length=16)
+    #: The full report as `report.jsonfmt.report_dict` JSON (schema 1).
+    report_json: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AlertRow(SQLModel, table=True):
+    """The alert outbox: one row per (analysis, channel), written with the analysis.
+
+    An alert is written before it is sent and marked sent after, so a crash or an outage
+    never loses one; `dedup_key` is unique, so overlapping runs never write one twice.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_alerts_dedup_key"),
+        ForeignKeyConstraint(["analysis_id"], ["analyses.id"], name="fk_alerts_analysis_id"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_alerts_status"),
+        Index("ix_alerts_due", "status", "next_attempt_at"),
+        Index("ix_alerts_analysis_id", "analysis_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=64)
+    analysis_id: int
+    #: A notify target as in subscription files: `slack:#channel`, `webhook`, `console`.
+    channel: str = Field(max_length=NAME_LEN)
+    payload_json: str = Field(sa_type=Text)
+    status: str = Field(max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    lease_owner: str | None = Field(default=None, max_length=NAME_LEN)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
