@@ -7,11 +7,15 @@ error, reported as one line on stderr with no traceback.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
@@ -24,7 +28,17 @@ from watcher.pipeline import Sources, diff_local, diff_release, scan_local, scan
 from watcher.registries import open_registry, resolve_ecosystem
 from watcher.report import RENDERERS
 from watcher.rules import REGISTRY
-from watcher.subscriptions import DEFAULT_PATH, load_subscriptions, render_json, render_table
+from watcher.subscriptions import (
+    DEFAULT_PATH,
+    Subscription,
+    load_subscriptions,
+    render_json,
+    render_table,
+)
+
+if TYPE_CHECKING:
+    from watcher.store.db import Store
+    from watcher.watch import Outcome, Unreviewed
 
 logger = logging.getLogger("watcher")
 
@@ -101,6 +115,27 @@ def build_parser() -> argparse.ArgumentParser:
     _subscriptions_option(subs_list)
     subs_list.add_argument("--format", choices=["text", "json"], default="text")
     subs_list.set_defaults(run=_run_subscriptions_list)
+
+    check = commands.add_parser("check", help="one poll cycle over every subscription, then exit")
+    _subscriptions_option(check)
+    check.set_defaults(run=_run_check)
+
+    run = commands.add_parser("run", help="the daemon: poll on schedule, alert, until SIGTERM")
+    _subscriptions_option(run)
+    run.set_defaults(run=_run_daemon)
+
+    approve = commands.add_parser("approve", help="review done: move the pin to VERSION")
+    approve.add_argument("name", help="package name")
+    approve.add_argument("version", help="the reviewed version")
+    approve.add_argument("--ecosystem", choices=[e.value for e in Ecosystem])
+    approve.add_argument("--note", help="why (kept in history)")
+    approve.set_defaults(run=_run_approve)
+
+    history = commands.add_parser("history", help="what was seen, scored and alerted for NAME")
+    history.add_argument("name", help="package name")
+    history.add_argument("--ecosystem", choices=[e.value for e in Ecosystem])
+    history.add_argument("--format", choices=["text", "json"], default="text")
+    history.set_defaults(run=_run_history)
     return parser
 
 
@@ -178,6 +213,141 @@ def _run_subscriptions_list(args: argparse.Namespace) -> None:
     sys.stdout.write(render(subscriptions))
 
 
+# The store, the daemon and the notifiers (SQLAlchemy, alembic, APScheduler, slack-sdk) are
+# imported by the commands that use them: `watcher diff` in CI should not pay seconds for them.
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from watcher.daemon import owner_id
+    from watcher.store.db import open_store
+    from watcher.watch import NotifierCache, check_once, registry_sources, unreviewed
+
+    subscriptions = list(load_subscriptions(args.subscriptions))
+    with open_store() as store:
+        outcomes = check_once(
+            store,
+            subscriptions,
+            registry_sources(make_client(), cache_dir()),
+            NotifierCache(os.environ),
+            datetime.now(UTC),
+            owner_id(),
+            progress=_progress if sys.stderr.isatty() else None,
+        )
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")
+        pending = unreviewed(store, subscriptions)
+    return check_summary(outcomes, pending)
+
+
+def _progress(done: int, total: int, sub: Subscription) -> None:
+    sys.stderr.write(f"\r\033[Kchecking {done + 1}/{total}: {sub.ecosystem.value}/{sub.name}")
+    sys.stderr.flush()
+
+
+def check_summary(outcomes: Sequence[Outcome], pending: Sequence[Unreviewed]) -> int:
+    """Print `watcher check`'s lines; its exit code.
+
+    1 when a release newer than a pin reached its subscription's `fail_on` (analysed now or
+    on an earlier run and not approved since); else 2 when a poll failed (the check could not
+    look at everything, so it must not pass); else 0.
+    """
+    new = set()
+    for outcome in outcomes:
+        if outcome.report is not None:
+            report = outcome.report
+            new.add((outcome.ecosystem, outcome.name, outcome.version))
+            print(
+                f"{outcome.ecosystem.value}/{outcome.name} {outcome.pinned} -> "
+                f"{outcome.version}: {report.severity.value} (score {report.score})"
+            )
+        elif outcome.error is not None:
+            what = f"{outcome.name}@{outcome.version}" if outcome.version else outcome.name
+            print(f"watcher: error: {what}: {outcome.error}", file=sys.stderr)
+    for item in pending:
+        if (item.ecosystem, item.name, item.version) not in new:
+            print(
+                f"{item.ecosystem.value}/{item.name} {item.pinned} -> {item.version}: "
+                f"{item.severity.value} (score {item.score}, analysed earlier, not approved)"
+            )
+    if pending:
+        return 1
+    return 2 if any(o.error for o in outcomes) else 0
+
+
+def _run_daemon(args: argparse.Namespace) -> int:
+    from watcher.daemon import Daemon, serve, settings_from_env
+    from watcher.store.db import open_store
+    from watcher.watch import NotifierCache, registry_sources
+
+    subscriptions = list(load_subscriptions(args.subscriptions))
+    tick, workers = settings_from_env(os.environ)
+    with open_store() as store:
+        daemon = Daemon(
+            store,
+            subscriptions,
+            registry_sources(make_client(), cache_dir()),
+            NotifierCache(os.environ),
+            workers=workers,
+        )
+        serve(daemon, tick, threading.Event(), handle_signals=True)
+    return 0
+
+
+def _store_ecosystem(store: Store, name: str, explicit: str | None) -> Ecosystem:
+    """The ecosystem of a package the store knows: explicit, `@scope/` syntax, else its pin."""
+    if explicit:
+        return Ecosystem(explicit)
+    if name.startswith("@"):
+        return Ecosystem.NPM
+    from watcher.store import repo
+
+    session = store.session()
+    try:
+        known = [e for e in Ecosystem if repo.pinned(session, e, name) is not None]
+    finally:
+        session.close()
+    if len(known) == 1:
+        return known[0]
+    where = "both npm and PyPI" if known else "neither npm nor PyPI"
+    raise UsageError(f"'{name}' is pinned on {where} in the store; pass --ecosystem npm|pypi")
+
+
+def _run_approve(args: argparse.Namespace) -> int:
+    from watcher.store import repo
+    from watcher.store.db import open_store
+
+    who = os.environ.get("WATCHER_USER", "").strip() or getpass.getuser()
+    with open_store() as store:
+        ecosystem = _store_ecosystem(store, args.name, args.ecosystem)
+        session = store.session()
+        try:
+            approval = repo.approve(session, ecosystem, args.name, args.version, who, args.note)
+        finally:
+            session.close()
+    before = approval.from_version or "(no pin)"
+    print(f"{ecosystem.value}/{args.name}: {before} -> {approval.to_version} (approved by {who})")
+    return 0
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from watcher.report.history import render_history_json, render_history_text
+    from watcher.store import repo
+    from watcher.store.db import open_store
+
+    with open_store() as store:
+        ecosystem = _store_ecosystem(store, args.name, args.ecosystem)
+        session = store.session()
+        try:
+            entries = repo.history(session, ecosystem, args.name)
+        finally:
+            session.close()
+    if not entries:
+        raise UsageError(f"the store knows nothing about {ecosystem.value} package '{args.name}'")
+    render = render_history_json if args.format == "json" else render_history_text
+    sys.stdout.write(render(entries))
+    return 0
+
+
 def write_report(path: Path, text: str) -> None:
     """Write the whole report or nothing (SPEC: nothing half written)."""
     directory = path.parent if str(path.parent) else Path(".")
@@ -198,7 +368,11 @@ def _configure_logging(verbose: int) -> None:
     """Log to stderr on the `watcher` logger only, leaving the root logger to embedders."""
     if not logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            if verbose
+            else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        )
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel([logging.ERROR, logging.INFO, logging.DEBUG][min(verbose, 2)])
@@ -208,12 +382,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `watcher` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run" and not args.verbose:
+        # A daemon's log is its output: one line per poll and per alert by default.
+        args.verbose = 1
     _configure_logging(args.verbose)
-    run: Callable[[argparse.Namespace], Report | None] = args.run
+    run: Callable[[argparse.Namespace], Report | int | None] = args.run
     try:
         report = run(args)
         if report is None:
             return 0
+        if isinstance(report, int):
+            return report
         text = RENDERERS[args.format](report)
         if args.output is not None:
             write_report(args.output, text)

@@ -1,11 +1,25 @@
-"""The JSON report: exactly the SPEC §3 contract (schema 1); keys are only ever added."""
+"""The JSON report: exactly the SPEC §3 contract (schema 1); keys are only ever added.
+
+`report_dict` writes it; `report_from_dict` reads it back (the store keeps reports in this
+form, and the alert outbox rebuilds the `Report` a notifier needs from it).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from watcher.models import Report
+from watcher.models import (
+    Ecosystem,
+    FileCounts,
+    Finding,
+    MetadataSummary,
+    Provenance,
+    Report,
+    RuleFailure,
+    Severity,
+)
 
 SCHEMA = 1
 
@@ -54,3 +68,67 @@ def report_dict(report: Report) -> dict[str, Any]:
 def render_json(report: Report) -> str:
     """One JSON object, newline-terminated."""
     return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_from_dict(data: Mapping[str, Any]) -> Report:
+    """The `Report` that `report_dict` wrote (schema 1); the inverse, up to the fingerprint.
+
+    Keys added after schema 1 was first stored may be missing from old rows, so everything
+    beyond the SPEC §3 core has a default. Raises ValueError on another schema or a malformed
+    document: a stored report is our own output, so that is corruption, not user input.
+    """
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"unsupported report schema {data.get('schema')!r} (expected {SCHEMA})")
+    try:
+        files = data.get("files") or {}
+        metadata = data.get("metadata") or {}
+        return Report(
+            ecosystem=Ecosystem(data["ecosystem"]),
+            package=str(data["package"]),
+            old_version=_optional_str(data.get("old_version")),
+            new_version=str(data["new_version"]),
+            score=int(data["score"]),
+            severity=Severity(data["severity"]),
+            findings=tuple(_finding(f) for f in data.get("findings") or ()),
+            files=FileCounts(
+                added=int(files.get("added", 0)),
+                removed=int(files.get("removed", 0)),
+                changed=int(files.get("changed", 0)),
+            ),
+            metadata=MetadataSummary(
+                publisher_changed=metadata.get("publisher_changed"),
+                provenance=Provenance(metadata.get("provenance", Provenance.UNKNOWN.value)),
+                version_jump=bool(metadata.get("version_jump", False)),
+            ),
+            artifacts=tuple(str(a) for a in data.get("artifacts") or ()),
+            reasons=tuple(str(r) for r in data.get("reasons") or ()),
+            rule_failures=tuple(
+                RuleFailure(rule=str(e["rule"]), error=str(e["error"]))
+                for e in data.get("rule_errors") or ()
+            ),
+            links=tuple(str(link) for link in data.get("links") or ()),
+        )
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"malformed report document: {type(e).__name__}: {e}") from e
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def _finding(data: Mapping[str, Any]) -> Finding:
+    # `fingerprint` is derived from rule, path and evidence, so it is recomputed, not read.
+    return Finding(
+        rule=str(data["rule"]),
+        severity=Severity(data["severity"]),
+        message=str(data["message"]),
+        category=str(data.get("category") or ""),
+        path=_optional_str(data.get("path")),
+        line=_optional_int(data.get("line")),
+        evidence=_optional_str(data.get("evidence")),
+        artifact=_optional_str(data.get("artifact")),
+    )

@@ -1,0 +1,301 @@
+"""The watch cycle on a real store (SQLite and PostgreSQL) with a fake registry and notifier.
+
+The registry is in memory but everything after it is real: the fetcher verifies digests, the
+archives are extracted and diffed, the rules run, and the store's transactions and leases are
+the production ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+import watcher.watch
+from tests.support import packages
+from tests.support.stores import T0, count
+from tests.watch.fakes import FakeNpm, RecordingNotifier, notifiers, versions
+from watcher.errors import NotifyError
+from watcher.models import Ecosystem, Severity
+from watcher.notify.base import Alert
+from watcher.store import repo
+from watcher.store.db import Store
+from watcher.subscriptions import Subscription
+from watcher.watch import (
+    RETRY_BUDGET,
+    Outcome,
+    candidate_versions,
+    check_once,
+    deliver,
+    poll,
+    rules_version,
+)
+
+STRUTIL = packages.STRUTIL
+OWNER = "test-owner"
+
+
+def subscription(
+    name: str = STRUTIL, pinned: str = "2.1.3", fail_on: Severity = Severity.HIGH
+) -> Subscription:
+    return Subscription(
+        ecosystem=Ecosystem.NPM,
+        name=name,
+        pinned=pinned,
+        interval_seconds=60,
+        notify=("slack:#sec",),
+        fail_on=fail_on,
+        registry=None,
+        allow=(),
+        source="subscriptions/test.toml:1",
+    )
+
+
+@pytest.fixture
+def registry() -> FakeNpm:
+    fake = FakeNpm()
+    fake.publish(packages.strutil_2_1_3())
+    return fake
+
+
+def cycle(
+    store: Store, registry: FakeNpm, notifier: RecordingNotifier, *subs: Subscription
+) -> list[Outcome]:
+    return check_once(
+        store,
+        list(subs or [subscription()]),
+        registry.sources_factory(),
+        notifiers(notifier),
+        T0,
+        OWNER,
+    )
+
+
+def test_new_malicious_release_gives_one_analysis_and_one_alert(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.publish(packages.strutil_2_1_4())
+    notifier = RecordingNotifier()
+    outcomes = cycle(store, registry, notifier)
+
+    assert [(o.version, o.report.severity if o.report else None) for o in outcomes] == [
+        ("2.1.4", Severity.CRITICAL)
+    ]
+    assert outcomes[0].reached_fail_on and outcomes[0].created
+    assert versions(notifier.sent) == [(STRUTIL, "2.1.3", "2.1.4")]
+    alert = notifier.sent[0]
+    assert alert.channel == "slack:#sec"
+    assert any(f.rule.startswith("npm.install-script") for f in alert.report.findings)
+    assert count(store, "analyses") == 1
+    assert count(store, "alerts") == 1
+    [entry] = [e for e in repo.history(store.session(), Ecosystem.NPM, STRUTIL) if e.analyses]
+    assert entry.analyses[0].alerts[0].status is repo.AlertStatus.SENT
+
+    # The same cycle again: nothing new to analyse, nothing to send.
+    assert cycle(store, registry, notifier) == []
+    assert len(notifier.sent) == 1
+    assert count(store, "analyses") == 1
+
+
+def test_clean_release_is_analysed_without_alert(store: Store, registry: FakeNpm) -> None:
+    registry.publish(packages.strutil_2_1_5())
+    notifier = RecordingNotifier()
+    [outcome] = cycle(store, registry, notifier)
+    assert outcome.version == "2.1.5"
+    assert outcome.report is not None and outcome.report.severity < Severity.HIGH
+    assert not outcome.reached_fail_on and outcome.alert_ids == ()
+    assert notifier.sent == []
+    assert count(store, "analyses") == 1
+    assert count(store, "alerts") == 0
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "alerted"), [(Severity.CRITICAL, ["2.1.4"]), (Severity.NONE, [])]
+)
+def test_fail_on_decides_what_alerts(
+    store: Store, registry: FakeNpm, fail_on: Severity, alerted: list[str]
+) -> None:
+    registry.publish(packages.strutil_2_1_4(), packages.strutil_2_1_5())
+    notifier = RecordingNotifier()
+    outcomes = cycle(store, registry, notifier, subscription(fail_on=fail_on))
+    assert sorted(o.version or "" for o in outcomes) == ["2.1.4", "2.1.5"]
+    assert [o.version for o in outcomes if o.reached_fail_on] == alerted
+    assert [a.report.new_version for a in notifier.sent] == alerted
+    assert count(store, "alerts") == len(alerted)
+
+
+def test_registry_failure_backs_off_without_alert_and_spares_other_packages(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.publish(packages.strutil_2_1_4(), packages.clean_1_0_0(), packages.clean_1_0_1())
+    registry.down.add(STRUTIL)
+    notifier = RecordingNotifier()
+    subs = (subscription(), subscription(packages.CLEAN, "1.0.0"))
+    outcomes = cycle(store, registry, notifier, *subs)
+
+    failed = [o for o in outcomes if o.error]
+    assert [(o.name, o.version) for o in failed] == [(STRUTIL, None)]
+    assert "unavailable" in (failed[0].error or "")
+    assert [o.version for o in outcomes if o.report] == ["1.0.1"]
+    assert notifier.sent == []
+    session = store.session()
+    # Due again only after the backoff, not the interval; no alert however often it fails.
+    for tries in range(2, RETRY_BUDGET + 2):
+        later = T0 + timedelta(hours=tries * 7)
+        assert poll(store, subs[0], registry.sources_factory(), later, OWNER)[0].error
+        claimed = repo.claim_due_polls(session, OWNER, later + timedelta(hours=7))
+        assert any(t.name == STRUTIL and t.tries == tries for t in claimed)
+    assert count(store, "alerts") == 0
+
+    # Back up: the release is analysed and the tries reset.
+    registry.down.clear()
+    later = T0 + timedelta(days=3)
+    [outcome] = poll(store, subs[0], registry.sources_factory(), later, OWNER)
+    assert outcome.version == "2.1.4" and outcome.reached_fail_on
+    assert deliver(store, notifiers(notifier), OWNER, later) == 1
+    claimed = repo.claim_due_polls(session, OWNER, later + timedelta(days=1))
+    assert [t.tries for t in claimed if t.name == STRUTIL] == [0]
+
+
+def test_a_release_that_cannot_be_fetched_does_not_hold_back_the_others(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.publish(packages.strutil_2_1_4(), packages.strutil_2_1_5())
+    broken = registry.release
+    registry.release = lambda name, version: (  # type: ignore[method-assign]
+        replace(broken(name, version), artifacts=())
+        if version == "2.1.4"
+        else broken(name, version)
+    )
+    notifier = RecordingNotifier()
+    outcomes = cycle(store, registry, notifier)
+    assert {o.version: bool(o.error) for o in outcomes} == {"2.1.4": True, "2.1.5": False}
+    assert count(store, "analyses") == 1
+
+
+def test_yanked_and_prerelease_versions_are_skipped(store: Store, registry: FakeNpm) -> None:
+    malicious = packages.strutil_2_1_4()
+    beta = packages.NpmRelease({**malicious.manifest, "version": "2.2.0-beta.1"}, malicious.files)
+    registry.publish(malicious, beta)
+    registry.yanked.add((STRUTIL, "2.1.4"))
+    notifier = RecordingNotifier()
+    assert cycle(store, registry, notifier) == []
+    assert count(store, "analyses") == 0
+    assert notifier.sent == []
+
+
+def test_transient_notify_failure_is_retried_and_permanent_fails(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.publish(packages.strutil_2_1_4())
+    notifier = RecordingNotifier(failures=[NotifyError("Slack 503", retry_after=120)])
+    cycle(store, registry, notifier)
+    assert notifier.sent == [] and notifier.attempts == 1
+    # Not before the receiver's Retry-After...
+    assert deliver(store, notifiers(notifier), OWNER, T0 + timedelta(seconds=119)) == 0
+    # ...then delivered once.
+    assert deliver(store, notifiers(notifier), OWNER, T0 + timedelta(seconds=121)) == 1
+    assert deliver(store, notifiers(notifier), OWNER, T0 + timedelta(hours=1)) == 0
+    assert len(notifier.sent) == 1
+
+
+def test_permanent_notify_failure_fails_the_alert_for_good(store: Store, registry: FakeNpm) -> None:
+    registry.publish(packages.strutil_2_1_4())
+    notifier = RecordingNotifier(failures=[NotifyError("channel_not_found", permanent=True)])
+    cycle(store, registry, notifier)
+    assert deliver(store, notifiers(notifier), OWNER, T0 + timedelta(days=1)) == 0
+    assert notifier.attempts == 1 and notifier.sent == []
+    [alert] = [
+        a
+        for e in repo.history(store.session(), Ecosystem.NPM, STRUTIL)
+        for s in e.analyses
+        for a in s.alerts
+    ]
+    assert alert.status is repo.AlertStatus.FAILED
+    assert alert.last_error == "channel_not_found"
+
+
+def test_approve_moves_the_pin_and_the_next_diff_starts_there(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.publish(packages.strutil_2_1_4())
+    notifier = RecordingNotifier()
+    cycle(store, registry, notifier)
+    repo.approve(store.session(), Ecosystem.NPM, STRUTIL, "2.1.4", "alice", now=T0)
+    registry.publish(packages.strutil_2_1_5())
+    [outcome] = cycle(store, registry, notifier)
+    assert (outcome.pinned, outcome.version) == ("2.1.4", "2.1.5")
+
+
+def test_a_new_rule_set_analyses_again(
+    store: Store, registry: FakeNpm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.publish(packages.strutil_2_1_4())
+    notifier = RecordingNotifier()
+    cycle(store, registry, notifier)
+    monkeypatch.setattr(watcher.watch, "rules_version", lambda: "other-rules")
+    [outcome] = cycle(store, registry, notifier)
+    assert outcome.created
+    assert count(store, "analyses") == 2
+
+
+def test_two_owners_at_once_write_one_analysis_and_send_one_alert(
+    open_stores: Callable[[], Store], registry: FakeNpm
+) -> None:
+    registry.publish(packages.strutil_2_1_4())
+    lock = threading.Lock()
+    sent: list[str] = []
+
+    class Locked(RecordingNotifier):
+        def send(self, alert: Alert) -> None:
+            with lock:
+                sent.append(alert.dedup_key)
+
+    stores = [open_stores() for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(stores))
+
+    def run(index: int, store: Store) -> None:
+        try:
+            barrier.wait()
+            check_once(
+                store,
+                [subscription()],
+                registry.sources_factory(),
+                lambda _c: Locked(),
+                T0,
+                f"owner-{index}",
+            )
+        except BaseException as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert count(stores[0], "analyses") == 1
+    assert count(stores[0], "alerts") == 1
+    assert len(sent) == 1
+
+
+def test_candidate_versions_order_and_filters() -> None:
+    npm = ["1.0.0", "1.0.1", "1.0.10", "1.0.2", "1.1.0-beta.2", "1.1.0-beta.11", "1.1.0", "junk"]
+    assert candidate_versions(Ecosystem.NPM, npm, "1.0.1") == ["1.0.2", "1.0.10", "1.1.0"]
+    assert candidate_versions(Ecosystem.NPM, npm, "1.1.0-beta.2") == [
+        "1.1.0-beta.11",
+        "1.1.0",
+    ]
+    pypi = ["1.0", "1.0.1", "1.1rc1", "1.1", "2.0.dev1", "1.10"]
+    assert candidate_versions(Ecosystem.PYPI, pypi, "1.0.0") == ["1.0.1", "1.1", "1.10"]
+    assert candidate_versions(Ecosystem.PYPI, pypi, "1.1rc1") == ["1.1", "1.10", "2.0.dev1"]
+    assert candidate_versions(Ecosystem.NPM, npm, "not-a-version") == []
+
+
+def test_rules_version_is_stable_and_short() -> None:
+    assert rules_version() == rules_version()
+    assert len(rules_version()) == 16

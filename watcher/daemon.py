@@ -1,0 +1,240 @@
+"""`watcher run`: the long-running poller, a thin timer around `watcher.watch`.
+
+The schedule lives in the store, not in APScheduler: each package's `next_poll_at` (jittered
+interval, or backoff after failures) is in its poll state, and due packages are claimed with a
+lease (`claim_due_polls`: `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several daemons on one
+database never poll the same package at once, and a crashed daemon's claims expire. APScheduler
+3.x (`BackgroundScheduler`) is only the in-process timer that fires `tick_job` every
+`WATCHER_TICK_SECONDS`; its in-memory job store is never shared (TESTING.md).
+
+A tick claims due polls in batches of at most `workers`, runs them on a bounded thread pool,
+and then delivers due alerts from the outbox. `max_instances=1` keeps ticks from overlapping
+and `coalesce=True` turns ticks missed during a long one into a single run.
+
+Shutdown (SIGTERM/SIGINT via `serve`): no new batch is claimed, the polls in flight finish and
+their alerts are delivered, then the process exits 0. A poll cut short by `kill -9` keeps its
+lease until `lease_until` and is polled again after that; what it had committed stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from types import FrameType
+
+# APScheduler 3.x ships no type information (no py.typed); its use here is two calls.
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+
+from watcher.errors import UsageError
+from watcher.notify import Notifier
+from watcher.store import repo
+from watcher.store.db import Store
+from watcher.subscriptions import Subscription
+from watcher.watch import SourcesFactory, deliver, poll, rules_version, subscription_index
+
+__all__ = [
+    "DEFAULT_TICK_SECONDS",
+    "DEFAULT_WORKERS",
+    "Daemon",
+    "owner_id",
+    "serve",
+    "settings_from_env",
+    "tick_job",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TICK_SECONDS = 5.0
+DEFAULT_WORKERS = 4
+#: How long a claimed poll is ours. It must outlast the slowest poll (registry retries plus a
+#: few downloads), or a second daemon would poll the package again while we still are.
+POLL_LEASE_SECONDS = 600
+#: A package that is in the store but no longer in this daemon's subscriptions is looked at
+#: again after this long (another daemon with other files may still watch it).
+UNSUBSCRIBED_RECHECK_SECONDS = 3600
+TICK_JOB_ID = "watcher-tick"
+
+
+def owner_id() -> str:
+    """Who holds a lease: host, process and a random suffix (pids repeat across containers)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def settings_from_env(env: Mapping[str, str]) -> tuple[float, int]:
+    """`(tick_seconds, workers)` from `WATCHER_TICK_SECONDS` and `WATCHER_WORKERS`."""
+    try:
+        tick = float(env.get("WATCHER_TICK_SECONDS") or DEFAULT_TICK_SECONDS)
+        workers = int(env.get("WATCHER_WORKERS") or DEFAULT_WORKERS)
+    except ValueError as e:
+        raise UsageError(f"WATCHER_TICK_SECONDS / WATCHER_WORKERS must be numbers: {e}") from e
+    if not 0.1 <= tick <= 3600 or not 1 <= workers <= 64:
+        raise UsageError(
+            "WATCHER_TICK_SECONDS must be between 0.1 and 3600 and WATCHER_WORKERS between 1 "
+            f"and 64 (got {tick:g} and {workers})"
+        )
+    return tick, workers
+
+
+class Daemon:
+    """Claims due polls, runs them on a bounded pool, then delivers alerts; one `tick` a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        subscriptions: Sequence[Subscription],
+        sources_factory: SourcesFactory,
+        notifiers: Callable[[str], Notifier],
+        *,
+        workers: int = DEFAULT_WORKERS,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.subscriptions = tuple(subscriptions)
+        self.sources_factory = sources_factory
+        self.notifiers = notifiers
+        self.workers = workers
+        self.owner = owner or owner_id()
+        self.clock = clock
+        self._by_key = subscription_index(self.subscriptions)
+        self._rules = rules_version()
+        self._stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="watcher-poll")
+
+    def start(self) -> None:
+        """Bring the store's pins and poll states in line with the subscription files."""
+        session = self.store.session()
+        try:
+            repo.sync_pins(session, self.subscriptions, now=self.clock())
+        finally:
+            session.close()
+        logger.info(
+            "watching %d package(s) as %s (rules %s, store %s)",
+            len(self.subscriptions),
+            self.owner,
+            self._rules,
+            self.store.url,
+        )
+
+    def stop(self) -> None:
+        """Take no new work; the current batch finishes."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called."""
+        return self._stopping.is_set()
+
+    def close(self) -> None:
+        """Wait for the worker threads and release them."""
+        self._pool.shutdown(wait=True)
+
+    def tick(self) -> None:
+        """Poll everything due, batch by batch, then deliver due alerts."""
+        while not self.stopping:
+            session = self.store.session()
+            try:
+                targets = repo.claim_due_polls(
+                    session,
+                    self.owner,
+                    self.clock(),
+                    limit=self.workers,
+                    lease_seconds=POLL_LEASE_SECONDS,
+                )
+            finally:
+                session.close()
+            if not targets:
+                break
+            wait([self._pool.submit(self._poll_one, target) for target in targets])
+        # Also when stopping: alerts of the batch that just finished go out before exit.
+        deliver(self.store, self.notifiers, self.owner, self.clock())
+
+    def _poll_one(self, target: repo.PollTarget) -> None:
+        sub = self._by_key.get((target.ecosystem, target.name))
+        try:
+            if sub is None:
+                self._postpone(target)
+                return
+            poll(self.store, sub, self.sources_factory, self.clock(), self.owner, rules=self._rules)
+        # A worker must never die silently: log it; the lease expires and the poll is retried.
+        except Exception:
+            logger.exception("poll of %s/%s failed", target.ecosystem.value, target.name)
+
+    def _postpone(self, target: repo.PollTarget) -> None:
+        logger.info(
+            "%s/%s is in the store but not in this daemon's subscriptions; skipping",
+            target.ecosystem.value,
+            target.name,
+        )
+        session = self.store.session()
+        try:
+            repo.save_poll_result(
+                session,
+                target.ecosystem,
+                target.name,
+                now=self.clock(),
+                interval_seconds=UNSUBSCRIBED_RECHECK_SECONDS,
+                etag=target.etag,
+                last_modified=target.last_modified,
+            )
+        finally:
+            session.close()
+
+
+def tick_job(daemon: Daemon) -> None:
+    """The APScheduler job: one tick. Errors are logged and the next tick tries again."""
+    try:
+        daemon.tick()
+    except Exception:
+        logger.exception("tick failed; retrying on the next one")
+
+
+def serve(
+    daemon: Daemon,
+    tick_seconds: float,
+    stop: threading.Event,
+    *,
+    handle_signals: bool = False,
+) -> None:
+    """Run `daemon` until `stop` is set (or SIGTERM/SIGINT with `handle_signals`), then drain.
+
+    Returns once the tick in progress has finished and the worker pool is shut down.
+    """
+    if handle_signals:
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            logger.info("%s received: finishing current work", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    daemon.start()
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        tick_job,
+        "interval",
+        seconds=tick_seconds,
+        args=[daemon],
+        id=TICK_JOB_ID,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    try:
+        # A timed wait keeps the main thread responsive to signals on every platform.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        daemon.stop()
+        scheduler.shutdown(wait=True)
+        daemon.close()
+        logger.info("stopped")

@@ -1,0 +1,99 @@
+"""`watcher history`: what the store knows about a package, as text or JSON.
+
+One entry per version (oldest first): when it was seen and published, each analysis (against
+which pin, score, severity, rule-set version) with its alerts' delivery state, and approvals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from watcher.store.repo import AlertSummary, AnalysisSummary, Approval, HistoryEntry
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def _alert(alert: AlertSummary) -> dict[str, Any]:
+    return {
+        "channel": alert.channel,
+        "status": alert.status.value,
+        "attempts": alert.attempts,
+        "last_error": alert.last_error,
+        "created_at": _time(alert.created_at),
+        "sent_at": _time(alert.sent_at),
+    }
+
+
+def _analysis(analysis: AnalysisSummary) -> dict[str, Any]:
+    return {
+        "old_version": analysis.old_version,
+        "new_version": analysis.new_version,
+        "score": analysis.score,
+        "severity": analysis.severity.value,
+        "rules_version": analysis.rules_version,
+        "created_at": _time(analysis.created_at),
+        "alerts": [_alert(a) for a in analysis.alerts],
+    }
+
+
+def _approval(approval: Approval) -> dict[str, Any]:
+    return {
+        "from_version": approval.from_version,
+        "to_version": approval.to_version,
+        "by": approval.who,
+        "at": _time(approval.at),
+        "note": approval.note,
+    }
+
+
+def history_dicts(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+    """The entries as JSON-ready data."""
+    return [
+        {
+            "version": e.version,
+            "pinned": e.pinned,
+            "first_seen_at": _time(e.first_seen_at),
+            "published_at": _time(e.published_at),
+            "analyses": [_analysis(a) for a in e.analyses],
+            "approvals": [_approval(a) for a in e.approvals],
+        }
+        for e in entries
+    ]
+
+
+def render_history_json(entries: Sequence[HistoryEntry]) -> str:
+    """One JSON object: `{"schema": 1, "versions": [...]}`, newline-terminated."""
+    document = {"schema": 1, "versions": history_dicts(entries)}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_history_text(entries: Sequence[HistoryEntry]) -> str:
+    """A few lines per version, for a person at a terminal."""
+    lines: list[str] = []
+    for entry in entries:
+        head = entry.version + ("  (pinned)" if entry.pinned else "")
+        seen = _time(entry.first_seen_at)
+        lines.append(head + (f"  seen {seen}" if seen else ""))
+        for analysis in entry.analyses:
+            against = analysis.old_version or "(first release)"
+            alerts = ", ".join(
+                f"{a.channel} {a.status.value}"
+                + (f" after {a.attempts} failed tries: {a.last_error}" if a.last_error else "")
+                for a in analysis.alerts
+            )
+            lines.append(
+                f"  analysed vs {against}: {analysis.severity.value} (score {analysis.score})"
+                + (f"; alerts: {alerts}" if alerts else "; no alert")
+            )
+        for approval in entry.approvals:
+            note = f": {approval.note}" if approval.note else ""
+            lines.append(
+                f"  approved by {approval.who} at {_time(approval.at)} "
+                f"(from {approval.from_version or 'no pin'}){note}"
+            )
+    return "\n".join(lines) + "\n"

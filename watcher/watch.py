@@ -1,0 +1,548 @@
+"""The watch cycle: poll a subscription's registry, analyse new releases, deliver alerts.
+
+Both shells call this module and nothing else: `watcher check` runs `check_once` (one cycle
+over every subscription), and the daemon (`watcher.daemon`) runs `poll` for the packages it
+claims from the store and `deliver` after them. Nothing here prints, parses arguments or owns
+a timer.
+
+Guarantees, and where they come from:
+
+- A release is analysed once per (pin, rule set): `has_analysis` skips known pairs, and the
+  store's unique key on analyses makes a concurrent duplicate a no-op
+  (`AnalysisRecord.created` is False and no alert rows are written).
+- An analysis and its outbox rows are one transaction (`record_analysis_with_alerts`), so an
+  alert cannot be lost between "analysed" and "queued".
+- Alerts are sent at least once, and in practice exactly once: `deliver` claims an alert with a
+  lease, sends it, then marks it sent. If the process dies after Slack accepted the POST but
+  before `mark_sent` commits, the alert is sent again when the lease expires. Slack has no
+  idempotency key for `chat.postMessage`, so that window (one HTTP round trip plus one commit)
+  is the one place a duplicate message can come from; the webhook notifier sends the alert's
+  `dedup_key` as `Idempotency-Key`, so receivers that honour it drop the repeat.
+- One failing package never stops the others: registry and analysis errors are caught per
+  package, recorded in its poll state (tries + 1, exponential backoff in the store) and logged.
+  After `RETRY_BUDGET` consecutive failures the failure is logged at ERROR, once per streak;
+  registry trouble is an operational problem for the operator's logs and monitoring, not a
+  security alert for the channel that reviews releases, so it never goes to the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+from sqlmodel import Session
+
+from watcher.artifacts.fetch import Fetcher
+from watcher.errors import NotifyError, VersionNotFound, WatcherError
+from watcher.httpclient import HttpClient
+from watcher.models import Ecosystem, PackageInfo, Report, Severity
+from watcher.notify import Notifier, notifier_for
+from watcher.notify.base import Alert
+from watcher.pipeline import Sources, diff_release
+from watcher.registries import open_registry
+from watcher.report.jsonfmt import report_from_dict
+from watcher.rules import REGISTRY
+from watcher.store import repo
+from watcher.store.db import Store
+from watcher.subscriptions import Subscription, normalize_name
+
+__all__ = [
+    "MAX_NEW_RELEASES_PER_POLL",
+    "RETRY_BUDGET",
+    "NotifierCache",
+    "Outcome",
+    "SourcesFactory",
+    "Unreviewed",
+    "candidate_versions",
+    "check_once",
+    "deliver",
+    "jittered",
+    "poll",
+    "registry_sources",
+    "rules_version",
+    "unreviewed",
+    "version_key",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Consecutive failed polls of one package before the failure is logged as an ERROR (a blip
+#: of a registry is retried quietly with backoff; five in a row is an outage worth a look).
+RETRY_BUDGET = 5
+#: At most this many new releases are analysed per poll, newest first; older ones follow on
+#: later polls. A subscription pinned far behind must not turn one poll into hundreds of
+#: downloads and alerts.
+MAX_NEW_RELEASES_PER_POLL = 10
+#: Poll intervals are stretched or shrunk by up to this fraction, so that packages subscribed
+#: together do not hit the registry together forever.
+JITTER = 0.1
+
+#: Builds the sources (registry client + verifying fetcher) for one subscription. Called once
+#: per poll: registry clients cache documents for their lifetime, and a poll wants fresh ones.
+SourcesFactory = Callable[[Subscription], Sources]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one poll did for one release, or why the poll failed.
+
+    A poll that found nothing new returns no outcomes. A failed poll returns one outcome with
+    `error` set and `report` None (and `version` None when the registry itself failed).
+    """
+
+    ecosystem: Ecosystem
+    name: str
+    #: The pin the release was compared with.
+    pinned: str
+    version: str | None
+    report: Report | None = None
+    #: Whether this run wrote the analysis (False: another run or daemon already had it).
+    created: bool = False
+    #: Outbox rows written with the analysis (empty below the subscription's `fail_on`).
+    alert_ids: tuple[int, ...] = ()
+    #: The subscription's threshold, kept so `reached_fail_on` needs nothing else.
+    fail_on: Severity = Severity.HIGH
+    error: str | None = None
+
+    @property
+    def reached_fail_on(self) -> bool:
+        """The release is at or above the subscription's `fail_on` (`none`: never)."""
+        return self.report is not None and reaches(self.report.severity, self.fail_on)
+
+
+def reaches(severity: Severity, fail_on: Severity) -> bool:
+    """`severity` is at or above `fail_on`; a threshold of `none` is never reached."""
+    return fail_on is not Severity.NONE and severity >= fail_on
+
+
+def rules_version() -> str:
+    """A stable hash of the registered rules (ids and severities), stored with analyses.
+
+    A rule added, removed or re-rated changes it, and a release analysed under the old rule set
+    is analysed again (and may alert) under the new one.
+    """
+    lines = sorted(f"{rule.id}={rule.severity.value}" for rule in REGISTRY)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+# --- which versions are new -----------------------------------------------------------------
+
+_SEMVER = re.compile(
+    r"v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?"
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class _NpmKey:
+    """Semver precedence: a release sorts after its pre-releases; identifiers compare per spec."""
+
+    core: tuple[int, int, int]
+    #: (1,) for a release; (0, ids...) for a pre-release, numeric ids before alphanumeric ones.
+    pre: tuple[tuple[int, int | str] | int, ...] = field(default=(1,))
+
+    @property
+    def is_prerelease(self) -> bool:
+        return self.pre != (1,)
+
+
+def _npm_key(version: str) -> _NpmKey | None:
+    match = _SEMVER.fullmatch(version.strip())
+    if match is None:
+        return None
+    core = (int(match["major"]), int(match["minor"]), int(match["patch"]))
+    if match["pre"] is None:
+        return _NpmKey(core)
+    ids = tuple((0, int(p)) if p.isdigit() else (1, p) for p in match["pre"].split("."))
+    return _NpmKey(core, (0, *ids))
+
+
+def version_key(ecosystem: Ecosystem, version: str) -> tuple[Any, bool] | None:
+    """A sortable key for `version` and whether it is a pre-release; None when unparseable.
+
+    PyPI versions follow PEP 440 (`packaging.version`); npm versions follow semver, where
+    `1.0.0-beta.2` < `1.0.0-beta.11` < `1.0.0` (PEP 440 would misread some npm tags).
+    """
+    if ecosystem is Ecosystem.PYPI:
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            return None
+        return parsed, parsed.is_prerelease
+    key = _npm_key(version)
+    return (key, key.is_prerelease) if key is not None else None
+
+
+def candidate_versions(ecosystem: Ecosystem, versions: Iterable[str], pin: str) -> list[str]:
+    """Versions newer than `pin`, oldest first; pre-releases only when the pin is one.
+
+    Versions that do not parse cannot be ordered against the pin and are left out (logged).
+    When the pin itself does not parse, nothing can be called newer: the result is empty.
+    """
+    pin_key = version_key(ecosystem, pin)
+    if pin_key is None:
+        logger.warning("%s pin %r is not a version watcher can order; skipping", ecosystem, pin)
+        return []
+    newer: list[tuple[Any, str]] = []
+    for version in versions:
+        key = version_key(ecosystem, version)
+        if key is None:
+            logger.info("ignoring %s version %r: it does not parse", ecosystem, version)
+            continue
+        order, prerelease = key
+        if prerelease and not pin_key[1]:
+            continue
+        if order > pin_key[0]:
+            newer.append((order, version))
+    newer.sort(key=lambda item: item[0])
+    return [version for _, version in newer]
+
+
+def jittered(seconds: float, spread: float = JITTER) -> float:
+    """`seconds` stretched or shrunk at random by up to `spread` (never below one second)."""
+    return max(1.0, seconds * random.uniform(1 - spread, 1 + spread))
+
+
+# --- one poll -------------------------------------------------------------------------------
+
+
+def _label(sub: Subscription, version: str) -> str:
+    return f"{sub.ecosystem.value}/{sub.name}@{version}"
+
+
+def poll(
+    store: Store,
+    subscription: Subscription,
+    sources_factory: SourcesFactory,
+    now: datetime,
+    owner: str,
+    *,
+    rules: str | None = None,
+) -> list[Outcome]:
+    """Poll one subscription: analyse each new release against the pin and queue alerts.
+
+    Every error of the registry, a fetch or an analysis is caught here and recorded in the
+    package's poll state (tries + 1, backoff in the store), so the caller can go on with the
+    next package. A release that fails does not hold back the others of the same poll; it is
+    tried again on the next poll. `owner` names this poller in logs. Store errors are not
+    caught: without the store nothing can be recorded or retried, so they end the cycle.
+    """
+    rules = rules or rules_version()
+    sub = subscription
+    session = store.session()
+    try:
+        pin = repo.pinned(session, sub.ecosystem, sub.name) or sub.pinned
+        outcomes: list[Outcome] = []
+        failure: WatcherError | None = None
+        try:
+            sources = sources_factory(sub)
+            info = sources.registry.package(sub.name)
+        except WatcherError as e:
+            failure = e
+            outcomes.append(_failed(sub, pin, None, e))
+        else:
+            for version in _todo(session, sub, info, pin, rules):
+                try:
+                    outcome = _analyse(session, sources, sub, info, pin, version, rules, now)
+                except WatcherError as e:
+                    failure = failure or e
+                    outcomes.append(_failed(sub, pin, version, e))
+                    continue
+                if outcome is not None:
+                    outcomes.append(outcome)
+        if failure is not None:
+            state = repo.save_poll_result(
+                session,
+                sub.ecosystem,
+                sub.name,
+                now=now,
+                interval_seconds=sub.interval_seconds,
+                error=failure.diagnostics(),
+            )
+            _log_failure(sub, pin, state, failure, owner)
+            return outcomes
+        repo.save_poll_result(
+            session,
+            sub.ecosystem,
+            sub.name,
+            now=now,
+            interval_seconds=jittered(sub.interval_seconds),
+        )
+        if not outcomes:
+            logger.info("polled %s: no new release", _label(sub, pin))
+        return outcomes
+    finally:
+        session.close()
+
+
+def _failed(sub: Subscription, pin: str, version: str | None, error: WatcherError) -> Outcome:
+    if version is not None:
+        logger.warning("analysis of %s failed: %s", _label(sub, version), error.diagnostics())
+    return Outcome(
+        sub.ecosystem, sub.name, pin, version, fail_on=sub.fail_on, error=error.diagnostics()
+    )
+
+
+def _todo(
+    session: Session, sub: Subscription, info: PackageInfo, pin: str, rules: str
+) -> list[str]:
+    """New versions not analysed yet against `pin`, the newest `MAX_NEW_RELEASES_PER_POLL`."""
+    fresh = [
+        v
+        for v in candidate_versions(sub.ecosystem, info.versions, pin)
+        if not repo.has_analysis(session, sub.ecosystem, sub.name, pin, v, rules)
+    ]
+    if len(fresh) > MAX_NEW_RELEASES_PER_POLL:
+        logger.warning(
+            "%s: %d new releases; analysing the newest %d now, the rest on later polls",
+            _label(sub, pin),
+            len(fresh),
+            MAX_NEW_RELEASES_PER_POLL,
+        )
+    return fresh[-MAX_NEW_RELEASES_PER_POLL:]
+
+
+def _analyse(
+    session: Session,
+    sources: Sources,
+    sub: Subscription,
+    info: PackageInfo,
+    pin: str,
+    version: str,
+    rules: str,
+    now: datetime,
+) -> Outcome | None:
+    """Analyse one new release and store it with its alerts; None when it is yanked."""
+    repo.record_release_seen(
+        session, sub.ecosystem, sub.name, version, published_at=info.versions.get(version), now=now
+    )
+    try:
+        release = sources.registry.release(sub.name, version)
+    except VersionNotFound:
+        # Listed a moment ago, gone now (unpublished): nothing left to install, nothing to say.
+        logger.info("%s disappeared from the registry; skipping", _label(sub, version))
+        return None
+    if release.yanked:
+        # Installers skip a yanked release unless it is pinned exactly: not a new risk.
+        logger.info("%s is yanked; skipping", _label(sub, version))
+        return None
+    report = diff_release(sources, sub.name, pin, version)
+    channels = list(sub.notify) if reaches(report.severity, sub.fail_on) else []
+    record = repo.record_analysis_with_alerts(session, report, channels, rules, now=now)
+    logger.info(
+        "polled %s: %s %s score %d%s",
+        _label(sub, pin),
+        _label(sub, version),
+        report.severity.value,
+        report.score,
+        f", {len(record.alert_ids)} alert(s) queued" if record.created and channels else "",
+    )
+    return Outcome(
+        ecosystem=sub.ecosystem,
+        name=sub.name,
+        pinned=pin,
+        version=version,
+        report=report,
+        created=record.created,
+        alert_ids=record.alert_ids if record.created else (),
+        fail_on=sub.fail_on,
+    )
+
+
+def _log_failure(
+    sub: Subscription, pin: str, state: repo.PollState, error: WatcherError, owner: str
+) -> None:
+    message = "poll of %s failed (%d in a row, next try %s, %s): %s"
+    args = (_label(sub, pin), state.tries, state.next_poll_at.isoformat(), owner)
+    if state.tries == RETRY_BUDGET:
+        logger.error(message + " -- retry budget spent, check the registry", *args, error)
+    elif state.tries > RETRY_BUDGET:
+        logger.info(message, *args, error.diagnostics())
+    else:
+        logger.warning(message, *args, error.diagnostics())
+
+
+# --- alert delivery -------------------------------------------------------------------------
+
+
+class NotifierCache:
+    """One notifier per notify target, built on first use from the environment."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = dict(env)
+        self._built: dict[str, Notifier] = {}
+
+    def __call__(self, channel: str) -> Notifier:
+        """The notifier for `channel`; `UsageError` for a target the environment cannot serve."""
+        if channel not in self._built:
+            self._built[channel] = notifier_for(channel, self._env)
+        return self._built[channel]
+
+
+def _alert(pending: repo.PendingAlert) -> Alert:
+    rules = str(pending.payload.get("rules_version", ""))
+    return Alert(
+        report=report_from_dict(pending.report),
+        channel=pending.channel,
+        links=(),
+        dedup_key=repo.alert_dedup_key(
+            pending.ecosystem.value,
+            pending.name,
+            pending.old_version,
+            pending.new_version,
+            rules,
+            pending.channel,
+        ),
+    )
+
+
+def deliver(
+    store: Store,
+    notifiers: Callable[[str], Notifier],
+    owner: str,
+    now: datetime,
+    *,
+    limit: int = 20,
+) -> int:
+    """Send the alerts that are due; returns how many were delivered.
+
+    Each claimed alert is sent and then marked sent; a `NotifyError` schedules a retry (after
+    the receiver's Retry-After when it gave one) or, when permanent, fails it for good. A
+    notifier that cannot be built (e.g. `webhook` without `WATCHER_WEBHOOK_URL`) fails the alert
+    permanently: the configuration must change before a retry can work.
+    """
+    session = store.session()
+    sent = 0
+    try:
+        for pending in repo.claim_due_alerts(session, owner, now, limit=limit):
+            label = f"{pending.ecosystem.value}/{pending.name}@{pending.new_version}"
+            try:
+                alert = _alert(pending)
+                notifiers(pending.channel).send(alert)
+            except NotifyError as e:
+                retry_at = (
+                    now + timedelta(seconds=e.retry_after) if e.retry_after is not None else None
+                )
+                status = repo.mark_failed(
+                    session,
+                    pending.id,
+                    e.diagnostics(),
+                    retry_at,
+                    now=now,
+                    permanent=e.permanent,
+                )
+                log = logger.error if status is repo.AlertStatus.FAILED else logger.warning
+                log("alert for %s to %s not delivered (%s): %s", label, pending.channel, status, e)
+                continue
+            except (WatcherError, ValueError) as e:
+                # A bad notify target or an unreadable stored report: retrying cannot help.
+                repo.mark_failed(session, pending.id, str(e), now=now, permanent=True)
+                logger.error("alert for %s to %s failed for good: %s", label, pending.channel, e)
+                continue
+            repo.mark_sent(session, pending.id, now=now)
+            logger.info("alert for %s delivered to %s", label, pending.channel)
+            sent += 1
+    finally:
+        session.close()
+    return sent
+
+
+# --- one whole cycle ------------------------------------------------------------------------
+
+
+def registry_sources(http: HttpClient, cache: Path | None) -> SourcesFactory:
+    """The production `SourcesFactory`: each subscription's registry (public or its own URL).
+
+    One `HttpClient` (connection pool, tokens) serves every poll; a new registry client per
+    poll means fresh registry documents every time.
+    """
+
+    def build(sub: Subscription) -> Sources:
+        registry = open_registry(sub.ecosystem, http, sub.registry)
+        return Sources(registry=registry, fetcher=Fetcher(http=http, cache_dir=cache))
+
+    return build
+
+
+@dataclass(frozen=True, slots=True)
+class Unreviewed:
+    """A stored analysis of a release newer than the pin that reached `fail_on`."""
+
+    ecosystem: Ecosystem
+    name: str
+    pinned: str
+    version: str
+    severity: Severity
+    score: int
+
+
+def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unreviewed]:
+    """Releases newer than each pin whose analysis (current rules) reached `fail_on`.
+
+    This is what `watcher check` gates on: a malicious release stays a failure on every run,
+    not only the run that first analysed it, until `watcher approve` moves the pin past it.
+    """
+    rules = rules_version()
+    found: list[Unreviewed] = []
+    session = store.session()
+    try:
+        for sub in subscriptions:
+            pin = repo.pinned(session, sub.ecosystem, sub.name) or sub.pinned
+            entries = repo.history(session, sub.ecosystem, sub.name)
+            newer = set(candidate_versions(sub.ecosystem, [e.version for e in entries], pin))
+            found.extend(
+                Unreviewed(sub.ecosystem, sub.name, pin, e.version, a.severity, a.score)
+                for e in entries
+                if e.version in newer
+                for a in e.analyses
+                if a.old_version == pin
+                and a.rules_version == rules
+                and reaches(a.severity, sub.fail_on)
+            )
+    finally:
+        session.close()
+    return found
+
+
+def check_once(
+    store: Store,
+    subscriptions: Sequence[Subscription],
+    sources_factory: SourcesFactory,
+    notifiers: Callable[[str], Notifier],
+    now: datetime,
+    owner: str,
+    *,
+    progress: Callable[[int, int, Subscription], None] | None = None,
+) -> list[Outcome]:
+    """Sync pins, poll every subscription now (whatever its schedule), deliver; the outcomes.
+
+    `progress(done, total, subscription)` is called before each poll (the CLI draws a line).
+    """
+    session = store.session()
+    try:
+        repo.sync_pins(session, subscriptions, now=now)
+    finally:
+        session.close()
+    rules = rules_version()
+    outcomes: list[Outcome] = []
+    for index, sub in enumerate(subscriptions):
+        if progress is not None:
+            progress(index, len(subscriptions), sub)
+        outcomes.extend(poll(store, sub, sources_factory, now, owner, rules=rules))
+    deliver(store, notifiers, owner, now)
+    return outcomes
+
+
+def subscription_index(
+    subscriptions: Iterable[Subscription],
+) -> dict[tuple[Ecosystem, str], Subscription]:
+    """Subscriptions by the store's key (ecosystem, normalised name), to match claimed polls."""
+    return {(s.ecosystem, normalize_name(s.ecosystem, s.name)): s for s in subscriptions}
