@@ -41,7 +41,6 @@ class Notifier(Protocol):
         channel, bad credentials, a payload the receiver rejects); otherwise the error is
         transient and `retry_after` says how long the receiver asked us to wait, if it did.
         """
-        ...
 
 
 def all_links(alert: Alert) -> tuple[str, ...]:
