@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 import watcher.store.tables  # noqa: F401  (the models autogenerate compares against)
@@ -38,7 +39,7 @@ def test_migrations_create_the_schema_from_empty_and_are_idempotent(db_url: str)
         migrate(engine)
         assert set(inspect(engine).get_table_names()) == TABLES
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert head == "0001"
+        assert head == "0002"
         migrate(engine)  # second run: nothing to do, nothing fails
         store = Store(engine)
         assert _revision(store) == head
@@ -154,3 +155,56 @@ def test_missing_postgres_binaries_fail_with_the_install_command(
     with pytest.raises(postgres.PostgresStartError, match="apt-get install postgresql"):
         with postgres.start_postgres():
             pass  # pragma: no cover
+
+
+def test_upgrade_from_0001_keeps_outbox_rows_as_release_alerts(db_url: str) -> None:
+    """A store written by the first release upgrades in place: pending alerts survive."""
+    from alembic import command
+
+    engine = create_store_engine(db_url)
+    try:
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO analyses (id, ecosystem, name, old_version, new_version,"
+                    " rules_version, score, severity, report_json, created_at)"
+                    " VALUES (1, 'npm', 'p', '1.0.0', '1.0.1', 'r', 90, 'critical', '{}',"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO alerts (dedup_key, analysis_id, channel, payload_json, status,"
+                    " attempts, next_attempt_at, created_at) VALUES ('k', 1, 'console', '{}',"
+                    " 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT kind, analysis_id, status, attempt_started_at FROM alerts")
+            ).all()
+        assert [tuple(r) for r in rows] == [("release", 1, "pending", None)]
+        # An operational alert needs no analysis, but a release alert still does.
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO alerts (dedup_key, kind, channel, payload_json, status,"
+                    " attempts, next_attempt_at, created_at) VALUES ('op', 'operational',"
+                    " 'console', '{}', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO alerts (dedup_key, channel, payload_json, status,"
+                    " attempts, next_attempt_at, created_at) VALUES ('bad', 'console', '{}',"
+                    " 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+    finally:
+        engine.dispose()

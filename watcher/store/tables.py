@@ -150,13 +150,20 @@ class AlertRow(SQLModel, table=True):
         UniqueConstraint("dedup_key", name="uq_alerts_dedup_key"),
         ForeignKeyConstraint(["analysis_id"], ["analyses.id"], name="fk_alerts_analysis_id"),
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_alerts_status"),
+        CheckConstraint("kind IN ('release', 'operational')", name="ck_alerts_kind"),
+        CheckConstraint(
+            "kind = 'operational' OR analysis_id IS NOT NULL", name="ck_alerts_release_analysis"
+        ),
         Index("ix_alerts_due", "status", "next_attempt_at"),
         Index("ix_alerts_analysis_id", "analysis_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=64)
-    analysis_id: int
+    #: `release` alerts come from an analysis; `operational` ones (a registry unreachable past
+    #: the retry budget) have no analysis and carry everything in `payload_json`.
+    kind: str = Field(default="release", max_length=16)
+    analysis_id: int | None = None
     #: A notify target as in subscription files: `slack:#channel`, `webhook`, `console`.
     channel: str = Field(max_length=NAME_LEN)
     payload_json: str = Field(sa_type=Text)
@@ -168,3 +175,8 @@ class AlertRow(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Set before a send whose outcome is not yet known and cleared when it is: a row claimed
+    #: again with this set may already have been delivered by a process that died.
+    attempt_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The receiver's id for the delivered message (Slack `ts`), for audit and de-duplication.
+    remote_ref: str | None = Field(default=None, max_length=NAME_LEN)
