@@ -732,7 +732,7 @@ def claim_due_alerts(
 def _pending(alert: AlertRow, analysis: AnalysisRow, lease_until: datetime) -> PendingAlert:
     return PendingAlert(
         id=_row_id(alert),
-        analysis_id=alert.analysis_id,
+        analysis_id=_row_id(analysis),
         channel=alert.channel,
         attempts=alert.attempts,
         ecosystem=Ecosystem(analysis.ecosystem),
@@ -987,6 +987,8 @@ def _history(
 ) -> list[HistoryEntry]:
     by_analysis: dict[int, list[AlertSummary]] = {}
     for alert in alerts:
+        if alert.analysis_id is None:  # operational alerts belong to no release
+            continue
         by_analysis.setdefault(alert.analysis_id, []).append(
             AlertSummary(
                 id=_row_id(alert),
