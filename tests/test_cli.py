@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -318,3 +319,117 @@ def test_name_on_both_registries_is_settled_by_the_requested_versions(
     assert sources.registry.ecosystem is Ecosystem.PYPI
     with pytest.raises(AmbiguousPackage):
         cli._sources(args, "mcp", ["9.9.9", "9.9.10"])
+
+
+def _diff_json(
+    capsys: pytest.CaptureFixture[str], artifacts: dict[str, Path], *extra: str
+) -> tuple[int, dict[str, Any]]:
+    code, out, err = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["bad"]),
+        "--format",
+        "json",
+        *extra,
+    )
+    assert code in (0, 1), err
+    return code, json.loads(out)
+
+
+def test_allow_and_suppress_rescore_and_keep_the_findings_visible(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, plain = _diff_json(capsys, artifacts, "--fail-on", "critical")
+    assert (code, plain["severity"]) == (1, "critical")
+    [env] = [f for f in plain["findings"] if f["rule"] == "code.env-access"]
+
+    code, report = _diff_json(
+        capsys,
+        artifacts,
+        "--fail-on",
+        "critical",
+        "--allow",
+        "network:collect.attacker.invalid",
+        "--suppress",
+        f"code.env-access@{env['fingerprint']}",
+    )
+    # Only the install hook is left: high on its own, no combination to escalate it.
+    assert (code, report["severity"], report["reasons"]) == (0, "high", [])
+    assert [f["rule"] for f in report["findings"]] == ["npm.install-script"]
+    by = {(s["rule"], s["suppressed_by"]) for s in report["suppressed"]}
+    assert by == {
+        ("code.env-access", f"suppress:code.env-access@{env['fingerprint']}"),
+        ("code.network", "allow:network:collect.attacker.invalid"),
+        ("code.new-host", "allow:network:collect.attacker.invalid"),
+    }
+
+
+def test_allow_does_not_match_a_longer_host(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, report = _diff_json(capsys, artifacts, "--allow", "network:attacker.invalid")
+    assert report["severity"] == "critical" and report["suppressed"] == []
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--allow=network:https://api.github.com", "--allow: network: takes a host"),
+        ("--allow=rule:code.netwrk", "--allow: unknown rule 'code.netwrk'"),
+        ("--suppress=code.network@123", "--suppress: fingerprint must be 16 hex digits"),
+    ],
+)
+def test_bad_policy_option_is_one_line_and_exit_2(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str], option: str, message: str
+) -> None:
+    code, out, err = run(capsys, "scan", "--artifact", str(artifacts["bad"]), option)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"watcher: error: {message}") and err.count("\n") == 1
+
+
+# --- --format sarif|html -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("new", "expected_code"), [("bad", 1), ("honest", 0)])
+def test_sarif_format_on_diff(
+    artifacts: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    new: str,
+    expected_code: int,
+) -> None:
+    argv = ["diff", "--old", str(artifacts["clean"]), "--new", str(artifacts[new])]
+    code, out, err = run(capsys, *argv, "--format", "sarif")
+    assert code == expected_code, err
+    log = json.loads(out)
+    assert log["version"] == "2.1.0" and len(log["runs"]) == 1
+    _, plain, _ = run(capsys, *argv, "--format", "json")
+    rules = [r["ruleId"] for r in log["runs"][0]["results"]]
+    assert rules == [f["rule"] for f in json.loads(plain)["findings"]]
+
+
+def test_html_format_with_output_and_on_scan(
+    artifacts: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    page = tmp_path / "page.html"
+    code, out, err = run(
+        capsys,
+        "diff",
+        "--old",
+        str(artifacts["clean"]),
+        "--new",
+        str(artifacts["bad"]),
+        "--format",
+        "html",
+        "--output",
+        str(page),
+    )
+    assert (code, out) == (1, ""), err
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "lib/setup.js" in html
+    assert 'class="add hit"' in html  # the diff itself is on the page, findings marked
+    code, out, err = run(capsys, "scan", "--artifact", str(artifacts["bad"]), "--format", "html")
+    assert code == 1, err
+    assert "(first release)" in out and 'class="add hit"' in out

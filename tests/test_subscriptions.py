@@ -45,6 +45,7 @@ notify = ["console", "webhook"]
 fail_on = "critical"
 registry = "https://pypi.internal.example/simple/"
 allow = ["network:api.github.com", "rule:code.new-host"]
+suppress = ["code.network@6f7e5998603dad00"]
 """
 
 
@@ -115,6 +116,10 @@ def test_defaults_apply_and_packages_override(tmp_path: Path) -> None:
     assert second.fail_on is Severity.CRITICAL
     assert second.registry == "https://pypi.internal.example/simple/"
     assert second.allow == ("network:api.github.com", "rule:code.new-host")
+    assert second.suppress == ("code.network@6f7e5998603dad00",)
+    assert [str(a) for a in second.policy.allow] == ["network:api.github.com", "rule:code.new-host"]
+    assert [str(s) for s in second.policy.suppress] == ["code.network@6f7e5998603dad00"]
+    assert not first.policy
     assert second.source == f"{path}:11"
 
 
@@ -191,6 +196,34 @@ def test_format_interval() -> None:
         (3, 'notify = ["slack:general"]', "defaults.notify[1]", "(got 'slack:general')"),
         (3, 'notify = "console"', "defaults.notify", "must be a list"),
         (19, 'allow = ["network"]', "package[2].allow[1]", "must be 'category:value'"),
+        (
+            19,
+            'allow = ["network:https://api.github.com/"]',
+            "package[2].allow[1]",
+            "takes a host such as 'api.github.com' or '*.github.com'",
+        ),
+        (19, 'allow = ["network:*.com"]', "package[2].allow[1]", "not a whole top-level domain"),
+        (
+            19,
+            'allow = ["network:api.github.com", "rule:code.netwrk"]',
+            "package[2].allow[2]",
+            "unknown rule 'code.netwrk' (did you mean 'code.network'?)",
+        ),
+        (19, 'allow = ["env:HOME"]', "package[2].allow[1]", "unknown kind 'env'"),
+        (20, 'suppress = ["code.network"]', "package[2].suppress[1]", "'RULE@FINGERPRINT'"),
+        (
+            20,
+            'suppress = ["code.netwrk@6f7e5998603dad00"]',
+            "package[2].suppress[1]",
+            "unknown rule 'code.netwrk'",
+        ),
+        (
+            20,
+            'suppress = ["code.network@6f7e59"]',
+            "package[2].suppress[1]",
+            "fingerprint must be 16 hex digits",
+        ),
+        (20, "suppress = \"code.network@6f7e5998603dad00\"", "package[2].suppress", "list"),
         (18, 'registry = "ftp://x.example/"', "package[2].registry", "must be an http(s) URL"),
         (18, 'registry = "pypi.internal"', "package[2].registry", "must be an http(s) URL"),
         (17, 'fail_onn = "high"', "package[2].fail_onn", "unknown key (did you mean 'fail_on'?)"),
@@ -225,7 +258,7 @@ def test_token_in_query_string_is_rejected_and_not_echoed(tmp_path: Path) -> Non
 def test_secret_looking_key_points_to_the_environment(tmp_path: Path) -> None:
     text = VALID + 'token = "s3cr3t"\n'
     (error,) = errors_of(write(tmp_path, "mcp.toml", text))
-    assert error.startswith(f"{tmp_path / 'mcp.toml'}:20: package[2].token: unknown key")
+    assert error.startswith(f"{tmp_path / 'mcp.toml'}:21: package[2].token: unknown key")
     assert "NPM_TOKEN" in error and "s3cr3t" not in error
 
 
@@ -388,6 +421,7 @@ def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "notify": ["console", "webhook"],
         "registry": "https://pypi.internal.example/simple/",
         "allow": ["network:api.github.com", "rule:code.new-host"],
+        "suppress": ["code.network@6f7e5998603dad00"],
         "source": f"{path}:11",
     }
 

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -20,13 +21,23 @@ from typing import TYPE_CHECKING, NoReturn
 from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
 from watcher.atomicfile import write_atomically
-from watcher.config import cache_dir
+from watcher.config import Limits, cache_dir, limits_from_env
 from watcher.errors import AmbiguousPackage, SubscriptionError, UsageError, WatcherError
 from watcher.httpclient import make_client
+from watcher.logs import LOG_FORMATS, LOG_LEVELS, configure_logging, level_from, package_context
 from watcher.models import Ecosystem, Report, Severity
-from watcher.pipeline import Sources, diff_local, diff_release, scan_local, scan_release
+from watcher.pipeline import (
+    Sources,
+    diff_local,
+    diff_release,
+    keep_diffs,
+    scan_local,
+    scan_release,
+)
+from watcher.policy import Policy, apply_policy
 from watcher.registries import open_registry, resolve_ecosystem
 from watcher.report import RENDERERS
+from watcher.report.html import diffs_for, render_html
 from watcher.rules import REGISTRY
 from watcher.subscriptions import (
     DEFAULT_PATH,
@@ -63,6 +74,54 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, help="write the report to this file")
 
 
+def _policy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="ENTRY",
+        help="a reviewed, expected signal: network:HOST, network:*.DOMAIN or rule:RULE-ID "
+        "(repeatable); shown, not scored",
+    )
+    parser.add_argument(
+        "--suppress",
+        action="append",
+        default=[],
+        metavar="RULE@FINGERPRINT",
+        help="an accepted finding, by the fingerprint shown next to it (repeatable)",
+    )
+
+
+def _with_policy(
+    run: Callable[[argparse.Namespace], Report],
+) -> Callable[[argparse.Namespace], Report]:
+    """`run`, its report passed through the `--allow`/`--suppress` policy."""
+
+    def run_with_policy(args: argparse.Namespace) -> Report:
+        # Parsed before `run`: a typo must fail at once, not after the downloads.
+        try:
+            allowed = Policy.parse(allow=args.allow)
+        except ValueError as e:
+            raise UsageError(f"--allow: {e}") from e
+        try:
+            accepted = Policy.parse(suppress=args.suppress)
+        except ValueError as e:
+            raise UsageError(f"--suppress: {e}") from e
+        report = apply_policy(run(args), Policy(allowed.allow, accepted.suppress))
+        # One line a CI log can be grepped for, tagged with what the report found the package is.
+        with package_context(report.ecosystem, report.package, report.new_version):
+            logger.info(
+                "analysed against %s: %s, score %d, %d finding(s)",
+                report.old_version or "nothing (first release)",
+                report.severity.value,
+                report.score,
+                len(report.findings),
+            )
+        return report
+
+    return run_with_policy
+
+
 def _registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ecosystem", choices=[e.value for e in Ecosystem])
     parser.add_argument(
@@ -78,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="watcher", description="Release-diff watcher for MCP server packages.")
     parser.add_argument("--version", action="version", version=f"watcher {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv debug)")
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="log lines as text or JSON (default: WATCHER_LOG_FORMAT, else text)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        help="log threshold; overrides -v (default: WATCHER_LOG_LEVEL, else from -v)",
+    )
+    parser.set_defaults(limits=None)  # set by `main` from WATCHER_MAX_* (see watcher.config)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     diff = commands.add_parser("diff", help="analyse a release against an earlier one")
@@ -88,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--new", dest="new_path", type=Path, metavar="PATH", help="local artifact")
     _registry_options(diff)
     _report_options(diff)
-    diff.set_defaults(run=_run_diff)
+    _policy_options(diff)
+    diff.set_defaults(run=_with_policy(_run_diff))
 
     scan = commands.add_parser("scan", help="analyse one release with no previous one")
     scan.add_argument("name", nargs="?", help="package name")
@@ -96,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--artifact", type=Path, metavar="PATH", help="local artifact")
     _registry_options(scan)
     _report_options(scan)
-    scan.set_defaults(run=_run_scan)
+    _policy_options(scan)
+    scan.set_defaults(run=_with_policy(_run_scan))
 
     rules = commands.add_parser("rules", help="the detection rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
@@ -149,10 +221,17 @@ def _subscriptions_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _limits(args: argparse.Namespace) -> Limits:
+    """The limits `main` read from the environment (read here when a test skipped `main`)."""
+    limits: Limits | None = args.limits
+    return limits if limits is not None else limits_from_env(os.environ)
+
+
 def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:
     http = make_client()
     explicit = Ecosystem(args.ecosystem) if args.ecosystem else None
-    fetcher = Fetcher(http=http, cache_dir=cache_dir())
+    limits = _limits(args)
+    fetcher = Fetcher(http=http, cache_dir=cache_dir(), max_bytes=limits.max_download_bytes)
     try:
         ecosystem = resolve_ecosystem(name, explicit, http, args.registry)
     except AmbiguousPackage:
@@ -161,8 +240,9 @@ def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> So
         having = [r for r in registries if set(versions) <= set(r.package(name).versions)]
         if len(having) != 1:
             raise
-        return Sources(registry=having[0], fetcher=fetcher)
-    return Sources(registry=open_registry(ecosystem, http, args.registry), fetcher=fetcher)
+        return Sources(registry=having[0], fetcher=fetcher, limits=limits.extract)
+    registry = open_registry(ecosystem, http, args.registry)
+    return Sources(registry=registry, fetcher=fetcher, limits=limits.extract)
 
 
 def _run_diff(args: argparse.Namespace) -> Report:
@@ -171,22 +251,31 @@ def _run_diff(args: argparse.Namespace) -> Report:
     if local:
         if args.old_path is None or args.new_path is None or any(positional):
             raise UsageError("local diff takes both --old PATH and --new PATH and no NAME")
-        return diff_local(args.old_path, args.new_path)
+        with package_context(None, args.new_path.name):
+            return diff_local(args.old_path, args.new_path, _limits(args).extract)
     if not all(positional):
         raise UsageError("diff takes NAME OLD NEW, or --old PATH --new PATH")
-    return diff_release(
-        _sources(args, args.name, [args.old, args.new]), args.name, args.old, args.new
-    )
+    with package_context(args.ecosystem or _scoped(args.name), args.name, args.new):
+        return diff_release(
+            _sources(args, args.name, [args.old, args.new]), args.name, args.old, args.new
+        )
+
+
+def _scoped(name: str) -> str | None:
+    """`npm` for `@scope/x`, the one case where the ecosystem is known before asking."""
+    return Ecosystem.NPM.value if name.startswith("@") else None
 
 
 def _run_scan(args: argparse.Namespace) -> Report:
     if args.artifact is not None:
         if args.name or args.version:
             raise UsageError("scan takes NAME VERSION or --artifact PATH, not both")
-        return scan_local(args.artifact)
+        with package_context(None, args.artifact.name):
+            return scan_local(args.artifact, _limits(args).extract)
     if not (args.name and args.version):
         raise UsageError("scan takes NAME VERSION, or --artifact PATH")
-    return scan_release(_sources(args, args.name, [args.version]), args.name, args.version)
+    with package_context(args.ecosystem or _scoped(args.name), args.name, args.version):
+        return scan_release(_sources(args, args.name, [args.version]), args.name, args.version)
 
 
 def _run_rules_list(args: argparse.Namespace) -> None:
@@ -289,7 +378,14 @@ def _run_daemon(args: argparse.Namespace) -> int:
             NotifierCache(os.environ),
             workers=workers,
         )
-        serve(daemon, tick, threading.Event(), handle_signals=True)
+        serve(
+            daemon,
+            tick,
+            threading.Event(),
+            handle_signals=True,
+            # SIGHUP: the same path, read again; a bad edit is logged, the old list kept.
+            reload=lambda: list(load_subscriptions(args.subscriptions)),
+        )
     return 0
 
 
@@ -364,18 +460,26 @@ def exit_code(report: Report, fail_on: str) -> int:
     return 1 if report.severity >= threshold else 0
 
 
-def _configure_logging(verbose: int) -> None:
-    """Log to stderr on the `watcher` logger only, leaving the root logger to embedders."""
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-            if verbose
-            else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Log to stderr on the `watcher` logger only, leaving the root logger to embedders.
+
+    Options win over WATCHER_LOG_FORMAT / WATCHER_LOG_LEVEL, which win over `-v`.
+    """
+    fmt = args.log_format or os.environ.get("WATCHER_LOG_FORMAT", "").strip().lower() or "text"
+    if fmt not in LOG_FORMATS:
+        raise UsageError(
+            f"WATCHER_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)} (got {fmt!r})"
         )
-        logger.addHandler(handler)
-        logger.propagate = False
-    logger.setLevel([logging.ERROR, logging.INFO, logging.DEBUG][min(verbose, 2)])
+    level_name = args.log_level or os.environ.get("WATCHER_LOG_LEVEL", "").strip()
+    try:
+        level = (
+            level_from(level_name)
+            if level_name
+            else [logging.ERROR, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+        )
+    except ValueError as e:
+        raise UsageError(f"WATCHER_LOG_LEVEL: {e}") from e
+    configure_logging("json" if fmt == "json" else "text", level, timestamps=bool(args.verbose))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -385,15 +489,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run" and not args.verbose:
         # A daemon's log is its output: one line per poll and per alert by default.
         args.verbose = 1
-    _configure_logging(args.verbose)
     run: Callable[[argparse.Namespace], Report | int | None] = args.run
     try:
-        report = run(args)
+        _configure_logging(args)
+        # Parsed once, here, so a bad WATCHER_MAX_* value is one clear line and exit 2.
+        args.limits = limits_from_env(os.environ)
+        with ExitStack() as stack:
+            # Only the HTML page shows the diff itself; other formats need not keep it alive.
+            html = getattr(args, "format", None) == "html"
+            kept = stack.enter_context(keep_diffs()) if html else {}
+            report = run(args)
         if report is None:
             return 0
         if isinstance(report, int):
             return report
-        text = RENDERERS[args.format](report)
+        if html:
+            text = render_html(report, diffs_for(kept, report))
+        else:
+            text = RENDERERS[args.format](report)
         if args.output is not None:
             write_report(args.output, text)
         else:

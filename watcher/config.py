@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits
+from watcher.artifacts.fetch import MAX_DOWNLOAD_BYTES
+from watcher.errors import UsageError
 
 
 def data_dir() -> Path:
@@ -17,3 +24,66 @@ def data_dir() -> Path:
 def cache_dir() -> Path:
     """Where verified artifacts are cached, content-addressed."""
     return data_dir() / "cache" / "artifacts"
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much one artifact may weigh: the download cap and the extraction limits."""
+
+    extract: ExtractLimits = DEFAULT_LIMITS
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES
+
+
+_INTEGER = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+
+
+def limits_from_env(env: Mapping[str, str]) -> Limits:
+    """The limits, with `WATCHER_MAX_*` variables overriding the defaults.
+
+    Read once where a command starts; a value that is not a positive number is a
+    `UsageError` naming the variable, so a typo stops the run instead of silently
+    leaving a limit at its default (or disabling it).
+    """
+    files = _positive_integer(env, "WATCHER_MAX_FILES")
+    total = _positive_integer(env, "WATCHER_MAX_ARCHIVE_BYTES")
+    per_file = _positive_integer(env, "WATCHER_MAX_FILE_BYTES")
+    ratio = _positive_number(env, "WATCHER_MAX_RATIO")
+    download = _positive_integer(env, "WATCHER_MAX_DOWNLOAD_BYTES")
+    default = DEFAULT_LIMITS
+    return Limits(
+        extract=ExtractLimits(
+            max_members=files if files is not None else default.max_members,
+            max_total_bytes=total if total is not None else default.max_total_bytes,
+            max_file_bytes=per_file if per_file is not None else default.max_file_bytes,
+            max_ratio=ratio if ratio is not None else default.max_ratio,
+        ),
+        max_download_bytes=download if download is not None else MAX_DOWNLOAD_BYTES,
+    )
+
+
+def _raw(env: Mapping[str, str], variable: str) -> str | None:
+    value = env.get(variable)
+    # Set but empty means "not set", as for the other WATCHER_* variables.
+    return value.strip() if value is not None and value.strip() else None
+
+
+def _positive_integer(env: Mapping[str, str], variable: str) -> int | None:
+    raw = _raw(env, variable)
+    if raw is None:
+        return None
+    if not _INTEGER.fullmatch(raw) or int(raw) <= 0:
+        raise UsageError(f"{variable} must be a positive integer (got {raw!r})")
+    return int(raw)
+
+
+def _positive_number(env: Mapping[str, str], variable: str) -> float | None:
+    raw = _raw(env, variable)
+    if raw is None:
+        return None
+    if not _NUMBER.fullmatch(raw) or float(raw) <= 0:
+        raise UsageError(f"{variable} must be a positive number (got {raw!r})")
+    return float(raw)

@@ -11,6 +11,12 @@ A tick claims due polls in batches of at most `workers`, runs them on a bounded 
 and then delivers due alerts from the outbox. `max_instances=1` keeps ticks from overlapping
 and `coalesce=True` turns ticks missed during a long one into a single run.
 
+Reload (SIGHUP via `serve`, with a `reload` loader): the main thread reads the subscription
+files again and `Daemon.reload` swaps them in while ticks go on (polls in flight finish with
+the subscription they began with): pins synced as at start-up, packages added or changed made
+due at once, removed ones left to `_postpone`. A file that does not load is logged as one
+ERROR line and the previous subscriptions keep running.
+
 Shutdown (SIGTERM/SIGINT via `serve`): no new batch is claimed, the polls in flight finish and
 their alerts are delivered, then the process exits 0. A poll cut short by `kill -9` keeps its
 lease until `lease_until` and is polled again after that; what it had committed stays.
@@ -26,13 +32,16 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 # APScheduler 3.x ships no type information (no py.typed); its use here is two calls.
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 
-from watcher.errors import UsageError
+from watcher.errors import UsageError, WatcherError
+from watcher.logs import package_context
 from watcher.notify import Notifier
 from watcher.store import repo
 from watcher.store.db import Store
@@ -43,6 +52,7 @@ __all__ = [
     "DEFAULT_TICK_SECONDS",
     "DEFAULT_WORKERS",
     "Daemon",
+    "SubscriptionLoader",
     "owner_id",
     "serve",
     "settings_from_env",
@@ -60,6 +70,10 @@ POLL_LEASE_SECONDS = 600
 #: again after this long (another daemon with other files may still watch it).
 UNSUBSCRIBED_RECHECK_SECONDS = 3600
 TICK_JOB_ID = "watcher-tick"
+
+#: Reads the subscription files again (`watcher run` passes `load_subscriptions(PATH)`);
+#: raises `WatcherError` (e.g. `SubscriptionError`) for a file that does not load.
+SubscriptionLoader = Callable[[], Sequence[Subscription]]
 
 
 def owner_id() -> str:
@@ -123,6 +137,57 @@ class Daemon:
             self.store.url,
         )
 
+    def reload(self, load: SubscriptionLoader) -> bool:
+        """Apply the subscriptions `load` returns; False (and the old ones kept) if it fails.
+
+        Nothing is dropped: a package removed from the files keeps its store rows (history)
+        and is skipped when claimed; polls in flight finish with the subscription they began
+        with.
+        """
+        before, old_index = self.subscriptions, self._by_key
+        try:
+            fresh = tuple(load())
+        except WatcherError as e:
+            logger.error(
+                "subscriptions not reloaded, keeping the previous %d package(s): %s",
+                len(before),
+                e.diagnostics(),
+            )
+            return False
+        index = subscription_index(fresh)
+        added = sorted(index.keys() - old_index.keys())
+        removed = sorted(old_index.keys() - index.keys())
+        changed = sorted(
+            key
+            for key in index.keys() & old_index.keys()
+            if _comparable(index[key]) != _comparable(old_index[key])
+        )
+        # Swapped before the pins are synced: `sync_pins` makes a new package due at once, and
+        # a tick claiming it under the old index would put it off for an hour.
+        self.subscriptions, self._by_key = fresh, index
+        session = self.store.session()
+        try:
+            repo.sync_pins(session, fresh, now=self.clock())
+            repo.poll_soon(session, [*added, *changed], now=self.clock())
+        except WatcherError as e:
+            self.subscriptions, self._by_key = before, old_index
+            logger.error(
+                "subscriptions not reloaded, keeping the previous %d package(s): %s",
+                len(before),
+                e.diagnostics(),
+            )
+            return False
+        finally:
+            session.close()
+        logger.info(
+            "subscriptions reloaded: watching %d package(s) (added %s; removed %s; changed %s)",
+            len(fresh),
+            _names(added),
+            _names(removed),
+            _names(changed),
+        )
+        return True
+
     def stop(self) -> None:
         """Take no new work; the current batch finishes."""
         self._stopping.set()
@@ -158,14 +223,23 @@ class Daemon:
 
     def _poll_one(self, target: repo.PollTarget) -> None:
         sub = self._by_key.get((target.ecosystem, target.name))
-        try:
-            if sub is None:
-                self._postpone(target)
-                return
-            poll(self.store, sub, self.sources_factory, self.clock(), self.owner, rules=self._rules)
-        # A worker must never die silently: log it; the lease expires and the poll is retried.
-        except Exception:
-            logger.exception("poll of %s/%s failed", target.ecosystem.value, target.name)
+        with package_context(target.ecosystem, target.name):
+            try:
+                if sub is None:
+                    self._postpone(target)
+                    return
+                poll(
+                    self.store,
+                    sub,
+                    self.sources_factory,
+                    self.clock(),
+                    self.owner,
+                    rules=self._rules,
+                )
+            # A worker must never die silently: log it; the lease expires and the poll is
+            # retried.
+            except Exception:
+                logger.exception("poll of %s/%s failed", target.ecosystem.value, target.name)
 
     def _postpone(self, target: repo.PollTarget) -> None:
         logger.info(
@@ -188,6 +262,29 @@ class Daemon:
             session.close()
 
 
+class _SkippedTicks(logging.Filter):
+    """Drops APScheduler's warning that a tick was skipped because the last one still runs.
+
+    That is the design (`max_instances=1`, `coalesce=True`): a tick polls until nothing is
+    due, and with a short `WATCHER_TICK_SECONDS` the warning would fill the log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in str(record.msg)
+
+
+_SKIPPED_TICKS = _SkippedTicks()
+
+
+def _comparable(sub: Subscription) -> Subscription:
+    """`sub` without where it was declared: moving a block in the file changes nothing."""
+    return replace(sub, source="")
+
+
+def _names(keys: Sequence[tuple[Any, str]]) -> str:
+    return ", ".join(f"{eco.value}/{name}" for eco, name in keys) or "none"
+
+
 def tick_job(daemon: Daemon) -> None:
     """The APScheduler job: one tick. Errors are logged and the next tick tries again."""
     try:
@@ -202,39 +299,66 @@ def serve(
     stop: threading.Event,
     *,
     handle_signals: bool = False,
+    reload: SubscriptionLoader | None = None,
 ) -> None:
     """Run `daemon` until `stop` is set (or SIGTERM/SIGINT with `handle_signals`), then drain.
 
-    Returns once the tick in progress has finished and the worker pool is shut down.
+    With `handle_signals` and `reload`, SIGHUP re-reads the subscriptions (`Daemon.reload`)
+    on the main thread, within half a second. The previous signal handlers are restored on
+    return. Returns once the tick in progress has finished and the worker pool is shut down.
     """
+    reload_requested = threading.Event()
+    previous: dict[int, Any] = {}
     if handle_signals:
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             logger.info("%s received: finishing current work", signal.Signals(signum).name)
             stop.set()
 
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-    daemon.start()
+        def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+            # Only a flag here: a handler interrupts the main thread at any bytecode, and
+            # reloading reads files and writes to the store.
+            reload_requested.set()
+
+        handlers: list[tuple[signal.Signals, Callable[[int, FrameType | None], None]]] = [
+            (signal.SIGTERM, on_signal),
+            (signal.SIGINT, on_signal),
+        ]
+        # SIGHUP does not exist on Windows.
+        hangup = getattr(signal, "SIGHUP", None)
+        if reload is not None and hangup is not None:
+            handlers.append((hangup, on_hangup))
+        for signum, handler in handlers:
+            previous[signum] = signal.signal(signum, handler)
     scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(
-        tick_job,
-        "interval",
-        seconds=tick_seconds,
-        args=[daemon],
-        id=TICK_JOB_ID,
-        replace_existing=True,
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
-    scheduler.start()
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    scheduler_log.addFilter(_SKIPPED_TICKS)
     try:
+        daemon.start()
+        scheduler.add_job(
+            tick_job,
+            "interval",
+            seconds=tick_seconds,
+            args=[daemon],
+            id=TICK_JOB_ID,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.start()
         # A timed wait keeps the main thread responsive to signals on every platform.
         while not stop.wait(0.5):
-            pass
+            if reload is not None and reload_requested.is_set():
+                reload_requested.clear()
+                logger.info("SIGHUP received: reloading subscriptions")
+                daemon.reload(reload)
     finally:
         daemon.stop()
-        scheduler.shutdown(wait=True)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
         daemon.close()
+        for number, old_handler in previous.items():
+            signal.signal(number, old_handler)
+        scheduler_log.removeFilter(_SKIPPED_TICKS)
         logger.info("stopped")

@@ -145,6 +145,9 @@ class PackageInfo:
     #: version -> publish time (None when unknown), in the registry's order.
     versions: Mapping[str, datetime | None]
     latest: str | None = None
+    #: When the name was first published (npm `time.created`); None when the registry did not
+    #: say, in which case the earliest known version time stands in.
+    created: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,12 +305,54 @@ class Finding:
     evidence: str | None = None
     #: Which artifact (file name) the finding came from, for ecosystems with several.
     artifact: str | None = None
+    #: `name@version` of the newly added dependency whose scan produced this finding.
+    via: str | None = None
+    #: What the finding is about, when a rule can name it exactly (e.g. the host a network
+    #: call reaches); `allow` entries match it instead of searching the evidence text.
+    subject: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """A stable identity for suppressions: rule, path and evidence, not line numbers."""
-        key = "\x1f".join((self.rule, self.path or "", (self.evidence or self.message).strip()))
+        parts = (self.rule, self.path or "", (self.evidence or self.message).strip())
+        # Only findings from a dependency carry `via`, so existing fingerprints stay as they were.
+        key = "\x1f".join(parts + ((self.via,) if self.via else ()))
         return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyScan:
+    """A dependency new in a release, resolved and scanned on its own as a first release.
+
+    The pipeline gathers these facts so that the dependency rules need no I/O. `version` is
+    None when the spec could not be resolved; `error` says why the dependency was not
+    scanned. Times are None when the registry did not say.
+    """
+
+    name: str
+    spec: str
+    version: str | None = None
+    #: When the resolved version was published.
+    published_at: datetime | None = None
+    #: When the package's first version was published.
+    first_published: datetime | None = None
+    #: The dependency's own findings, each annotated with `via`.
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`name@version`, or `name spec` when unresolved."""
+        return f"{self.name}@{self.version}" if self.version else f"{self.name} {self.spec}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A finding left out of the score because a reviewed policy entry covers it."""
+
+    finding: Finding
+    #: The entry that matched: `allow:network:api.github.com` or `suppress:RULE@FINGERPRINT`.
+    by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,3 +399,5 @@ class Report:
     reasons: tuple[str, ...] = ()
     rule_failures: tuple[RuleFailure, ...] = ()
     links: tuple[str, ...] = ()
+    #: Findings a reviewer allowed or accepted (`watcher.policy`): shown, never scored.
+    suppressed: tuple[Suppressed, ...] = ()

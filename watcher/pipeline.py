@@ -7,13 +7,16 @@ prints, writes to a store or sends a notification.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits, load_artifact, read_archive
 from watcher.artifacts.fetch import Fetcher
 from watcher.artifacts.manifest import parse_manifest
+from watcher.deps.scan import scan_dependencies
 from watcher.diff.tree import LineMemo, diff_snapshots
 from watcher.errors import NoArtifact, UsageError
 from watcher.models import (
@@ -46,9 +49,36 @@ class Sources:
     limits: ExtractLimits = DEFAULT_LIMITS
 
 
+#: (ecosystem, name, old version, new version) -> the artifact diffs behind that analysis.
+KeptDiffs = dict[tuple[Ecosystem, str, str | None, str], tuple[ArtifactDiff, ...]]
+
+_KEPT_DIFFS: ContextVar[KeptDiffs | None] = ContextVar("kept_diffs", default=None)
+
+
+@contextmanager
+def keep_diffs() -> Iterator[KeptDiffs]:
+    """Keep the artifact diffs of every release analysed inside the block.
+
+    For renderers that show the diff itself (HTML). The `Report` deliberately does not carry
+    the diffs: it is stored, queued and serialised, and a diff can be megabytes. Keyed by
+    release pair because a diff also analyses each new dependency as a first release.
+    """
+    kept: KeptDiffs = {}
+    token = _KEPT_DIFFS.set(kept)
+    try:
+        yield kept
+    finally:
+        _KEPT_DIFFS.reset(token)
+
+
 def analyse(ctx: ReleaseContext) -> Report:
     """Run the rules over a prepared release pair and score the result (pure, no I/O)."""
     findings, failures = run_rules(ctx)
+    kept = _KEPT_DIFFS.get()
+    if kept is not None:
+        kept[(ctx.ecosystem, ctx.name, ctx.old_version, ctx.new_version)] = ctx.artifacts
+    # A new dependency's code runs in the same process: its findings are scored with ours.
+    findings.extend(f for dep in ctx.dependencies for f in dep.findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.artifact or "", f.path or "", f.line or 0))
     verdict = score(findings)
     old, new = ctx.old_release, ctx.new_release
@@ -165,6 +195,7 @@ def diff_release(sources: Sources, name: str, old_version: str, new_version: str
         old_release=old,
         new_release=new,
         package=package,
+        dependencies=scan_dependencies(sources, diffs, scan_release),
     )
     return analyse(ctx)
 

@@ -4,14 +4,20 @@ A finding alone is a signal; a threat correlated with a capability is a risk (gu
 engine idea). An install hook is not critical by itself (native modules have them), nor is a
 network call (HTTP clients make them); an install hook *and* new network code is how nearly
 every npm worm and token stealer works.
+
+`score` sees only the findings it is given: `watcher.policy` re-scores a report without the
+findings a subscription allowed or suppressed, so a reviewed signal neither scores nor completes
+a combination.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watcher.models import Finding, Severity
+from watcher.rules.added_source import is_test_path
 
 #: How much one finding of each severity adds, as a probability-like share of 100.
 WEIGHTS = {
@@ -37,7 +43,9 @@ CEILINGS = {
     Severity.CRITICAL: 100,
 }
 
-CAPABILITIES = frozenset({"network", "exec", "dynamic-code", "secrets", "obfuscation"})
+CAPABILITIES = frozenset(
+    {"network", "exec", "dynamic-code", "secrets", "obfuscation", "exfil", "wallet"}
+)
 
 
 M, H = Severity.MEDIUM, Severity.HIGH
@@ -85,6 +93,16 @@ COMBINATIONS = (
         "a tool description instructs the model while new code reaches the network or "
         "credential files (tool poisoning with an exfiltration path)",
     ),
+    Combination(
+        ((frozenset({"exfil"}), H), (frozenset({"env", "secrets"}), M)),
+        "data leaves in DNS lookups or copied mail while new code reads the environment or "
+        "credential files",
+    ),
+    Combination(
+        ((frozenset({"name", "confusion", "out-of-order"}), M), (frozenset({"install-hook"}), M)),
+        "an impostor name, a name also claimed on the public registry, or a long-dormant "
+        "package ships an install-time hook (typosquat, dependency confusion, coa/rc 2021)",
+    ),
 )
 
 
@@ -97,14 +115,51 @@ class Verdict:
     reasons: tuple[str, ...]
 
 
+def _in_tests(finding: Finding) -> bool:
+    """Test code ships in sdists but never runs in an agent (`os.environ.copy()` for a
+    subprocess test is no dump). Install hooks are judged by what they run, wherever it is."""
+    return (
+        finding.path is not None
+        and finding.category != "install-hook"
+        and is_test_path(finding.path)
+    )
+
+
+def _weighed(finding: Finding) -> Finding:
+    if not _in_tests(finding):
+        return finding
+    return dataclasses.replace(finding, severity=finding.severity.step_down())
+
+
+#: A single new file (outside tests) that both fetches and starts processes: the dropper
+#: shape (ultralytics 8.3.41 fetched and started a miner at import). High, not critical: an
+#: updater or a CLI wrapper can do the same honestly, and a reviewer decides which.
+DOWNLOAD_EXEC_REASON = (
+    "one new file both fetches from the network and starts processes (download and execute)"
+)
+
+
+def _download_exec(findings: Sequence[Finding]) -> bool:
+    seen: dict[tuple[str | None, str | None, str], set[str]] = {}
+    for f in findings:
+        if f.category in ("network", "exec") and f.severity >= M and f.path and not f.via:
+            seen.setdefault((f.artifact, f.path, f.category), set()).add(f.category)
+    files = {(artifact, path) for artifact, path, _ in seen}
+    return any((a, p, "network") in seen and (a, p, "exec") in seen for a, p in files)
+
+
 def score(findings: Sequence[Finding]) -> Verdict:
     """Score a release's findings."""
     if not findings:
         return Verdict(0, Severity.NONE, ())
+    findings = [_weighed(f) for f in findings]
     severity = max(f.severity for f in findings)
     reasons = [combo.reason for combo in COMBINATIONS if combo.matches(findings)]
     if reasons:
         severity = Severity.CRITICAL
+    elif severity < H and _download_exec(findings):
+        severity = H
+        reasons = [DOWNLOAD_EXEC_REASON]
     remaining = 1.0
     for finding in findings:
         remaining *= 1 - WEIGHTS[finding.severity] / 100

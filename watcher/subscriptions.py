@@ -18,7 +18,11 @@ File format::
     pinned = "2025.8.21"               # the reviewed version
     # interval / notify / fail_on      # override the defaults for this package
     # registry = "https://npm.internal.example/"   # credentials come from NPM_TOKEN/PYPI_TOKEN
-    # allow = ["network:api.github.com", "rule:code.new-host"]
+    # allow = ["network:api.github.com", "rule:code.new-host"]   # reviewed, expected signals
+    # suppress = ["code.network@6f7e5998603dad00"]   # accepted findings (rule@fingerprint)
+
+`allow` and `suppress` are described in `watcher.policy`; rule ids are checked against the
+registered rules, so a typo is an error here rather than an entry that never matches.
 
 Every problem of a run is collected (all files, all packages) and raised at once as one
 `SubscriptionError`, one self-contained line per problem::
@@ -54,6 +58,7 @@ from pydantic import (
 
 from watcher.errors import SubscriptionError
 from watcher.models import Ecosystem, Severity
+from watcher.policy import Policy, parse_allow, parse_suppression
 from watcher.registries.pypi import is_valid_pypi_name
 
 _T = TypeVar("_T")
@@ -105,6 +110,13 @@ class Subscription:
     allow: tuple[str, ...]
     #: Where it was declared, `file:line` of its `[[package]]` header.
     source: str
+    #: Accepted findings as `rule@fingerprint`, reported but not scored or alerted.
+    suppress: tuple[str, ...] = ()
+
+    @property
+    def policy(self) -> Policy:
+        """`allow` and `suppress` parsed (they were validated when the file was loaded)."""
+        return Policy.parse(self.allow, self.suppress)
 
     @property
     def key(self) -> tuple[Ecosystem, str]:
@@ -171,7 +183,6 @@ _NPM_NAME = re.compile(r"(?:@[a-z0-9~-][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*")
 _NPM_NAME_MAX = 214
 _SLACK_TARGET = re.compile(r"slack:#[a-z0-9][a-z0-9_-]{0,79}")
 _PLAIN_TARGETS = ("webhook", "console")
-_ALLOW = re.compile(r"[a-z][a-z0-9_-]*:\S+")
 #: Keys that suggest someone is about to commit a secret; the error says where secrets go.
 _SECRET_KEY = re.compile(r"token|password|passwd|secret|auth|credential", re.IGNORECASE)
 _SECRETS_HINT = "secrets never live in subscription files: set NPM_TOKEN or PYPI_TOKEN"
@@ -226,12 +237,13 @@ def _check_notify(value: str) -> str:
 
 
 def _check_allow(value: str) -> str:
-    if _ALLOW.fullmatch(value):
-        return value
-    raise ValueError(
-        "must be 'category:value', e.g. 'network:api.github.com' or 'rule:code.new-host' "
-        f"(got {_got(value)})"
-    )
+    parse_allow(value)
+    return value
+
+
+def _check_suppress(value: str) -> str:
+    parse_suppression(value)
+    return value
 
 
 def _check_registry(value: str) -> str:
@@ -301,6 +313,7 @@ class _PackageModel(_Strict):
     fail_on: FailOn | None = None
     registry: Annotated[str, AfterValidator(_check_registry)] | None = None
     allow: list[Annotated[str, AfterValidator(_check_allow)]] = []
+    suppress: list[Annotated[str, AfterValidator(_check_suppress)]] = []
 
     @field_validator("name")
     @classmethod
@@ -561,6 +574,7 @@ def _subscription(package: _PackageModel, defaults: _DefaultsModel, source: str)
         registry=package.registry,
         allow=tuple(dict.fromkeys(package.allow)),
         source=source,
+        suppress=tuple(dict.fromkeys(package.suppress)),
     )
 
 
@@ -629,6 +643,7 @@ def as_dict(sub: Subscription) -> dict[str, object]:
         "notify": list(sub.notify),
         "registry": sub.registry,
         "allow": list(sub.allow),
+        "suppress": list(sub.suppress),
         "source": sub.source,
     }
 

@@ -20,15 +20,19 @@ Guarantees, and where they come from:
   `dedup_key` as `Idempotency-Key`, so receivers that honour it drop the repeat.
 - One failing package never stops the others: registry and analysis errors are caught per
   package, recorded in its poll state (tries + 1, exponential backoff in the store) and logged.
-  After `RETRY_BUDGET` consecutive failures the failure is logged at ERROR, once per streak;
-  registry trouble is an operational problem for the operator's logs and monitoring, not a
-  security alert for the channel that reviews releases, so it never goes to the outbox.
+  After `RETRY_BUDGET` consecutive failures the failure is logged at ERROR and ONE operational
+  alert is queued to the subscription's channels through the same outbox (marked as
+  operational, credentials scrubbed); the first successful poll after that queues a recovery
+  note. Releases of an unreachable registry go unwatched, which the channel must know.
+- Polls are conditional: the validators (ETag / Last-Modified) of the last answer are sent
+  back, and a 304 means nothing new, unless releases seen earlier still await analysis.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,13 +45,24 @@ from packaging.version import InvalidVersion, Version
 from sqlmodel import Session
 
 from watcher.artifacts.fetch import Fetcher
+from watcher.config import Limits, limits_from_env
 from watcher.errors import NotifyError, VersionNotFound, WatcherError
 from watcher.httpclient import HttpClient
+from watcher.logs import package_context, tag_package, untag_package
 from watcher.models import Ecosystem, PackageInfo, Report, Severity
 from watcher.notify import Notifier, notifier_for
-from watcher.notify.base import Alert
+from watcher.notify.base import Alert, ConfirmingNotifier, OperationalAlert
 from watcher.pipeline import Sources, diff_release
-from watcher.registries import open_registry
+from watcher.policy import apply_policy
+from watcher.registries import (
+    PUBLIC_NPM_REGISTRY,
+    PUBLIC_PYPI,
+    TOKEN_ENV,
+    NotModified,
+    Validators,
+    open_registry,
+)
+from watcher.registries.wire import display_url
 from watcher.report.jsonfmt import report_from_dict
 from watcher.rules import REGISTRY
 from watcher.store import repo
@@ -229,35 +244,52 @@ def poll(
 ) -> list[Outcome]:
     """Poll one subscription: analyse each new release against the pin and queue alerts.
 
-    Every error of the registry, a fetch or an analysis is caught here and recorded in the
-    package's poll state (tries + 1, backoff in the store), so the caller can go on with the
-    next package. A release that fails does not hold back the others of the same poll; it is
-    tried again on the next poll. `owner` names this poller in logs. Store errors are not
-    caught: without the store nothing can be recorded or retried, so they end the cycle.
+    The version list is asked for conditionally, with the validators the registry sent last
+    time (poll state): a 304 ends the poll at once, without a document to parse. Every error
+    of the registry, a fetch or an analysis is caught here and recorded in the package's poll
+    state (tries + 1, backoff in the store), so the caller can go on with the next package. A
+    release that fails does not hold back the others of the same poll; it is tried again on
+    the next poll. `owner` names this poller in logs. Store errors are not caught: without
+    the store nothing can be recorded or retried, so they end the cycle.
     """
     rules = rules or rules_version()
     sub = subscription
+    tag = tag_package(sub.ecosystem, sub.name)
     session = store.session()
     try:
-        pin = repo.pinned(session, sub.ecosystem, sub.name) or sub.pinned
+        context = repo.poll_context(session, sub.ecosystem, sub.name, sub.pinned, rules)
+        pin, before = context.pin, context.state
         outcomes: list[Outcome] = []
         failure: WatcherError | None = None
+        keep = Validators()
         try:
             sources = sources_factory(sub)
-            info = sources.registry.package(sub.name)
+            answer = sources.registry.latest_versions(sub.name, _validators(sub, context))
         except WatcherError as e:
             failure = e
             outcomes.append(_failed(sub, pin, None, e))
         else:
-            for version in _todo(session, sub, info, pin, rules):
-                try:
-                    outcome = _analyse(session, sources, sub, info, pin, version, rules, now)
-                except WatcherError as e:
-                    failure = failure or e
-                    outcomes.append(_failed(sub, pin, version, e))
-                    continue
-                if outcome is not None:
-                    outcomes.append(outcome)
+            if isinstance(answer, NotModified):
+                keep = answer.validators
+            else:
+                info = answer.info
+                todo, capped = _todo(session, sub, info, pin, rules)
+                # Releases past the per-poll cap are not recorded as seen yet; without
+                # validators the next poll reads the whole list again and gets to them.
+                if not capped:
+                    keep = answer.validators
+                for version in todo:
+                    try:
+                        with package_context(sub.ecosystem, sub.name, version):
+                            outcome = _analyse(
+                                session, sources, sub, info, pin, version, rules, now
+                            )
+                    except WatcherError as e:
+                        failure = failure or e
+                        outcomes.append(_failed(sub, pin, version, e))
+                        continue
+                    if outcome is not None:
+                        outcomes.append(outcome)
         if failure is not None:
             state = repo.save_poll_result(
                 session,
@@ -268,6 +300,8 @@ def poll(
                 error=failure.diagnostics(),
             )
             _log_failure(sub, pin, state, failure, owner)
+            if state.tries == RETRY_BUDGET:
+                _operational(session, sub, "unreachable", state.tries, failure, now)
             return outcomes
         repo.save_poll_result(
             session,
@@ -275,12 +309,38 @@ def poll(
             sub.name,
             now=now,
             interval_seconds=jittered(sub.interval_seconds),
+            etag=keep.etag,
+            last_modified=keep.last_modified,
         )
+        if before is not None and before.tries >= RETRY_BUDGET:
+            _operational(session, sub, "recovered", before.tries, None, now)
         if not outcomes:
-            logger.info("polled %s: no new release", _label(sub, pin))
+            logger.info(
+                "polled %s: %s",
+                _label(sub, pin),
+                "no new release (not modified)"
+                if isinstance(answer, NotModified)
+                else "no new release",
+            )
         return outcomes
     finally:
         session.close()
+        untag_package(tag)
+
+
+def _validators(sub: Subscription, context: repo.PollContext) -> Validators | None:
+    """The stored validators, unless a 304 would hide work left over from earlier polls.
+
+    Releases seen before but not analysed against this pin under these rules (the pin moved,
+    the rules changed, an analysis failed) need the full document, so the request goes out
+    unconditionally; so does a package whose registry never sent validators.
+    """
+    state = context.state
+    if state is None or not (state.etag or state.last_modified):
+        return None
+    if candidate_versions(sub.ecosystem, context.unanalysed, context.pin):
+        return None
+    return Validators(etag=state.etag, last_modified=state.last_modified)
 
 
 def _failed(sub: Subscription, pin: str, version: str | None, error: WatcherError) -> Outcome:
@@ -293,8 +353,9 @@ def _failed(sub: Subscription, pin: str, version: str | None, error: WatcherErro
 
 def _todo(
     session: Session, sub: Subscription, info: PackageInfo, pin: str, rules: str
-) -> list[str]:
-    """New versions not analysed yet against `pin`, the newest `MAX_NEW_RELEASES_PER_POLL`."""
+) -> tuple[list[str], bool]:
+    """New versions not analysed yet against `pin`, the newest `MAX_NEW_RELEASES_PER_POLL`;
+    and whether some were left for later polls."""
     fresh = [
         v
         for v in candidate_versions(sub.ecosystem, info.versions, pin)
@@ -307,7 +368,7 @@ def _todo(
             len(fresh),
             MAX_NEW_RELEASES_PER_POLL,
         )
-    return fresh[-MAX_NEW_RELEASES_PER_POLL:]
+    return fresh[-MAX_NEW_RELEASES_PER_POLL:], len(fresh) > MAX_NEW_RELEASES_PER_POLL
 
 
 def _analyse(
@@ -334,7 +395,9 @@ def _analyse(
         # Installers skip a yanked release unless it is pinned exactly: not a new risk.
         logger.info("%s is yanked; skipping", _label(sub, version))
         return None
-    report = diff_release(sources, sub.name, pin, version)
+    # Before storing and alerting: an allowed signal must never alert, and the stored report
+    # still lists it (as suppressed) for whoever reviews the release.
+    report = apply_policy(diff_release(sources, sub.name, pin, version), sub.policy)
     channels = list(sub.notify) if reaches(report.severity, sub.fail_on) else []
     record = repo.record_analysis_with_alerts(session, report, channels, rules, now=now)
     logger.info(
@@ -363,11 +426,87 @@ def _log_failure(
     message = "poll of %s failed (%d in a row, next try %s, %s): %s"
     args = (_label(sub, pin), state.tries, state.next_poll_at.isoformat(), owner)
     if state.tries == RETRY_BUDGET:
-        logger.error(message + " -- retry budget spent, check the registry", *args, error)
+        logger.error(message + " -- retry budget spent, operational alert queued", *args, error)
     elif state.tries > RETRY_BUDGET:
         logger.info(message, *args, error.diagnostics())
     else:
         logger.warning(message, *args, error.diagnostics())
+
+
+# Credentials that could ride along in an error text: URL userinfo, query strings (signed
+# URLs, `?token=`), and authorization header values.
+_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
+_QUERY = re.compile(r"(?<=[^\s?#])\?[^\s#]*")
+_AUTH_VALUE = re.compile(r"(?i)\b(bearer|basic|token)(\s+|=)\S+")
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with credentials removed, for anything that leaves the process (alerts)."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    text = _USERINFO.sub("", text)
+    text = _QUERY.sub("", text)
+    return _AUTH_VALUE.sub(lambda m: f"{m[1]}{m[2]}***", text)
+
+
+def _registry_url(sub: Subscription) -> str:
+    if sub.registry:
+        return display_url(sub.registry)
+    return PUBLIC_NPM_REGISTRY if sub.ecosystem is Ecosystem.NPM else PUBLIC_PYPI
+
+
+def _operational(
+    session: Session,
+    sub: Subscription,
+    event: str,
+    failures: int,
+    error: WatcherError | None,
+    now: datetime,
+) -> None:
+    """Queue the one operational alert of a failure streak (or of its end) to `sub.notify`.
+
+    Registry trouble past the retry budget means releases go unwatched, which the people who
+    watch them must know; it is marked as operational so nobody reads it as a verdict on a
+    release. Once per streak: it is queued when `tries` reaches the budget exactly, and the
+    outbox's key (event + time) makes a repeat of the same call a no-op.
+    """
+    secrets = [os.environ.get(v, "") for v in TOKEN_ENV.values()]
+    registry = scrub(_registry_url(sub), secrets)
+    package = f"{sub.ecosystem.value}/{sub.name}"
+    detail = scrub(error.diagnostics(), secrets) if error is not None else None
+    if event == "unreachable":
+        summary = (
+            f"watcher cannot poll registry {registry} for package {package} "
+            f"({failures} failures in a row, as of {now.isoformat(timespec='seconds')}): "
+            f"{detail}"
+        )
+    else:
+        summary = (
+            f"watcher can poll registry {registry} for package {package} again "
+            f"(after {failures} failures in a row)"
+        )
+    payload = {
+        "schema": 1,
+        "kind": "operational",
+        "severity": "operational",
+        "event": event,
+        "registry": registry,
+        "failures": failures,
+        "error": detail,
+        "at": now.isoformat(),
+        "summary": summary,
+    }
+    ids = repo.record_operational_alert(
+        session,
+        sub.ecosystem,
+        sub.name,
+        list(sub.notify),
+        payload,
+        f"{event}:{now.isoformat()}",
+        now=now,
+    )
+    logger.info("operational alert (%s) for %s queued: %d", event, package, len(ids))
 
 
 # --- alert delivery -------------------------------------------------------------------------
@@ -387,7 +526,9 @@ class NotifierCache:
         return self._built[channel]
 
 
-def _alert(pending: repo.PendingAlert) -> Alert:
+def _alert(pending: repo.PendingAlert) -> Alert | OperationalAlert:
+    if pending.kind is repo.AlertKind.OPERATIONAL:
+        return _operational_alert(pending)
     rules = str(pending.payload.get("rules_version", ""))
     return Alert(
         report=report_from_dict(pending.report),
@@ -404,6 +545,29 @@ def _alert(pending: repo.PendingAlert) -> Alert:
     )
 
 
+def _operational_alert(pending: repo.PendingAlert) -> OperationalAlert:
+    """The notifier's view of a queued operational alert (`_operational` wrote the payload)."""
+    p = pending.payload
+    error = p.get("error")
+    return OperationalAlert(
+        channel=pending.channel,
+        dedup_key=repo.operational_dedup_key(
+            pending.ecosystem.value,
+            pending.name,
+            f"{p.get('event')}:{p.get('at')}",
+            pending.channel,
+        ),
+        event=str(p.get("event", "")),
+        ecosystem=pending.ecosystem.value,
+        package=pending.name,
+        registry=str(p.get("registry", "")),
+        failures=int(p.get("failures", 0)),
+        error=str(error) if error is not None else None,
+        at=str(p.get("at", "")),
+        summary=str(p.get("summary", "")),
+    )
+
+
 def deliver(
     store: Store,
     notifiers: Callable[[str], Notifier],
@@ -414,19 +578,38 @@ def deliver(
 ) -> int:
     """Send the alerts that are due; returns how many were delivered.
 
-    Each claimed alert is sent and then marked sent; a `NotifyError` schedules a retry (after
-    the receiver's Retry-After when it gave one) or, when permanent, fails it for good. A
-    notifier that cannot be built (e.g. `webhook` without `WATCHER_WEBHOOK_URL`) fails the alert
-    permanently: the configuration must change before a retry can work.
+    Each claimed alert is marked as in flight, sent, then marked sent; an alert claimed again
+    while marked in flight (its sender died or timed out) is first looked for at receivers
+    that can say (`ConfirmingNotifier`: Slack), so it is not sent twice. A `NotifyError`
+    keeps the mark and schedules a retry (after the receiver's Retry-After when it gave one)
+    or, when permanent, fails it for good. A notifier that cannot be built (e.g. `webhook`
+    without `WATCHER_WEBHOOK_URL`) fails the alert permanently: the configuration must change
+    before a retry can work.
     """
     session = store.session()
     sent = 0
+    tag = None
     try:
         for pending in repo.claim_due_alerts(session, owner, now, limit=limit):
+            if tag is not None:
+                untag_package(tag)
+            tag = tag_package(pending.ecosystem, pending.name, pending.new_version)
             label = f"{pending.ecosystem.value}/{pending.name}@{pending.new_version}"
+            if pending.kind is repo.AlertKind.OPERATIONAL:
+                label = f"{pending.ecosystem.value}/{pending.name} (operational)"
             try:
                 alert = _alert(pending)
-                notifiers(pending.channel).send(alert)
+                notifier = notifiers(pending.channel)
+                # Committed before the send: a sender that dies mid-send leaves this mark, and
+                # the next one asks the receiver before sending again (exactly once).
+                if repo.begin_attempt(session, pending.id, owner, now=now) is None:
+                    logger.warning("alert for %s: lease lost before sending; skipped", label)
+                    continue
+                remote_ref: str | None = None
+                if isinstance(notifier, ConfirmingNotifier) and isinstance(alert, Alert):
+                    remote_ref = notifier.send_once(alert, unsure_since=pending.attempt_started_at)
+                else:
+                    notifier.send(alert)
             except NotifyError as e:
                 retry_at = (
                     now + timedelta(seconds=e.retry_after) if e.retry_after is not None else None
@@ -447,10 +630,12 @@ def deliver(
                 repo.mark_failed(session, pending.id, str(e), now=now, permanent=True)
                 logger.error("alert for %s to %s failed for good: %s", label, pending.channel, e)
                 continue
-            repo.mark_sent(session, pending.id, now=now)
+            repo.mark_sent(session, pending.id, now=now, remote_ref=remote_ref)
             logger.info("alert for %s delivered to %s", label, pending.channel)
             sent += 1
     finally:
+        if tag is not None:
+            untag_package(tag)
         session.close()
     return sent
 
@@ -458,16 +643,21 @@ def deliver(
 # --- one whole cycle ------------------------------------------------------------------------
 
 
-def registry_sources(http: HttpClient, cache: Path | None) -> SourcesFactory:
+def registry_sources(
+    http: HttpClient, cache: Path | None, limits: Limits | None = None
+) -> SourcesFactory:
     """The production `SourcesFactory`: each subscription's registry (public or its own URL).
 
     One `HttpClient` (connection pool, tokens) serves every poll; a new registry client per
-    poll means fresh registry documents every time.
+    poll means fresh registry documents every time. `limits` caps downloads and extraction
+    (when None: read from the `WATCHER_MAX_*` environment variables).
     """
+    limits = limits if limits is not None else limits_from_env(os.environ)
 
     def build(sub: Subscription) -> Sources:
         registry = open_registry(sub.ecosystem, http, sub.registry)
-        return Sources(registry=registry, fetcher=Fetcher(http=http, cache_dir=cache))
+        fetcher = Fetcher(http=http, cache_dir=cache, max_bytes=limits.max_download_bytes)
+        return Sources(registry=registry, fetcher=fetcher, limits=limits.extract)
 
     return build
 

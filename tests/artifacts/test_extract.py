@@ -104,11 +104,93 @@ EXPECTED_MESSAGE = {
     "zip_lying_size": "'lying/__init__.py' declares 16 bytes but holds more",
     "zip_traversal": "'../../evil.pth' escapes the archive",
     "nul_in_name": "has a NUL in its name",
+    "zip_duplicate_entries": "duplicate entry 'dup/__init__.py'",
+    "gnu_sparse": "'package/sparse.bin' is 4294967296 bytes, over the 67108864-byte limit",
+    "pax_sparse": "'package/sparse.bin' is 10737418240 bytes, over the 67108864-byte limit",
+    "pax_path_traversal": "member '../x' escapes the archive with '..'",
+    "zip_backslash_traversal": "escapes the archive with '..'",
+    "zip_drive_letter": "'C:/Users/Public/evil.pth' has an absolute path",
+    "zip_unicode_path_mismatch": "'up/ok.py' is named '../../evil.pth' in its unicode path field",
+    "zip64_lying_size": "'z64/__init__.py' declares 16 bytes but holds more",
+    "dot_name": "'package/.' is not a directory but has no file name",
+    "empty_name": "member '' is not a directory but has no file name",
+    "fifo": "'package/pipe' is a fifo",
+    "deep_nesting": "(20016 characters) has a path over the 4096-character limit",
+    "pax_negative_size": "'package/neg.js' has a negative size",
+    "zip_central_dir_outside": "'out/x.py' lies outside the file",
+    "zip_overlapping_entries": "'ov/b.py' has a different name in its local header",
+    "write_through_symlink": "'package/lib/index.js' lies under 'package/lib', which is a symlink",
 }
 
 
 def test_every_hostile_kind_has_an_expectation() -> None:
     assert set(EXPECTED_MESSAGE) == set(A.HOSTILE) == set(A.HOSTILE_ERRORS)
+    assert set(A.HOSTILE_ACCEPTED) == set(A.HOSTILE_ACCEPTED_EXPECT) == set(ACCEPTED_CHECKS)
+    assert not set(A.HOSTILE) & set(A.HOSTILE_ACCEPTED)
+    assert len(A.HOSTILE) + len(A.HOSTILE_ACCEPTED) >= 22
+
+
+# --- odd archives that must be read, safely -------------------------------------------------
+
+
+def _check_latin1(snapshot: Snapshot) -> None:
+    assert snapshot.files["caf\ufffd.js"].data.startswith(b"// inert test payload")
+
+
+def _check_cp437(snapshot: Snapshot) -> None:
+    assert sorted(snapshot.files) == ["demo/__init__.py", "demo/caf\u00e9.py"]
+
+
+def _check_huge_line(snapshot: Snapshot) -> None:
+    bundle = snapshot.files["bundle.js"]
+    assert bundle.size > A.HUGE_LINE_BYTES - 1024 and bundle.data.count(b"\n") == 0
+    assert not bundle.is_binary
+
+
+def _check_nested(snapshot: Snapshot) -> None:
+    assert sorted(snapshot.files) == ["index.js", "vendor/inner.tgz"]
+    inner = snapshot.files["vendor/inner.tgz"]
+    assert inner.is_binary and inner.data[:2] == b"\x1f\x8b"
+
+
+def _check_case(snapshot: Snapshot) -> None:
+    assert sorted(snapshot.files) == ["A.js", "a.js", "index.js"]
+    assert b"attacker.invalid" in snapshot.files["a.js"].data
+
+
+def _check_loop(snapshot: Snapshot) -> None:
+    assert list(snapshot.files) == ["index.js"]
+    assert {(s.path, s.target) for s in snapshot.specials} == {
+        ("a", "b"),
+        ("b", "a"),
+        ("self", "self"),
+    }
+
+
+def _check_odd_numbers(snapshot: Snapshot) -> None:
+    assert snapshot.files["index.js"].data == b"module.exports = 1;\n"
+    assert snapshot.files["old.js"].data == b"x"
+
+
+ACCEPTED_CHECKS = {
+    "tar_latin1_name": _check_latin1,
+    "zip_cp437_name": _check_cp437,
+    "huge_line": _check_huge_line,
+    "nested_archive": _check_nested,
+    "case_collision": _check_case,
+    "symlink_loop": _check_loop,
+    "odd_header_numbers": _check_odd_numbers,
+}
+
+
+@pytest.mark.parametrize("name", sorted(A.HOSTILE_ACCEPTED))
+def test_odd_archive_is_read_safely(name: str, sandbox: Path) -> None:
+    filename, data = A.HOSTILE_ACCEPTED[name]()
+    started = time.monotonic()
+    snapshot = read(data, filename)
+    # Generous for a loaded machine; the 50 MiB line takes ~1 s alone.
+    assert time.monotonic() - started < 30
+    ACCEPTED_CHECKS[name](snapshot)
 
 
 @pytest.mark.parametrize("name", sorted(A.HOSTILE))
@@ -643,3 +725,73 @@ def test_a_4_mb_sdist_of_1700_files_reads_quickly() -> None:
     assert len(snapshot.files) == 1700
     # The target is well under 0.5 s; the bound leaves room for a loaded CI machine.
     assert elapsed < 1.5
+
+
+# --- names, sparse files and parents (found while building the hostile corpus) ---------------
+
+
+def _legacy_zip(header_name: bytes, extra: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("demo/__init__.py", "")
+        info = zipfile.ZipInfo("demo/PLACEH.py", (2024, 1, 1, 0, 0, 0))
+        info.extra = extra
+        archive.writestr(info, "x = 1\n")
+    return buffer.getvalue().replace(b"demo/PLACEH.py", header_name)
+
+
+def test_unicode_path_field_names_a_legacy_encoded_member() -> None:
+    # Info-ZIP's way of naming a file written in a local code page: the field is the truth.
+    header = b"demo/caf\x82ab.py"  # cp437 "caféab.py", as long as the placeholder
+    assert len(header) == len(b"demo/PLACEH.py")
+    extra = A._unicode_path_extra(header, "demo/caf\u00e9ab.py")
+    snapshot = read(_legacy_zip(header, extra), "demo-1.0-py3-none-any.whl")
+    assert sorted(snapshot.files) == ["demo/__init__.py", "demo/caf\u00e9ab.py"]
+
+
+def test_unicode_path_field_with_a_stale_crc_is_ignored_like_unzip_does() -> None:
+    extra = A._unicode_path_extra(b"something/else.py", "../../evil.pth")
+    data = _legacy_zip(b"demo/PLACEH.py", extra)
+    assert "demo/PLACEH.py" in read(data, "demo-1.0-py3-none-any.whl").files
+
+
+def test_unicode_path_field_cannot_smuggle_traversal_past_a_legacy_name() -> None:
+    header = b"demo/caf\x82ab.py"
+    extra = A._unicode_path_extra(header, "../../caf\u00e9.pth")
+    error = error_of(_legacy_zip(header, extra), "demo-1.0-py3-none-any.whl")
+    assert isinstance(error, UnsafeArchive) and "escapes the archive" in str(error)
+
+
+def test_small_gnu_sparse_file_is_read_as_its_logical_content() -> None:
+    sparse_map = b"%011o\0" % 4 + b"%011o\0" % 5  # 5 bytes of data at offset 4
+    header = A._header(
+        "package/sparse.bin",
+        5,
+        tarfile.GNUTYPE_SPARSE,
+        patches={386: sparse_map, 482: b"\0", 483: b"%011o\0" % 12},
+    )
+    data = A.gz(header + A._pad(b"hello") + A._end())
+    assert read(data, "a.tgz").files["sparse.bin"].data == b"\0\0\0\0hello\0\0\0"
+
+
+def test_member_under_a_regular_file_is_refused() -> None:
+    data = A.tgz([A.regular("package/a", "x"), A.regular("package/a/b.js", "y")])
+    error = error_of(data, "a.tgz")
+    assert "'package/a/b.js' lies under 'package/a', which is a file" in str(error)
+
+
+def test_member_under_a_symlink_is_refused_whatever_the_order() -> None:
+    data = A.tgz([A.regular("package/lib/x.js", "y"), A.symlink("package/lib", ".")])
+    assert "which is a symlink, not a directory" in str(error_of(data, "a.tgz"))
+
+
+def test_directory_entries_named_dot_are_fine() -> None:
+    data = A.tgz([A.directory("."), A.directory("./package/"), A.regular("./package/a.js", "x")])
+    assert list(read(data, "a.tgz").files) == ["a.js"]
+
+
+def test_path_length_limit_boundary() -> None:
+    at_limit = "package/" + "d" * (extract.MAX_PATH_CHARS - len("package/"))
+    assert len(read(A.tgz([A.regular(at_limit, "x")]), "a.tgz").files) == 1
+    error = error_of(A.tgz([A.regular(at_limit + "d", "x")]), "a.tgz")
+    assert "over the 4096-character limit" in str(error) and len(str(error)) < 400

@@ -1,7 +1,9 @@
 """Load rule fixture files (tests/rules/fixtures/<rule-id>.toml) into runnable cases.
 
 A case is one screen of TOML: inline files for the old and new artifact, optional registry
-metadata, and optional expectations (path, line, severity) for positives. See README there.
+metadata, optional expectations (path, line, severity) for positives, and facts about new
+dependencies (`[[positive.dependencies]]`: name, spec, version, published_at, first_published,
+error). See README there.
 
 File contents are a string, `{hex = "..."}`, `{base64 = "..."}`, or `{repeat = "...", times = N}`
 (the string repeated N times: bulk content, e.g. for meta.size-jump, without a megabyte of TOML).
@@ -22,6 +24,7 @@ from typing import Any
 
 from watcher.models import (
     ArtifactKind,
+    DependencyScan,
     Ecosystem,
     FileEntry,
     PackageInfo,
@@ -104,7 +107,7 @@ def _release(ecosystem: Ecosystem, version: str, meta: dict[str, Any] | None) ->
         name="fixture",
         version=version,
         artifacts=(),
-        published_at=datetime(2026, 1, 1, tzinfo=UTC),
+        published_at=meta.get("published_at", datetime(2026, 1, 1, tzinfo=UTC)),
         maintainers=frozenset(maintainers) if maintainers is not None else None,
         publisher=publisher,
         provenance=Provenance(meta.get("provenance", "unknown")),
@@ -123,13 +126,11 @@ def build_context(case: Case) -> ReleaseContext:
     new_version = new_side.get("version", "1.0.1")
     old = _snapshot(old_side, kind, old_version) if old_side is not None else None
     new = _snapshot(new_side, kind, new_version)
-    versions = raw.get("package", {}).get("versions")
-    package = (
-        PackageInfo(ecosystem, "fixture", dict.fromkeys(versions)) if versions is not None else None
-    )
+    name = raw.get("package", {}).get("name", "fixture")
+    package = _package(ecosystem, name, raw.get("package", {}).get("versions"))
     return ReleaseContext(
         ecosystem=ecosystem,
-        name="fixture",
+        name=name,
         old_version=old_version,
         new_version=new_version,
         artifacts=(artifact_diff(old, new),),
@@ -138,4 +139,32 @@ def build_context(case: Case) -> ReleaseContext:
         else None,
         new_release=_release(ecosystem, new_version, new_side.get("release")),
         package=package,
+        dependencies=tuple(_dependency(d) for d in raw.get("dependencies", [])),
+        public_package=_package(ecosystem, name, raw.get("public_package", {}).get("versions")),
+    )
+
+
+def _package(
+    ecosystem: Ecosystem, name: str, versions: list[str] | dict[str, datetime] | None
+) -> PackageInfo | None:
+    """A `[x.package]`/`[x.public_package]` listing: a list of versions, or version -> time."""
+    if versions is None:
+        return None
+    times = dict(versions) if isinstance(versions, dict) else dict.fromkeys(versions)
+    return PackageInfo(ecosystem, name, times)
+
+
+def _dependency(raw: dict[str, Any]) -> DependencyScan:
+    """A `[[positive.dependencies]]` entry: what the pipeline learnt about a new dependency.
+
+    Times are TOML datetimes; the new release (when it has a `release` table) was published
+    at 2026-01-01T00:00:00Z.
+    """
+    return DependencyScan(
+        name=raw["name"],
+        spec=raw.get("spec", ""),
+        version=raw.get("version"),
+        published_at=raw.get("published_at"),
+        first_published=raw.get("first_published"),
+        error=raw.get("error"),
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.store.conftest import CHANNELS, T0, count, make_report, make_subscription
 from watcher.errors import StoreError
@@ -266,6 +268,57 @@ def test_mark_sent_is_final_and_harmless_twice(store: Store) -> None:
         assert analysis.alerts[0].sent_at == T0
         with pytest.raises(StoreError, match="no alert with id 999999"):
             repo.mark_sent(s, 999999)
+
+
+def _outbox_row(store: Store, alert_id: int) -> tuple[Any, ...]:
+    """(status, attempt_started_at, remote_ref) as stored, read outside the repo."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT status, attempt_started_at, remote_ref FROM alerts WHERE id = :id"),
+            {"id": alert_id},
+        ).one()
+    return tuple(row)
+
+
+def test_an_attempt_is_recorded_before_sending_and_kept_until_sent(store: Store) -> None:
+    first, _ = _two_alerts(store)
+    with store.session() as s:
+        [claimed, _] = repo.claim_due_alerts(s, "d1", T0, lease_seconds=60)
+        assert claimed.attempt_started_at is None  # never sent: nothing to look for
+        assert repo.begin_attempt(s, first, "d1", now=T0 + timedelta(seconds=1)) == T0 + (
+            timedelta(seconds=1)
+        )
+        # d1 dies mid-send; after the lease d2 claims it and learns a send may have happened.
+        [again] = [
+            a for a in repo.claim_due_alerts(s, "d2", T0 + timedelta(seconds=61)) if a.id == first
+        ]
+        assert again.attempt_started_at == T0 + timedelta(seconds=1)
+        # The first unsure attempt's time is kept: a message sent then may still be found.
+        started = repo.begin_attempt(s, first, "d2", now=T0 + timedelta(seconds=62))
+        assert started == T0 + timedelta(seconds=1)
+        # A transient failure keeps it too: the next sender must look before sending.
+        repo.mark_failed(s, first, "Slack API timed out", now=T0 + timedelta(seconds=70))
+        [retry] = [
+            a for a in repo.claim_due_alerts(s, "d3", T0 + timedelta(hours=1)) if a.id == first
+        ]
+        assert retry.attempt_started_at == T0 + timedelta(seconds=1)
+        repo.mark_sent(s, first, now=T0 + timedelta(hours=1), remote_ref="1764000000.000100")
+    status, started_at, ref = _outbox_row(store, first)
+    assert (status, started_at, ref) == ("sent", None, "1764000000.000100")
+
+
+def test_an_attempt_is_refused_without_the_lease(store: Store) -> None:
+    first, second = _two_alerts(store)
+    with store.session() as s:
+        repo.claim_due_alerts(s, "d1", T0, lease_seconds=60)
+        # Not claimed by this owner, or the lease ran out, or already sent: do not send.
+        assert repo.begin_attempt(s, first, "someone-else", now=T0) is None
+        assert repo.begin_attempt(s, first, "d1", now=T0 + timedelta(seconds=60)) is None
+        repo.claim_due_alerts(s, "d2", T0 + timedelta(seconds=61), lease_seconds=60)
+        assert repo.begin_attempt(s, first, "d1", now=T0 + timedelta(seconds=62)) is None
+        repo.mark_sent(s, second, now=T0 + timedelta(seconds=62))
+        assert repo.begin_attempt(s, second, "d2", now=T0 + timedelta(seconds=63)) is None
+    assert _outbox_row(store, first)[1] is None  # nothing was recorded by the refused calls
 
 
 def test_mark_failed_backs_off_and_gives_up_after_max_attempts(store: Store) -> None:

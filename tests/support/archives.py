@@ -4,9 +4,11 @@ Everything is synthetic and defanged: "payloads" are inert strings, attacker hos
 `.invalid`, and nothing is ever written to disk. Builders are deterministic (fixed mtimes),
 so the same call always yields the same bytes and digests.
 
-`HOSTILE` maps a name to a builder returning `(filename, bytes)` for every hostile kind, so
-CLI and end-to-end tests can parametrize over all of them; `HOSTILE_ERRORS` says which
-exception class `watcher.artifacts.extract.read_archive` must raise for each.
+`HOSTILE` maps a name to a builder returning `(filename, bytes)` for every hostile kind that
+must be refused, so CLI and end-to-end tests can parametrize over all of them; `HOSTILE_ERRORS`
+says which exception class `watcher.artifacts.extract.read_archive` must raise for each.
+`HOSTILE_ACCEPTED` holds the odd-but-harmless kinds (non-UTF-8 names, a 50 MiB line, a nested
+archive, ...) that must be read safely instead, with what must hold in `HOSTILE_ACCEPTED_EXPECT`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
 
 from watcher.errors import ArchiveError, UnsafeArchive
 
@@ -285,6 +288,343 @@ def nul_in_name() -> tuple[str, bytes]:
     return "nul-1.0-py3-none-any.whl", data
 
 
+def _header(
+    name: str,
+    size: int = 0,
+    kind: bytes = tarfile.REGTYPE,
+    fmt: Literal[0, 1, 2] = tarfile.GNU_FORMAT,
+    patches: Mapping[int, bytes] | None = None,
+) -> bytes:
+    """One raw tar header block, with `patches` (offset -> bytes) applied and the checksum fixed."""
+    info = tarfile.TarInfo(name)
+    info.size, info.type, info.mtime, info.mode = size, kind, _MTIME, 0o644
+    block = bytearray(info.tobuf(fmt)[-tarfile.BLOCKSIZE :])
+    for offset, value in (patches or {}).items():
+        block[offset : offset + len(value)] = value
+    block[148:156] = b" " * 8  # the checksum is computed with its own field as spaces
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
+def _base256(value: int, width: int) -> bytes:
+    """A GNU base-256 numeric field: a 0x80 (positive) or 0xff (negative) marker byte."""
+    body = width - 1
+    if value < 0:
+        return b"\xff" + int(256**body + value).to_bytes(body, "big")
+    return b"\x80" + value.to_bytes(body, "big")
+
+
+def _pad(data: bytes) -> bytes:
+    return data + bytes(-len(data) % tarfile.BLOCKSIZE)
+
+
+def _end() -> bytes:
+    return bytes(2 * tarfile.BLOCKSIZE)
+
+
+def _pax_record(keyword: str, value: bytes) -> bytes:
+    """One `"<len> keyword=value\\n"` pax record (the length counts itself)."""
+    body = b" " + keyword.encode() + b"=" + value + b"\n"
+    length = len(body) + 1
+    while len(str(length)) + len(body) != length:
+        length += 1
+    return str(length).encode() + body
+
+
+def _pax(records: Mapping[str, bytes]) -> bytes:
+    """A pax extended header ('x') with its records, padded to blocks."""
+    payload = b"".join(_pax_record(k, v) for k, v in records.items())
+    return _header("PaxHeader/x", len(payload), tarfile.XHDTYPE, tarfile.USTAR_FORMAT) + _pad(
+        payload
+    )
+
+
+def _zip_patch_central(data: bytes, index: int, **fields: int) -> bytes:
+    """Patch fields of the `index`-th central-directory entry (offsets per APPNOTE 4.3.12)."""
+    offsets = {"flags": (8, "<H"), "offset": (42, "<L"), "name_len": (28, "<H")}
+    out = bytearray(data)
+    at = -1
+    for _ in range(index + 1):
+        at = out.find(b"PK\x01\x02", at + 1)
+    for field, value in fields.items():
+        where, fmt = offsets[field]
+        struct.pack_into(fmt, out, at + where, value)
+    return bytes(out)
+
+
+def tar_latin1_name() -> tuple[str, bytes]:
+    """A member name in latin-1, not UTF-8 (old tar implementations write local encodings)."""
+    return "latin1-name.tgz", gz(
+        _header("package/index.js", 2)
+        + _pad(b"ok")
+        + _header("package/cafe.js", len(_INERT), patches={0: b"package/caf\xe9.js"})
+        + _pad(_INERT)
+        + _end()
+    )
+
+
+def zip_cp437_name() -> tuple[str, bytes]:
+    """A zip member named in a legacy code page (no UTF-8 flag): bytes \\x82 and \\xe9."""
+    data = zip_archive({"demo/__init__.py": "", "demo/caf#.py": _INERT})
+    data = data.replace(b"demo/caf#.py", b"demo/caf\x82.py")
+    return "cp437-1.0-py3-none-any.whl", data
+
+
+def zip_duplicate_entries() -> tuple[str, bytes]:
+    """Two zip entries for one path, benign then hostile: pip and unzip keep different ones."""
+    data = zip_archive({"dup/__init__.py": "benign", "dup/__init__.pz": _INERT})
+    return "dup-1.0-py3-none-any.whl", data.replace(b"dup/__init__.pz", b"dup/__init__.py")
+
+
+#: Size of the one-line bundle in `huge_line` (a minified bundle gone wild).
+HUGE_LINE_BYTES = 50 * MiB
+
+
+@functools.cache
+def _huge_line() -> bytes:
+    import random
+
+    # Hex of seeded random bytes: compresses ~2x, far under the ratio limit, unlike zeros.
+    noise = random.Random(5).randbytes(HUGE_LINE_BYTES // 2 - 64).hex()
+    line = ("var a='" + noise + "';").encode()
+    members = [
+        regular("package/index.js", "module.exports = 1;\n"),
+        regular("package/bundle.js", line),
+    ]
+    return gzip.compress(tar(members), compresslevel=1, mtime=0)
+
+
+def huge_line() -> tuple[str, bytes]:
+    """A 50 MiB JavaScript file that is a single line: diff and rules must stay bounded."""
+    return "huge-line.tgz", _huge_line()
+
+
+def nested_archive() -> tuple[str, bytes]:
+    """A .tgz inside the package: it is one opaque member, never opened recursively."""
+    inner = npm_tarball({"index.js": _INERT, "../../escape.js": _INERT})
+    return "nested.tgz", tgz(
+        [regular("package/index.js", "ok"), regular("package/vendor/inner.tgz", inner)]
+    )
+
+
+def gnu_sparse() -> tuple[str, bytes]:
+    """An old-GNU sparse member ('S') storing 5 bytes but declaring a 4 GiB real size."""
+    realsize = b"%011o\0" % (4 << 30)
+    sparse_map = b"%011o\0" % 0 + b"%011o\0" % 5
+    header = _header(
+        "package/sparse.bin",
+        5,
+        tarfile.GNUTYPE_SPARSE,
+        patches={386: sparse_map, 482: b"\0", 483: realsize},
+    )
+    body = _header("package/index.js", 2) + _pad(b"ok") + header + _pad(b"hello") + _end()
+    return "gnu-sparse.tgz", gz(body)
+
+
+def pax_sparse() -> tuple[str, bytes]:
+    """A PAX (GNU 1.0) sparse member declaring a 10 GiB real size for a few stored bytes."""
+    stored = _pad(b"1\n0\n5\n") + _pad(b"hello")
+    records = {
+        "GNU.sparse.major": b"1",
+        "GNU.sparse.minor": b"0",
+        "GNU.sparse.name": b"package/sparse.bin",
+        "GNU.sparse.realsize": str(10 << 30).encode(),
+    }
+    body = (
+        _header("package/index.js", 2)
+        + _pad(b"ok")
+        + _pax(records)
+        + _header("package/GNUSparseFile.0/sparse.bin", len(stored), fmt=tarfile.USTAR_FORMAT)
+        + stored
+        + _end()
+    )
+    return "pax-sparse.tgz", gz(body)
+
+
+def pax_path_traversal() -> tuple[str, bytes]:
+    """A harmless ustar name overridden by a pax `path` record of `../x`."""
+    body = (
+        _header("package/index.js", 2)
+        + _pad(b"ok")
+        + _pax({"path": b"../x"})
+        + _header("package/harmless.js", len(_INERT), fmt=tarfile.USTAR_FORMAT)
+        + _pad(_INERT)
+        + _end()
+    )
+    return "pax-path.tgz", gz(body)
+
+
+def zip_backslash_traversal() -> tuple[str, bytes]:
+    """A wheel member `..\\..\\evil.pth`: a Windows installer climbs out with it."""
+    return "backslash-1.0-py3-none-any.whl", zip_archive(
+        {"bs/__init__.py": "", "bs\\..\\..\\..\\evil.pth": "import os"}
+    )
+
+
+def zip_drive_letter() -> tuple[str, bytes]:
+    """A zip sdist member with a drive letter (`C:/...`): absolute on Windows."""
+    return "drive-1.0.zip", zip_archive(
+        {"drive-1.0/setup.py": "", "C:/Users/Public/evil.pth": "import os"}
+    )
+
+
+def _unicode_path_extra(header_name: bytes, unicode_name: str) -> bytes:
+    """An Info-ZIP unicode path extra field (0x7075) valid for `header_name` (CRC matches)."""
+    payload = struct.pack("<BL", 1, zlib.crc32(header_name)) + unicode_name.encode()
+    return struct.pack("<HH", 0x7075, len(payload)) + payload
+
+
+def zip_unicode_path_mismatch() -> tuple[str, bytes]:
+    """A wheel member named `up/ok.py` whose unicode path field says `../../evil.pth`.
+
+    unzip (and Python >= 3.12's zipfile) take the unicode field when its CRC matches the
+    header name; older readers take the header name: two readers, two files.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("up/__init__.py", "")
+        info = zipfile.ZipInfo("up/ok.py", _ZIP_DATE)
+        info.extra = _unicode_path_extra(b"up/ok.py", "../../evil.pth")
+        archive.writestr(info, "import os")
+    return "unicode-path-1.0-py3-none-any.whl", buffer.getvalue()
+
+
+def zip64_lying_size() -> tuple[str, bytes]:
+    """A zip64 member whose zip64 extra fields declare 16 bytes (CRC to match) for 1 MiB.
+
+    Built by hand: zipfile only writes zip64 central records for members over 4 GiB.
+    """
+    payload = b"B" * MiB
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = deflate.compress(payload) + deflate.flush()
+    name = b"z64/__init__.py"
+    crc = zlib.crc32(payload[:16])
+    zip64 = struct.pack("<HHQQ", 1, 16, 16, len(deflated))  # uncompressed, compressed
+    fields = (45, 0, zipfile.ZIP_DEFLATED, 0, 0x5821, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(name))
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", *fields, len(zip64)) + name + zip64
+    central = (
+        struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 45, *fields, len(zip64), 0, 0, 0, 0o644 << 16, 0)
+        + name
+        + zip64
+    )
+    body = local + deflated
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(body), 0)
+    return "zip64-1.0-py3-none-any.whl", body + central + end
+
+
+def case_collision() -> tuple[str, bytes]:
+    """`A.js` and `a.js`: one file on macOS/Windows, two here; both must be scanned."""
+    return "case.tgz", tgz(
+        [
+            regular("package/index.js", "ok"),
+            regular("package/A.js", "module.exports = 'benign';\n"),
+            regular("package/a.js", _INERT),
+        ]
+    )
+
+
+def dot_name() -> tuple[str, bytes]:
+    """A regular file named `package/.`: it would replace its own directory."""
+    return "dot.tgz", tgz([regular("package/index.js", "ok"), regular("package/.", _INERT)])
+
+
+def empty_name() -> tuple[str, bytes]:
+    """A regular file whose name is empty."""
+    body = (
+        _header("package/index.js", 2)
+        + _pad(b"ok")
+        + _header("", len(_INERT))
+        + _pad(_INERT)
+        + _end()
+    )
+    return "empty-name.tgz", gz(body)
+
+
+def symlink_loop() -> tuple[str, bytes]:
+    """Symlinks pointing at each other (and one at itself): no resolution may loop."""
+    return "loop.tgz", tgz(
+        [
+            regular("package/index.js", "ok"),
+            symlink("package/a", "b"),
+            symlink("package/b", "a"),
+            symlink("package/self", "self"),
+        ]
+    )
+
+
+def fifo() -> tuple[str, bytes]:
+    """A named pipe: extracting one blocks readers forever."""
+    return "fifo.tgz", tgz(
+        [regular("package/index.js", "ok"), special("package/pipe", tarfile.FIFOTYPE)]
+    )
+
+
+#: Directories above the one file of `deep_nesting`.
+DEEP_NESTING = 10_000
+
+
+def deep_nesting() -> tuple[str, bytes]:
+    """One file 10,000 directories deep (a 20 KB path, far past any OS's PATH_MAX)."""
+    deep = "package/" + "d/" * DEEP_NESTING + "index.js"
+    return "deep.tgz", tgz([regular("package/index.js", "ok"), regular(deep, _INERT)])
+
+
+def odd_header_numbers() -> tuple[str, bytes]:
+    """A negative mtime and a 2**55 uid/gid (base-256), then pax numbers out of any range."""
+    first = b"module.exports = 1;\n"
+    base256 = {
+        136: _base256(-(10**12), 12),
+        108: _base256(2**55, 8),
+        116: _base256(2**55, 8),
+    }
+    odd = {"mtime": b"-1e400", "uid": b"9" * 40, "gid": b"-5", "atime": b"nan"}
+    body = (
+        _header("package/index.js", len(first), patches=base256)
+        + _pad(first)
+        + _pax(odd)
+        + _header("package/old.js", 1, fmt=tarfile.USTAR_FORMAT)
+        + _pad(b"x")
+        + _end()
+    )
+    return "odd-numbers.tgz", gz(body)
+
+
+def pax_negative_size() -> tuple[str, bytes]:
+    """A pax `size` record of -1024 on a member: a reader must not step backwards."""
+    body = (
+        _header("package/index.js", 2)
+        + _pad(b"ok")
+        + _pax({"size": b"-1024"})
+        + _header("package/neg.js", 0, fmt=tarfile.USTAR_FORMAT)
+        + _end()
+    )
+    return "negative-size.tgz", gz(body)
+
+
+def zip_central_dir_outside() -> tuple[str, bytes]:
+    """A zip whose central directory sends a member to an offset past the end of the file."""
+    data = zip_archive({"out/__init__.py": "", "out/x.py": "x"})
+    return "outside-1.0-py3-none-any.whl", _zip_patch_central(data, 1, offset=0x7FFFFFF0)
+
+
+def zip_overlapping_entries() -> tuple[str, bytes]:
+    """Two central-directory entries for one local header (the overlapping zip bomb trick)."""
+    data = zip_archive({"ov/__init__.py": "", "ov/a.py": _INERT, "ov/b.py": "b"})
+    first_local = data.find(b"PK\x03\x04", data.find(b"ov/__init__.py") + 1)
+    return "overlap-1.0-py3-none-any.whl", _zip_patch_central(data, 2, offset=first_local)
+
+
+def write_through_symlink() -> tuple[str, bytes]:
+    """A symlink `lib` -> `.` and then `lib/index.js`: on disk it overwrites index.js."""
+    return "write-through.tgz", tgz(
+        [
+            regular("package/index.js", "module.exports = 'benign';\n"),
+            symlink("package/lib", "."),
+            regular("package/lib/index.js", _INERT),
+        ]
+    )
+
+
 HOSTILE: dict[str, Callable[[], tuple[str, bytes]]] = {
     "traversal": traversal,
     "absolute_path": absolute_path,
@@ -300,6 +640,22 @@ HOSTILE: dict[str, Callable[[], tuple[str, bytes]]] = {
     "zip_lying_size": zip_lying_size,
     "zip_traversal": zip_traversal,
     "nul_in_name": nul_in_name,
+    "zip_duplicate_entries": zip_duplicate_entries,
+    "gnu_sparse": gnu_sparse,
+    "pax_sparse": pax_sparse,
+    "pax_path_traversal": pax_path_traversal,
+    "zip_backslash_traversal": zip_backslash_traversal,
+    "zip_drive_letter": zip_drive_letter,
+    "zip_unicode_path_mismatch": zip_unicode_path_mismatch,
+    "zip64_lying_size": zip64_lying_size,
+    "dot_name": dot_name,
+    "empty_name": empty_name,
+    "fifo": fifo,
+    "deep_nesting": deep_nesting,
+    "pax_negative_size": pax_negative_size,
+    "zip_central_dir_outside": zip_central_dir_outside,
+    "zip_overlapping_entries": zip_overlapping_entries,
+    "write_through_symlink": write_through_symlink,
 }
 
 #: The exact exception class `read_archive` raises for each entry of `HOSTILE`.
@@ -307,4 +663,29 @@ HOSTILE_ERRORS: dict[str, type[ArchiveError]] = {
     **dict.fromkeys(HOSTILE, UnsafeArchive),
     "corrupt_gzip": ArchiveError,
     "truncated_tar": ArchiveError,
+    "pax_negative_size": ArchiveError,
+    "zip_central_dir_outside": ArchiveError,
+}
+
+#: Odd archives whose right handling is to read them, safely: name -> builder. What must hold
+#: for each (`tests/artifacts/test_extract.py` checks it) is in `HOSTILE_ACCEPTED_EXPECT`.
+HOSTILE_ACCEPTED: dict[str, Callable[[], tuple[str, bytes]]] = {
+    "tar_latin1_name": tar_latin1_name,
+    "zip_cp437_name": zip_cp437_name,
+    "huge_line": huge_line,
+    "nested_archive": nested_archive,
+    "case_collision": case_collision,
+    "symlink_loop": symlink_loop,
+    "odd_header_numbers": odd_header_numbers,
+}
+
+#: For each accepted kind, what the snapshot must show, in words (the checks live in the tests).
+HOSTILE_ACCEPTED_EXPECT: dict[str, str] = {
+    "tar_latin1_name": "the latin-1 byte becomes U+FFFD; the file is read and scanned",
+    "zip_cp437_name": "a name without the UTF-8 flag is decoded as cp437, as zipfile and unzip do",
+    "huge_line": "read whole; diff and rules see it in bounded windows, evidence stays short",
+    "nested_archive": "the inner .tgz is one opaque binary member, never opened",
+    "case_collision": "A.js and a.js are two files, both scanned",
+    "symlink_loop": "links are recorded, never resolved, so a loop costs nothing",
+    "odd_header_numbers": "mtime, uid and gid are ignored: the files are read",
 }

@@ -26,6 +26,7 @@ from watcher.httpclient import make_client
 from watcher.models import ArtifactKind, ArtifactRef, Ecosystem, PackageInfo, Release
 from watcher.notify.base import Alert, Notifier
 from watcher.pipeline import Sources
+from watcher.registries import NotModified, Validators, VersionList
 from watcher.subscriptions import Subscription
 from watcher.watch import SourcesFactory
 
@@ -41,6 +42,10 @@ class FakeNpm:
     down: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
     ecosystem: Ecosystem = Ecosystem.NPM
+    #: Send an ETag with version lists and answer a matching `If-None-Match` with 304.
+    etags: bool = False
+    #: Version lists answered 304 so far.
+    not_modified: int = 0
 
     def publish(self, *releases: NpmRelease) -> None:
         for release in releases:
@@ -62,6 +67,24 @@ class FakeNpm:
             name,
             {v: PUBLISHED + timedelta(hours=i) for i, v in enumerate(versions)},
         )
+
+    def etag(self, name: str) -> str:
+        """The current ETag of `name`'s version list (changes with every publish)."""
+        listing = ",".join(self._versions(name))
+        return f'"{hashlib.sha256(listing.encode()).hexdigest()[:12]}"'
+
+    def latest_versions(
+        self, name: str, validators: Validators | None = None
+    ) -> NotModified | VersionList:
+        """`package`, conditional on the ETag when `etags` is on."""
+        if not self.etags:
+            return VersionList(self.package(name), Validators())
+        etag = self.etag(name)
+        if validators is not None and validators.etag == etag:
+            self.calls.append(name)
+            self.not_modified += 1
+            return NotModified(validators)
+        return VersionList(self.package(name), Validators(etag=etag))
 
     def release(self, name: str, version: str) -> Release:
         release = self._versions(name).get(version)

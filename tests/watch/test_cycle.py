@@ -7,20 +7,27 @@ the production ones.
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 import pytest
 
 import watcher.watch
 from tests.support import packages
 from tests.support.stores import T0, count
 from tests.watch.fakes import FakeNpm, RecordingNotifier, notifiers, versions
-from watcher.errors import NotifyError
+from watcher.errors import NotifyError, RegistryUnavailable
 from watcher.models import Ecosystem, Severity
-from watcher.notify.base import Alert
+from watcher.notify.base import Alert, OperationalAlert
+from watcher.notify.console import ConsoleNotifier
+from watcher.notify.slack import build_operational_blocks
+from watcher.notify.webhook import WebhookNotifier
+from watcher.pipeline import Sources
 from watcher.store import repo
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription
@@ -32,6 +39,7 @@ from watcher.watch import (
     deliver,
     poll,
     rules_version,
+    unreviewed,
 )
 
 STRUTIL = packages.STRUTIL
@@ -127,7 +135,7 @@ def test_fail_on_decides_what_alerts(
     assert count(store, "alerts") == len(alerted)
 
 
-def test_registry_failure_backs_off_without_alert_and_spares_other_packages(
+def test_registry_failure_backs_off_alerts_once_and_spares_other_packages(
     store: Store, registry: FakeNpm
 ) -> None:
     registry.publish(packages.strutil_2_1_4(), packages.clean_1_0_0(), packages.clean_1_0_1())
@@ -142,22 +150,35 @@ def test_registry_failure_backs_off_without_alert_and_spares_other_packages(
     assert [o.version for o in outcomes if o.report] == ["1.0.1"]
     assert notifier.sent == []
     session = store.session()
-    # Due again only after the backoff, not the interval; no alert however often it fails.
-    for tries in range(2, RETRY_BUDGET + 2):
+    # Due again only after the backoff, not the interval; one operational alert once the
+    # retry budget is spent, however often it fails after that.
+    for tries in range(2, RETRY_BUDGET + 3):
         later = T0 + timedelta(hours=tries * 7)
         assert poll(store, subs[0], registry.sources_factory(), later, OWNER)[0].error
         claimed = repo.claim_due_polls(session, OWNER, later + timedelta(hours=7))
         assert any(t.name == STRUTIL and t.tries == tries for t in claimed)
-    assert count(store, "alerts") == 0
+        assert count(store, "alerts") == (1 if tries >= RETRY_BUDGET else 0)
+    assert deliver(store, notifiers(notifier), OWNER, later) == 1
+    [down] = notifier.sent
+    assert isinstance(down, OperationalAlert) and down.event == "unreachable"
+    assert down.channel == "slack:#sec" and down.failures == RETRY_BUDGET
+    assert down.summary.startswith(
+        f"watcher cannot poll registry https://registry.npmjs.org/ for package npm/{STRUTIL}"
+    )
+    assert "unavailable (HTTP 503)" in down.summary
 
-    # Back up: the release is analysed and the tries reset.
+    # Back up: the release is analysed, the tries reset, and one recovery note is queued.
     registry.down.clear()
     later = T0 + timedelta(days=3)
     [outcome] = poll(store, subs[0], registry.sources_factory(), later, OWNER)
     assert outcome.version == "2.1.4" and outcome.reached_fail_on
-    assert deliver(store, notifiers(notifier), OWNER, later) == 1
+    assert deliver(store, notifiers(notifier), OWNER, later) == 2
+    kinds = [(type(a).__name__, getattr(a, "event", None)) for a in notifier.sent[1:]]
+    assert sorted(kinds) == [("Alert", None), ("OperationalAlert", "recovered")]
     claimed = repo.claim_due_polls(session, OWNER, later + timedelta(days=1))
     assert [t.tries for t in claimed if t.name == STRUTIL] == [0]
+    poll(store, subs[0], registry.sources_factory(), later + timedelta(days=1), OWNER)
+    assert count(store, "alerts") == 3
 
 
 def test_a_release_that_cannot_be_fetched_does_not_hold_back_the_others(
@@ -299,3 +320,199 @@ def test_candidate_versions_order_and_filters() -> None:
 def test_rules_version_is_stable_and_short() -> None:
     assert rules_version() == rules_version()
     assert len(rules_version()) == 16
+
+
+# --- conditional polling ----------------------------------------------------------------------
+
+
+def test_unchanged_version_list_is_answered_304_and_a_publish_is_seen(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.etags = True
+    notifier = RecordingNotifier()
+    assert cycle(store, registry, notifier) == []
+    assert registry.not_modified == 0
+    state = repo.poll_state(store.session(), Ecosystem.NPM, STRUTIL)
+    assert state is not None and state.etag == registry.etag(STRUTIL)
+
+    assert cycle(store, registry, notifier) == []
+    assert registry.not_modified == 1
+
+    registry.publish(packages.strutil_2_1_5())
+    [outcome] = cycle(store, registry, notifier)
+    assert outcome.version == "2.1.5" and registry.not_modified == 1
+    assert cycle(store, registry, notifier) == []
+    assert registry.not_modified == 2
+
+
+def test_a_304_does_not_hide_releases_that_need_analysis_against_a_moved_pin(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.etags = True
+    registry.publish(packages.strutil_2_1_4(), packages.strutil_2_1_5())
+    notifier = RecordingNotifier()
+    assert {o.version for o in cycle(store, registry, notifier)} == {"2.1.4", "2.1.5"}
+    assert cycle(store, registry, notifier) == [] and registry.not_modified == 1
+
+    repo.approve(store.session(), Ecosystem.NPM, STRUTIL, "2.1.4", who="rev", now=T0)
+    [outcome] = cycle(store, registry, notifier)
+    assert (outcome.pinned, outcome.version) == ("2.1.4", "2.1.5")
+    assert registry.not_modified == 1
+    # Everything newer than the pin is analysed against it: conditional again.
+    assert cycle(store, registry, notifier) == [] and registry.not_modified == 2
+
+
+def test_releases_past_the_per_poll_cap_are_not_hidden_by_a_304(
+    store: Store, registry: FakeNpm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watcher.watch, "MAX_NEW_RELEASES_PER_POLL", 1)
+    registry.etags = True
+    registry.publish(packages.strutil_2_1_4(), packages.strutil_2_1_5())
+    notifier = RecordingNotifier()
+    assert [o.version for o in cycle(store, registry, notifier)] == ["2.1.5"]
+    state = repo.poll_state(store.session(), Ecosystem.NPM, STRUTIL)
+    assert state is not None and state.etag is None
+    assert [o.version for o in cycle(store, registry, notifier)] == ["2.1.4"]
+    assert registry.not_modified == 0
+    assert cycle(store, registry, notifier) == [] and registry.not_modified == 1
+
+
+def test_a_failed_poll_keeps_the_validators(store: Store, registry: FakeNpm) -> None:
+    registry.etags = True
+    notifier = RecordingNotifier()
+    cycle(store, registry, notifier)
+    registry.down.add(STRUTIL)
+    assert cycle(store, registry, notifier)[0].error
+    state = repo.poll_state(store.session(), Ecosystem.NPM, STRUTIL)
+    registry.down.clear()
+    assert state is not None and state.tries == 1 and state.etag == registry.etag(STRUTIL)
+    assert cycle(store, registry, notifier) == [] and registry.not_modified == 1
+
+
+# --- operational alerts -----------------------------------------------------------------------
+
+
+def _failing_sources(message: str) -> watcher.watch.SourcesFactory:
+    def build(_sub: Subscription) -> Sources:
+        raise RegistryUnavailable(message)
+
+    return build
+
+
+def test_operational_alert_carries_no_credentials(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NPM_TOKEN", "npm_s3cr3tT0ken")
+    sub = replace(subscription(), registry="https://ci:hunter22@npm.corp.invalid/npm/")
+    sources = _failing_sources(
+        "https://ci:hunter22@npm.corp.invalid/npm/x?access_token=abc123 is unavailable "
+        "(Authorization: Bearer npm_s3cr3tT0ken)"
+    )
+    for tries in range(RETRY_BUDGET):
+        poll(store, sub, sources, T0 + timedelta(hours=tries), OWNER)
+    notifier = RecordingNotifier()
+    assert deliver(store, notifiers(notifier), OWNER, T0 + timedelta(days=1)) == 1
+    [alert] = notifier.sent
+    assert isinstance(alert, OperationalAlert)
+    text = repr(alert)
+    for secret in ("hunter22", "abc123", "npm_s3cr3tT0ken", "ci:"):
+        assert secret not in text
+    assert alert.registry == "https://npm.corp.invalid/npm/"
+    assert "https://npm.corp.invalid/npm/x is unavailable" in alert.summary
+
+
+def test_operational_alert_is_written_once_per_event(store: Store) -> None:
+    session = store.session()
+    payload = {"event": "unreachable", "at": T0.isoformat(), "summary": "s"}
+    first = repo.record_operational_alert(
+        session, Ecosystem.NPM, STRUTIL, ["slack:#a", "webhook", "slack:#a"], payload, "e1", now=T0
+    )
+    again = repo.record_operational_alert(
+        session, Ecosystem.NPM, STRUTIL, ["slack:#a", "webhook"], payload, "e1", now=T0
+    )
+    assert len(first) == 2 and again == ()
+    claimed = repo.claim_due_alerts(session, OWNER, T0)
+    assert {(c.kind, c.analysis_id, c.channel) for c in claimed} == {
+        (repo.AlertKind.OPERATIONAL, None, "slack:#a"),
+        (repo.AlertKind.OPERATIONAL, None, "webhook"),
+    }
+    # History lists releases; an operational alert belongs to none.
+    assert all(not e.analyses for e in repo.history(session, Ecosystem.NPM, STRUTIL))
+
+
+def _operational() -> OperationalAlert:
+    return OperationalAlert(
+        channel="webhook",
+        dedup_key="k" * 64,
+        event="unreachable",
+        ecosystem="npm",
+        package="strutil",
+        registry="https://registry.npmjs.org/",
+        failures=5,
+        error="boom <!channel>",
+        at=T0.isoformat(),
+        summary="watcher cannot poll registry https://registry.npmjs.org/ for package "
+        "npm/strutil (5 failures in a row, as of 2026-11-21T12:00:00+00:00): boom <!channel>",
+    )
+
+
+def test_notifiers_mark_operational_alerts_as_such() -> None:
+    out = io.StringIO()
+    ConsoleNotifier(out).send(_operational())
+    assert out.getvalue().startswith("=== watcher OPERATIONAL alert for webhook: unreachable")
+
+    bodies: list[dict[str, object]] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        assert request.headers["Idempotency-Key"] == "k" * 64
+        return httpx.Response(204)
+
+    client = httpx.Client(transport=httpx.MockTransport(receive))
+    WebhookNotifier("https://hooks.invalid/x", client).send(_operational())
+    [body] = bodies
+    assert (body["kind"], body["severity"], body["event"]) == (
+        "operational",
+        "operational",
+        "unreachable",
+    )
+    assert "score" not in body and "findings" not in body
+
+    text, blocks = build_operational_blocks(_operational())
+    assert "OPERATIONAL" in text and blocks[0]["text"]["text"].startswith("OPERATIONAL:")
+    # The error text cannot ping the channel.
+    assert "<!channel>" not in json.dumps(blocks)
+
+
+def _strutil_calling(version: str, url: str) -> packages.NpmRelease:
+    """2.1.3 plus one function that fetches `url` (a network call and a new host)."""
+    base = packages.strutil_2_1_3()
+    index = base.files["index.js"].replace(
+        "module.exports",
+        f"async function stars(repo) {{\n  const res = await fetch('{url}' + repo);\n"
+        "  return (await res.json()).stargazers_count;\n}\n\nmodule.exports",
+    )
+    manifest = {**base.manifest, "version": version}
+    return packages.NpmRelease(manifest, {**base.files, "index.js": index}, base.registry_fields)
+
+
+def test_an_allowed_signal_does_not_alert_while_an_unallowed_one_does(
+    store: Store, registry: FakeNpm
+) -> None:
+    registry.publish(
+        _strutil_calling("2.1.6", "https://api.github.com/repos/"),
+        _strutil_calling("2.1.7", "https://api.github.com.evil.invalid/repos/"),
+    )
+    notifier = RecordingNotifier()
+    sub = replace(subscription(fail_on=Severity.MEDIUM), allow=("network:api.github.com",))
+    outcomes = {o.version: o for o in cycle(store, registry, notifier, sub)}
+
+    allowed, other = outcomes["2.1.6"].report, outcomes["2.1.7"].report
+    assert allowed is not None and other is not None
+    assert (allowed.severity, allowed.findings) == (Severity.NONE, ())
+    assert {s.finding.rule for s in allowed.suppressed} == {"code.network", "code.new-host"}
+    assert other.severity is Severity.MEDIUM and other.suppressed == ()
+    assert [a.report.new_version for a in notifier.sent] == ["2.1.7"]
+    assert count(store, "alerts") == 1
+    # The stored analysis is the one with the policy applied: the gate agrees with the alerts.
+    assert [u.version for u in unreviewed(store, [sub])] == ["2.1.7"]

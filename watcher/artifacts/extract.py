@@ -13,6 +13,7 @@ top-level directory (`package/`), an sdist's `name-version/`; wheels are left as
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import stat
@@ -41,6 +42,12 @@ _INFLATE_CHUNK = 256 * 1024
 _INPUT_CHUNK = 256 * 1024
 #: Tar headers, pax records and padding allowed per member on top of the content budget.
 _TAR_OVERHEAD_PER_MEMBER = 8 * 1024
+
+#: Longest member name accepted, in characters: Linux's PATH_MAX. No installer can create a
+#: deeper path, and a 20 KB name would fill every report and alert it appears in.
+MAX_PATH_CHARS = 4096
+#: How much of a hostile member name an error message quotes.
+_SHOWN_NAME = 200
 
 _BLOCK = tarfile.BLOCKSIZE
 _ZERO_BLOCK = bytes(_BLOCK)
@@ -127,6 +134,7 @@ def read_archive(data: bytes, filename: str, limits: ExtractLimits = DEFAULT_LIM
     ) as e:
         raise ArchiveError(f"corrupt archive {filename}: {_one_line(e)}") from e
 
+    _check_parents(members, filename)
     if fmt == "zip":
         kind = ArtifactKind.WHEEL if is_wheel else ArtifactKind.SDIST
         # A wheel's paths are install paths already; only sdists have a root to strip.
@@ -175,7 +183,7 @@ class _Budget:
         if self.members > self.limits.max_members:
             raise UnsafeArchive(
                 f"unsafe archive {self.filename}: more than {self.limits.max_members} members "
-                f"(stopped at {name!r})"
+                f"(stopped at {_shown(name)})"
             )
 
     def content(self, name: str, size: int) -> None:
@@ -218,8 +226,24 @@ def _has_traversal(name: str) -> bool:
     return any(part == ".." for part in _SEPARATORS.split(name))
 
 
-def _normalise(name: str, filename: str) -> str:
-    """A member name as a clean POSIX path relative to the archive root, or `UnsafeArchive`."""
+def _shown(name: str) -> str:
+    """`name` quoted for an error message, cut short when it is absurdly long."""
+    if len(name) <= _SHOWN_NAME:
+        return repr(name)
+    return repr(name[:_SHOWN_NAME]) + f"... ({len(name)} characters)"
+
+
+def _normalise(name: str, filename: str, is_dir: bool = False) -> str:
+    """A member name as a clean POSIX path relative to the archive root, or `UnsafeArchive`.
+
+    A non-directory must end in a real file name: an empty name or a trailing `.` or `/`
+    would make an extractor replace a directory (or the root itself) with a file.
+    """
+    if len(name) > MAX_PATH_CHARS:
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: member {_shown(name)} has a path over the "
+            f"{MAX_PATH_CHARS}-character limit"
+        )
     if "\x00" in name:
         raise UnsafeArchive(f"unsafe archive {filename}: member {name!r} has a NUL in its name")
     if _is_absolute(name):
@@ -228,7 +252,32 @@ def _normalise(name: str, filename: str) -> str:
         raise UnsafeArchive(
             f"unsafe archive {filename}: member {name!r} escapes the archive with '..'"
         )
+    if not is_dir and _SEPARATORS.split(name)[-1] in ("", "."):
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: member {name!r} is not a directory but has no file name"
+        )
     return "/".join(part for part in name.split("/") if part not in ("", "."))
+
+
+def _check_parents(members: list[_Member], filename: str) -> None:
+    """Refuse a member that lies under a file or link member (`lib` -> `.`, then `lib/x.js`).
+
+    An extractor writes such a member through the link (or fails on the file), so what lands
+    on disk differs from what was scanned. Sorted, every path's descendants directly follow
+    it, so one bisection per non-directory finds them without walking every prefix.
+    """
+    paths = sorted(m.path for m in members)
+    for member in members:
+        if member.kind is _Kind.DIR or not member.path:
+            continue
+        prefix = member.path + "/"
+        index = bisect.bisect_left(paths, prefix)
+        if index < len(paths) and paths[index].startswith(prefix):
+            what = "file" if member.kind is _Kind.FILE else member.kind.value
+            raise UnsafeArchive(
+                f"unsafe archive {filename}: member {paths[index]!r} lies under "
+                f"{member.path!r}, which is a {what}, not a directory"
+            )
 
 
 class _Names:
@@ -374,7 +423,7 @@ def _read_tar(
     members: list[_Member] = []
     while (info := archive.next()) is not None:
         budget.member(info.name)
-        path = _normalise(info.name, filename)
+        path = _normalise(info.name, filename, info.isdir())
         names.add(path, info.isdir(), info.name)
         if info.isdir():
             members.append(_Member(path, _Kind.DIR))
@@ -388,7 +437,13 @@ def _read_tar(
             raise UnsafeArchive(f"unsafe archive {filename}: member {info.name!r} is a fifo")
         else:
             # Regular, contiguous and sparse files, and unknown types, which tarfile (like
-            # most extractors) treats as regular files: their bytes get scanned.
+            # most extractors) treats as regular files: their bytes get scanned. A sparse
+            # file's size is its logical size, holes included, so the limits judge that.
+            if info.size < 0:
+                # tarfile accepts a negative pax or base-256 size and would step backwards.
+                raise ArchiveError(
+                    f"corrupt archive {filename}: member {info.name!r} has a negative size"
+                )
             budget.content(info.name, info.size)
             handle = archive.extractfile(info) if info.size else None
             content = handle.read() if handle is not None else b""
@@ -481,9 +536,9 @@ def _read_zip(data: bytes, filename: str, limits: ExtractLimits, budget: _Budget
     for info in infos:
         raw = info.orig_filename
         budget.member(raw)
-        path = _normalise(raw, filename)
         mode = info.external_attr >> 16
         is_dir = info.is_dir() or stat.S_ISDIR(mode)
+        path = _normalise(_zip_name(info, filename), filename, is_dir)
         names.add(path, is_dir, raw)
         if is_dir:
             members.append(_Member(path, _Kind.DIR))
@@ -501,6 +556,45 @@ def _read_zip(data: bytes, filename: str, limits: ExtractLimits, budget: _Budget
         else:
             members.append(_Member(path, _Kind.FILE, data=content))
     return members
+
+
+def _zip_name(info: zipfile.ZipInfo, filename: str) -> str:
+    """The name an extractor gives a zip member, taking an Info-ZIP unicode path field into account.
+
+    unzip and Python >= 3.12 use the field (0x7075) instead of the header name when its CRC
+    matches the header name's bytes; older zipfile ignores it. That is a legitimate way to
+    name a file written in a legacy code page, but if the header name is ASCII or flagged
+    UTF-8 a different unicode name can only be there to show two readers two files. Both
+    names are checked, whichever one is used.
+    """
+    raw = info.orig_filename
+    utf8 = bool(info.flag_bits & 0x800)
+    header_bytes = raw.encode("utf-8" if utf8 else "cp437")
+    unicode_name = _unicode_path_field(info.extra, header_bytes)
+    if unicode_name is None or unicode_name == raw:
+        return raw
+    if utf8 or raw.isascii():
+        raise UnsafeArchive(
+            f"unsafe archive {filename}: member {raw!r} is named {_shown(unicode_name)} in its "
+            "unicode path field"
+        )
+    _normalise(raw, filename, is_dir=True)
+    return unicode_name
+
+
+def _unicode_path_field(extra: bytes, header_bytes: bytes) -> str | None:
+    """The name in a valid Info-ZIP unicode path extra field for `header_bytes`, if there is one."""
+    position = 0
+    while position + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, position)
+        body = extra[position + 4 : position + 4 + size]
+        position += 4 + size
+        if tag != 0x7075 or len(body) < 5:
+            continue
+        version, crc = struct.unpack_from("<BL", body)
+        if version == 1 and crc == zlib.crc32(header_bytes):
+            return body[5:].decode("utf-8", errors="replace")
+    return None
 
 
 def _zip_member_bytes(

@@ -30,6 +30,8 @@ DIGEST_STRENGTH: tuple[tuple[str, int], ...] = (("sha512", 128), ("sha256", 64),
 _HEX = re.compile(r"[0-9a-f]+")
 #: How much of a digest to show in messages: enough to compare by eye.
 _SHOWN = 12
+#: Default cap on one download (`WATCHER_MAX_DOWNLOAD_BYTES` overrides it).
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 
 
 def choose_digest(ref: ArtifactRef) -> tuple[str, str]:
@@ -62,7 +64,7 @@ class Fetcher:
 
     http: HttpClient
     cache_dir: Path | None
-    max_bytes: int = 256 * 1024 * 1024
+    max_bytes: int = MAX_DOWNLOAD_BYTES
 
     def fetch(self, ref: ArtifactRef) -> bytes:
         """The verified bytes of `ref`, from the cache when possible.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from watcher.models import Report
@@ -30,16 +31,55 @@ class Alert:
     dedup_key: str
 
 
+@dataclass(frozen=True, slots=True)
+class OperationalAlert:
+    """A problem of watcher itself, not a verdict on a release: notifiers label it so.
+
+    Queued once when a package's polls have failed `watch.RETRY_BUDGET` times in a row
+    (`event` "unreachable"), and once when polling works again ("recovered"). `summary` is
+    one line, credentials already scrubbed; `registry` is the URL without userinfo.
+    """
+
+    channel: str
+    dedup_key: str
+    event: str
+    ecosystem: str
+    package: str
+    registry: str
+    failures: int
+    error: str | None
+    at: str
+    summary: str
+
+
 @runtime_checkable
 class Notifier(Protocol):
     """Something that can deliver an `Alert`."""
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert | OperationalAlert) -> None:
         """Deliver `alert` once, or raise `watcher.errors.NotifyError`.
 
         `NotifyError.permanent` is True when the same call cannot succeed later (unknown
         channel, bad credentials, a payload the receiver rejects); otherwise the error is
         transient and `retry_after` says how long the receiver asked us to wait, if it did.
+        """
+
+
+@runtime_checkable
+class ConfirmingNotifier(Notifier, Protocol):
+    """A notifier whose receiver can be asked whether an alert already arrived (Slack).
+
+    The outbox records that an attempt is in flight before it sends; when a process dies
+    mid-send, the alert's next sender passes that time as `unsure_since`, and the notifier
+    looks for the alert at the receiver before posting it again: exactly once, not at least.
+    """
+
+    def send_once(self, alert: Alert, *, unsure_since: datetime | None) -> str | None:
+        """Deliver `alert` unless it arrived at or after `unsure_since`; the receiver's id.
+
+        The id (Slack's message `ts`) is None when the receiver gives none. Raises
+        `NotifyError` like `send`, also when the receiver cannot be asked (then nothing is
+        posted: a transient error is retried later, with the same `unsure_since`).
         """
 
 

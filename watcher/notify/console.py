@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from watcher.errors import NotifyError
-from watcher.notify.base import Alert, all_links
+from watcher.notify.base import Alert, OperationalAlert, all_links
 from watcher.report.text import render_text
 
 
@@ -17,6 +17,14 @@ def banner(alert: Alert) -> str:
     return (
         f"=== watcher alert for {alert.channel}: {report.severity.value.upper()} "
         f"{report.package} {report.new_version} (key {alert.dedup_key}) ==="
+    )
+
+
+def operational_banner(alert: OperationalAlert) -> str:
+    """The banner of an operational alert: marked as such, never with a release severity."""
+    return (
+        f"=== watcher OPERATIONAL alert for {alert.channel}: {alert.event} "
+        f"{alert.ecosystem}/{alert.package} (key {alert.dedup_key}) ==="
     )
 
 
@@ -30,12 +38,17 @@ class ConsoleNotifier:
     def __repr__(self) -> str:
         return "ConsoleNotifier()"
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert | OperationalAlert) -> None:
         """Write the banner, the text report and the alert's extra links."""
         stream = self._stream or sys.stdout
-        lines = [banner(alert), render_text(alert.report).rstrip("\n")]
-        # render_text already prints the report's own links.
-        lines.extend(f"link: {link}" for link in all_links(alert) if link not in alert.report.links)
+        if isinstance(alert, OperationalAlert):
+            lines = [operational_banner(alert), alert.summary]
+        else:
+            lines = [banner(alert), render_text(alert.report).rstrip("\n")]
+            # render_text already prints the report's own links.
+            lines.extend(
+                f"link: {link}" for link in all_links(alert) if link not in alert.report.links
+            )
         try:
             stream.write("\n".join(lines) + "\n\n")
             stream.flush()

@@ -16,10 +16,13 @@ import http.client
 import logging
 import math
 import random
+import re
+import socket
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.error import URLError
 from urllib.parse import urlsplit
@@ -37,11 +40,12 @@ from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest as RetryRequest
 from slack_sdk.http_retry.response import HttpResponse as RetryResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
 from watcher.errors import NotifyError, UsageError
 from watcher.httpclient import retry_after as parse_retry_after
 from watcher.models import Finding, Report, Severity
-from watcher.notify.base import Alert, all_links
+from watcher.notify.base import Alert, OperationalAlert, all_links
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,16 @@ logger = logging.getLogger(__name__)
 SDK_LOGGER = logging.getLogger("watcher.notify.slack_sdk")
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
+
+#: The `metadata.event_type` of alert messages; the payload carries the alert's dedup key.
+METADATA_EVENT_TYPE = "watcher_alert"
+#: A search for an earlier delivery starts this long before the attempt: Slack's clock and
+#: ours may disagree, and a wider window only costs a few more messages read.
+LOOKUP_SKEW_SECONDS = 120.0
+LOOKUP_PAGE = 200
+#: Pages read before giving up on a search (a busy channel after a long outage).
+LOOKUP_MAX_PAGES = 25
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{8,}")
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -370,6 +384,19 @@ def build_blocks(report: Report, links: Sequence[str]) -> tuple[str, list[dict[s
     return message.fallback, message.blocks()
 
 
+def build_operational_blocks(alert: OperationalAlert) -> tuple[str, list[dict[str, Any]]]:
+    """The text and blocks of an operational alert: marked as such, with no release verdict."""
+    icon = ":white_check_mark:" if alert.event == "recovered" else ":warning:"
+    header = _plain(f"OPERATIONAL: {alert.event} {alert.ecosystem}/{alert.package}", HEADER_LIMIT)
+    text = _clip(_visible(f"{icon} OPERATIONAL: {alert.summary}"), FALLBACK_TEXT_LIMIT)
+    note = "watcher operational alert (not a finding about a release)"
+    return text, [
+        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+        {"type": "section", "text": _mrkdwn(escape_mrkdwn(_clip(alert.summary, 2900)))},
+        {"type": "context", "elements": [_mrkdwn(f"{note} · key `{alert.dedup_key[:16]}`")]},
+    ]
+
+
 # --------------------------------------------------------------------------- sending
 
 
@@ -448,20 +475,81 @@ class _ServerErrorHandler(ServerErrorRetryHandler):
         return response is not None and response.status_code in (500, 502, 503, 504)
 
 
+class _RefusedConnectionHandler(ConnectionErrorRetryHandler):
+    """Retries only connections that never carried the request (refused, no DNS answer).
+
+    A reset or a closed connection may come after Slack posted the message; re-posting then is
+    `SlackNotifier`'s decision, after it looked for the message.
+    """
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        reason = error.reason if isinstance(error, URLError) else error
+        return response is None and isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
 def slack_channel(channel: str) -> str:
     """The Slack channel of a notify target: `slack:#x` → `#x` (IDs like `C0123` work too)."""
     return channel.removeprefix("slack:").strip()
 
 
+def _is_channel_id(channel: str) -> bool:
+    return bool(_CHANNEL_ID.fullmatch(channel))
+
+
+def alert_metadata(alert: Alert) -> dict[str, Any]:
+    """The message metadata that lets a later sender find this alert in the channel.
+
+    `dedup_key` is the outbox's stable identity of the alert; the rest is for people and
+    tools reading the channel. Slack wants flat string/number values here.
+    """
+    report = alert.report
+    return {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {
+            "dedup_key": alert.dedup_key,
+            "ecosystem": report.ecosystem.value,
+            "package": report.package[:PATH_LIMIT],
+            "old_version": report.old_version or "",
+            "new_version": report.new_version,
+            "severity": report.severity.value,
+            "score": report.score,
+        },
+    }
+
+
+class SlackOutcomeUnknown(NotifyError):
+    """The request may or may not have posted the message (timeout, lost answer, 5xx).
+
+    Transient: the outbox keeps the attempt marked as in flight, so that the next sender looks
+    for the message before posting it again.
+    """
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
 class SlackNotifier:
-    """Posts alerts with `chat.postMessage`, retrying rate limits, 5xx and dropped connections.
+    """Posts alerts with `chat.postMessage`, exactly once, retrying what is safe to retry.
 
-    Inline retries are short (`retries` attempts, backoff from `backoff` seconds, a 429 is
-    waited out only up to `max_retry_wait` seconds); anything longer is returned to the outbox
-    as a transient `NotifyError`. A timeout is not retried inline: Slack may have posted the
-    message already, and the outbox decides whether a rare duplicate beats a lost alert.
+    Rate limits and refused connections never post anything, so they are retried inline (a
+    429 is waited out only up to `max_retry_wait` seconds; longer goes back to the outbox with
+    its Retry-After). A 5xx or a dropped connection may come after Slack posted the message:
+    before each of the `retries` re-posts the channel is searched for the alert's metadata
+    (`conversations.history`), and a message found counts as delivered. A timeout goes back to
+    the outbox at once (a slow Slack should not hold the sender), which searches before the
+    next post. The search needs `channels:history` and `channels:read` (`groups:*` for
+    private channels) besides `chat:write`; without them an unsure alert is posted again
+    with a warning, since a duplicate beats a lost alert.
 
-    The token lives only inside the SDK client: it is not in `repr`, logs or error messages.
+    The token lives only inside the SDK clients: it is not in `repr`, logs or error messages.
     """
 
     def __init__(
@@ -478,14 +566,29 @@ class SlackNotifier:
         if not token.strip():
             raise UsageError("SLACK_BOT_TOKEN is empty")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
         intervals = BackoffRetryIntervalCalculator(
             backoff_factor=backoff, jitter=_ProportionalJitter()
         )
+        # The SDK takes whole seconds (urllib accepts floats, but the SDK is typed int).
+        seconds = max(1, math.ceil(timeout))
         self._client = WebClient(
             token=token,
             base_url=self.base_url,
-            # The SDK takes whole seconds (urllib accepts floats, but the SDK is typed int).
-            timeout=max(1, math.ceil(timeout)),
+            timeout=seconds,
+            logger=SDK_LOGGER,
+            retry_handlers=[
+                _RefusedConnectionHandler(max_retry_count=retries, interval_calculator=intervals),
+                _RateLimitHandler(retries, max_retry_wait, sleep),
+            ],
+        )
+        # Reads change nothing, so every transient failure is retried inline.
+        self._reader = WebClient(
+            token=token,
+            base_url=self.base_url,
+            timeout=seconds,
             logger=SDK_LOGGER,
             retry_handlers=[
                 ConnectionErrorRetryHandler(max_retry_count=retries, interval_calculator=intervals),
@@ -493,45 +596,166 @@ class SlackNotifier:
                 _ServerErrorHandler(max_retry_count=retries, interval_calculator=intervals),
             ],
         )
+        #: `#name` → channel id, learned from answers (conversations.list, chat.postMessage).
+        self._channel_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"SlackNotifier(base_url={self.base_url!r})"
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert | OperationalAlert) -> None:
         """Post `alert` to its channel, or raise `NotifyError`."""
+        if isinstance(alert, OperationalAlert):
+            self._send_operational(alert)
+            return
+        self.send_once(alert, unsure_since=None)
+
+    def _send_operational(self, alert: OperationalAlert) -> None:
+        # No search before a re-post: a repeated "registry unreachable" note is harmless.
         channel = slack_channel(alert.channel)
         if not channel:
             raise NotifyError(f"no Slack channel in {alert.channel!r}", permanent=True)
+        text, blocks = build_operational_blocks(alert)
+        metadata = {
+            "event_type": "watcher_operational",
+            "event_payload": {"dedup_key": alert.dedup_key, "event": alert.event},
+        }
+        outcome = self._post(channel, text, blocks, metadata)
+        if isinstance(outcome, NotifyError):
+            raise outcome
+
+    def send_once(self, alert: Alert, *, unsure_since: datetime | None) -> str:
+        """Post `alert` unless the channel has it since `unsure_since`; the message's `ts`."""
+        channel = slack_channel(alert.channel)
+        if not channel:
+            raise NotifyError(f"no Slack channel in {alert.channel!r}", permanent=True)
+        if unsure_since is not None:
+            found = self.find(alert, unsure_since)
+            if found is not None:
+                logger.info(
+                    "alert %s was already in Slack %s (ts %s): not posting it again",
+                    alert.dedup_key,
+                    channel,
+                    found,
+                )
+                return found
+        since = unsure_since or datetime.now(UTC)
         message = _message(alert.report, all_links(alert))
-        error = self._post(channel, message.fallback, message.blocks())
-        if isinstance(error, SlackDeliveryError) and error.code in BLOCKS_REJECTED:
+        metadata = alert_metadata(alert)
+        outcome = self._post(channel, message.fallback, message.blocks(), metadata)
+        for _ in range(self.retries):
+            if not isinstance(outcome, SlackOutcomeUnknown) or outcome.timed_out:
+                break
+            # Slack may have posted it: look before posting again.
+            self._sleep(self.backoff)
+            found = self.find(alert, since)
+            if found is not None:
+                outcome = found
+                break
+            outcome = self._post(channel, message.fallback, message.blocks(), metadata)
+        if isinstance(outcome, SlackDeliveryError) and outcome.code in BLOCKS_REJECTED:
             # Our blocks are at fault, not the alert: deliver it as text rather than lose it.
             logger.error(
                 "Slack rejected the blocks of alert %s (%s); sending it as text",
                 alert.dedup_key,
-                error,
+                outcome,
             )
-            error = self._post(channel, message.text_only(), None)
-        if error is not None:
+            outcome = self._post(channel, message.text_only(), None, metadata)
+        if isinstance(outcome, NotifyError):
             # Raised here, outside any `except`, so that it carries no __context__: the SDK's
             # exception holds the request headers, token included.
-            raise error
+            raise outcome
         logger.info("alert %s delivered to Slack %s", alert.dedup_key, channel)
+        return outcome
 
-    def _post(
-        self, channel: str, text: str, blocks: list[dict[str, Any]] | None
-    ) -> NotifyError | None:
-        """One chat.postMessage (with the SDK's retries); the mapped error, None on success."""
-        try:
-            self._client.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=blocks,
-                unfurl_links=False,
-                unfurl_media=False,
+    def find(self, alert: Alert, since: datetime) -> str | None:
+        """The `ts` of `alert`'s message in its channel at or after `since`, if there is one.
+
+        Matches the metadata's dedup key, so only this alert counts, whoever wrote the text.
+        Raises a transient `NotifyError` when Slack cannot answer now; when it never can (no
+        scope, channel not visible), logs why and says None: the alert is then sent again.
+        """
+        channel = slack_channel(alert.channel)
+        channel_id = self._resolve(channel)
+        if isinstance(channel_id, NotifyError):
+            raise channel_id
+        if channel_id is None:
+            return None
+        oldest = f"{max(0.0, since.timestamp() - LOOKUP_SKEW_SECONDS):.6f}"
+        cursor: str | None = None
+        for _ in range(LOOKUP_MAX_PAGES):
+            page = self._read(
+                "conversations.history",
+                self._reader.conversations_history,
+                channel=channel_id,
+                oldest=oldest,
+                inclusive=True,
+                include_all_metadata=True,
+                limit=LOOKUP_PAGE,
+                cursor=cursor,
             )
+            if isinstance(page, NotifyError):
+                if page.permanent:
+                    self._unsure(alert, page)
+                    return None
+                raise page
+            for item in page.get("messages") or []:
+                if _is_alert_message(item, alert.dedup_key):
+                    return str(item.get("ts") or "") or None
+            cursor = _next_cursor(page)
+            if cursor is None:
+                return None
+        self._unsure(alert, f"more than {LOOKUP_MAX_PAGES * LOOKUP_PAGE} messages")
+        return None
+
+    def _unsure(self, alert: Alert, why: object) -> None:
+        logger.warning(
+            "cannot check Slack for an earlier delivery of alert %s (%s); sending it again "
+            "may post it twice",
+            alert.dedup_key,
+            why,
+        )
+
+    def _resolve(self, channel: str) -> str | NotifyError | None:
+        """The id of `channel` (history needs one); None when this token cannot see it."""
+        if _is_channel_id(channel):
+            return channel
+        name = channel.lstrip("#")
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+        cursor: str | None = None
+        for _ in range(LOOKUP_MAX_PAGES):
+            page = self._read(
+                "conversations.list",
+                self._reader.conversations_list,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=LOOKUP_PAGE,
+                cursor=cursor,
+            )
+            if isinstance(page, NotifyError):
+                if page.permanent:
+                    logger.warning("cannot list Slack channels to find %s: %s", channel, page)
+                    return None
+                return page
+            for item in page.get("channels") or []:
+                if isinstance(item, dict) and item.get("name") and item.get("id"):
+                    self._channel_ids[str(item["name"])] = str(item["id"])
+            if name in self._channel_ids:
+                return self._channel_ids[name]
+            cursor = _next_cursor(page)
+            if cursor is None:
+                break
+        logger.warning("Slack channel %s is not visible to this token", channel)
+        return None
+
+    def _read(
+        self, method: str, call: Callable[..., SlackResponse], **arguments: Any
+    ) -> Mapping[str, Any] | NotifyError:
+        """One read (with the SDK's retries); its data, or the mapped error."""
+        try:
+            data = call(**arguments).data
         except SlackApiError as e:
-            return _api_error(e)
+            return _api_error(e, method)
         except SlackRequestError as e:
             return NotifyError(f"Slack request refused by the client: {e}", permanent=True)
         except TimeoutError:
@@ -540,11 +764,71 @@ class SlackNotifier:
             return NotifyError(f"Slack API at {self._host} unreachable: {_reason(e.reason)}")
         except (OSError, http.client.HTTPException) as e:
             return NotifyError(f"Slack API at {self._host} unreachable: {_reason(e)}")
-        return None
+        return data if isinstance(data, dict) else {}
+
+    def _post(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None,
+        metadata: dict[str, Any],
+    ) -> str | NotifyError:
+        """One chat.postMessage (with the safe retries); the message's `ts`, or the error."""
+        try:
+            response = self._client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                metadata=metadata,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as e:
+            error = _api_error(e, "chat.postMessage")
+            if error.status >= 500:
+                return SlackOutcomeUnknown(str(error))
+            return error
+        except SlackRequestError as e:
+            return NotifyError(f"Slack request refused by the client: {e}", permanent=True)
+        except TimeoutError:
+            return SlackOutcomeUnknown(f"Slack API at {self._host} timed out", timed_out=True)
+        except URLError as e:
+            if isinstance(e.reason, TimeoutError):
+                return SlackOutcomeUnknown(f"Slack API at {self._host} timed out", timed_out=True)
+            if isinstance(e.reason, ConnectionRefusedError | socket.gaierror):
+                return NotifyError(f"Slack API at {self._host} unreachable: {_reason(e.reason)}")
+            return SlackOutcomeUnknown(
+                f"Slack API at {self._host} dropped the request: {_reason(e.reason)}"
+            )
+        except (OSError, http.client.HTTPException) as e:
+            return SlackOutcomeUnknown(
+                f"Slack API at {self._host} dropped the request: {_reason(e)}"
+            )
+        data = response.data if isinstance(response.data, dict) else {}
+        posted_in = str(data.get("channel") or "")
+        if posted_in and not _is_channel_id(channel):
+            self._channel_ids.setdefault(channel.lstrip("#"), posted_in)
+        return str(data.get("ts") or "")
 
     @property
     def _host(self) -> str:
         return urlsplit(self.base_url).netloc
+
+
+def _is_alert_message(item: object, dedup_key: str) -> bool:
+    if not isinstance(item, dict):
+        return False
+    metadata = item.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT_TYPE:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("dedup_key") == dedup_key
+
+
+def _next_cursor(page: Mapping[str, Any]) -> str | None:
+    meta = page.get("response_metadata")
+    cursor = meta.get("next_cursor") if isinstance(meta, dict) else None
+    return str(cursor) if cursor else None
 
 
 def _reason(error: object) -> str:
@@ -558,13 +842,20 @@ class SlackDeliveryError(NotifyError):
     """Slack answered with an error; `code` is its error string (`channel_not_found`...)."""
 
     def __init__(
-        self, message: str, code: str, *, retry_after: float | None, permanent: bool
+        self,
+        message: str,
+        code: str,
+        *,
+        retry_after: float | None,
+        permanent: bool,
+        status: int = 200,
     ) -> None:
         super().__init__(message, retry_after=retry_after, permanent=permanent)
         self.code = code
+        self.status = status
 
 
-def _api_error(e: SlackApiError) -> SlackDeliveryError:
+def _api_error(e: SlackApiError, method: str) -> SlackDeliveryError:
     """Map an SDK error (after its retries) to transient or permanent."""
     response = e.response
     status = int(getattr(response, "status_code", 0) or 0)
@@ -574,8 +865,9 @@ def _api_error(e: SlackApiError) -> SlackDeliveryError:
     wait = _retry_after(getattr(response, "headers", None) or {})
     transient = status == 429 or status >= 500 or code in TRANSIENT_ERRORS
     return SlackDeliveryError(
-        f"Slack chat.postMessage failed: {code} (HTTP {status})",
+        f"Slack {method} failed: {code} (HTTP {status})",
         code,
         retry_after=wait if transient else None,
         permanent=not transient,
+        status=status,
     )

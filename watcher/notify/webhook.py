@@ -18,7 +18,7 @@ import httpx
 
 from watcher.errors import NotifyError, UsageError
 from watcher.httpclient import USER_AGENT, retry_after
-from watcher.notify.base import Alert, all_links
+from watcher.notify.base import Alert, OperationalAlert, all_links
 from watcher.report.jsonfmt import report_dict
 
 logger = logging.getLogger(__name__)
@@ -111,15 +111,36 @@ class WebhookNotifier:
         if self._own_client:
             self._http.close()
 
-    def payload(self, alert: Alert) -> dict[str, Any]:
-        """The JSON body: the SPEC §3 report object plus `channel`, `dedup_key` and `links`."""
+    def payload(self, alert: Alert | OperationalAlert) -> dict[str, Any]:
+        """The JSON body: the SPEC §3 report object plus `channel`, `dedup_key` and `links`.
+
+        An operational alert has no report: `kind` is "operational" (release alerts carry no
+        `kind`, as before), `severity` is "operational", and `event`, `summary`, `registry`,
+        `failures`, `error` and `at` say what went wrong.
+        """
+        if isinstance(alert, OperationalAlert):
+            return {
+                "schema": 1,
+                "kind": "operational",
+                "severity": "operational",
+                "event": alert.event,
+                "ecosystem": alert.ecosystem,
+                "package": alert.package,
+                "registry": alert.registry,
+                "failures": alert.failures,
+                "error": alert.error,
+                "at": alert.at,
+                "summary": alert.summary,
+                "channel": alert.channel,
+                "dedup_key": alert.dedup_key,
+            }
         body = report_dict(alert.report)
         body["channel"] = alert.channel
         body["dedup_key"] = alert.dedup_key
         body["links"] = list(all_links(alert))
         return body
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert | OperationalAlert) -> None:
         """POST `alert`, or raise `NotifyError`."""
         error: NotifyError
         try:

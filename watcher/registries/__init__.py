@@ -28,7 +28,7 @@ from watcher.errors import (
 )
 from watcher.httpclient import HttpClient
 from watcher.models import Ecosystem
-from watcher.registries.base import Registry
+from watcher.registries.base import NotModified, Registry, Validators, VersionList
 from watcher.registries.npm import PUBLIC_NPM_REGISTRY, NpmRegistry
 from watcher.registries.pypi import PUBLIC_PYPI, PypiRegistry, is_valid_pypi_name
 from watcher.registries.wire import display_url, normalize_repository_url
@@ -36,9 +36,12 @@ from watcher.registries.wire import display_url, normalize_repository_url
 __all__ = [
     "PUBLIC_NPM_REGISTRY",
     "PUBLIC_PYPI",
+    "NotModified",
     "NpmRegistry",
     "PypiRegistry",
     "Registry",
+    "Validators",
+    "VersionList",
     "is_valid_pypi_name",
     "normalize_repository_url",
     "open_registry",

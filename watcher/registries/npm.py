@@ -32,6 +32,7 @@ from watcher.models import (
     Release,
 )
 from watcher.registries import wire
+from watcher.registries.base import NotModified, Validators, VersionList
 
 PUBLIC_NPM_REGISTRY = "https://registry.npmjs.org/"
 _PUBLIC_HOST = "registry.npmjs.org"
@@ -91,6 +92,9 @@ class NpmRegistry:
         response = wire.get(self.http, self.package_url(name), what)
         if response is None:
             raise PackageNotFound(f"npm package '{name}' not found on {self._display}")
+        return self._parse(name, response, what)
+
+    def _parse(self, name: str, response: httpx.Response, what: str) -> _Packument:
         doc = wire.validate(wire.NpmPackument, wire.response_json(response, what), what)
         if not doc.versions:
             # A fully unpublished package keeps a stub packument with `time.unpublished`.
@@ -110,7 +114,21 @@ class NpmRegistry:
             name=name,
             versions=_ordered_versions(doc),
             latest=doc.dist_tags.get("latest"),
+            created=wire.parse_time(doc.time.get("created")),
         )
+
+    def latest_versions(
+        self, name: str, validators: Validators | None = None
+    ) -> NotModified | VersionList:
+        """`package(name)` as a conditional GET of the packument (see `Registry`)."""
+        what = f"npm registry {self._display} for '{name}'"
+        answer = wire.get_conditional(self.http, self.package_url(name), what, validators)
+        if answer is None:
+            raise PackageNotFound(f"npm package '{name}' not found on {self._display}")
+        if isinstance(answer, NotModified):
+            return answer
+        self._parse(name, answer, what)
+        return VersionList(self.package(name), Validators.from_headers(answer.headers))
 
     def release(self, name: str, version: str) -> Release:
         """One version of `name` with its tarball and registry metadata."""

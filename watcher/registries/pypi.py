@@ -35,6 +35,7 @@ from watcher.models import (
     Release,
 )
 from watcher.registries import wire
+from watcher.registries.base import NotModified, Validators, VersionList
 
 PUBLIC_PYPI = "https://pypi.org/"
 _PUBLIC_HOST = "pypi.org"
@@ -198,45 +199,90 @@ class PypiRegistry:
             page_url=(f"https://pypi.org/project/{project.name}/{key}/" if self._public else None),
         )
 
+    def latest_versions(
+        self, name: str, validators: Validators | None = None
+    ) -> NotModified | VersionList:
+        """`package(name)` as a conditional GET of the project document (see `Registry`).
+
+        The validators go to whichever document answers (the JSON API, else the Simple page):
+        ETags are per document, and an index without a JSON API answers 404 there every time.
+        """
+        canonical = self._canonical(name)
+        project: _Project | None = None
+        answer: httpx.Response | NotModified | None = None
+        if self.json_base is not None:
+            answer = self._fetch_json(canonical, validators)
+            if isinstance(answer, httpx.Response):
+                project = self._json_project(canonical, answer)
+        if answer is None:
+            answer = self._fetch_simple(canonical, validators)
+            if isinstance(answer, httpx.Response):
+                project = self._simple_project(canonical, answer)
+        if isinstance(answer, NotModified):
+            return answer
+        if project is None or answer is None:
+            raise PackageNotFound(f"PyPI project '{name}' not found on {self._display}")
+        self._projects[canonical] = project
+        return VersionList(self.package(canonical), Validators.from_headers(answer.headers))
+
     # --- fetching ----------------------------------------------------------------------------
 
-    def _project(self, name: str) -> _Project:
+    def _canonical(self, name: str) -> str:
         if not is_valid_pypi_name(name):
             raise PackageNotFound(f"'{name}' is not a valid PyPI project name")
-        canonical = canonicalize_name(name)
+        return canonicalize_name(name)
+
+    def _project(self, name: str) -> _Project:
+        canonical = self._canonical(name)
         cached = self._projects.get(canonical)
         if cached is not None:
             return cached
         project: _Project | None = None
         if self.json_base is not None:
-            project = self._from_json_api(canonical)
+            response = self._fetch_json(canonical, None)
+            if isinstance(response, httpx.Response):
+                project = self._json_project(canonical, response)
         if project is None:
-            project = self._from_simple_api(canonical)
+            response = self._fetch_simple(canonical, None)
+            if isinstance(response, httpx.Response):
+                project = self._simple_project(canonical, response)
         if project is None:
             raise PackageNotFound(f"PyPI project '{name}' not found on {self._display}")
         self._projects[canonical] = project
         return project
 
     def _get(
-        self, url: str, what: str, headers: dict[str, str] | None = None
-    ) -> httpx.Response | None:
+        self,
+        url: str,
+        what: str,
+        headers: dict[str, str] | None = None,
+        validators: Validators | None = None,
+    ) -> httpx.Response | NotModified | None:
         """GET on this index; None when the index does not have the document.
 
         A redirect to another host counts as "not here": pypiserver, for one, redirects
         unknown names to pypi.org by default, and following that would report a public
         project as present on the private index (hiding a dependency-confusion setup).
         """
-        response = wire.get(self.http, url, what, headers)
+        response = wire.get_conditional(self.http, url, what, validators, headers)
+        if isinstance(response, NotModified):
+            return response
         if response is None or response.url.host != httpx.URL(url).host:
             return None
         return response
 
-    def _from_json_api(self, canonical: str) -> _Project | None:
+    def _json_what(self, canonical: str) -> str:
+        return f"PyPI JSON API {self._display} for '{canonical}'"
+
+    def _fetch_json(
+        self, canonical: str, validators: Validators | None
+    ) -> httpx.Response | NotModified | None:
         assert self.json_base is not None
-        what = f"PyPI JSON API {self._display} for '{canonical}'"
-        response = self._get(f"{self.json_base}pypi/{canonical}/json", what)
-        if response is None:
-            return None
+        url = f"{self.json_base}pypi/{canonical}/json"
+        return self._get(url, self._json_what(canonical), validators=validators)
+
+    def _json_project(self, canonical: str, response: httpx.Response) -> _Project:
+        what = self._json_what(canonical)
         doc = wire.validate(wire.PypiProject, wire.response_json(response, what), what)
         files: dict[str, tuple[_File, ...]] = {}
         for version, entries in doc.releases.items():
@@ -256,13 +302,21 @@ class PypiRegistry:
             info=doc.info,
         )
 
-    def _from_simple_api(self, canonical: str) -> _Project | None:
-        what = f"PyPI simple index {self._display} for '{canonical}'"
-        response = self._get(
-            f"{self.simple_base}{canonical}/", what, headers={"Accept": SIMPLE_ACCEPT}
+    def _simple_what(self, canonical: str) -> str:
+        return f"PyPI simple index {self._display} for '{canonical}'"
+
+    def _fetch_simple(
+        self, canonical: str, validators: Validators | None
+    ) -> httpx.Response | NotModified | None:
+        return self._get(
+            f"{self.simple_base}{canonical}/",
+            self._simple_what(canonical),
+            headers={"Accept": SIMPLE_ACCEPT},
+            validators=validators,
         )
-        if response is None:
-            return None
+
+    def _simple_project(self, canonical: str, response: httpx.Response) -> _Project:
+        what = self._simple_what(canonical)
         ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype.endswith("+json") or ctype == "application/json":
             page = wire.validate(wire.SimpleProject, wire.response_json(response, what), what)
@@ -308,7 +362,7 @@ class PypiRegistry:
         url = f"{self.json_base}pypi/{canonical}/{quote(version, safe='')}/json"
         response = self._get(url, what)
         info = None
-        if response is not None:
+        if isinstance(response, httpx.Response):
             info = wire.validate(wire.PypiVersionDoc, wire.response_json(response, what), what).info
         self._version_infos[key] = info
         return info

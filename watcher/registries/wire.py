@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from watcher.errors import MalformedResponse, RegistryError
 from watcher.httpclient import HttpClient
+from watcher.registries.base import NotModified, Validators
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -219,6 +220,40 @@ def get(
 ) -> httpx.Response | None:
     """GET `url`; None for 404/410 (not found), the response for 2xx, RegistryError otherwise."""
     response = http.get(url, headers=headers)
+    check_status(response, what)
+    if response.status_code in (404, 410):
+        return None
+    return response
+
+
+def get_conditional(
+    http: HttpClient,
+    url: str,
+    what: str,
+    validators: Validators | None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response | NotModified | None:
+    """`get`, made conditional by `validators` when there are any: 304 → `NotModified`.
+
+    A 304 may carry fresher validators (RFC 9110 §15.4.5); those win, the rest are kept. A
+    304 to a request that carried no validators is nonsense and is reported as such, so a
+    broken proxy cannot make a poll look like "nothing new" forever.
+    """
+    sent = validators if validators else None
+    merged = dict(headers or {})
+    if sent is not None:
+        merged.update(sent.request_headers())
+    response = http.get(url, headers=merged)
+    if response.status_code == 304:
+        if sent is None:
+            raise MalformedResponse(f"{what}: HTTP 304 to a request without validators")
+        fresh = Validators.from_headers(response.headers)
+        return NotModified(
+            Validators(
+                etag=fresh.etag or sent.etag,
+                last_modified=fresh.last_modified or sent.last_modified,
+            )
+        )
     check_status(response, what)
     if response.status_code in (404, 410):
         return None

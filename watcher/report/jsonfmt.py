@@ -19,6 +19,7 @@ from watcher.models import (
     Report,
     RuleFailure,
     Severity,
+    Suppressed,
 )
 
 SCHEMA = 1
@@ -34,20 +35,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "new_version": report.new_version,
         "score": report.score,
         "severity": report.severity.value,
-        "findings": [
-            {
-                "rule": f.rule,
-                "severity": f.severity.value,
-                "path": f.path,
-                "line": f.line,
-                "message": f.message,
-                "evidence": f.evidence,
-                "artifact": f.artifact,
-                "category": f.category,
-                "fingerprint": f.fingerprint,
-            }
-            for f in report.findings
-        ],
+        "findings": [_finding_dict(f) for f in report.findings],
         "files": {
             "added": report.files.added,
             "removed": report.files.removed,
@@ -62,6 +50,26 @@ def report_dict(report: Report) -> dict[str, Any]:
         "reasons": list(report.reasons),
         "rule_errors": [{"rule": e.rule, "error": e.error} for e in report.rule_failures],
         "links": list(report.links),
+        # Allowed or accepted findings (watcher.policy): the finding's keys plus `suppressed_by`.
+        "suppressed": [
+            {**_finding_dict(s.finding), "suppressed_by": s.by} for s in report.suppressed
+        ],
+    }
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "path": finding.path,
+        "line": finding.line,
+        "message": finding.message,
+        "evidence": finding.evidence,
+        "artifact": finding.artifact,
+        "category": finding.category,
+        "fingerprint": finding.fingerprint,
+        "via": finding.via,
+        "subject": finding.subject,
     }
 
 
@@ -107,6 +115,10 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
                 for e in data.get("rule_errors") or ()
             ),
             links=tuple(str(link) for link in data.get("links") or ()),
+            suppressed=tuple(
+                Suppressed(_finding(s), str(s.get("suppressed_by") or ""))
+                for s in data.get("suppressed") or ()
+            ),
         )
     except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"malformed report document: {type(e).__name__}: {e}") from e
@@ -131,4 +143,6 @@ def _finding(data: Mapping[str, Any]) -> Finding:
         line=_optional_int(data.get("line")),
         evidence=_optional_str(data.get("evidence")),
         artifact=_optional_str(data.get("artifact")),
+        via=_optional_str(data.get("via")),
+        subject=_optional_str(data.get("subject")),
     )

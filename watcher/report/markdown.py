@@ -30,20 +30,42 @@ def _lines(report: Report) -> Iterator[str]:
     yield f"Files: {c.added} added, {c.removed} removed, {c.changed} changed."
     yield ""
     if not report.findings:
-        yield "No findings."
-        return
-    yield "| Severity | Rule | Location | Finding | Evidence |"
-    yield "|---|---|---|---|---|"
+        yield (
+            "No findings beyond those allowed or suppressed."
+            if report.suppressed
+            else "No findings."
+        )
+    else:
+        yield "| Severity | Rule | Location | Finding | Evidence | Fingerprint |"
+        yield "|---|---|---|---|---|---|"
     for f in report.findings:
         where = f.path or "metadata"
+        if f.via:
+            where = f"{f.via}: {where}"
         if f.line is not None:
             where += f":{f.line}"
         if f.artifact and len(report.artifacts) > 1:
             where += f" ({f.artifact})"
         yield (
             f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "
-            f"| {_code(f.evidence)} |"
+            f"| {_code(f.evidence)} | `{f.fingerprint}` |"
         )
+    if report.suppressed:
+        yield ""
+        summary = f"Allowed or suppressed ({len(report.suppressed)}), not scored"
+        yield f"<details><summary>{summary}</summary>"
+        yield ""
+        yield "| Severity | Rule | Location | Finding | Fingerprint | By |"
+        yield "|---|---|---|---|---|---|"
+        for item in report.suppressed:
+            f = item.finding
+            where = (f.path or "metadata") + (f":{f.line}" if f.line is not None else "")
+            yield (
+                f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "
+                f"| `{f.fingerprint}` | {_code(item.by)} |"
+            )
+        yield ""
+        yield "</details>"
     for link in report.links:
         yield f"\n[{link}]({link})"
 

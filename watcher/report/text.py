@@ -12,6 +12,8 @@ from watcher.models import Finding, Report
 
 def _where(finding: Finding, several_artifacts: bool) -> str:
     place = finding.path or "(metadata)"
+    if finding.via:
+        place = f"{finding.via}: {place}"
     if finding.line is not None:
         place += f":{finding.line}"
     if finding.artifact and several_artifacts:
@@ -34,18 +36,34 @@ def _lines(report: Report) -> Iterator[str]:
         f"files: {counts.added} added, {counts.removed} removed, {counts.changed} changed"
         + (f"   artifacts: {', '.join(report.artifacts)}" if report.artifacts else "")
     )
+    several = len(report.artifacts) > 1
     if not report.findings:
         yield ""
-        yield "No findings: nothing new that runs at install, reaches out, or changed hands."
+        yield (
+            "No findings beyond those allowed or suppressed below."
+            if report.suppressed
+            else "No findings: nothing new that runs at install, reaches out, or changed hands."
+        )
     for severity in sorted({f.severity for f in report.findings}, reverse=True):
         group = [f for f in report.findings if f.severity is severity]
         yield ""
         yield f"{severity.value.upper()} ({len(group)})"
         for finding in group:
-            yield f"  {finding.rule}  {_where(finding, len(report.artifacts) > 1)}"
+            # The fingerprint is what `suppress = ["RULE@FINGERPRINT"]` takes to accept it.
+            yield f"  {finding.rule}  {_where(finding, several)}  fp:{finding.fingerprint}"
             yield f"    {finding.message}"
             if finding.evidence:
                 yield f"    > {finding.evidence}"
+    if report.suppressed:
+        yield ""
+        yield f"ALLOWED OR SUPPRESSED ({len(report.suppressed)}), not scored"
+        for item in report.suppressed:
+            finding = item.finding
+            yield (
+                f"  {finding.rule}  {_where(finding, several)}  fp:{finding.fingerprint}"
+                f"  ({finding.severity.value}, {item.by})"
+            )
+            yield f"    {finding.message}"
     for failure in report.rule_failures:
         yield f"rule {failure.rule} failed: {failure.error}"
     for link in report.links:

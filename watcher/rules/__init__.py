@@ -7,13 +7,20 @@ imported below) and a fixture file under tests/rules/fixtures/ named after its i
 from __future__ import annotations
 
 from watcher.rules import (  # noqa: F401  (imported for their registrations)
+    ai_cli,
     archive_shape,
+    bundles,
     code,
     dependencies,
+    dns_exfil,
+    mail,
     mcp_tools,
     metadata,
+    names,
     npm_install,
     python_install,
+    release_history,
+    wallet,
 )
 from watcher.rules.engine import run_rules
 from watcher.rules.registry import REGISTRY, ReleaseContext, Rule

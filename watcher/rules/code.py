@@ -1,8 +1,15 @@
 """Rules over added and changed source lines (JavaScript/TypeScript and Python).
 
-A first, regex-based cut: each rule scans only the lines a release adds, so unchanged code costs
-nothing. A capability the old release already had is reported one step weaker than one it never
-had: network code added to an HTTP client is not news, network code added to a string utility is.
+Two paths, one result. A cheap prefilter first: each signal names literal needles, and a file
+whose added lines contain none of them costs nothing more. A file that passes is parsed once
+(`watcher.parse`: tree-sitter for JS/TS, `ast` for Python) and the signals judge the parser's
+facts on the added lines, so `db.exec(sql)`, `{fetch: true}` or a URL in a docstring are not
+calls or hosts, while `cp.exec(…)` after `const cp = require('child_process')` is. Files that
+do not parse, and bundles too large to parse cheaply, keep the regex path.
+
+Context makes a finding one step weaker: a capability the old release already had, or one
+that fits what the package is for (network code in an HTTP client, a process started by a
+shell server). Purpose never weakens secrets, obfuscation or dynamic code.
 """
 
 from __future__ import annotations
@@ -11,10 +18,12 @@ import bisect
 import itertools
 import re
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from watcher.models import AddedLine, FileChange, Severity, Snapshot
+from watcher.parse import Call, Facts, can_parse, facts_for
+from watcher.parse.purpose import purpose_of
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
 
@@ -23,20 +32,40 @@ COMMENT_PREFIXES = ("//", "/*", "*", "#")
 
 
 @dataclass(frozen=True, slots=True)
+class Spot:
+    """Where a signal matched: 1-based line, character columns on it, and the matched text."""
+
+    line: int
+    start: int
+    end: int
+    text: str
+
+
+#: Finds a signal in a parsed file's facts (every line; callers keep the added ones).
+FactMatcher = Callable[[Facts], Iterator[Spot]]
+
+
+@dataclass(frozen=True, slots=True)
 class Signal:
-    """One pattern a code rule looks for, per language, with what a match means."""
+    """One thing a code rule looks for, per language, with what a match means."""
 
     js: re.Pattern[str] | None
     py: re.Pattern[str] | None
     what: str
     #: Literal strings, one of which every match contains. A line without any of them is never
-    #: given to the regex: finding a literal is a memory search, a regex is an interpreter.
+    #: given to the regex or the parser: finding a literal is a memory search.
     #: None: the pattern is cheap enough to run over the whole text.
     needles: tuple[str, ...] | None
     severity: Severity | None = None
     #: When True, this signal only counts if no stronger signal of the rule hit the same file
     #: (an `import requests` is noise beside the `requests.post(...)` that follows it).
     weak: bool = False
+    #: The parser path. None: the regex is precise enough and runs on parsed files too.
+    facts: FactMatcher | None = None
+    #: Imports that let a later line use this signal under another name (`import * as cp
+    #: from 'child_process'`, then an added `cp.run(…)`): a changed file whose whole text has
+    #: one of these passes the prefilter even when its added lines hold no needle.
+    alias_needles: tuple[bytes, ...] = ()
 
     def pattern_for(self, path: str) -> re.Pattern[str] | None:
         """The pattern for this file's language, if the file is source code."""
@@ -45,6 +74,12 @@ class Signal:
         if is_python(path):
             return self.py
         return None
+
+    def applies_to(self, path: str) -> bool:
+        """Whether this signal can match in this file at all."""
+        if self.pattern_for(path) is not None:
+            return True
+        return self.facts is not None and (is_js(path) or is_python(path))
 
 
 def _c(pattern: str) -> re.Pattern[str]:
@@ -63,6 +98,12 @@ class _Text:
     def line_of(self, offset: int) -> int:
         """Index of the line holding `offset`."""
         return bisect.bisect_right(self.starts, offset) - 1
+
+    def may_match(self, signal: Signal, pattern: re.Pattern[str] | None) -> bool:
+        """The prefilter: whether any line can match (a needle is present)."""
+        if signal.needles is not None:
+            return any(needle in self.joined for needle in signal.needles)
+        return pattern is not None and pattern.search(self.joined) is not None
 
     def candidates(self, signal: Signal, pattern: re.Pattern[str]) -> Iterator[int]:
         """Indexes of lines that may match, in order, each once."""
@@ -97,87 +138,302 @@ class _Text:
                 yield index, match
 
 
+def _text_matches(
+    text: _Text, signal: Signal, pattern: re.Pattern[str] | None, only: frozenset[int] | None
+) -> Iterator[tuple[int, int, int, str]]:
+    """(line index, start, end, matched text) of the regex path; `only`: 0-based indexes."""
+    if pattern is None:
+        return
+    for index, match in text.search(signal, pattern):
+        if only is None or index in only:
+            yield index, match.start(), match.end(), match.group(0)
+
+
 def _had_before(old: Snapshot | None, signal: Signal) -> bool:
     """Whether any source file of the old release already matched this signal."""
     if old is None:
         return False
     for path, entry in old.files.items():
-        pattern = signal.pattern_for(path)
-        if pattern is None or entry.is_binary:
+        if entry.is_binary or not signal.applies_to(path):
             continue
         text = entry.text
         if signal.needles is not None and not any(n in text for n in signal.needles):
             continue
-        if next(_Text(text.splitlines()).search(signal, pattern), None) is not None:
+        pattern = signal.pattern_for(path)
+        facts = facts_for(path, entry) if signal.facts is not None else None
+        if facts is not None and signal.facts is not None:
+            if next(signal.facts(facts), None) is not None:
+                return True
+            if not facts.error_lines:
+                continue
+            only = frozenset(n - 1 for n in facts.error_lines)
+        else:
+            only = None
+        if next(_text_matches(_Text(text.splitlines()), signal, pattern, only), None):
             return True
     return False
 
 
 #: Joined texts of the last few files scanned: every code rule scans the same added lines, and
 #: joining a 9 MB bundle's lines once instead of once per rule halves a large diff's time.
-_TEXT_CACHE: OrderedDict[int, tuple[FileChange, _Text]] = OrderedDict()
+_TEXT_CACHE: OrderedDict[int, tuple[FileChange, _Text, dict[int, int]]] = OrderedDict()
 _TEXT_CACHE_SIZE = 32
 
 
-def _added_text(change: FileChange) -> _Text:
-    """The change's added lines as a `_Text`, shared by all rules scanning this change."""
+def _added_text(change: FileChange) -> tuple[_Text, dict[int, int]]:
+    """The change's added lines as a `_Text`, and line number → index, shared by all rules."""
     cached = _TEXT_CACHE.get(id(change))
     # The entry keeps `change` alive, so its id cannot be reused while cached.
     if cached is not None and cached[0] is change:
         _TEXT_CACHE.move_to_end(id(change))
-        return cached[1]
+        return cached[1], cached[2]
     text = _Text([a.text for a in change.added_lines])
-    _TEXT_CACHE[id(change)] = (change, text)
+    index = {a.lineno: i for i, a in enumerate(change.added_lines)}
+    _TEXT_CACHE[id(change)] = (change, text, index)
     if len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
         _TEXT_CACHE.popitem(last=False)
-    return text
+    return text, index
 
 
-def _matches(
-    ctx: ArtifactContext, signals: tuple[Signal, ...]
-) -> Iterator[tuple[Signal, str, AddedLine, re.Match[str]]]:
-    """(signal, path, added line, match) per matching added source line, in line order.
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A signal found on an added line."""
+
+    signal: Signal
+    path: str
+    added: AddedLine
+    start: int
+    end: int
+    text: str
+
+
+def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Match]:
+    """One match per added source line with a signal, in line order.
 
     Where several signals match one line, the first listed wins.
     """
     for change in ctx.changed_files():
-        patterns = [(s, p) for s in signals if (p := s.pattern_for(change.path)) is not None]
-        if not patterns or not change.added_lines:
+        if not change.added_lines:
             continue
-        text = _added_text(change)
-        found: dict[int, tuple[Signal, re.Match[str]]] = {}
-        for signal, pattern in patterns:
-            for index, match in text.search(signal, pattern):
-                found.setdefault(index, (signal, match))
+        path = change.path
+        text, index_of = _added_text(change)
+        # Alias needles only matter to the parser: a file too large to parse skips them.
+        whole = change.new.data if change.new is not None else b""
+        if not can_parse(path, len(whole)):
+            whole = b""
+        live = [
+            (s, p)
+            for s in signals
+            if s.applies_to(path)
+            and (
+                text.may_match(s, p := s.pattern_for(path))
+                or (s.facts is not None and any(n in whole for n in s.alias_needles))
+            )
+        ]
+        if not live:
+            continue
+        wants_facts = any(s.facts is not None for s, _ in live)
+        facts = facts_for(path, change.new) if wants_facts else None
+        error_lines = (
+            frozenset(i for n in facts.error_lines if (i := index_of.get(n)) is not None)
+            if facts is not None
+            else frozenset()
+        )
+        found: dict[int, tuple[Signal, int, int, str]] = {}
+        for signal, pattern in live:
+            if facts is None or signal.facts is None:
+                for index, start, end, matched in _text_matches(text, signal, pattern, None):
+                    found.setdefault(index, (signal, start, end, matched))
+                continue
+            for spot in signal.facts(facts):
+                added = index_of.get(spot.line)
+                if added is not None:
+                    found.setdefault(added, (signal, spot.start, spot.end, spot.text))
+            if error_lines:
+                for index, start, end, matched in _text_matches(text, signal, pattern, error_lines):
+                    found.setdefault(index, (signal, start, end, matched))
         for index in sorted(found):
-            signal, match = found[index]
-            yield signal, change.path, change.added_lines[index], match
+            signal, start, end, matched = found[index]
+            yield Match(signal, path, change.added_lines[index], start, end, matched)
 
 
-def scan_added_lines(ctx: ArtifactContext, signals: tuple[Signal, ...], noun: str) -> Iterator[Hit]:
+def scan_added_lines(
+    ctx: ArtifactContext, signals: tuple[Signal, ...], noun: str, capability: str | None = None
+) -> Iterator[Hit]:
     """Hits for added source lines matching a signal.
 
-    A signal the old release already matched is reported one step weaker; weak signals count
-    only in files with no strong one.
+    A signal the old release already matched, or a `capability` that fits the package's
+    purpose, is reported one step weaker; weak signals count only in files with no strong one.
     """
-    by_file: dict[str, list[tuple[Signal, AddedLine, re.Match[str]]]] = {}
-    for signal, path, added, match in _matches(ctx, signals):
-        by_file.setdefault(path, []).append((signal, added, match))
+    by_file: dict[str, list[Match]] = {}
+    for match in _matches(ctx, signals):
+        by_file.setdefault(match.path, []).append(match)
+    if not by_file:
+        return
+    fits = purpose_of(ctx.diff).fits(capability) if capability is not None else None
     known: dict[Signal, bool] = {}
-    for path, hits in by_file.items():
-        strong = [hit for hit in hits if not hit[0].weak]
-        for signal, added, match in strong or hits:
+    for hits in by_file.values():
+        strong = [hit for hit in hits if not hit.signal.weak]
+        for match in strong or hits:
+            signal = match.signal
             if signal not in known:
                 known[signal] = _had_before(ctx.diff.old, signal)
+            notes = []
+            if known[signal]:
+                notes.append("the previous release already did this")
+            if fits is not None:
+                notes.append(f"expected for {fits}")
             yield Hit(
-                f"{noun}: {signal.what}"
-                + (" (the previous release already did this)" if known[signal] else ""),
-                path=path,
-                line=added.lineno,
-                evidence=excerpt(added.text, match.start(), match.end()),
+                f"{noun}: {signal.what}" + (f" ({'; '.join(notes)})" if notes else ""),
+                path=match.path,
+                line=match.added.lineno,
+                evidence=excerpt(match.added.text, match.start, match.end),
                 severity=signal.severity,
-                weaker=known[signal],
+                weaker=bool(notes),
             )
+
+
+# -- fact matchers ----------------------------------------------------------------------------
+
+
+def _calls(test: Callable[[Call, bool], bool]) -> FactMatcher:
+    """A matcher for calls passing `test(call, is_python)`."""
+
+    def match(facts: Facts) -> Iterator[Spot]:
+        python = facts.language == "python"
+        for call in facts.calls:
+            if test(call, python):
+                yield Spot(call.span.line, call.span.col, call.span.end, call.callee)
+
+    return match
+
+
+def _imports(js: frozenset[str], py: frozenset[str]) -> FactMatcher:
+    """A matcher for imports of these modules (per language)."""
+
+    def match(facts: Facts) -> Iterator[Spot]:
+        modules = py if facts.language == "python" else js
+        for imp in facts.imports:
+            if imp.module in modules:
+                yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
+
+    return match
+
+
+def _in(callee: str, names: frozenset[str], prefixes: tuple[str, ...] = ()) -> bool:
+    return callee in names or (bool(prefixes) and callee.startswith(prefixes))
+
+
+#: Literal-string concatenation and decoding: how a name is assembled to hide from a search.
+CONCAT_NEEDLES = tuple(f"{a}{plus}{b}" for a in "'\"`" for b in "'\"`" for plus in ("+", " + ")) + (
+    "atob(",
+    "fromCharCode",
+    "''.join(",
+    '"".join(',
+    "getattr(",
+)
+
+# -- network ----------------------------------------------------------------------------------
+
+#: Calls that reach the network, by resolved callee.
+NET_CALLS_JS = frozenset(
+    {
+        "fetch",
+        "http.request",
+        "http.get",
+        "https.request",
+        "https.get",
+        "http2.connect",
+        "net.connect",
+        "net.createConnection",
+        "net.Socket",
+        "tls.connect",
+        "dgram.createSocket",
+        "undici.request",
+        "undici.fetch",
+        "undici.stream",
+        "undici.connect",
+        "undici.Client",
+        "undici.Pool",
+        "XMLHttpRequest",
+        "WebSocket",
+        "EventSource",
+        "navigator.sendBeacon",
+    }
+)
+#: Modules whose every call is a request (HTTP client libraries and DNS).
+NET_CLIENTS_JS = (
+    "axios",
+    "node-fetch",
+    "got",
+    "superagent",
+    "ky",
+    "cross-fetch",
+    "isomorphic-fetch",
+    "needle",
+    "request",
+    "phin",
+    "ws",
+    "dns",
+)
+NET_CALLS_PY = frozenset(
+    {
+        "urllib.request.urlopen",
+        "urllib.request.Request",
+        "urllib.request.build_opener",
+        "urllib.request.urlretrieve",
+        "urllib3.PoolManager",
+        "urllib3.request",
+        "socket.socket",
+        "socket.create_connection",
+        "socket.gethostbyname",
+        "socket.getaddrinfo",
+        "aiohttp.ClientSession",
+        "aiohttp.request",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "ftplib.FTP",
+        "ftplib.FTP_TLS",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "telnetlib.Telnet",
+        "websockets.connect",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+    }
+)
+NET_CLIENTS_PY = ("requests.", "httpx.", "pycurl.")
+#: Module-level names of HTTP client libraries that are not requests (`requests.codes.ok`,
+#: `httpx.Timeout(5)` configure, they do not send).
+NET_NOT_A_REQUEST = re.compile(
+    r"^(?:requests|httpx)\.(?:codes|exceptions|utils|adapters|auth|Timeout|Limits|URL|Headers"
+    r"|Response|Request|HTTPError|RequestException|HTTPStatusError)\b"
+)
+#: How a changed file names a network module it may then use under another name.
+NET_ALIAS_NEEDLES = tuple(
+    f"{quote}{node}{mod}{quote}".encode()
+    for quote in ("'", '"')
+    for node in ("", "node:")
+    for mod in ("http", "https", "http2", "net", "dns", "tls", "dgram", "undici", "axios")
+) + (b"import requests", b"import httpx", b"from urllib", b"import urllib", b"import socket")
+NET_IMPORTS_JS = frozenset({"http", "https", "http2", "net", "dns", "dgram", "tls", "undici"})
+NET_IMPORTS_PY = frozenset(
+    {"requests", "httpx", "aiohttp", "urllib3", "socket", "http.client", "urllib.request"}
+)
+
+
+def _is_network_call(call: Call, python: bool) -> bool:
+    callee = call.callee
+    if python:
+        if callee in NET_CALLS_PY:
+            return True
+        return callee.startswith(NET_CLIENTS_PY) and not NET_NOT_A_REQUEST.match(callee)
+    if callee in NET_CALLS_JS:
+        return True
+    if callee in ("request", "ws"):
+        # Bare `request(…)` is as often a local helper; `ws` is a client only with `new`.
+        return callee == "ws" and call.new
+    return callee.split(".", 1)[0] in NET_CLIENTS_JS
 
 
 NET_MODULES = r"(?:node:)?(?:https?|http2|net|dns|dgram|tls|undici)"
@@ -195,21 +451,41 @@ NETWORK = (
         ),
         "makes a network request",
         (
-            "http",
+            "http.",
+            "https.",
+            "http2.",
             "fetch",
             "XMLHttpRequest",
             "WebSocket",
+            "EventSource",
+            "sendBeacon",
             "axios",
+            "got(",
+            "got.",
+            "superagent",
+            "needle",
+            "request(",
+            ".request",
+            "requests.",
+            "httpx",
             "net.",
             "dgram.",
             "tls.",
-            "undici.",
-            "requests.",
+            "dns.",
+            "undici",
             "urlopen",
-            "urllib.request.",
-            "socket.",
-            "aiohttp.",
+            "urllib",
+            "socket",
+            "aiohttp",
+            "ftplib",
+            "smtplib",
+            "FTP(",
+            "SMTP",
+            "websockets",
+            "pycurl",
         ),
+        facts=_calls(_is_network_call),
+        alias_needles=NET_ALIAS_NEEDLES,
     ),
     Signal(
         _c(rf"\brequire\(\s*['\"]{NET_MODULES}['\"]\s*\)|\bfrom\s+['\"]{NET_MODULES}['\"]"),
@@ -218,8 +494,10 @@ NETWORK = (
             r"(?:urllib\.request|requests|httpx|aiohttp|socket|http\.client)\s+import\b)"
         ),
         "imports a network module",
-        ("http", "net", "dns", "dgram", "tls", "undici", "requests", "aiohttp", "urllib", "socket"),
+        tuple(n.decode() for n in NET_ALIAS_NEEDLES)
+        + ("requests", "httpx", "aiohttp", "urllib", "socket", "http.client"),
         weak=True,
+        facts=_imports(NET_IMPORTS_JS, NET_IMPORTS_PY),
     ),
 )
 
@@ -232,10 +510,39 @@ NETWORK = (
 )
 def network(ctx: ArtifactContext) -> Iterator[Hit]:
     """Added code reaches the network (http/https/net/dns/fetch/sockets, requests, urllib)."""
-    return scan_added_lines(ctx, NETWORK, "network")
+    return scan_added_lines(ctx, NETWORK, "network", capability="network")
 
 
-ENV_NEEDLES = ("process.env", "os.environ", "os.getenv")
+# -- environment ------------------------------------------------------------------------------
+
+ENV_NEEDLES: tuple[str, ...] = (
+    "process.env",
+    "os.environ",
+    "getenv(",
+    "import environ",
+    "environ[",
+)
+ENV_NEEDLES += ("environ.", "(environ", "environ)", "*environ")
+#: Variable names that hold credentials.
+CREDENTIAL_NAME = re.compile(r"TOKEN|SECRET|KEY|PASS|AUTH|CRED|NPM|AWS|GITHUB")
+
+
+def _env(kind: str) -> FactMatcher:
+    """Environment reads of one kind: "whole", "credential" or "any"."""
+
+    def match(facts: Facts) -> Iterator[Spot]:
+        for read in facts.env_reads:
+            credential = read.key is not None and CREDENTIAL_NAME.search(read.key) is not None
+            if (
+                (kind == "whole" and read.whole)
+                or (kind == "credential" and not read.whole and credential)
+                or kind == "any"
+            ):
+                yield Spot(read.span.line, read.span.col, read.span.end, read.key or "")
+
+    return match
+
+
 ENV = (
     Signal(
         # `const env = process.env` aliases the whole object; `const { A } = process.env`
@@ -252,6 +559,8 @@ ENV = (
         "reads the whole environment (every secret in it)",
         ENV_NEEDLES,
         severity=Severity.HIGH,
+        facts=_env("whole"),
+        alias_needles=(b"from os import",),
     ),
     Signal(
         _c(r"process\.env(?:\.|\[\s*['\"`])\w*(?:TOKEN|SECRET|KEY|PASS|AUTH|CRED|NPM|AWS|GITHUB)"),
@@ -262,6 +571,7 @@ ENV = (
         "reads a credential-like environment variable",
         ENV_NEEDLES,
         severity=Severity.MEDIUM,
+        facts=_env("credential"),
     ),
     Signal(
         _c(r"\bprocess\.env\b"),
@@ -269,6 +579,7 @@ ENV = (
         "reads an environment variable",
         ENV_NEEDLES,
         severity=Severity.LOW,
+        facts=_env("any"),
     ),
 )
 
@@ -284,6 +595,62 @@ def env_access(ctx: ArtifactContext) -> Iterator[Hit]:
     return scan_added_lines(ctx, ENV, "environment")
 
 
+# -- processes --------------------------------------------------------------------------------
+
+EXEC_CALLS_JS = frozenset(
+    {
+        "child_process.exec",
+        "child_process.execSync",
+        "child_process.execFile",
+        "child_process.execFileSync",
+        "child_process.spawn",
+        "child_process.spawnSync",
+        "child_process.fork",
+        "Bun.spawn",
+        "Bun.spawnSync",
+        "Deno.run",
+        "Deno.Command",
+        "cross-spawn",
+        "cross-spawn.sync",
+        "shelljs.exec",
+        "node-pty.spawn",
+    }
+)
+#: Unresolved names that are child_process's in practice (imported in another file, or from
+#: a wrapper): the regex path has always counted them.
+EXEC_BARE_JS = frozenset({"execSync", "spawnSync", "execFileSync", "execFile", "spawn"})
+EXEC_CALLS_PY = frozenset(
+    {
+        "subprocess.run",
+        "subprocess.Popen",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
+        "os.popen",
+        "os.posix_spawn",
+        "os.posix_spawnp",
+        "os.startfile",
+        "pty.spawn",
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+        "commands.getoutput",
+    }
+)
+
+
+def _is_exec_call(call: Call, python: bool) -> bool:
+    callee = call.callee
+    if python:
+        return callee in EXEC_CALLS_PY or callee.startswith(("os.exec", "os.spawn"))
+    if callee in EXEC_CALLS_JS or callee in EXEC_BARE_JS or callee.startswith("execa"):
+        return True
+    # A bare `exec('…')` is child_process's; `db.exec(sql)` and `re.exec(s)` have an object.
+    return callee == "exec" and call.first_arg is not None
+
+
 EXEC = (
     Signal(
         # A bare `exec('…')` is child_process's; `db.exec('CREATE …')` is SQL (better-sqlite3).
@@ -297,7 +664,33 @@ EXEC = (
             r"|__import__\(\s*['\"](?:os|subprocess|pty)['\"]\s*\)\.\w+\s*\("
         ),
         "starts a process",
-        ("child_process", "exec", "spawn", "Deno.", "subprocess.", "os.", "pty.", "__import__"),
+        (
+            "child_process",
+            "exec",
+            "spawn",
+            "fork(",
+            "Deno.",
+            "subprocess",
+            "system(",
+            "popen(",
+            "Popen(",
+            "pty.spawn",
+            "import pty",
+            "from pty",
+            "__import__",
+            "getoutput",
+            "startfile",
+        ),
+        facts=_calls(_is_exec_call),
+        alias_needles=(b"child_process", b"subprocess", b"import pty", b"from os import"),
+    ),
+    Signal(
+        None,
+        None,
+        "imports child_process",
+        ("child_process",),
+        weak=True,
+        facts=_imports(frozenset({"child_process"}), frozenset()),
     ),
 )
 
@@ -310,7 +703,62 @@ EXEC = (
 )
 def process_exec(ctx: ArtifactContext) -> Iterator[Hit]:
     """Added code starts processes (child_process, subprocess, os.system)."""
-    return scan_added_lines(ctx, EXEC, "process")
+    return scan_added_lines(ctx, EXEC, "process", capability="exec")
+
+
+# -- dynamic code -----------------------------------------------------------------------------
+
+DYNAMIC_CALLS_JS = frozenset(
+    {
+        "eval",
+        "Function",
+        "vm.runInThisContext",
+        "vm.runInNewContext",
+        "vm.runInContext",
+        "vm.Script",
+        "vm.compileFunction",
+        "vm.SourceTextModule",
+        "module._compile",
+    }
+)
+DYNAMIC_CALLS_PY = frozenset({"exec", "eval", "compile"})
+#: Loaders that take a module name: dynamic when the name is computed or assembled.
+IMPORTERS_PY = frozenset({"__import__", "importlib.import_module"})
+DECODERS_JS = frozenset(
+    {"Buffer.from", "atob", "unescape", "decodeURIComponent", "String.fromCharCode"}
+)
+DECODERS_PY = frozenset(
+    {
+        "codecs.decode",
+        "bytes.fromhex",
+        "binascii.unhexlify",
+        "binascii.a2b_base64",
+        "marshal.loads",
+        "zlib.decompress",
+        "lzma.decompress",
+        "bz2.decompress",
+        "gzip.decompress",
+    }
+)
+
+
+def _is_decoder(callee: str, python: bool) -> bool:
+    if python:
+        return callee in DECODERS_PY or callee.startswith("base64.")
+    return callee in DECODERS_JS or callee.startswith(("zlib.", "crypto.createDecipher"))
+
+
+def _is_dynamic_call(call: Call, python: bool) -> bool:
+    if python:
+        if call.callee in IMPORTERS_PY:
+            return call.first_arg is None or call.first_arg_built
+        return call.callee in DYNAMIC_CALLS_PY
+    return call.callee in DYNAMIC_CALLS_JS
+
+
+def _is_decode_and_run(call: Call, python: bool) -> bool:
+    sinks = ("exec", "eval") if python else ("eval", "Function", "module._compile")
+    return call.callee in sinks and any(_is_decoder(c, python) for c in call.arg_callees)
 
 
 DYNAMIC = (
@@ -324,8 +772,9 @@ DYNAMIC = (
             r"\.fromhex|marshal\.loads|__import__\(['\"](?:base64|zlib))"
         ),
         "decodes and runs hidden code",
-        ("eval", "Function", "exec"),
+        ("eval", "Function(", "exec", "_compile", *CONCAT_NEEDLES),
         severity=Severity.HIGH,
+        facts=_calls(_is_decode_and_run),
     ),
     Signal(
         _c(
@@ -335,7 +784,24 @@ DYNAMIC = (
             r"(?<![\w.])(?:exec|eval|compile)\s*\(|\b__import__\s*\(|\bimportlib\.import_module\s*\("
         ),
         "evaluates code built at run time",
-        ("eval", "Function", "vm.", "exec", "compile", "__import__", "import_module"),
+        (
+            "eval",
+            "Function(",
+            "vm.",
+            "'vm'",
+            '"vm"',
+            "node:vm",
+            "runIn",
+            "compileFunction",
+            "_compile",
+            "exec",
+            "compile(",
+            "__import__",
+            "import_module",
+            *CONCAT_NEEDLES,
+        ),
+        facts=_calls(_is_dynamic_call),
+        alias_needles=(b"'vm'", b'"vm"', b"node:vm", b"import builtins", b"from builtins"),
     ),
 )
 
@@ -351,6 +817,8 @@ def dynamic_code(ctx: ArtifactContext) -> Iterator[Hit]:
     return scan_added_lines(ctx, DYNAMIC, "dynamic code")
 
 
+# -- secrets on disk --------------------------------------------------------------------------
+
 SECRET_PATHS = (
     r"\.ssh[/\\]|id_(?:rsa|ed25519|ecdsa)\b|\.aws[/\\]credentials|\.npmrc\b|\.pypirc\b|"
     r"\.git-credentials|\.docker[/\\]config\.json|\.kube[/\\]config|\.netrc\b|"
@@ -358,6 +826,18 @@ SECRET_PATHS = (
     r"wallet\.dat|[Ll]ogin [Dd]ata|[/\\]Local Storage[/\\]leveldb|\.bitcoin[/\\]|\.ethereum[/\\]|"
     r"Exodus[/\\]|[\"']\.env[\"']|keychain"
 )
+_SECRET_PATH = re.compile(SECRET_PATHS)
+#: Directories that are themselves the secret when joined piecewise: `join(home, '.ssh', k)`.
+SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg"})
+
+
+def _secret_strings(facts: Facts) -> Iterator[Spot]:
+    for lit in facts.strings:
+        # Quoted, so that the `'.env'` alternative means exactly the string `.env`.
+        if lit.value in SECRET_DIRS or _SECRET_PATH.search(f"'{lit.value}'"):
+            yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
+
+
 SECRETS = (
     Signal(
         _c(SECRET_PATHS),
@@ -365,8 +845,11 @@ SECRETS = (
         "touches a secret on disk",
         (
             ".ssh",
-            "id_",
+            "id_rsa",
+            "id_ed25519",
+            "id_ecdsa",
             ".aws",
+            ".gnupg",
             ".npmrc",
             ".pypirc",
             ".git-credentials",
@@ -386,6 +869,7 @@ SECRETS = (
             ".env",
             "keychain",
         ),
+        facts=_secret_strings,
     ),
 )
 
@@ -401,6 +885,8 @@ def secret_files(ctx: ArtifactContext) -> Iterator[Hit]:
     return scan_added_lines(ctx, SECRETS, "secret files")
 
 
+# -- hosts ------------------------------------------------------------------------------------
+
 #: Services that exist to receive data from anyone: webhooks, paste sites, tunnels, OAST.
 EXFIL_SERVICES = (
     r"webhook\.site|pipedream\.net|requestbin|requestcatcher|ngrok(?:-free)?\.(?:io|app|dev)"
@@ -410,6 +896,37 @@ EXFIL_SERVICES = (
 )
 #: Loopback, "any" and broadcast addresses are how servers listen, not where data goes.
 NOT_REMOTE_IP = r"(?!127\.|0\.0\.0\.0|255\.255\.255\.255)"
+URL_HOST = (
+    r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
+)
+_EXFIL = re.compile(EXFIL_SERVICES)
+_URL_HOST = re.compile(URL_HOST)
+_DOTTED = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+HOST_KEYS = frozenset({"host", "hostname"})
+
+
+def _strings_matching(pattern: re.Pattern[str]) -> FactMatcher:
+    """String literals in which `pattern` matches; the matched text is the spot's text."""
+
+    def match(facts: Facts) -> Iterator[Spot]:
+        for lit in facts.strings:
+            found = pattern.search(lit.value)
+            if found is not None:
+                yield Spot(lit.span.line, lit.span.col, lit.span.end, found.group(0))
+
+    return match
+
+
+def _host_strings(facts: Facts) -> Iterator[Spot]:
+    """URLs in string literals, and dotted names given as a `host`/`hostname`."""
+    for lit in facts.strings:
+        found = _URL_HOST.search(lit.value)
+        if found is not None:
+            yield Spot(lit.span.line, lit.span.col, lit.span.end, found.group(0))
+        elif lit.key in HOST_KEYS and _DOTTED.fullmatch(lit.value):
+            yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
+
+
 HOSTS = (
     Signal(
         _c(EXFIL_SERVICES),
@@ -436,6 +953,7 @@ HOSTS = (
             ".onion",
         ),
         severity=Severity.HIGH,
+        facts=_strings_matching(_EXFIL),
     ),
     Signal(
         _c(rf"['\"`](?:https?://|//)?{NOT_REMOTE_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?::\d+)?[/'\"`]"),
@@ -445,16 +963,11 @@ HOSTS = (
         severity=Severity.MEDIUM,
     ),
     Signal(
-        _c(
-            r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
-            r"|\bhost(?:name)?\s*:\s*['\"`][\w-]+(?:\.[\w-]+)+['\"`]"
-        ),
-        _c(
-            r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
-            r"|\bhost(?:name)?\s*=\s*['\"][\w-]+(?:\.[\w-]+)+['\"]"
-        ),
+        _c(rf"{URL_HOST}|\bhost(?:name)?\s*:\s*['\"`][\w-]+(?:\.[\w-]+)+['\"`]"),
+        _c(rf"{URL_HOST}|\bhost(?:name)?\s*=\s*['\"][\w-]+(?:\.[\w-]+)+['\"]"),
         "contains a hard-coded host",
         ("http", "host"),
+        facts=_host_strings,
     ),
 )
 
@@ -469,9 +982,9 @@ def new_host(ctx: ArtifactContext) -> Iterator[Hit]:
     """New hosts in source; data-drop services and raw IPs rank higher than ordinary domains."""
     old_text: str | None = None
     verdicts: dict[str, bool] = {}
-    for signal, path, added, match in _matches(ctx, HOSTS):
-        host = _HOST_IN.search(match.group(0))
-        name = host.group(0).lower() if host else match.group(0)
+    for match in _matches(ctx, HOSTS):
+        host = _HOST_IN.search(match.text)
+        name = host.group(0).lower() if host else match.text
         if name not in verdicts:
             if old_text is None:
                 old_text = _old_source_text(ctx.diff.old)
@@ -479,11 +992,11 @@ def new_host(ctx: ArtifactContext) -> Iterator[Hit]:
         if verdicts[name]:
             continue
         yield Hit(
-            f"host: {signal.what}: `{name}`",
-            path=path,
-            line=added.lineno,
-            evidence=excerpt(added.text, match.start(), match.end()),
-            severity=signal.severity,
+            f"host: {match.signal.what}: `{name}`",
+            path=match.path,
+            line=match.added.lineno,
+            evidence=excerpt(match.added.text, match.start, match.end),
+            severity=match.signal.severity,
         )
 
 
@@ -501,6 +1014,41 @@ def _old_source_text(old: Snapshot | None) -> str:
     )
 
 
+# -- obfuscation ------------------------------------------------------------------------------
+
+
+def _hex_identifiers(facts: Facts) -> Iterator[Spot]:
+    for span in facts.hex_identifiers:
+        yield Spot(span.line, span.col, span.end, "_0x")
+
+
+#: Modules worth hiding: loading one under an assembled name is hiding what the code does.
+SENSITIVE_MODULES = frozenset(
+    {"child_process", "vm", "http", "https", "net", "dns", "tls", "dgram", "fs", "os"}
+    | {"subprocess", "socket", "builtins", "pty", "ctypes", "urllib.request", "requests"}
+)
+
+
+def _is_sensitive_call(call: Call, python: bool) -> bool:
+    return (
+        _is_exec_call(call, python)
+        or _is_dynamic_call(call, python)
+        or _is_network_call(call, python)
+        or call.callee in ("require", "__import__", "importlib.import_module")
+    )
+
+
+def _concealed_names(facts: Facts) -> Iterator[Spot]:
+    """Sensitive calls and imports whose name was assembled from pieces or decoded."""
+    python = facts.language == "python"
+    for call in facts.calls:
+        if call.concealed and _is_sensitive_call(call, python):
+            yield Spot(call.span.line, call.span.col, call.span.end, call.callee)
+    for imp in facts.imports:
+        if imp.concealed and imp.module in SENSITIVE_MODULES:
+            yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
+
+
 OBFUSCATION = (
     Signal(
         _c(r"\b_0x[0-9a-f]{4,6}\b"),
@@ -508,6 +1056,15 @@ OBFUSCATION = (
         "uses `_0x…` obfuscated identifiers",
         ("_0x",),
         severity=Severity.HIGH,
+        facts=_hex_identifiers,
+    ),
+    Signal(
+        None,
+        None,
+        "assembles a sensitive name from pieces (`'ev' + 'al'`, `'child' + '_process'`)",
+        CONCAT_NEEDLES,
+        severity=Severity.HIGH,
+        facts=_concealed_names,
     ),
     Signal(
         _c(r"['\"`][A-Za-z0-9+/]{300,}={0,2}['\"`]"),
@@ -531,5 +1088,5 @@ OBFUSCATION = (
     category="obfuscation",
 )
 def obfuscation(ctx: ArtifactContext) -> Iterator[Hit]:
-    """Added code is obfuscated (`_0x` identifiers, long base64/hex blobs)."""
+    """Added code is obfuscated (`_0x` identifiers, assembled names, long base64/hex blobs)."""
     return scan_added_lines(ctx, OBFUSCATION, "obfuscation")

@@ -1,34 +1,24 @@
-"""Dependency rules: new dependencies, and specs that bypass the registry."""
+"""Dependency rules: new dependencies, specs that bypass the registry, and what the pipeline
+learnt by resolving and scanning each new dependency (`ReleaseContext.dependencies`).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 from packaging.utils import canonicalize_name
 
 from watcher.artifacts.manifest import NPM_DEPENDENCY_FIELDS
-from watcher.models import ArtifactKind, Ecosystem, Severity
-from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
+from watcher.deps.resolve import is_non_registry
+from watcher.models import ArtifactKind, Severity
+from watcher.rules.registry import ArtifactContext, Hit, ReleaseContext, artifact_rule, release_rule
 from watcher.rules.text import excerpt, json_key_line
-
-#: npm specs that fetch code from outside the registry, where no integrity hash or
-#: registry-side malware scan applies: git, URLs, tarballs, GitHub shorthand, local paths.
-NPM_NON_REGISTRY = re.compile(
-    r"^(git(\+[a-z]+)?:|https?:|file:|link:|github:|gitlab:|bitbucket:|gist:"
-    r"|[\w.-]+/[\w.-]+(#.*)?$)",
-    re.IGNORECASE,
-)
 
 #: A TOML table header (`[project]`), and the `dependencies = [` key that opens the array.
 TOML_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
 PYPROJECT_DEPENDENCIES = re.compile(r"^\s*dependencies\s*=\s*\[")
-
-
-def _is_non_registry(ecosystem: Ecosystem, spec: str) -> bool:
-    if ecosystem is Ecosystem.NPM:
-        return bool(NPM_NON_REGISTRY.match(spec.strip())) and not spec.startswith("npm:")
-    return spec.startswith("@ ")
 
 
 def _name_pattern(name: str) -> str:
@@ -145,7 +135,7 @@ def dependency_url(ctx: ArtifactContext) -> Iterator[Hit]:
     """Dependency specs that skip the registry (and its integrity hashes)."""
     old = ctx.diff.old_manifest.dependencies if ctx.diff.old_manifest else {}
     for name, spec in ctx.diff.new_manifest.dependencies.items():
-        if not _is_non_registry(ctx.ecosystem, spec) or old.get(name) == spec:
+        if not is_non_registry(ctx.ecosystem, spec) or old.get(name) == spec:
             continue
         path, line, evidence = _locate(ctx, name)
         yield Hit(
@@ -154,3 +144,83 @@ def dependency_url(ctx: ArtifactContext) -> Iterator[Hit]:
             line=line,
             evidence=evidence,
         )
+
+
+#: A dependency (or its resolved version) published this close to the release is "fresh":
+#: flatmap-stream was days old when event-stream took it in, plain-crypto-js hours old for axios.
+FRESH_WINDOW = timedelta(days=30)
+
+
+def _age(delta: timedelta) -> str:
+    if delta < timedelta(days=1):
+        return "less than a day"
+    days = delta.days
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+@release_rule(
+    id="manifest.dependency-fresh",
+    summary="A new dependency (or the version it resolves to) was published only days before",
+    severity=Severity.MEDIUM,
+    category="dependency",
+)
+def dependency_fresh(ctx: ReleaseContext) -> Iterator[Hit]:
+    """New dependencies first published within `FRESH_WINDOW` of the release that adds them."""
+    released = ctx.new_release.published_at if ctx.new_release is not None else None
+    if released is None:
+        return
+    for dep in ctx.dependencies:
+        if dep.version is None:
+            continue
+        created = dep.first_published
+        if created is not None and released - created <= FRESH_WINDOW:
+            sibling = is_sibling(ctx.name, dep.name)
+            yield Hit(
+                f"new dependency `{dep.name}` is a brand-new package: first published "
+                f"{_when(released - created)} this release"
+                + (" (a sibling package of the same project, e.g. a platform binary)" * sibling),
+                evidence=f"{dep.label} first published {created.isoformat()}",
+                severity=Severity.LOW if sibling else Severity.HIGH,
+            )
+        elif dep.published_at is not None and released - dep.published_at <= FRESH_WINDOW:
+            yield Hit(
+                f"new dependency `{dep.name}` resolves to {dep.version}, published "
+                f"{_when(released - dep.published_at)} this release",
+                evidence=f"{dep.label} published {dep.published_at.isoformat()}",
+            )
+
+
+def is_sibling(parent: str, dependency: str) -> bool:
+    """Whether a dependency is named as part of the parent's own project.
+
+    esbuild publishes `@esbuild/linux-x64`, `@vscode/ripgrep` `@vscode/ripgrep-linux-x64`,
+    `@swc/core` `@swc/core-linux-x64-gnu`: new platform packages appear with a release. A
+    scope is owned by its organisation, so a package in the parent's scope (or in the scope
+    named after it) comes from the same hands. An unscoped `parent-x` could be anyone's.
+    Its code is still scanned; only its newness is no news.
+    """
+    parent, dependency = parent.lower(), dependency.lower()
+    if parent.startswith("@"):
+        return dependency.startswith(parent.split("/", 1)[0] + "/")
+    return dependency.startswith(f"@{parent}/")
+
+
+def _when(delta: timedelta) -> str:
+    if delta < timedelta(0):
+        return f"{_age(-delta)} after"
+    return f"{_age(delta)} before"
+
+
+@release_rule(
+    id="manifest.dependency-unscanned",
+    summary="A new dependency could not be resolved or fetched, so its code was not scanned",
+    severity=Severity.LOW,
+    category="dependency",
+)
+def dependency_unscanned(ctx: ReleaseContext) -> Iterator[Hit]:
+    """New registry dependencies the pipeline could not scan, and why."""
+    for dep in ctx.dependencies:
+        if dep.error is not None:
+            yield Hit(
+                f"new dependency `{dep.name}` was not scanned: {dep.error}", evidence=dep.label
+            )

@@ -61,6 +61,7 @@ def _collect(
                     line=hit.line,
                     evidence=hit.evidence,
                     artifact=artifact,
+                    subject=hit.subject,
                 )
             )
             if produced >= rule.max_hits:

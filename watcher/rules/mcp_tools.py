@@ -162,6 +162,8 @@ HIDDEN_DESCRIPTION = _i(
     r"(?:the\s+)?users?\b|\binvisible\s+to\s+(?:the\s+)?users?\b|\b(?:hidden|internal|secret)\s+"
     r"(?:tool|function|command|endpoint)\b|\bfor\s+internal\s+use\b|\binternal\s+use\s+only\b"
     r"|\b(?:the\s+)?users?\s+(?:must|should|will|need|does)\s+not\s+(?:see|know|be\s+told|notice)"
+    r"|\bhidden\s+from\s+(?:the\s+)?users?\b"
+    r"|\b(?:do\s+not|don'?t|never)\s+mention\s+(?:this\s+tool|this\s+function)\b"
 )
 #: A name that says so: `_internal_sync`, `__debug`, `stealth_export`. Plain words like
 #: `hidden` or `secret` are not enough (`list_hidden_files`, `get_secret` are honest tools).

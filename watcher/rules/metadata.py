@@ -235,8 +235,17 @@ def repository_changed(ctx: ReleaseContext) -> Iterator[Hit]:
     if ctx.old_version is None:
         return
     old, new = _repository(ctx, new=False), _repository(ctx, new=True)
-    if old and new and _normalise_repo(old) != _normalise_repo(new):
-        yield Hit(f"repository changed from {old} to {new}", evidence=f"repository: {new}")
+    before, after = _normalise_repo(old), _normalise_repo(new)
+    if old and new and before != after:
+        # Same host and owner: a rename or a move into the org's monorepo (pydantic-core into
+        # pydantic/pydantic). A hijacker points at an account of their own.
+        same_owner = (before or "").split("/")[:2] == (after or "").split("/")[:2]
+        yield Hit(
+            f"repository changed from {old} to {new}"
+            + (" (same owner: a rename or a move)" if same_owner else ""),
+            evidence=f"repository: {new}",
+            severity=Severity.LOW if same_owner else None,
+        )
 
 
 @release_rule(

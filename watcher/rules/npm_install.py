@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from watcher.models import Ecosystem, Severity
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
@@ -39,8 +41,44 @@ def _package_json_text(ctx: ArtifactContext) -> str:
 def install_script(ctx: ArtifactContext) -> Iterator[Hit]:
     """New or changed lifecycle hooks that npm runs on every install."""
     old = ctx.diff.old_manifest.scripts if ctx.diff.old_manifest else {}
-    new = ctx.diff.new_manifest.scripts
-    text = _package_json_text(ctx)
+    yield from _hook_hits(old, ctx.diff.new_manifest.scripts, _package_json_text(ctx))
+    yield from _bundled_hooks(ctx)
+
+
+#: The manifest of a dependency shipped inside the tarball (`bundleDependencies`): npm runs
+#: its install hooks too, so a vendored dropper is as live as the package's own hook.
+BUNDLED_MANIFEST = re.compile(r"^(?:node_modules/(?:@[^/]+/)?[^/]+/)+package\.json$")
+
+
+def _scripts_of(text: str) -> dict[str, str]:
+    try:
+        document = json.loads(text)
+    # An unreadable nested manifest cannot be installed either; the top-level one is what
+    # the manifest parser judges.
+    except ValueError:
+        return {}
+    scripts = document.get("scripts") if isinstance(document, dict) else None
+    if not isinstance(scripts, dict):
+        return {}
+    return {str(k): v for k, v in scripts.items() if isinstance(v, str)}
+
+
+def _bundled_hooks(ctx: ArtifactContext) -> Iterator[Hit]:
+    old_files = ctx.diff.old.files if ctx.diff.old is not None else {}
+    for change in ctx.changed_files():
+        entry = change.new
+        if entry is None or entry.is_binary or not BUNDLED_MANIFEST.match(change.path):
+            continue
+        before = old_files.get(change.path)
+        old = _scripts_of(before.text) if before is not None and not before.is_binary else {}
+        for hit in _hook_hits(old, _scripts_of(entry.text), entry.text):
+            package = change.path.removesuffix("/package.json").rsplit("node_modules/", 1)[1]
+            yield dataclasses.replace(
+                hit, message=f"bundled dependency `{package}`: {hit.message}", path=change.path
+            )
+
+
+def _hook_hits(old: Mapping[str, str], new: Mapping[str, str], text: str) -> Iterator[Hit]:
     for hook in INSTALL_HOOKS:
         command = new.get(hook)
         if not command or command == old.get(hook):

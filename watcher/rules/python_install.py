@@ -405,7 +405,11 @@ def build_backend(ctx: ArtifactContext) -> Iterator[Hit]:
     `backend-path` puts the sdist's own directories first on the backend's import path: the
     backend is then code shipped in the sdist, run by pip with no setup.py to look at (HIGH).
     """
-    if ctx.diff.old_manifest is None:
+    if ctx.diff.old_manifest is None or ctx.diff.old is None:
+        return
+    # A wheel carries no build configuration: compared with one, the old backend is unknown,
+    # not "setuptools (implicit)" (pydantic-core: an sdist after wheel-only releases).
+    if ctx.diff.old.kind is not ctx.diff.new.kind:
         return
     old_manifest, new_manifest = ctx.diff.old_manifest, ctx.diff.new_manifest
     old, new = old_manifest.build_backend, new_manifest.build_backend

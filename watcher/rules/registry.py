@@ -15,6 +15,7 @@ from typing import Any
 from watcher.models import (
     ArtifactDiff,
     ChangeKind,
+    DependencyScan,
     Ecosystem,
     FileChange,
     PackageInfo,
@@ -45,6 +46,11 @@ class ReleaseContext:
     old_release: Release | None = None
     new_release: Release | None = None
     package: PackageInfo | None = None
+    #: Dependencies new in this release, resolved and scanned by the pipeline (registry only).
+    dependencies: tuple[DependencyScan, ...] = ()
+    #: The same name on the ecosystem's public registry, looked up by the pipeline when the
+    #: package came from a private one (dependency confusion). None: not looked up, or absent.
+    public_package: PackageInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,8 @@ class Hit:
     severity: Severity | None = None
     #: One step below the hit's severity: the old release already had this capability.
     weaker: bool = False
+    #: What the hit is about when the rule knows it exactly (e.g. a host), for `allow` entries.
+    subject: str | None = None
 
 
 ArtifactRuleFn = Callable[[ArtifactContext], Iterable[Hit]]

@@ -6,21 +6,22 @@ import json
 import re
 from collections.abc import Iterator
 
+from watcher.parse.kinds import JS_SUFFIXES, PY_SUFFIXES, is_js, is_python
+
+__all__ = [
+    "EVIDENCE_WIDTH",
+    "JS_SUFFIXES",
+    "PY_SUFFIXES",
+    "excerpt",
+    "is_js",
+    "is_python",
+    "json_key_line",
+    "json_key_lines",
+    "json_path_line",
+]
+
 #: Evidence longer than this is cut around the match: minified bundles have megabyte lines.
 EVIDENCE_WIDTH = 200
-
-JS_SUFFIXES = (".js", ".cjs", ".mjs", ".jsx", ".ts", ".cts", ".mts", ".tsx")
-PY_SUFFIXES = (".py", ".pyw", ".pth")
-
-
-def is_js(path: str) -> bool:
-    """JavaScript or TypeScript source (type declarations excluded: they never run)."""
-    return path.endswith(JS_SUFFIXES) and not path.endswith((".d.ts", ".d.mts", ".d.cts"))
-
-
-def is_python(path: str) -> bool:
-    """Python source, including `.pth` files (executed by `site` at interpreter start)."""
-    return path.endswith(PY_SUFFIXES)
 
 
 def excerpt(line: str, start: int = 0, end: int | None = None) -> str:

@@ -37,6 +37,7 @@ from watcher.models import Ecosystem, Report, Severity
 from watcher.report.jsonfmt import report_dict
 from watcher.store.db import WRITE_OPTION, store_error
 from watcher.store.tables import (
+    NAME_LEN,
     AlertRow,
     AnalysisRow,
     ApprovalRow,
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_ALERT_MAX_ATTEMPTS",
     "POLL_BACKOFF_BASE",
     "POLL_BACKOFF_CAP",
+    "AlertKind",
     "AlertStatus",
     "AlertSummary",
     "AnalysisRecord",
@@ -60,11 +62,13 @@ __all__ = [
     "HistoryEntry",
     "PendingAlert",
     "Pin",
+    "PollContext",
     "PollState",
     "PollTarget",
     "alert_backoff",
     "alert_dedup_key",
     "approve",
+    "begin_attempt",
     "claim_due_alerts",
     "claim_due_polls",
     "has_analysis",
@@ -72,8 +76,13 @@ __all__ = [
     "mark_failed",
     "mark_sent",
     "pinned",
+    "operational_dedup_key",
     "poll_backoff",
+    "poll_context",
+    "poll_state",
+    "poll_soon",
     "record_analysis_with_alerts",
+    "record_operational_alert",
     "record_release_seen",
     "save_poll_result",
     "sync_pins",
@@ -94,6 +103,13 @@ POLL_BACKOFF_CAP = timedelta(hours=6)
 _MAX_ERROR_LEN = 1000
 #: A row written under a unique key is retried this often when a concurrent writer won.
 _CONFLICT_RETRIES = 3
+
+
+class AlertKind(StrEnum):
+    """What an alert is about: a release's analysis, or trouble of watcher itself."""
+
+    RELEASE = "release"
+    OPERATIONAL = "operational"
 
 
 class AlertStatus(StrEnum):
@@ -194,10 +210,15 @@ class AnalysisRecord:
 
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
-    """An alert claimed for sending: everything a notifier needs, and the lease it holds."""
+    """An alert claimed for sending: everything a notifier needs, and the lease it holds.
+
+    An operational alert (`kind`) has no analysis: `analysis_id` is None, `report` is empty,
+    the versions are the pin (`old_version` None, `new_version` "") and `payload` says what
+    went wrong (see `record_operational_alert`).
+    """
 
     id: int
-    analysis_id: int
+    analysis_id: int | None
     channel: str
     #: Sends tried so far (0 on the first claim).
     attempts: int
@@ -213,6 +234,10 @@ class PendingAlert:
     report: Mapping[str, Any]
     #: Send and call `mark_sent`/`mark_failed` before this, or another daemon may send too.
     lease_until: datetime
+    kind: AlertKind = AlertKind.RELEASE
+    #: When a send whose outcome is unknown began (a sender died or timed out mid-send):
+    #: look for the alert at the receiver before sending again. None: never sent.
+    attempt_started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,7 +731,8 @@ def claim_due_alerts(
     def work() -> list[PendingAlert]:
         rows = session.exec(
             select(AlertRow, AnalysisRow)
-            .join(AnalysisRow, col(AlertRow.analysis_id) == col(AnalysisRow.id))
+            # Outer: operational alerts have no analysis.
+            .outerjoin(AnalysisRow, col(AlertRow.analysis_id) == col(AnalysisRow.id))
             .where(
                 col(AlertRow.status) == AlertStatus.PENDING.value,
                 col(AlertRow.next_attempt_at) <= moment,
@@ -729,7 +755,26 @@ def claim_due_alerts(
     return _write(session, "claim alerts in", work)
 
 
-def _pending(alert: AlertRow, analysis: AnalysisRow, lease_until: datetime) -> PendingAlert:
+def _pending(alert: AlertRow, analysis: AnalysisRow | None, lease_until: datetime) -> PendingAlert:
+    if analysis is None:
+        payload = json.loads(alert.payload_json)
+        return PendingAlert(
+            id=_row_id(alert),
+            analysis_id=None,
+            channel=alert.channel,
+            attempts=alert.attempts,
+            ecosystem=Ecosystem(payload["ecosystem"]),
+            name=str(payload["package"]),
+            old_version=None,
+            new_version="",
+            score=0,
+            severity=Severity.NONE,
+            payload=payload,
+            report={},
+            lease_until=lease_until,
+            kind=AlertKind.OPERATIONAL,
+            attempt_started_at=alert.attempt_started_at,
+        )
     return PendingAlert(
         id=_row_id(alert),
         analysis_id=_row_id(analysis),
@@ -744,6 +789,7 @@ def _pending(alert: AlertRow, analysis: AnalysisRow, lease_until: datetime) -> P
         payload=json.loads(alert.payload_json),
         report=json.loads(analysis.report_json),
         lease_until=lease_until,
+        attempt_started_at=alert.attempt_started_at,
     )
 
 
@@ -754,8 +800,43 @@ def _alert(session: Session, alert_id: int) -> AlertRow:
     return row
 
 
-def mark_sent(session: Session, alert_id: int, *, now: datetime | None = None) -> None:
-    """The alert was delivered: it is never sent again. Calling it twice is harmless."""
+def begin_attempt(
+    session: Session, alert_id: int, owner: str, *, now: datetime | None = None
+) -> datetime | None:
+    """Record that `owner` is about to send the alert; when the first unsure attempt began.
+
+    Committed before the send, so that whoever claims the alert after a crash knows a send
+    may have happened and checks the receiver first. The time of the first such attempt is
+    kept (a message sent then may still be found); it is cleared by `mark_sent`. None when
+    the alert is no longer `owner`'s to send (its lease expired and another sender claimed
+    it, or it was sent or given up meanwhile): do not send then.
+    """
+    moment = _now(now)
+
+    def work() -> datetime | None:
+        row = _alert(session, alert_id)
+        leased = row.lease_until is not None and row.lease_until > moment
+        if row.status != AlertStatus.PENDING.value or row.lease_owner != owner or not leased:
+            return None
+        if row.attempt_started_at is None:
+            row.attempt_started_at = moment
+            session.add(row)
+        return row.attempt_started_at
+
+    return _write(session, "record a send attempt in", work)
+
+
+def mark_sent(
+    session: Session,
+    alert_id: int,
+    *,
+    now: datetime | None = None,
+    remote_ref: str | None = None,
+) -> None:
+    """The alert was delivered: it is never sent again. Calling it twice is harmless.
+
+    `remote_ref` is the receiver's id of the message (Slack's `ts`), kept for audit.
+    """
     moment = _now(now)
 
     def work() -> None:
@@ -767,6 +848,9 @@ def mark_sent(session: Session, alert_id: int, *, now: datetime | None = None) -
         row.lease_owner = None
         row.lease_until = None
         row.last_error = None
+        row.attempt_started_at = None
+        if remote_ref:
+            row.remote_ref = remote_ref[:NAME_LEN]
         session.add(row)
 
     _write(session, "mark an alert sent in", work)
@@ -932,6 +1016,166 @@ def save_poll_result(
         )
 
     return _write(session, "save poll state in", work)
+
+
+def _poll_state(row: PollStateRow) -> PollState:
+    return PollState(
+        ecosystem=Ecosystem(row.ecosystem),
+        name=row.name,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        last_polled_at=row.last_polled_at,
+        next_poll_at=row.next_poll_at,
+        tries=row.tries,
+        last_error=row.last_error,
+    )
+
+
+def _poll_state_row(session: Session, eco: str, key: str) -> PollStateRow | None:
+    return session.exec(
+        select(PollStateRow).where(PollStateRow.ecosystem == eco, PollStateRow.name == key)
+    ).first()
+
+
+def poll_soon(session: Session, packages: Iterable[tuple[Ecosystem, str]], *, now: datetime) -> int:
+    """Make these packages due at `now` unless they are due already or leased; how many.
+
+    For a daemon whose subscriptions just changed: another daemon that did not know a
+    package yet may have put it off (`UNSUBSCRIBED_RECHECK_SECONDS`), and a moved pin wants
+    a poll now rather than after the interval. A leased package is being polled; its poller
+    schedules the next poll itself.
+    """
+    moment = _aware(now, "now")
+    keys = {_key(ecosystem, name) for ecosystem, name in packages}
+
+    def work() -> int:
+        changed = 0
+        for eco, key in sorted(keys):
+            row = _poll_state_row(session, eco, key)
+            leased = row is not None and row.lease_until is not None and row.lease_until > moment
+            if row is None or leased or row.next_poll_at <= moment:
+                continue
+            row.next_poll_at = moment
+            session.add(row)
+            changed += 1
+        return changed
+
+    return _write(session, "schedule polls in", work)
+
+
+def poll_state(session: Session, ecosystem: Ecosystem, name: str) -> PollState | None:
+    """A package's poll state (validators, failure streak), None before its first sync."""
+    eco, key = _key(ecosystem, name)
+
+    def work() -> PollState | None:
+        row = _poll_state_row(session, eco, key)
+        return _poll_state(row) if row is not None else None
+
+    return _read(session, "read poll state from", work)
+
+
+@dataclass(frozen=True, slots=True)
+class PollContext:
+    """What a poll needs from the store before it asks the registry (one read transaction)."""
+
+    #: The pin: the store's, else the subscription file's (`default_pin`).
+    pin: str
+    state: PollState | None
+    #: Versions the poller has seen that have no analysis against `pin` under the rules.
+    #: A 304 says the registry's list is unchanged, not that watcher is done with it: after
+    #: the pin moved or the rules changed, releases already seen must be analysed again,
+    #: which needs the full document. The caller orders them against the pin.
+    unanalysed: tuple[str, ...]
+
+
+def poll_context(
+    session: Session, ecosystem: Ecosystem, name: str, default_pin: str, rules_version: str
+) -> PollContext:
+    """The pin, the poll state and the seen-but-unanalysed versions of one package."""
+    eco, key = _key(ecosystem, name)
+
+    def work() -> PollContext:
+        pin = session.exec(
+            select(PinRow.version).where(PinRow.ecosystem == eco, PinRow.name == key)
+        ).first()
+        row = _poll_state_row(session, eco, key)
+        baseline = pin or default_pin
+        analysed = (
+            select(AnalysisRow.id)
+            .where(
+                AnalysisRow.ecosystem == eco,
+                AnalysisRow.name == key,
+                AnalysisRow.old_version == baseline,
+                AnalysisRow.new_version == ReleaseRow.version,
+                AnalysisRow.rules_version == rules_version,
+            )
+            .exists()
+        )
+        unanalysed = session.exec(
+            select(ReleaseRow.version).where(
+                ReleaseRow.ecosystem == eco, ReleaseRow.name == key, ~analysed
+            )
+        ).all()
+        return PollContext(
+            pin=baseline,
+            state=_poll_state(row) if row is not None else None,
+            unanalysed=tuple(unanalysed),
+        )
+
+    return _read(session, "read poll state from", work)
+
+
+def operational_dedup_key(ecosystem: str, name: str, event: str, channel: str) -> str:
+    """The outbox's identity of an operational alert: `event` names one occurrence."""
+    parts = ("operational/1", ecosystem, name, event, channel)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def record_operational_alert(
+    session: Session,
+    ecosystem: Ecosystem,
+    name: str,
+    channels: Sequence[str],
+    payload: Mapping[str, Any],
+    event: str,
+    *,
+    now: datetime | None = None,
+) -> tuple[int, ...]:
+    """Queue one operational alert per channel (no analysis); the ids written.
+
+    `payload` is what the notifiers render (JSON-safe; `ecosystem` and `package` are added
+    here). `event` identifies the occurrence (e.g. "unreachable:<streak start>"): a second call
+    with the same event writes nothing, so a retried or concurrent poll cannot alert twice.
+    """
+    moment = _now(now)
+    eco, key = _key(ecosystem, name)
+    targets = list(dict.fromkeys(channels))
+
+    def work() -> tuple[int, ...]:
+        written: list[AlertRow] = []
+        for channel in targets:
+            dedup = operational_dedup_key(eco, key, event, channel)
+            if session.exec(select(AlertRow.id).where(AlertRow.dedup_key == dedup)).first():
+                continue
+            body = {**payload, "ecosystem": eco, "package": key, "channel": channel}
+            written.append(
+                AlertRow(
+                    dedup_key=dedup,
+                    kind=AlertKind.OPERATIONAL.value,
+                    analysis_id=None,
+                    channel=channel,
+                    payload_json=json.dumps(body, ensure_ascii=False),
+                    status=AlertStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=moment,
+                    created_at=moment,
+                )
+            )
+        session.add_all(written)
+        session.flush()
+        return tuple(_row_id(row) for row in written)
+
+    return _write(session, "queue an operational alert in", work)
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -1,0 +1,101 @@
+"""The structured facts a parser extracts from one source file.
+
+Plain frozen dataclasses, free of parser types, so rules can be tested on hand-built facts and
+a parser can be swapped without touching them. Positions are 1-based lines and 0-based
+*character* columns (not bytes) on that line, the same numbering as `AddedLine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a fact sits: its first line and the columns it covers on that line."""
+
+    line: int
+    col: int
+    #: End column on `line` (the line's end when the fact runs onto later lines).
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call (or `new`) whose callee resolved to a dotted path.
+
+    `callee` follows simple import/require aliases: `cp.exec` after `const cp =
+    require('child_process')` is `child_process.exec`; `run` after `import { exec as run } from
+    'node:child_process'` is `child_process.exec`; `P` after `from subprocess import Popen as P`
+    is `subprocess.Popen`. Globals reached through `globalThis`/`window`/`builtins` lose the
+    prefix (`globalThis.eval` is `eval`); `node:` module prefixes and `.default` are dropped.
+    """
+
+    span: Span
+    callee: str
+    #: `new X(...)` rather than `X(...)`.
+    new: bool = False
+    #: The first argument when it is a constant string (folded through `'a' + 'b'`).
+    first_arg: str | None = None
+    #: `first_arg` was assembled from pieces or decoded (`'child' + '_process'`, `atob(…)`).
+    first_arg_built: bool = False
+    #: Callees of calls nested in the arguments, recorded for code sinks only (`eval`,
+    #: `Function`, `exec`, `compile`, `vm.*`): `eval(Buffer.from(s, 'base64').toString())`
+    #: has `("Buffer.from",)`.
+    arg_callees: tuple[str, ...] = ()
+    #: The callee's name was assembled from pieces (`globalThis['ev' + 'al']`,
+    #: `getattr(os, 'sys' + 'tem')`): code written not to be found by a text search.
+    concealed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """A module brought in: `import`, `require('x')`, `import('x')`, `__import__('x')`."""
+
+    span: Span
+    #: Module name without a `node:` prefix (`child_process`, `urllib.request`).
+    module: str
+    #: The module name was assembled from pieces (`require('child' + '_process')`).
+    concealed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EnvRead:
+    """A use of the process environment (`process.env`, `os.environ`, `os.getenv`)."""
+
+    span: Span
+    #: The whole environment is used as one object: serialised, copied, spread, enumerated,
+    #: or bound to a name. Reading one variable is not.
+    whole: bool
+    #: The variable read, when it is a constant (`process.env.NPM_TOKEN` → `NPM_TOKEN`).
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StringLit:
+    """A string literal in code (Python docstrings and bare string statements excluded)."""
+
+    span: Span
+    #: The value with escapes decoded (template substitutions become `${}`).
+    value: str
+    #: The literal as written, quotes included, when it fits on one line; else `value`.
+    raw: str
+    #: The property or keyword it is the value of (`{host: '…'}`, `FTP(host='…')`).
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything extracted from one file, in source order within each kind."""
+
+    #: "javascript", "typescript", "tsx" or "python".
+    language: str
+    calls: tuple[Call, ...] = ()
+    imports: tuple[Import, ...] = ()
+    env_reads: tuple[EnvRead, ...] = ()
+    strings: tuple[StringLit, ...] = ()
+    #: Identifiers shaped like javascript-obfuscator output (`_0x1a2b`).
+    hex_identifiers: tuple[Span, ...] = ()
+    #: Lines the parser could not make sense of: facts there may be missing, so callers should
+    #: judge these lines by text instead (a syntax error must not hide a payload).
+    error_lines: frozenset[int] = field(default_factory=frozenset)

@@ -1,0 +1,496 @@
+"""JavaScript/TypeScript facts with tree-sitter (ESM, CJS, TypeScript, TSX, minified code).
+
+One parse, then one query that returns, in C, only the nodes a rule can care about (calls,
+`new`, imports, declarations, strings, `process.env`, `_0x` names); Python touches nothing else.
+Aliases are file-wide and flow-insensitive: good enough for `const cp = require(...)`, which is
+how real code (and real payloads) name modules.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from functools import cache
+
+import tree_sitter_javascript
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+from watcher.parse.facts import Call, EnvRead, Facts, Import, StringLit
+from watcher.parse.lines import Columns
+
+#: More lines than this under ERROR nodes (and more than this fraction of the file): the parse
+#: is not worth trusting and the caller falls back to text rules for the whole file.
+MAX_ERROR_LINES = 20
+MAX_ERROR_FRACTION = 0.05
+
+#: Names of the global object: `globalThis.eval` is `eval`.
+GLOBAL_OBJECTS = frozenset({"globalThis", "window", "global", "self"})
+#: Calls that return a module when given one: `require`, dynamic `import`, and the interop
+#: wrappers TypeScript and Babel emit around them.
+MODULE_LOADERS = frozenset({"require", "module.require", "process.mainModule.require"})
+INTEROP = frozenset(
+    {"__importDefault", "__importStar", "_interopRequireDefault", "_interopRequireWildcard"}
+)
+#: Callees whose nested argument calls are recorded (`eval(atob(…))` decodes and runs).
+CODE_SINKS = frozenset({"eval", "Function", "module._compile"})
+#: Values a name may alias even though no module is involved (`const e = eval`).
+ALIASABLE_GLOBALS = frozenset({"eval", "Function", "fetch", "require", "process", "Buffer"})
+
+_QUERY = """
+(call_expression) @call
+(new_expression) @new
+(import_statement) @import
+(variable_declarator) @decl
+(string) @str
+(template_string) @str
+((identifier) @hex (#match? @hex "^_0x[0-9a-fA-F]{4,6}$"))
+(member_expression object: (identifier) @_p (#eq? @_p "process")
+  property: (property_identifier) @_e (#eq? @_e "env")) @env
+(ERROR) @error
+(MISSING) @error
+"""
+
+
+@cache
+def _language(dialect: str) -> Language:
+    if dialect == "typescript":
+        return Language(tree_sitter_typescript.language_typescript())
+    if dialect == "tsx":
+        return Language(tree_sitter_typescript.language_tsx())
+    return Language(tree_sitter_javascript.language())
+
+
+@cache
+def _query(dialect: str) -> Query:
+    return Query(_language(dialect), _QUERY)
+
+
+def dialect_of(path: str) -> str:
+    """The grammar a file needs: "typescript", "tsx" or "javascript"."""
+    if path.endswith((".ts", ".mts", ".cts")):
+        return "typescript"
+    if path.endswith(".tsx"):
+        return "tsx"
+    return "javascript"
+
+
+_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|(.))", re.S)
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+
+
+def _unescape(raw: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1) or m.group(2) or m.group(3)
+        if code is not None:
+            try:
+                return chr(int(code, 16))
+            except (ValueError, OverflowError):
+                return ""
+        ch = m.group(4)
+        return _SIMPLE.get(ch, "" if ch == "\n" else ch)
+
+    return _ESCAPE.sub(one, raw) if "\\" in raw else raw
+
+
+def _text(node: Node) -> str:
+    # Slicing the source we hold is much cheaper than `node.text`, which copies per call.
+    return _SOURCE.data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+
+
+class _Source:
+    """The bytes being parsed right now (parsing is synchronous and not re-entrant)."""
+
+    data: bytes = b""
+
+
+_SOURCE = _Source()
+
+
+class _Extractor:
+    def __init__(self, columns: Columns) -> None:
+        self.columns = columns
+        self.aliases: dict[str, str] = {}
+
+    # -- values ---------------------------------------------------------------------------
+
+    def string_value(self, node: Node) -> str | None:
+        """The value of a string or a substitution-free template literal."""
+        if node.type == "string":
+            return _unescape(_text(node)[1:-1])
+        if node.type == "template_string":
+            if any(c.type == "template_substitution" for c in node.named_children):
+                return None
+            return _unescape(_text(node)[1:-1])
+        return None
+
+    def fold(self, node: Node | None) -> tuple[str, bool] | None:
+        """A constant string and whether it took work to build (concatenation, decoding)."""
+        if node is None:
+            return None
+        kind = node.type
+        if kind in ("string", "template_string"):
+            value = self.string_value(node)
+            return None if value is None else (value, False)
+        if kind == "parenthesized_expression":
+            return self.fold(node.named_children[-1] if node.named_children else None)
+        if kind == "binary_expression":
+            operator = node.child_by_field_name("operator")
+            if operator is None or operator.type != "+":
+                return None
+            left = self.fold(node.child_by_field_name("left"))
+            right = self.fold(node.child_by_field_name("right"))
+            if left is None or right is None:
+                return None
+            return left[0] + right[0], True
+        if kind == "call_expression":
+            callee = self.path(node.child_by_field_name("function"))
+            args = node.child_by_field_name("arguments")
+            items = args.named_children if args is not None else []
+            if callee is not None and callee[0] == "atob" and items:
+                encoded = self.fold(items[0])
+                if encoded is not None:
+                    try:
+                        decoded = base64.b64decode(encoded[0], validate=True)
+                    except (binascii.Error, ValueError):
+                        return None
+                    return decoded.decode("latin-1"), True
+            if callee is not None and callee[0] == "String.fromCharCode" and items:
+                if all(i.type == "number" for i in items):
+                    try:
+                        return "".join(chr(int(_text(i), 0)) for i in items), True
+                    except (ValueError, OverflowError):
+                        return None
+        return None
+
+    def module_of(self, call: Node) -> tuple[str, bool] | None:
+        """The module a `require(…)`/`import(…)`/interop-wrapper call yields, if constant."""
+        function = call.child_by_field_name("function")
+        args = call.child_by_field_name("arguments")
+        if function is None or args is None or not args.named_children:
+            return None
+        first = args.named_children[0]
+        if function.type == "import":
+            folded = self.fold(first)
+        else:
+            callee = self.path(function)
+            if callee is None:
+                return None
+            if callee[0] in INTEROP:
+                return self.module_of(first) if first.type == "call_expression" else None
+            if callee[0] not in MODULE_LOADERS:
+                return None
+            folded = self.fold(first)
+        if folded is None:
+            return None
+        return _module_name(folded[0]), folded[1]
+
+    def path(self, node: Node | None) -> tuple[str, bool] | None:
+        """The dotted path an expression names, through aliases, and whether it was concealed."""
+        if node is None:
+            return None
+        kind = node.type
+        if kind == "identifier":
+            name = _text(node)
+            if name in GLOBAL_OBJECTS:
+                return "", False
+            return self.aliases.get(name, name), False
+        if kind in ("member_expression", "subscript_expression"):
+            base = self.path(node.child_by_field_name("object"))
+            if base is None:
+                return None
+            if kind == "member_expression":
+                prop = node.child_by_field_name("property")
+                if prop is None:
+                    return None
+                name, concealed = _text(prop), False
+            else:
+                folded = self.fold(node.child_by_field_name("index"))
+                if folded is None:
+                    return None
+                name, concealed = folded
+            concealed = concealed or base[1]
+            if name == "default":
+                return base[0], concealed
+            return (f"{base[0]}.{name}" if base[0] else name), concealed
+        if kind in ("parenthesized_expression", "sequence_expression"):
+            # `(0, cp.exec)(…)` is how TypeScript and Babel call an imported function.
+            children = node.named_children
+            return self.path(children[-1]) if children else None
+        if kind in ("await_expression", "non_null_expression", "as_expression"):
+            children = node.named_children
+            return self.path(children[0]) if children else None
+        if kind == "call_expression":
+            return self.module_of(node)
+        if kind == "this":
+            return "this", False
+        return None
+
+    # -- declarations ---------------------------------------------------------------------
+
+    def bind(self, name: Node, value: tuple[str, bool], rooted: bool) -> None:
+        """Record what a declared name (or a destructuring pattern) aliases."""
+        if name.type == "identifier":
+            if rooted or value[0] in ALIASABLE_GLOBALS:
+                self.aliases[_text(name)] = value[0]
+            return
+        if name.type != "object_pattern" or not rooted:
+            return
+        for part in name.named_children:
+            if part.type == "shorthand_property_identifier_pattern":
+                key = target = _text(part)
+            elif part.type == "object_assignment_pattern":
+                left = part.child_by_field_name("left")
+                if left is None:
+                    continue
+                key = target = _text(left)
+            elif part.type == "pair_pattern":
+                k = part.child_by_field_name("key")
+                v = part.child_by_field_name("value")
+                if k is None or v is None or v.type != "identifier":
+                    continue
+                key, target = _text(k).strip("'\""), _text(v)
+            else:
+                continue
+            self.aliases[target] = f"{value[0]}.{key}" if value[0] else key
+
+    def rooted(self, value: Node) -> bool:
+        """Whether an expression starts at a module (`require(…)`, or a name bound to one)."""
+        node: Node | None = value
+        while node is not None:
+            if node.type == "call_expression":
+                return self.module_of(node) is not None
+            if node.type == "identifier":
+                return _text(node) in self.aliases
+            if node.type in ("member_expression", "subscript_expression"):
+                node = node.child_by_field_name("object")
+            elif node.type in ("await_expression", "parenthesized_expression", "as_expression"):
+                node = node.named_children[0] if node.named_children else None
+            else:
+                return False
+        return False
+
+    def declaration(self, node: Node) -> None:
+        name = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        if name is None or value is None:
+            return
+        resolved = self.path(value)
+        if resolved is not None:
+            self.bind(name, resolved, self.rooted(value))
+
+    def import_statement(self, node: Node, imports: list[Import]) -> None:
+        source = node.child_by_field_name("source")
+        span = self.columns.span(node)
+        if source is None:
+            # TypeScript `import cp = require('child_process')`.
+            for child in node.named_children:
+                if child.type == "import_require_clause":
+                    ident = child.named_children[0] if child.named_children else None
+                    src = child.child_by_field_name("source")
+                    value = self.string_value(src) if src is not None else None
+                    if ident is not None and value is not None:
+                        module = _module_name(value)
+                        self.aliases[_text(ident)] = module
+                        imports.append(Import(span, module))
+            return
+        value = self.string_value(source)
+        if value is None:
+            return
+        module = _module_name(value)
+        imports.append(Import(span, module))
+        for clause in node.named_children:
+            if clause.type != "import_clause":
+                continue
+            for part in clause.named_children:
+                if part.type == "identifier":  # default import
+                    self.aliases[_text(part)] = module
+                elif part.type == "namespace_import":
+                    for ident in part.named_children:
+                        self.aliases[_text(ident)] = module
+                elif part.type == "named_imports":
+                    for spec in part.named_children:
+                        if spec.type != "import_specifier":
+                            continue
+                        imported = spec.child_by_field_name("name")
+                        local = spec.child_by_field_name("alias") or imported
+                        if imported is None or local is None:
+                            continue
+                        key = _text(imported).strip("'\"")
+                        self.aliases[_text(local)] = (
+                            module if key == "default" else f"{module}.{key}"
+                        )
+
+    # -- uses -----------------------------------------------------------------------------
+
+    def call(self, node: Node, new: bool, imports: list[Import]) -> Call | None:
+        function = node.child_by_field_name("constructor" if new else "function")
+        args = node.child_by_field_name("arguments")
+        items = args.named_children if args is not None and args.type == "arguments" else []
+        span = self.columns.span(node)
+        if not new and function is not None and function.type == "import":
+            module = self.module_of(node)
+            if module is not None:
+                imports.append(Import(span, module[0], module[1]))
+            return None
+        resolved = self.path(function)
+        if resolved is None:
+            return None
+        callee, concealed = resolved
+        first = self.fold(items[0]) if items and items[0].type in _FOLDABLE else None
+        if callee in MODULE_LOADERS and first is not None:
+            imports.append(Import(span, _module_name(first[0]), first[1]))
+        nested: tuple[str, ...] = ()
+        if callee in CODE_SINKS or callee.startswith("vm."):
+            nested = tuple(self.nested_callees(items))
+        return Call(
+            span,
+            callee,
+            new=new,
+            first_arg=first[0] if first is not None else None,
+            first_arg_built=first is not None and first[1],
+            arg_callees=nested,
+            concealed=concealed,
+        )
+
+    def nested_callees(self, items: list[Node]) -> list[str]:
+        found: list[str] = []
+        stack = list(items)
+        while stack:
+            node = stack.pop()
+            if node.type in ("call_expression", "new_expression"):
+                field = "constructor" if node.type == "new_expression" else "function"
+                resolved = self.path(node.child_by_field_name(field))
+                if resolved is not None:
+                    found.append(resolved[0])
+            stack.extend(node.named_children)
+        return found
+
+    def env_read(self, node: Node) -> EnvRead:
+        span = self.columns.span(node)
+        parent = node.parent
+        if parent is None:
+            return EnvRead(span, whole=False)
+        kind = parent.type
+        if kind == "member_expression" and _same(parent.child_by_field_name("object"), node):
+            prop = parent.child_by_field_name("property")
+            return EnvRead(span, False, _text(prop) if prop is not None else None)
+        if kind == "subscript_expression" and _same(parent.child_by_field_name("object"), node):
+            folded = self.fold(parent.child_by_field_name("index"))
+            return EnvRead(span, False, folded[0] if folded is not None else None)
+        if kind == "variable_declarator":
+            name = parent.child_by_field_name("name")
+            if name is not None and name.type == "object_pattern":
+                keys = [_text(c) for c in name.named_children]
+                return EnvRead(span, False, keys[0].split("=")[0].strip() if keys else None)
+            return EnvRead(span, True)
+        if kind in ("spread_element", "for_in_statement", "assignment_expression"):
+            return EnvRead(span, True)
+        if kind == "arguments" and parent.parent is not None:
+            resolved = self.path(parent.parent.child_by_field_name("function"))
+            if resolved is not None and resolved[0] in ENV_DUMPERS:
+                return EnvRead(span, True)
+        return EnvRead(span, False)
+
+
+#: Calls that serialise, copy or enumerate whatever object they are given.
+ENV_DUMPERS = frozenset(
+    {
+        "JSON.stringify",
+        "Object.keys",
+        "Object.entries",
+        "Object.values",
+        "Object.assign",
+        "Object.getOwnPropertyNames",
+        "util.inspect",
+        "structuredClone",
+        "String",
+        "Buffer.from",
+        "btoa",
+        "encodeURIComponent",
+    }
+)
+
+
+#: Node types `fold` can turn into a constant (anything else is skipped without a look).
+_FOLDABLE = frozenset(
+    {"string", "template_string", "binary_expression", "parenthesized_expression"}
+    | {"call_expression"}
+)
+
+
+def _same(a: Node | None, b: Node) -> bool:
+    return a is not None and a.start_byte == b.start_byte and a.end_byte == b.end_byte
+
+
+def _module_name(name: str) -> str:
+    return name.removeprefix("node:")
+
+
+def _key_of(node: Node) -> str | None:
+    """The property name a value sits under in an object literal (`{host: '…'}`)."""
+    parent = node.parent
+    if parent is not None and parent.type == "pair":
+        key = parent.child_by_field_name("key")
+        value = parent.child_by_field_name("value")
+        if key is not None and _same(value, node):
+            return _text(key).strip("'\"`")
+    return None
+
+
+def parse(path: str, source: str) -> Facts | None:
+    """Facts of a JavaScript/TypeScript file, or None when it does not parse well enough."""
+    dialect = dialect_of(path)
+    columns = Columns(source)
+    tree = Parser(_language(dialect)).parse(columns.data)
+    captures = QueryCursor(_query(dialect)).captures(tree.root_node)
+    error_lines: set[int] = set()
+    for node in captures.get("error", []):
+        error_lines.update(range(node.start_point.row + 1, node.end_point.row + 2))
+    if len(error_lines) > max(MAX_ERROR_LINES, MAX_ERROR_FRACTION * columns.line_count):
+        return None
+    _SOURCE.data = columns.data
+    extractor = _Extractor(columns)
+    # Aliases first, in source order: uses may come before the declaration in the file.
+    bindings = captures.get("import", []) + captures.get("decl", [])
+    bindings.sort(key=lambda n: n.start_byte)
+    imports: list[Import] = []
+    for node in bindings:
+        if node.type == "import_statement":
+            extractor.import_statement(node, imports)
+        else:
+            extractor.declaration(node)
+    calls: list[Call] = []
+    for kind, new in (("call", False), ("new", True)):
+        for node in captures.get(kind, []):
+            call = extractor.call(node, new, imports)
+            if call is not None:
+                calls.append(call)
+    calls.sort(key=lambda c: (c.span.line, c.span.col))
+    imports.sort(key=lambda i: (i.span.line, i.span.col))
+    strings: list[StringLit] = []
+    for node in captures.get("str", []):
+        value = extractor.string_value(node)
+        if value is None:  # a template with substitutions: keep its constant parts
+            value = "".join(
+                "${}" if c.type == "template_substitution" else _unescape(_text(c))
+                for c in node.named_children
+            )
+        raw = _text(node) if node.start_point.row == node.end_point.row else value
+        strings.append(StringLit(columns.span(node), value, raw, _key_of(node)))
+    strings.sort(key=lambda lit: (lit.span.line, lit.span.col))
+    return Facts(
+        language=dialect,
+        calls=tuple(calls),
+        imports=tuple(imports),
+        env_reads=tuple(
+            sorted(
+                (extractor.env_read(n) for n in captures.get("env", [])),
+                key=lambda e: (e.span.line, e.span.col),
+            )
+        ),
+        strings=tuple(strings),
+        hex_identifiers=tuple(columns.span(n) for n in captures.get("hex", [])),
+        error_lines=frozenset(error_lines),
+    )

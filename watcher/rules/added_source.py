@@ -1,0 +1,187 @@
+"""Small helpers for the rules that read added source lines (mail, DNS, wallet, AI CLI).
+
+Kept apart from `code.py` on purpose: that module is being rebuilt on tree-sitter, and these
+rules only need the added lines of source files, without comments and test code.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from watcher.models import AddedLine, ArtifactDiff, Snapshot
+from watcher.rules.registry import ArtifactContext
+from watcher.rules.text import is_js, is_python
+
+#: Comment-only lines run nothing: an address in a JSDoc example is not a recipient.
+COMMENT_PREFIXES = ("//", "/*", "*", "#")
+
+#: Test code ships in many packages but never runs in an agent: `bcc: 'a@b.invalid'` in a
+#: test of a mailer is the mailer being tested, not a recipient being added.
+_TEST_PATH = re.compile(
+    r"(?:^|/)(?:tests?|__tests__|__mocks__|spec|fixtures?)/|\.(?:test|spec)\.[cm]?[jt]sx?$"
+    r"|(?:^|/)test_[^/]*\.py$|_test\.py$|(?:^|/)conftest\.py$"
+)
+
+
+def is_test_path(path: str) -> bool:
+    """Whether a path is test code (tests/, __tests__/, *.test.js, test_*.py, conftest.py)."""
+    return _TEST_PATH.search(path) is not None
+
+
+def is_comment(line: str) -> bool:
+    """Whether a line holds only a comment (in either language)."""
+    return line.lstrip().startswith(COMMENT_PREFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One added or changed source file: its path, language and the lines the release adds.
+
+    `joined` holds those lines joined by newlines, so that a rule runs each regex once per file
+    rather than once per line (a 400,000-line diff pays the per-call cost 400,000 times).
+    """
+
+    path: str
+    js: bool
+    lines: tuple[AddedLine, ...]
+    joined: str
+    lowered: str
+    #: Offset of each line in `joined`.
+    starts: tuple[int, ...]
+
+    def mentions(self, needles: tuple[str, ...], *, lower: bool = False) -> bool:
+        """Whether any needle occurs in the added lines (lower-cased first when `lower`)."""
+        text = self.lowered if lower else self.joined
+        return any(n in text for n in needles)
+
+    def index_of(self, offset: int) -> int:
+        """Index in `lines` of the line holding `offset` of `joined`."""
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def line_at(self, offset: int) -> AddedLine:
+        """The added line holding `offset` of `joined`."""
+        return self.lines[self.index_of(offset)]
+
+    def column(self, offset: int) -> int:
+        """`offset` of `joined` as a position within its own line."""
+        return offset - self.starts[self.index_of(offset)]
+
+    def around(self, start: int, end: int, width: int) -> str:
+        """`joined[start:end]` with up to `width` characters each side, within its line."""
+        line_start = self.starts[self.index_of(start)]
+        line_end = self.joined.find("\n", end)
+        line_end = len(self.joined) if line_end == -1 else line_end
+        return self.joined[max(line_start, start - width) : min(line_end, end + width)]
+
+    def rest_of_line(self, offset: int, width: int) -> str:
+        """Up to `width` characters of `joined` from `offset`, not past the end of its line."""
+        end = self.joined.find("\n", offset, offset + width)
+        return self.joined[offset : end if end != -1 else offset + width]
+
+
+def _source_file(path: str, js: bool, lines: tuple[AddedLine, ...]) -> SourceFile:
+    joined = "\n".join(a.text for a in lines)
+    starts = tuple(itertools.accumulate((len(a.text) + 1 for a in lines[:-1]), initial=0))
+    lowered = joined.lower()
+    # Lower-casing may change the length of a few characters (`İ`); needles then miss nothing
+    # that matters, but offsets would drift, so fall back to a same-length copy.
+    if len(lowered) != len(joined):
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in joined)
+    return SourceFile(path, js, lines, joined, lowered, starts)
+
+
+#: The last artifact's sources: every rule of this family reads the same files.
+_CACHE: list[tuple[ArtifactDiff, tuple[SourceFile, ...]]] = []
+
+
+def changed_sources(ctx: ArtifactContext) -> tuple[SourceFile, ...]:
+    """Added/changed JS or Python files outside test code, with their added code lines."""
+    # One read of the slot: rules of different analyses may run on other threads.
+    cached = _CACHE[0] if _CACHE else None
+    if cached is not None and cached[0] is ctx.diff:
+        return cached[1]
+    sources: list[SourceFile] = []
+    for change in ctx.changed_files():
+        path = change.path
+        if change.new is None or change.new.is_binary or is_test_path(path):
+            continue
+        file_js = is_js(path)
+        if not (file_js or is_python(path)):
+            continue
+        lines = tuple(a for a in change.added_lines if a.text.strip() and not is_comment(a.text))
+        if lines:
+            sources.append(_source_file(path, file_js, lines))
+    # The entry keeps the diff alive, so `is` cannot be fooled by a reused id.
+    result = tuple(sources)
+    _CACHE[:] = [(ctx.diff, result)]
+    return result
+
+
+def old_source_text(old: Snapshot | None) -> str:
+    """The old release's JS and Python source joined, to tell new literals from known ones."""
+    if old is None:
+        return ""
+    return "\n".join(
+        e.text for p, e in old.files.items() if not e.is_binary and (is_js(p) or is_python(p))
+    )
+
+
+#: Lines longer than this (minified bundles: megabytes) get their regexes run only near needles.
+LONG_LINE = 4096
+
+
+def near(
+    pattern: re.Pattern[str],
+    text: str,
+    needles: tuple[str, ...],
+    *,
+    before: int = 60,
+    after: int = 300,
+    haystack: str | None = None,
+) -> Iterator[re.Match[str]]:
+    """Matches of `pattern` in `text` that start near one of the literal `needles`.
+
+    Finding a literal is a memory search; running an alternation-heavy regex over a 9 MB
+    minified line is seconds. So on long lines the regex only runs in windows around needle
+    hits. `haystack` is where the needles are looked for (e.g. `text.lower()`), same length.
+    """
+    hay = text if haystack is None else haystack
+    if len(text) <= LONG_LINE:
+        if any(n in hay for n in needles):
+            yield from pattern.finditer(text)
+        return
+    positions: list[int] = []
+    for needle in needles:
+        position = hay.find(needle)
+        while position != -1:
+            positions.append(position)
+            position = hay.find(needle, position + 1)
+    positions.sort()
+    lo = hi = -1
+    for position in positions:
+        start, end = max(0, position - before), min(len(text), position + after)
+        if start <= hi:
+            hi = max(hi, end)
+            continue
+        if hi > lo:
+            yield from pattern.finditer(text, lo, hi)
+        lo, hi = start, end
+    if hi > lo:
+        yield from pattern.finditer(text, lo, hi)
+
+
+def first_near(
+    pattern: re.Pattern[str],
+    text: str,
+    needles: tuple[str, ...],
+    *,
+    before: int = 60,
+    after: int = 300,
+    haystack: str | None = None,
+) -> re.Match[str] | None:
+    """The first match `near` finds, or None."""
+    return next(near(pattern, text, needles, before=before, after=after, haystack=haystack), None)
