@@ -10,6 +10,7 @@ import argparse
 import getpass
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -21,9 +22,15 @@ from typing import TYPE_CHECKING, NoReturn
 from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
 from watcher.atomicfile import write_atomically
-from watcher.config import Limits, cache_dir, limits_from_env
+from watcher.config import (
+    HttpSettings,
+    Limits,
+    cache_dir,
+    http_settings_from_env,
+    limits_from_env,
+)
 from watcher.errors import AmbiguousPackage, SubscriptionError, UsageError, WatcherError
-from watcher.httpclient import make_client
+from watcher.httpclient import HttpClient, RetryPolicy, make_client
 from watcher.logs import LOG_FORMATS, LOG_LEVELS, configure_logging, level_from, package_context
 from watcher.models import Ecosystem, Report, Severity
 from watcher.pipeline import (
@@ -35,7 +42,7 @@ from watcher.pipeline import (
     scan_release,
 )
 from watcher.policy import Policy, apply_policy
-from watcher.registries import open_registry, resolve_ecosystem
+from watcher.registries import open_registry, public_counterpart, resolve_ecosystem
 from watcher.report import RENDERERS
 from watcher.report.html import diffs_for, render_html
 from watcher.rules import REGISTRY
@@ -148,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="log threshold; overrides -v (default: WATCHER_LOG_LEVEL, else from -v)",
     )
     parser.set_defaults(limits=None)  # set by `main` from WATCHER_MAX_* (see watcher.config)
+    parser.set_defaults(http=None)  # set by `main` from WATCHER_HTTP_*
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     diff = commands.add_parser("diff", help="analyse a release against an earlier one")
@@ -227,8 +235,16 @@ def _limits(args: argparse.Namespace) -> Limits:
     return limits if limits is not None else limits_from_env(os.environ)
 
 
+def _http(args: argparse.Namespace) -> HttpClient:
+    """A client with the timeout and retries `main` read from WATCHER_HTTP_*."""
+    settings: HttpSettings | None = args.http
+    if settings is None:
+        settings = http_settings_from_env(os.environ)
+    return make_client(settings.timeout, RetryPolicy(attempts=settings.retries + 1))
+
+
 def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:
-    http = make_client()
+    http = _http(args)
     explicit = Ecosystem(args.ecosystem) if args.ecosystem else None
     limits = _limits(args)
     fetcher = Fetcher(http=http, cache_dir=cache_dir(), max_bytes=limits.max_download_bytes)
@@ -240,9 +256,11 @@ def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> So
         having = [r for r in registries if set(versions) <= set(r.package(name).versions)]
         if len(having) != 1:
             raise
-        return Sources(registry=having[0], fetcher=fetcher, limits=limits.extract)
+        public = public_counterpart(having[0].ecosystem, http, args.registry)
+        return Sources(having[0], fetcher, limits.extract, public)
     registry = open_registry(ecosystem, http, args.registry)
-    return Sources(registry=registry, fetcher=fetcher, limits=limits.extract)
+    public = public_counterpart(ecosystem, http, args.registry)
+    return Sources(registry, fetcher, limits.extract, public)
 
 
 def _run_diff(args: argparse.Namespace) -> Report:
@@ -316,7 +334,7 @@ def _run_check(args: argparse.Namespace) -> int:
         outcomes = check_once(
             store,
             subscriptions,
-            registry_sources(make_client(), cache_dir()),
+            registry_sources(_http(args), cache_dir()),
             NotifierCache(os.environ),
             datetime.now(UTC),
             owner_id(),
@@ -374,7 +392,7 @@ def _run_daemon(args: argparse.Namespace) -> int:
         daemon = Daemon(
             store,
             subscriptions,
-            registry_sources(make_client(), cache_dir()),
+            registry_sources(_http(args), cache_dir()),
             NotifierCache(os.environ),
             workers=workers,
         )
@@ -482,10 +500,25 @@ def _configure_logging(args: argparse.Namespace) -> None:
     configure_logging("json" if fmt == "json" else "text", level, timestamps=bool(args.verbose))
 
 
+def _ignore_hangup() -> None:
+    """Ignore SIGHUP until the daemon installs its reload handler (`daemon.serve`).
+
+    Its default action ends the process, and start-up (imports, the store's migrations) takes
+    a while: a `systemctl reload` or `kill -HUP` just after start must not stop the service.
+    Such an early reload is dropped: the files are read during start-up, so only an edit made
+    between that read and the handler (a fraction of a second) needs another SIGHUP.
+    """
+    hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+    if hangup is not None:
+        signal.signal(hangup, signal.SIG_IGN)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `watcher` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        _ignore_hangup()
     if args.command == "run" and not args.verbose:
         # A daemon's log is its output: one line per poll and per alert by default.
         args.verbose = 1
@@ -494,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(args)
         # Parsed once, here, so a bad WATCHER_MAX_* value is one clear line and exit 2.
         args.limits = limits_from_env(os.environ)
+        args.http = http_settings_from_env(os.environ)
         with ExitStack() as stack:
             # Only the HTML page shows the diff itself; other formats need not keep it alive.
             html = getattr(args, "format", None) == "html"

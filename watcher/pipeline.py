@@ -18,7 +18,7 @@ from watcher.artifacts.fetch import Fetcher
 from watcher.artifacts.manifest import parse_manifest
 from watcher.deps.scan import scan_dependencies
 from watcher.diff.tree import LineMemo, diff_snapshots
-from watcher.errors import NoArtifact, UsageError
+from watcher.errors import NoArtifact, PackageNotFound, UsageError, WatcherError
 from watcher.models import (
     ArtifactDiff,
     ArtifactKind,
@@ -27,6 +27,7 @@ from watcher.models import (
     Ecosystem,
     FileCounts,
     MetadataSummary,
+    PackageInfo,
     Provenance,
     Release,
     Report,
@@ -47,6 +48,9 @@ class Sources:
     registry: Registry
     fetcher: Fetcher
     limits: ExtractLimits = DEFAULT_LIMITS
+    #: The ecosystem's public registry when `registry` is a private one: the same name there
+    #: is the dependency-confusion signal. None for the public registry or local files.
+    public: Registry | None = None
 
 
 #: (ecosystem, name, old version, new version) -> the artifact diffs behind that analysis.
@@ -196,6 +200,7 @@ def diff_release(sources: Sources, name: str, old_version: str, new_version: str
         new_release=new,
         package=package,
         dependencies=scan_dependencies(sources, diffs, scan_release),
+        public_package=public_listing(sources, name),
     )
     return analyse(ctx)
 
@@ -213,8 +218,26 @@ def scan_release(sources: Sources, name: str, version: str) -> Report:
         artifacts=diffs,
         new_release=release,
         package=package,
+        public_package=public_listing(sources, name),
     )
     return analyse(ctx)
+
+
+def public_listing(sources: Sources, name: str) -> PackageInfo | None:
+    """The public registry's listing of a privately sourced name; None if absent or unknown.
+
+    A failed lookup must not fail the analysis of the private package: it is logged, and the
+    confusion rule then says nothing (unknown is never "changed").
+    """
+    if sources.public is None:
+        return None
+    try:
+        return sources.public.package(name)
+    except PackageNotFound:
+        return None
+    except WatcherError as error:
+        logger.warning("public registry lookup for %s failed: %s", name, error)
+        return None
 
 
 def _ecosystem_of(snapshot: Snapshot) -> Ecosystem:

@@ -61,6 +61,7 @@ from watcher.registries import (
     NotModified,
     Validators,
     open_registry,
+    public_counterpart,
 )
 from watcher.registries.wire import display_url
 from watcher.report.jsonfmt import report_from_dict
@@ -657,7 +658,8 @@ def registry_sources(
     def build(sub: Subscription) -> Sources:
         registry = open_registry(sub.ecosystem, http, sub.registry)
         fetcher = Fetcher(http=http, cache_dir=cache, max_bytes=limits.max_download_bytes)
-        return Sources(registry=registry, fetcher=fetcher, limits=limits.extract)
+        public = public_counterpart(sub.ecosystem, http, sub.registry)
+        return Sources(registry, fetcher, limits.extract, public)
 
     return build
 
@@ -679,26 +681,34 @@ def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unre
 
     This is what `watcher check` gates on: a malicious release stays a failure on every run,
     not only the run that first analysed it, until `watcher approve` moves the pin past it.
+    In subscription order, each package's versions in `watcher history` order. The store is
+    asked once for every package (`repo.pinned_analyses`), not once per package: `check`
+    runs this over the whole watch list after every cycle.
     """
-    rules = rules_version()
-    found: list[Unreviewed] = []
+    subs = list(subscriptions)
+    severities = {s for s in Severity if any(reaches(s, sub.fail_on) for sub in subs)}
     session = store.session()
     try:
-        for sub in subscriptions:
-            pin = repo.pinned(session, sub.ecosystem, sub.name) or sub.pinned
-            entries = repo.history(session, sub.ecosystem, sub.name)
-            newer = set(candidate_versions(sub.ecosystem, [e.version for e in entries], pin))
-            found.extend(
-                Unreviewed(sub.ecosystem, sub.name, pin, e.version, a.severity, a.score)
-                for e in entries
-                if e.version in newer
-                for a in e.analyses
-                if a.old_version == pin
-                and a.rules_version == rules
-                and reaches(a.severity, sub.fail_on)
-            )
+        rows = repo.pinned_analyses(
+            session, [(s.ecosystem, s.name, s.pinned) for s in subs], rules_version(), severities
+        )
     finally:
         session.close()
+    by_package: dict[tuple[Ecosystem, str], list[repo.PinnedAnalysis]] = {}
+    for row in rows:
+        by_package.setdefault((row.ecosystem, row.name), []).append(row)
+    found: list[Unreviewed] = []
+    for sub in subs:
+        analyses = by_package.get((sub.ecosystem, normalize_name(sub.ecosystem, sub.name)), [])
+        if not analyses:
+            continue
+        pin = analyses[0].pin
+        newer = set(candidate_versions(sub.ecosystem, [a.new_version for a in analyses], pin))
+        found.extend(
+            Unreviewed(sub.ecosystem, sub.name, pin, a.new_version, a.severity, a.score)
+            for a in sorted(analyses, key=lambda a: a.order)
+            if a.new_version in newer and reaches(a.severity, sub.fail_on)
+        )
     return found
 
 

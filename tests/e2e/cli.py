@@ -67,6 +67,8 @@ def watcher_env(data_dir: Path) -> dict[str, str]:
     ):
         env.pop(name, None)
     env["WATCHER_DATA_DIR"] = str(data_dir)
+    # The local registries stand in for private ones; no test may ask the public registry.
+    env["WATCHER_PUBLIC_REGISTRY_CHECK"] = "off"
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]

@@ -28,7 +28,9 @@ from tests.support.registries import (
 pytestmark = pytest.mark.e2e
 
 PARENT = "@watcher-e2e/dep-parent"
-EVIL = "@watcher-e2e/evil-dep"
+# Another scope than the parent's: a new package in the parent's own scope is a sibling (a platform
+# binary, say), whose newness is no news; a stranger's brand-new package is.
+EVIL = "@watcher-e2e-other/evil-dep"
 QUIET_PARENT = "@watcher-e2e/quiet-parent"
 OLD_DEP = "@watcher-e2e/old-dep"
 #: Verdaccio stamps every publish with the current time; this is written over it for OLD_DEP.

@@ -18,13 +18,18 @@ userinfo as basic auth, and messages print the URL without it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import assert_never
+from urllib.parse import urlsplit
+
+import httpx
 
 from watcher.errors import (
     AmbiguousPackage,
     PackageNotFound,
     RegistryError,
     RegistryUnavailable,
+    UsageError,
 )
 from watcher.httpclient import HttpClient
 from watcher.models import Ecosystem
@@ -55,8 +60,12 @@ TOKEN_ENV = {Ecosystem.NPM: "NPM_TOKEN", Ecosystem.PYPI: "PYPI_TOKEN"}
 def open_registry(
     ecosystem: Ecosystem, http: HttpClient, registry_url: str | None = None
 ) -> Registry:
-    """The client for `ecosystem`, on `registry_url` if given (with its token) else public."""
+    """The client for `ecosystem`, on `registry_url` if given (with its token) else public.
+
+    A `registry_url` that does not parse as an http(s) URL is a `UsageError`.
+    """
     if registry_url:
+        _check_url(registry_url)
         token = os.environ.get(TOKEN_ENV[ecosystem], "").strip()
         if token:
             http.add_token(registry_url, token)
@@ -67,6 +76,20 @@ def open_registry(
             return PypiRegistry(http, registry_url or PUBLIC_PYPI)
         case _:
             assert_never(ecosystem)
+
+
+def _check_url(registry_url: str) -> None:
+    """Refuse a registry URL httpx or urllib cannot parse, before anything else uses it."""
+    try:
+        url = httpx.URL(registry_url)
+        urlsplit(registry_url).port  # noqa: B018 - parsing the port is the check
+    except (httpx.InvalidURL, ValueError) as e:
+        # Not echoed: a URL that does not parse cannot have its password hidden.
+        raise UsageError(
+            "the registry URL does not parse; expected e.g. https://registry.example/"
+        ) from e
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UsageError(f"the registry URL must be http(s)://host/..., got {display_url(url)}")
 
 
 def resolve_ecosystem(
@@ -109,3 +132,28 @@ def resolve_ecosystem(
         raise wrong_role
     where = f" on {display_url(registry_url)}" if registry_url else ""
     raise PackageNotFound(f"package '{name}' not found on npm or PyPI{where}")
+
+
+#: Set to "off" to skip the public-registry lookup for privately sourced packages (offline
+#: installs and tests); anything else leaves the dependency-confusion check on.
+PUBLIC_CHECK_ENV = "WATCHER_PUBLIC_REGISTRY_CHECK"
+
+
+def public_counterpart(
+    ecosystem: Ecosystem,
+    http: HttpClient,
+    registry_url: str | None,
+    env: Mapping[str, str] | None = None,
+) -> Registry | None:
+    """The public registry to compare a private one with (dependency confusion), or None.
+
+    None when no private registry is in use, when `registry_url` is the public one, or when
+    the check is switched off. No token is attached: the public registry never sees it.
+    """
+    env = os.environ if env is None else env
+    if not registry_url or env.get(PUBLIC_CHECK_ENV, "").strip().lower() == "off":
+        return None
+    public = PUBLIC_NPM_REGISTRY if ecosystem is Ecosystem.NPM else PUBLIC_PYPI
+    if registry_url.rstrip("/") == public.rstrip("/"):
+        return None
+    return open_registry(ecosystem, http)

@@ -32,7 +32,8 @@ def excerpt(line: str, start: int = 0, end: int | None = None) -> str:
     end = start if end is None else end
     half = max(0, (EVIDENCE_WIDTH - (end - start)) // 2)
     lo = max(0, start - half)
-    hi = min(len(line), max(end, lo + EVIDENCE_WIDTH))
+    # A match longer than the window is cut too: a 50 MB one-line blob must not become evidence.
+    hi = min(len(line), lo + EVIDENCE_WIDTH)
     return ("…" if lo > 0 else "") + line[lo:hi].strip() + ("…" if hi < len(line) else "")
 
 
