@@ -52,6 +52,26 @@ MANY_ADDRESSES = 3
 MAX_ADDRESSES = 50
 
 
+#: What follows `globalThis.fetch =` when a module is installed as the global: a plain name.
+_BARE_VALUE = re.compile(r"\s*[\w$]+(?:\.[\w$]+)*\s*(?:[;,)}\n]|$)")
+#: Keeping the original to call from the replacement is what makes a wrapper a hook.
+_SAVES_FETCH = re.compile(
+    r"=\s*(?:window|globalThis|global|self)\.fetch\b(?!\s*=)"
+    r"|(?:window|globalThis|global|self)\.fetch\.bind\("
+)
+
+
+def _installs_fetch(text: str, hook: re.Match[str]) -> bool:
+    """`globalThis.fetch = fetch;` (bundlers' and SDKs' shims) installs a fetch, it wraps none.
+
+    Only when the file never keeps the original global `fetch`: `const f = window.fetch;
+    window.fetch = patched;` is a wrapper however plainly the patched function is named.
+    """
+    if "fetch" not in hook.group() or not _BARE_VALUE.match(text, hook.end()):
+        return False
+    return _SAVES_FETCH.search(text) is None
+
+
 @artifact_rule(
     id="code.wallet-hook",
     summary="Added code hooks fetch/XMLHttpRequest/window.ethereum or rewrites crypto addresses",
@@ -69,7 +89,7 @@ def wallet_hook(ctx: ArtifactContext) -> Iterator[Hit]:
         hooks = near(HOOK, text, HOOK_NEEDLES, before=60, after=40) if source.js else iter(())
         for hook in hooks:
             context = source.around(hook.start(), hook.end(), 80)
-            if POLYFILL_GUARD.search(context):
+            if POLYFILL_GUARD.search(context) or _installs_fetch(text, hook):
                 continue
             hooked = True
             hits.append(
