@@ -78,6 +78,7 @@ def test_siblings_are_packages_of_the_parents_own_scope() -> None:
     assert not is_sibling("event-stream", "flatmap-stream")
     # Anyone can publish an unscoped `parent-x`.
     assert not is_sibling("esbuild", "esbuild-helper")
+    assert not is_sibling("@watcher-e2e/dep-parent", "@watcher-e2e/evil-dep")
 
 
 def _finding(rule: str, category: str, severity: Severity, path: str) -> Finding:

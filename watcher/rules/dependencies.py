@@ -195,13 +195,15 @@ def is_sibling(parent: str, dependency: str) -> bool:
 
     esbuild publishes `@esbuild/linux-x64`, `@vscode/ripgrep` `@vscode/ripgrep-linux-x64`,
     `@swc/core` `@swc/core-linux-x64-gnu`: new platform packages appear with a release. A
-    scope is owned by its organisation, so a package in the parent's scope (or in the scope
-    named after it) comes from the same hands. An unscoped `parent-x` could be anyone's.
+    scope is owned by its organisation, so a package named after the parent in its scope (or
+    in the scope named after it) comes from the same hands. An unscoped `parent-x` could be
+    anyone's; another package of the scope is another project, whose newness is news.
     Its code is still scanned; only its newness is no news.
     """
     parent, dependency = parent.lower(), dependency.lower()
     if parent.startswith("@"):
-        return dependency.startswith(parent.split("/", 1)[0] + "/")
+        scope, _, base = parent.partition("/")
+        return dependency.startswith(f"{scope}/{base}-")
     return dependency.startswith(f"@{parent}/")
 
 
