@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -283,6 +284,18 @@ def run_replay_registry(replay: Replay) -> Case:
 # --------------------------------------------------------------------------- CLIs
 
 
+def child_env() -> dict[str, str]:
+    """Both tools run as installed programs do: from bytecode, written once and reused.
+
+    With PYTHONDONTWRITEBYTECODE set (as in some shells here) every process would compile all
+    its modules again, which measures the environment rather than either tool.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(CACHE / "pycache")
+    return env
+
+
 def time_watcher_cli(case: Case) -> None:
     """Wall time of `watcher diff --old --new` on the case's local files (process start too)."""
     if case.old_file is None or case.new_file is None:
@@ -291,7 +304,12 @@ def time_watcher_cli(case: Case) -> None:
     argv += ["--new", str(case.new_file), "--format", "json", "--fail-on", "none"]
     start = time.perf_counter()
     done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=WATCHER_CLI_TIMEOUT, check=False
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=WATCHER_CLI_TIMEOUT,
+        check=False,
+        env=child_env(),
     )
     if done.returncode == 0:
         case.cli_s = time.perf_counter() - start
@@ -329,7 +347,12 @@ def run_guarddog(binary: Path, case: Case) -> None:
     start = time.perf_counter()
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=GUARDDOG_TIMEOUT, check=False
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=GUARDDOG_TIMEOUT,
+            check=False,
+            env=child_env(),
         )
     except subprocess.TimeoutExpired:
         case.guarddog_label = "timeout"
