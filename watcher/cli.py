@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
@@ -236,11 +236,16 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _http(args: argparse.Namespace) -> HttpClient:
-    """A client with the timeout and retries `main` read from WATCHER_HTTP_*."""
+    """A client with the timeout and retries `main` read from WATCHER_HTTP_* (when set)."""
     settings: HttpSettings | None = args.http
     if settings is None:
         settings = http_settings_from_env(os.environ)
-    return make_client(settings.timeout, RetryPolicy(attempts=settings.retries + 1))
+    options: dict[str, Any] = {}
+    if settings.timeout is not None:
+        options["timeout"] = settings.timeout
+    if settings.retries is not None:
+        options["retry"] = RetryPolicy(attempts=settings.retries + 1)
+    return make_client(**options)
 
 
 def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:

@@ -65,6 +65,43 @@ def limits_from_env(env: Mapping[str, str]) -> Limits:
     )
 
 
+# --- HTTP ----------------------------------------------------------------------------------------
+
+#: More retries than this only delays the poll's backoff and the operational alert.
+MAX_HTTP_RETRIES = 10
+#: A longer timeout (times the tries) would outlast the daemon's poll lease (10 min), and
+#: another daemon would poll the same package while this one still waits.
+MAX_HTTP_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """How patient registry and download requests are; None: the HTTP client's default
+    (`httpclient.make_client`: 30 s, 3 retries)."""
+
+    timeout: float | None = None
+    retries: int | None = None
+
+
+def http_settings_from_env(env: Mapping[str, str]) -> HttpSettings:
+    """`WATCHER_HTTP_TIMEOUT` (seconds, up to 120) and `WATCHER_HTTP_RETRIES` (0 to 10).
+
+    Read once where a command starts, like the limits: a bad value is a `UsageError` naming
+    the variable, so a typo cannot leave the daemon hanging on a registry for the default.
+    """
+    timeout = _positive_number(env, "WATCHER_HTTP_TIMEOUT")
+    if timeout is not None and timeout > MAX_HTTP_TIMEOUT:
+        raise UsageError(
+            f"WATCHER_HTTP_TIMEOUT must be at most {MAX_HTTP_TIMEOUT:g} seconds (got {timeout:g})"
+        )
+    raw = _raw(env, "WATCHER_HTTP_RETRIES")
+    if raw is not None and (not _INTEGER.fullmatch(raw) or int(raw) > MAX_HTTP_RETRIES):
+        raise UsageError(
+            f"WATCHER_HTTP_RETRIES must be an integer from 0 to {MAX_HTTP_RETRIES} (got {raw!r})"
+        )
+    return HttpSettings(timeout=timeout, retries=int(raw) if raw is not None else None)
+
+
 def _raw(env: Mapping[str, str], variable: str) -> str | None:
     value = env.get(variable)
     # Set but empty means "not set", as for the other WATCHER_* variables.

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = f"watcher/{__version__} (+release-diff watcher for MCP servers)"
 
+#: Seconds to set up a connection: a host that drops packets must not take the whole timeout.
+CONNECT_TIMEOUT = 10.0
+
 #: Statuses worth retrying: rate limiting and transient server trouble.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -134,9 +137,14 @@ def make_client(
     retry: RetryPolicy | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> HttpClient:
-    """The HttpClient every command uses; tests pass an `httpx.MockTransport`."""
+    """The HttpClient every command uses; tests pass an `httpx.MockTransport`.
+
+    `timeout` bounds each phase of a request (connect, every read and write, waiting for a
+    pooled connection), so a server that accepts and then says nothing fails after `timeout`
+    seconds per try; the connect phase gets at most `CONNECT_TIMEOUT`.
+    """
     client = httpx.Client(
-        timeout=httpx.Timeout(timeout, connect=10.0),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=True,
         transport=transport,

@@ -23,6 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,15 @@ LONG_AGO = "2000-01-01 00:00:00.000000"
 class Daemon:
     """A `watcher run` subprocess; its stderr log collected line by line."""
 
-    def __init__(self, data_dir: Path, subscriptions: Path, slack: RecordingServer) -> None:
+    def __init__(
+        self, data_dir: Path, subscriptions: Path, slack: RecordingServer, **extra_env: str
+    ) -> None:
         env = watcher_env(data_dir)
         env.update(
             SLACK_BOT_TOKEN="xoxb-faults-test",
             WATCHER_SLACK_API_URL=slack.url,
             WATCHER_TICK_SECONDS="1",
+            **extra_env,
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "watcher", "run", "--subscriptions", str(subscriptions)],
@@ -212,8 +216,8 @@ class Watch:
         for version in versions:
             self.publish(packages.strutil_2_1_4(), version)
 
-    def daemon(self, slack: RecordingServer) -> Daemon:
-        return Daemon(self.data_dir, self.subscriptions, slack)
+    def daemon(self, slack: RecordingServer, **extra_env: str) -> Daemon:
+        return Daemon(self.data_dir, self.subscriptions, slack, **extra_env)
 
 
 def assert_each_once(slack: RecordingServer, data_dir: Path, name: str, versions: set[str]) -> None:
@@ -320,6 +324,111 @@ def test_registry_faults_record_nothing_then_alert_once(
         finally:
             daemon.kill9()
     assert_each_once(slack, watch.data_dir, watch.name, {"1.0.1"})
+
+
+def poll_state(data_dir: Path) -> tuple[datetime, int]:
+    """(next_poll_at, tries) of the one package; SQLite holds naive UTC text."""
+    [(due, tries)] = _query(data_dir, "SELECT next_poll_at, tries FROM poll_state")
+    return datetime.fromisoformat(str(due)).replace(tzinfo=UTC), int(str(tries))
+
+
+def test_registry_hang_past_the_timeout_backs_off_then_alerts_once(
+    npm_registry: Verdaccio, slack: RecordingServer, tmp_path: Path
+) -> None:
+    with FaultyProxy(npm_registry.url) as proxy:
+        watch = Watch(tmp_path, npm_registry, "@watcher-faults/registry-hang", proxy.url)
+        # A 1 s timeout and one retry: with the defaults (30 s, 3 retries) one hung poll
+        # would take two minutes, far past this test's waits.
+        daemon = watch.daemon(slack, WATCHER_HTTP_TIMEOUT="1", WATCHER_HTTP_RETRIES="1")
+        try:
+            daemon.wait_for_log(f"polled npm/{watch.name}@1.0.0: no new release")
+            watch.malicious("1.0.1")
+            proxy.switch(Fault.HANG)
+            failures = _failed_polls(daemon)
+            make_due(watch.data_dir)
+            wait_until(lambda: _failed_polls(daemon) > failures, "a poll that timed out", daemon)
+            hung = [r for r in proxy.requests if r[0] is Fault.HANG]
+            assert len(hung) == 2, proxy.requests  # the try and its one retry, each cut off
+            log = daemon.log()
+            assert "ReadTimeout" in log and "1 in a row, next try" in log
+            # Backed off: the next poll is the first backoff step (1 min) away, not the
+            # 30 s interval and not at once.
+            due, tries = poll_state(watch.data_dir)
+            assert tries == 1
+            assert due - datetime.now(UTC) > timedelta(seconds=40)
+            assert analyses(watch.data_dir) == []
+            assert outbox(watch.data_dir) == []
+            assert posts(slack) == 0
+            time.sleep(2.5)  # two more ticks: nothing polls early, and the daemon is up
+            assert daemon.process.poll() is None
+            assert [r for r in proxy.requests if r[0] is Fault.HANG] == hung
+
+            proxy.switch(Fault.NONE)
+            make_due(watch.data_dir)
+            wait_until(lambda: all_sent(watch.data_dir, 1), "the alert sent", daemon)
+            assert analyses(watch.data_dir) == [("1.0.1", "critical")]
+            assert poll_state(watch.data_dir)[1] == 0
+            assert daemon.terminate() == 0, daemon.log()
+        finally:
+            daemon.kill9()
+    assert_each_once(slack, watch.data_dir, watch.name, {"1.0.1"})
+
+
+# --- SIGHUP while starting ------------------------------------------------------------------
+
+
+def _signals(pid: int, field: str) -> int:
+    """A signal mask of /proc/PID/status (`SigIgn`, `SigCgt`); 0 once the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def _has(mask: int, signum: int) -> bool:
+    return bool(mask & (1 << (signum - 1)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_sighup_during_start_up_does_not_kill_the_daemon(
+    slack: RecordingServer, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    subscriptions = tmp_path / "subscriptions.toml"
+    # Nothing listens on port 9: polls fail, which does not matter here.
+    subscriptions.write_text(
+        '[[package]]\necosystem = "npm"\nname = "@watcher-faults/hup"\npinned = "1.0.0"\n'
+        'registry = "http://127.0.0.1:9/"\nnotify = ["slack:#sec"]\n'
+    )
+    daemon = Daemon(data_dir, subscriptions, slack)
+    try:
+        pid = daemon.process.pid
+        # Until the interpreter runs watcher's code nothing can ignore a signal, so the test
+        # waits for that moment (SIGHUP in SigIgn) and signals at once: the daemon is still
+        # starting (imports, store migration) and has not installed its reload handler.
+        wait_until(
+            lambda: _has(_signals(pid, "SigIgn"), signal.SIGHUP),
+            "SIGHUP ignored by `watcher run`",
+            daemon,
+        )
+        assert not _has(_signals(pid, "SigCgt"), signal.SIGHUP)  # no handler yet
+        os.kill(pid, signal.SIGHUP)
+        assert not any("watching" in line for line in daemon.lines)  # still starting
+        daemon.wait_for_log("watching 1 package(s)")
+        # Started, and from now on SIGHUP reloads.
+        wait_until(
+            lambda: _has(_signals(pid, "SigCgt"), signal.SIGHUP), "the reload handler", daemon
+        )
+        os.kill(pid, signal.SIGHUP)
+        daemon.wait_for_log("subscriptions reloaded")
+        assert daemon.terminate() == 0, daemon.log()
+    finally:
+        daemon.kill9()
 
 
 # --- kill -9 between committing an alert and sending it -----------------------------------

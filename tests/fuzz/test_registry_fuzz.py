@@ -182,20 +182,15 @@ def test_wire_models(document: Any) -> None:
             assert_one_line(e)
 
 
-# --- known bug: a malformed URL in a registry document escapes as httpx.InvalidURL ----------
+# --- a malformed URL in a registry document is a MalformedResponse, not httpx.InvalidURL ----
 # Found by the fuzzer. `httpx.URL.join` raises InvalidURL (not a WatcherError) for references
 # such as "http://[::1"; npm.py (`dist.tarball`) and pypi.py (file `url`, PEP 503 `href` and
-# `<base href>`) join registry-supplied references without catching it, so a hostile or broken
-# registry document ends the CLI with a traceback. The fix belongs in the registry clients
-# (catch InvalidURL and raise MalformedResponse); these tests turn green when it lands.
+# `<base href>`) join registry-supplied references through `wire.join_url`, which turns it
+# into a one-line MalformedResponse.
 
 BAD_URL = "http://[::1"
-KNOWN_BUG = pytest.mark.xfail(
-    raises=httpx.InvalidURL, strict=True, reason="registry clients let httpx.InvalidURL escape"
-)
 
 
-@KNOWN_BUG
 def test_npm_tarball_url_that_does_not_parse() -> None:
     document = _load("npm/demo-mcp-server.full.json")
     for version in document["versions"].values():
@@ -205,7 +200,6 @@ def test_npm_tarball_url_that_does_not_parse() -> None:
         registry.release("demo-mcp-server", "1.0.0")
 
 
-@KNOWN_BUG
 def test_pypi_file_url_that_does_not_parse() -> None:
     document = _load("pypi/mcp.json")
     for files in document["releases"].values():
@@ -215,7 +209,6 @@ def test_pypi_file_url_that_does_not_parse() -> None:
         PypiRegistry(_client(json.dumps(document).encode())).package("mcp")
 
 
-@KNOWN_BUG
 @pytest.mark.parametrize(
     "page",
     [

@@ -16,6 +16,7 @@ from watcher.errors import (
     PackageNotFound,
     RegistryError,
     RegistryUnavailable,
+    UsageError,
     VersionNotFound,
 )
 from watcher.httpclient import HttpClient
@@ -361,3 +362,39 @@ def test_sri_to_hex() -> None:
     assert sri_to_hex("", "t") == {}
     with pytest.raises(MalformedResponse, match="not base64"):
         sri_to_hex("sha512-not*base64", "t")
+
+
+# --- URLs that do not parse -------------------------------------------------------------------
+
+#: httpx raises InvalidURL for this (an unclosed IPv6 literal); urllib raises ValueError.
+BAD_URL = "http://[::1"
+
+
+def test_tarball_url_that_does_not_parse_is_malformed(server: FakeServer, http: HttpClient) -> None:
+    doc = json.loads(asset("npm/demo-mcp-server.full.json"))
+    doc["versions"]["1.0.0"]["dist"]["tarball"] = BAD_URL
+    server.add(DEMO_URL, json_response(doc))
+    registry = NpmRegistry(http)
+    with pytest.raises(MalformedResponse, match="file URL in the response does not parse") as e:
+        registry.release(DEMO, "1.0.0")
+    assert "\n" not in str(e.value) and DEMO in str(e.value)
+    # The other versions stay readable.
+    assert registry.release(DEMO, "1.1.0").version == "1.1.0"
+
+
+def test_repository_url_that_does_not_parse_is_unknown(
+    server: FakeServer, http: HttpClient
+) -> None:
+    doc = json.loads(asset("npm/demo-mcp-server.full.json"))
+    doc["versions"]["1.0.0"]["repository"] = {"type": "git", "url": BAD_URL + "/x.git"}
+    server.add(DEMO_URL, json_response(doc))
+    assert NpmRegistry(http).release(DEMO, "1.0.0").repository is None
+
+
+@pytest.mark.parametrize(
+    "url", [BAD_URL, "http://user:secret@host.invalid:99999/", "ftp://npm.invalid/"]
+)
+def test_registry_url_that_does_not_parse_is_a_usage_error(http: HttpClient, url: str) -> None:
+    with pytest.raises(UsageError, match="registry URL") as e:
+        open_registry(Ecosystem.NPM, http, url)
+    assert "secret" not in str(e.value)

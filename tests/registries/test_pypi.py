@@ -337,3 +337,61 @@ def test_pep691_wrong_shape(server: FakeServer, http: HttpClient) -> None:
     )
     with pytest.raises(MalformedResponse, match=r"files\.0\.url"):
         PypiRegistry(http, PRIVATE).package("demo-tool")
+
+
+# --- URLs that do not parse -------------------------------------------------------------------
+
+BAD_URL = "http://[::1"
+
+
+def test_file_url_that_does_not_parse_is_malformed(server: FakeServer, http: HttpClient) -> None:
+    doc = json.loads(asset("pypi/mcp.json"))
+    doc["releases"]["2.3.0"][0]["url"] = BAD_URL
+    server.add(MCP_URL, json_response(doc))
+    with pytest.raises(MalformedResponse, match="file URL in the response does not parse") as e:
+        PypiRegistry(http).package("mcp")
+    assert "\n" not in str(e.value) and "'mcp'" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        f'<a href="{BAD_URL}/demo_tool-1.0.tar.gz">demo_tool-1.0.tar.gz</a>',
+        f'<base href="{BAD_URL}"><a href="demo_tool-1.0.tar.gz">demo_tool-1.0.tar.gz</a>',
+    ],
+)
+def test_simple_href_that_does_not_parse_is_malformed(
+    server: FakeServer, http: HttpClient, page: str
+) -> None:
+    server.add(
+        DEMO_SIMPLE_URL, httpx.Response(200, text=page, headers={"content-type": "text/html"})
+    )
+    with pytest.raises(MalformedResponse, match="simple index .* does not parse"):
+        PypiRegistry(http, PRIVATE + "simple/").package("demo-tool")
+
+
+def test_pep691_file_url_that_does_not_parse_is_malformed(
+    server: FakeServer, http: HttpClient
+) -> None:
+    page = json.loads(asset("pypi/demo-tool.simple.json"))
+    page["files"][0]["url"] = BAD_URL
+    server.add(
+        DEMO_SIMPLE_URL,
+        httpx.Response(
+            200,
+            content=json.dumps(page).encode(),
+            headers={"content-type": "application/vnd.pypi.simple.v1+json"},
+        ),
+    )
+    with pytest.raises(MalformedResponse, match="does not parse"):
+        PypiRegistry(http, PRIVATE).package("demo-tool")
+
+
+def test_project_url_that_does_not_parse_is_no_repository(
+    server: FakeServer, http: HttpClient
+) -> None:
+    doc = json.loads(asset("pypi/mcp.json"))
+    doc["info"]["project_urls"] = {"Source": BAD_URL, "Homepage": "https://exa mple.invalid/"}
+    doc["info"]["home_page"] = BAD_URL
+    server.add(MCP_URL, json_response(doc))
+    assert PypiRegistry(http).release("mcp", doc["info"]["version"]).repository is None

@@ -145,7 +145,7 @@ class NpmRegistry:
         entry = wire.validate(wire.NpmVersion, raw, what)
         dist = entry.dist
 
-        tarball_url = packument.url.join(dist.tarball)
+        tarball_url = wire.join_url(packument.url, dist.tarball, what)
         digests = wire.sri_to_hex(dist.integrity, what) if dist.integrity else {}
         if not digests and dist.shasum:
             # Packages published before npm 5 (2017) only have the sha1 shasum.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from typing import Literal
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -286,7 +286,7 @@ class PypiRegistry:
         doc = wire.validate(wire.PypiProject, wire.response_json(response, what), what)
         files: dict[str, tuple[_File, ...]] = {}
         for version, entries in doc.releases.items():
-            files[version] = tuple(_json_file(version, f, response.url) for f in entries)
+            files[version] = tuple(_json_file(version, f, response.url, what) for f in entries)
         versions = _order_versions({v: _first_upload(fs) for v, fs in files.items()})
         return _Project(
             name=canonical,
@@ -320,10 +320,10 @@ class PypiRegistry:
         ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype.endswith("+json") or ctype == "application/json":
             page = wire.validate(wire.SimpleProject, wire.response_json(response, what), what)
-            parsed = _simple_json_files(canonical, page, response.url)
+            parsed = _simple_json_files(canonical, page, response.url, what)
             extra_versions = page.versions or []
         else:
-            parsed = _simple_html_files(canonical, response.text, response.url)
+            parsed = _simple_html_files(canonical, response.text, response.url, what)
             extra_versions = []
         files: dict[str, list[_File]] = {}
         for f in parsed:
@@ -424,7 +424,7 @@ def _artifact(
     )
 
 
-def _json_file(version: str, f: wire.PypiFile, base: httpx.URL) -> _File:
+def _json_file(version: str, f: wire.PypiFile, base: httpx.URL, what: str) -> _File:
     """A warehouse JSON file entry (relative URLs on mirrors resolved against the response)."""
     digests = {
         algo: value.lower()
@@ -435,11 +435,13 @@ def _json_file(version: str, f: wire.PypiFile, base: httpx.URL) -> _File:
         version=version,
         uploaded=wire.parse_time(f.upload_time_iso_8601),
         yanked=f.yanked,
-        artifact=_artifact(str(base.join(f.url)), f.filename, digests, f.size),
+        artifact=_artifact(str(wire.join_url(base, f.url, what)), f.filename, digests, f.size),
     )
 
 
-def _simple_json_files(canonical: str, page: wire.SimpleProject, base: httpx.URL) -> list[_File]:
+def _simple_json_files(
+    canonical: str, page: wire.SimpleProject, base: httpx.URL, what: str
+) -> list[_File]:
     """Files of a PEP 691 page."""
     result: list[_File] = []
     for f in page.files:
@@ -463,26 +465,28 @@ def _simple_json_files(canonical: str, page: wire.SimpleProject, base: httpx.URL
                 uploaded=wire.parse_time(f.upload_time),
                 # A string is the yank reason, so any string (even empty) means yanked.
                 yanked=f.yanked is not False,
-                artifact=_artifact(str(base.join(f.url)), f.filename, digests, f.size),
+                artifact=_artifact(
+                    str(wire.join_url(base, f.url, what)), f.filename, digests, f.size
+                ),
                 provenance=provenance,
             )
         )
     return result
 
 
-def _simple_html_files(canonical: str, html: str, base: httpx.URL) -> list[_File]:
+def _simple_html_files(canonical: str, html: str, base: httpx.URL, what: str) -> list[_File]:
     """Files of a PEP 503 page: `<a href="…#sha256=…" data-yanked>filename</a>`."""
     parser = _SimpleHTMLParser()
     parser.feed(html)
     parser.close()
     if parser.base_href:
-        base = base.join(parser.base_href)
+        base = wire.join_url(base, parser.base_href, what)
     result: list[_File] = []
     for anchor in parser.anchors:
         href = anchor.attrs.get("href")
         if not href:
             continue
-        url = base.join(href)
+        url = wire.join_url(base, href, what)
         filename = "".join(anchor.text).strip() or unquote(url.path.rsplit("/", 1)[-1])
         version = _version_from_filename(canonical, filename)
         if version is None:
@@ -589,9 +593,10 @@ def _label(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
-def _is_forge(url: str) -> bool:
-    host = httpx.URL(url).host
-    return host in _FORGE_HOSTS
+def _is_forge(normalized: str) -> bool:
+    # urlsplit, not httpx.URL: `normalized` came from free text, and httpx refuses hosts
+    # that urlsplit lets through (InvalidURL would escape as a traceback).
+    return urlsplit(normalized).hostname in _FORGE_HOSTS
 
 
 def _repository_from_info(info: wire.PypiInfo) -> str | None:

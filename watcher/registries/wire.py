@@ -269,6 +269,19 @@ def display_url(url: str | httpx.URL) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def join_url(base: httpx.URL, reference: str, what: str) -> httpx.URL:
+    """`reference` (a tarball or file URL from a registry document) resolved against `base`.
+
+    httpx raises `InvalidURL` for references it cannot parse (`http://[::1`, a bad port,
+    control characters); a registry that sends one is broken or hostile, which is a
+    `MalformedResponse`, not a crash. The reference itself is not quoted: it may be huge.
+    """
+    try:
+        return base.join(reference)
+    except httpx.InvalidURL as e:
+        raise MalformedResponse(f"{what}: a file URL in the response does not parse") from e
+
+
 def with_trailing_slash(url: str) -> str:
     """`url` ending in exactly one `/`, so relative paths join below it rather than beside it."""
     return url.rstrip("/") + "/"
@@ -354,10 +367,16 @@ def normalize_repository_url(raw: str | None) -> str | None:
         scp = _SCP_LIKE.match(text)
         if scp and "://" not in text:
             text = f"https://{scp['host']}/{scp['path']}"
-    parts = urlsplit(text)
-    if "://" not in text or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    # "http://[::1" and friends: authors' package.json and project URLs are free text, and a
+    # reference that does not parse names no repository (unknown, never "changed").
+    except ValueError:
         return None
-    host = parts.hostname.lower()
+    if "://" not in text or not hostname:
+        return None
+    host = hostname.lower()
     path = parts.path.rstrip("/")
     path = path.removesuffix(".git").rstrip("/")
     if host in _TWO_SEGMENT_FORGES:

@@ -28,8 +28,10 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import or_
+from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from watcher.errors import StoreError
@@ -62,6 +64,7 @@ __all__ = [
     "HistoryEntry",
     "PendingAlert",
     "Pin",
+    "PinnedAnalysis",
     "PollContext",
     "PollState",
     "PollTarget",
@@ -76,6 +79,7 @@ __all__ = [
     "mark_failed",
     "mark_sent",
     "pinned",
+    "pinned_analyses",
     "operational_dedup_key",
     "poll_backoff",
     "poll_context",
@@ -103,6 +107,51 @@ POLL_BACKOFF_CAP = timedelta(hours=6)
 _MAX_ERROR_LEN = 1000
 #: A row written under a unique key is retried this often when a concurrent writer won.
 _CONFLICT_RETRIES = 3
+
+# Statements every poll runs, built once with bound parameters (`eco`, `name`, ...): building
+# a SQLAlchemy expression and its cache key costs more CPU than SQLite takes to run it, and a
+# `watcher check` over 1,000 packages runs each of these 1,000 times.
+_PIN_VERSION = select(PinRow.version).where(
+    col(PinRow.ecosystem) == bindparam("eco"), col(PinRow.name) == bindparam("name")
+)
+#: Refreshes a row the session already holds: `save_poll_result` writes with plain SQL, which
+#: leaves the session's copy behind.
+_POLL_STATE = (
+    select(PollStateRow)
+    .where(
+        col(PollStateRow.ecosystem) == bindparam("eco"),
+        col(PollStateRow.name) == bindparam("name"),
+    )
+    .execution_options(populate_existing=True)
+)
+_UNANALYSED = select(ReleaseRow.version).where(
+    col(ReleaseRow.ecosystem) == bindparam("eco"),
+    col(ReleaseRow.name) == bindparam("name"),
+    ~select(AnalysisRow.id)
+    .where(
+        col(AnalysisRow.ecosystem) == bindparam("eco"),
+        col(AnalysisRow.name) == bindparam("name"),
+        col(AnalysisRow.old_version) == bindparam("old"),
+        col(AnalysisRow.new_version) == col(ReleaseRow.version),
+        col(AnalysisRow.rules_version) == bindparam("rules"),
+    )
+    .exists(),
+)
+#: What a poll's result keeps from the previous state: the failure count and the validators.
+_POLL_STATE_KEEP = select(
+    PollStateRow.id, PollStateRow.tries, PollStateRow.etag, PollStateRow.last_modified
+).where(
+    col(PollStateRow.ecosystem) == bindparam("eco"), col(PollStateRow.name) == bindparam("name")
+)
+#: The SET clause comes from the keys of the parameters it is executed with.
+_POLL_STATE_SAVE = update(PollStateRow).where(col(PollStateRow.id) == bindparam("row_id"))
+_HAS_ANALYSIS = select(AnalysisRow.id).where(
+    col(AnalysisRow.ecosystem) == bindparam("eco"),
+    col(AnalysisRow.name) == bindparam("name"),
+    col(AnalysisRow.old_version) == bindparam("old"),
+    col(AnalysisRow.new_version) == bindparam("new"),
+    col(AnalysisRow.rules_version) == bindparam("rules"),
+)
 
 
 class AlertKind(StrEnum):
@@ -411,12 +460,14 @@ def sync_pins(
     subs = list(subscriptions)
 
     def work() -> list[Pin]:
+        # Two reads for the whole watch list rather than two per package: `watcher check`
+        # syncs on every run, and `watcher run` on start and on every SIGHUP.
+        rows = {(r.ecosystem, r.name): r for r in session.exec(select(PinRow)).all()}
+        scheduled = set(session.exec(select(PollStateRow.ecosystem, PollStateRow.name)).all())
         pins: list[Pin] = []
         for sub in subs:
             ecosystem, name = _key(sub.ecosystem, sub.name)
-            row = session.exec(
-                select(PinRow).where(PinRow.ecosystem == ecosystem, PinRow.name == name)
-            ).first()
+            row = rows.get((ecosystem, name))
             if row is None:
                 row = PinRow(
                     ecosystem=ecosystem,
@@ -425,6 +476,7 @@ def sync_pins(
                     file_version=sub.pinned,
                     updated_at=moment,
                 )
+                rows[(ecosystem, name)] = row
                 session.add(row)
             elif row.file_version != sub.pinned:
                 row.file_version = sub.pinned
@@ -434,22 +486,14 @@ def sync_pins(
                     row.approved_at = None
                 row.updated_at = moment
                 session.add(row)
-            _ensure_poll_state(session, ecosystem, name, moment)
-            session.flush()
+            if (ecosystem, name) not in scheduled:
+                scheduled.add((ecosystem, name))
+                session.add(PollStateRow(ecosystem=ecosystem, name=name, next_poll_at=moment))
             pins.append(_pin(row))
+        session.flush()
         return pins
 
     return _write(session, "sync pins in", work)
-
-
-def _ensure_poll_state(session: Session, ecosystem: str, name: str, now: datetime) -> None:
-    exists = session.exec(
-        select(PollStateRow.id).where(
-            PollStateRow.ecosystem == ecosystem, PollStateRow.name == name
-        )
-    ).first()
-    if exists is None:
-        session.add(PollStateRow(ecosystem=ecosystem, name=name, next_poll_at=now))
 
 
 def pinned(session: Session, ecosystem: Ecosystem, name: str) -> str | None:
@@ -457,9 +501,7 @@ def pinned(session: Session, ecosystem: Ecosystem, name: str) -> str | None:
     eco, key = _key(ecosystem, name)
 
     def work() -> str | None:
-        return session.exec(
-            select(PinRow.version).where(PinRow.ecosystem == eco, PinRow.name == key)
-        ).first()
+        return session.exec(_PIN_VERSION, params={"eco": eco, "name": key}).first()
 
     return _read(session, "read pins from", work)
 
@@ -582,9 +624,16 @@ def has_analysis(
     """Whether this release pair was already analysed under this rule-set version."""
     eco, key = _key(ecosystem, name)
 
+    params = {
+        "eco": eco,
+        "name": key,
+        "old": old_version or "",
+        "new": new_version,
+        "rules": rules_version,
+    }
+
     def work() -> bool:
-        where = _analysis_where(eco, key, old_version, new_version, rules_version)
-        return session.exec(select(AnalysisRow.id).where(*where)).first() is not None
+        return session.exec(_HAS_ANALYSIS, params=params).first() is not None
 
     return _read(session, "read analyses from", work)
 
@@ -982,37 +1031,48 @@ def save_poll_result(
     eco, key = _key(ecosystem, name)
 
     def work() -> PollState:
-        row = session.exec(
-            select(PollStateRow).where(PollStateRow.ecosystem == eco, PollStateRow.name == key)
-        ).first()
-        if row is None:
-            row = PollStateRow(ecosystem=eco, name=key, next_poll_at=moment)
-        row.last_polled_at = moment
-        row.lease_owner = None
-        row.lease_until = None
-        if error is None:
-            row.tries = 0
-            row.last_error = None
-            row.etag = etag
-            row.last_modified = last_modified
-            row.next_poll_at = moment + timedelta(seconds=interval_seconds)
+        # Plain SQL rather than a loaded row and a flush: this runs once per poll, and the
+        # ORM's unit of work costs more CPU than the UPDATE itself.
+        found = session.exec(_POLL_STATE_KEEP, params={"eco": eco, "name": key}).first()
+        if found is None:
+            row_id, tries, old_etag, old_modified = None, 0, None, None
         else:
-            row.tries += 1
-            row.last_error = _one_line(error)
-            row.next_poll_at = moment + poll_backoff(row.tries)
-            if later is not None and later > row.next_poll_at:
-                row.next_poll_at = later
-        session.add(row)
-        session.flush()
+            row_id, tries, old_etag, old_modified = found
+        values: dict[str, Any] = {
+            "last_polled_at": moment,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if error is None:
+            values.update(
+                tries=0,
+                last_error=None,
+                etag=etag,
+                last_modified=last_modified,
+                next_poll_at=moment + timedelta(seconds=interval_seconds),
+            )
+        else:
+            tries += 1
+            due = moment + poll_backoff(tries)
+            values.update(
+                tries=tries,
+                last_error=_one_line(error),
+                next_poll_at=later if later is not None and later > due else due,
+            )
+        if row_id is None:
+            session.add(PollStateRow(ecosystem=eco, name=key, **values))
+            session.flush()
+        else:
+            session.connection().execute(_POLL_STATE_SAVE, {"row_id": row_id, **values})
         return PollState(
-            ecosystem=Ecosystem(row.ecosystem),
-            name=row.name,
-            etag=row.etag,
-            last_modified=row.last_modified,
-            last_polled_at=row.last_polled_at,
-            next_poll_at=row.next_poll_at,
-            tries=row.tries,
-            last_error=row.last_error,
+            ecosystem=Ecosystem(eco),
+            name=key,
+            etag=values.get("etag", old_etag),
+            last_modified=values.get("last_modified", old_modified),
+            last_polled_at=moment,
+            next_poll_at=values["next_poll_at"],
+            tries=values["tries"],
+            last_error=values["last_error"],
         )
 
     return _write(session, "save poll state in", work)
@@ -1032,9 +1092,7 @@ def _poll_state(row: PollStateRow) -> PollState:
 
 
 def _poll_state_row(session: Session, eco: str, key: str) -> PollStateRow | None:
-    return session.exec(
-        select(PollStateRow).where(PollStateRow.ecosystem == eco, PollStateRow.name == key)
-    ).first()
+    return session.exec(_POLL_STATE, params={"eco": eco, "name": key}).first()
 
 
 def poll_soon(session: Session, packages: Iterable[tuple[Ecosystem, str]], *, now: datetime) -> int:
@@ -1095,26 +1153,12 @@ def poll_context(
     eco, key = _key(ecosystem, name)
 
     def work() -> PollContext:
-        pin = session.exec(
-            select(PinRow.version).where(PinRow.ecosystem == eco, PinRow.name == key)
-        ).first()
+        pin = session.exec(_PIN_VERSION, params={"eco": eco, "name": key}).first()
         row = _poll_state_row(session, eco, key)
         baseline = pin or default_pin
-        analysed = (
-            select(AnalysisRow.id)
-            .where(
-                AnalysisRow.ecosystem == eco,
-                AnalysisRow.name == key,
-                AnalysisRow.old_version == baseline,
-                AnalysisRow.new_version == ReleaseRow.version,
-                AnalysisRow.rules_version == rules_version,
-            )
-            .exists()
-        )
         unanalysed = session.exec(
-            select(ReleaseRow.version).where(
-                ReleaseRow.ecosystem == eco, ReleaseRow.name == key, ~analysed
-            )
+            _UNANALYSED,
+            params={"eco": eco, "name": key, "old": baseline, "rules": rules_version},
         ).all()
         return PollContext(
             pin=baseline,
@@ -1176,6 +1220,142 @@ def record_operational_alert(
         return tuple(_row_id(row) for row in written)
 
     return _write(session, "queue an operational alert in", work)
+
+
+# --- the check gate ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedAnalysis:
+    """A stored analysis of a release against its package's current pin (`pinned_analyses`)."""
+
+    ecosystem: Ecosystem
+    #: Normalised, as stored.
+    name: str
+    #: The pin the analysis compared with: the store's, else the subscription file's.
+    pin: str
+    new_version: str
+    severity: Severity
+    score: int
+    #: Where `history` puts the version: the earliest time the store knows for it (seen,
+    #: analysed against any pin, approved), then the release row's id, then the analysis id.
+    order: tuple[datetime, int, int]
+
+
+def pinned_analyses(
+    session: Session,
+    packages: Iterable[tuple[Ecosystem, str, str]],
+    rules_version: str,
+    severities: Iterable[Severity],
+) -> list[PinnedAnalysis]:
+    """Analyses against each package's pin under `rules_version` with one of `severities`.
+
+    `packages` are (ecosystem, name, the subscription file's pin); the store's pin wins when
+    there is one, as in `poll_context`. A handful of set-based queries whatever the number of
+    packages (`watcher check` gates on this after every cycle): no report is loaded, and only
+    analyses at the given severities are read. Returned in no particular order; callers
+    decide which versions count as newer than the pin and sort by `order`.
+    """
+    wanted = sorted({s.value for s in severities})
+    defaults: dict[tuple[str, str], str] = {}
+    for ecosystem, name, default_pin in packages:
+        defaults.setdefault(_key(ecosystem, name), default_pin)
+    if not wanted or not defaults:
+        return []
+
+    def work() -> list[PinnedAnalysis]:
+        pins = {
+            (eco, name): version
+            for eco, name, version in session.exec(
+                select(PinRow.ecosystem, PinRow.name, PinRow.version)
+            ).all()
+            if (eco, name) in defaults
+        }
+        rows = list(
+            session.exec(
+                _gate_query(wanted, rules_version).join(
+                    PinRow,
+                    (col(PinRow.ecosystem) == col(AnalysisRow.ecosystem))
+                    & (col(PinRow.name) == col(AnalysisRow.name))
+                    & (col(PinRow.version) == col(AnalysisRow.old_version)),
+                )
+            ).all()
+        )
+        # Packages with no pin row yet (polled before their first sync): the file's pin.
+        for (eco, name), default_pin in defaults.items():
+            if (eco, name) not in pins:
+                rows += session.exec(
+                    _gate_query(wanted, rules_version).where(
+                        col(AnalysisRow.ecosystem) == eco,
+                        col(AnalysisRow.name) == name,
+                        col(AnalysisRow.old_version) == default_pin,
+                    )
+                ).all()
+        found: list[PinnedAnalysis] = []
+        for row in rows:
+            (id_, eco, name, old, new, severity, score, seen, seen_id, analysed, approved) = row
+            if (eco, name) not in defaults:
+                continue
+            times = [t for t in (seen, analysed, approved) if t is not None]
+            found.append(
+                PinnedAnalysis(
+                    ecosystem=Ecosystem(eco),
+                    name=name,
+                    pin=old,
+                    new_version=new,
+                    severity=Severity(severity),
+                    score=score,
+                    order=(
+                        min(times) if times else datetime.min.replace(tzinfo=UTC),
+                        seen_id if seen_id is not None else _NO_RELEASE_ROW,
+                        id_,
+                    ),
+                )
+            )
+        return found
+
+    return _read(session, "read analyses from", work)
+
+
+#: Sorts a version the poller never saw after the ones it did, as `history` does.
+_NO_RELEASE_ROW = 2**62
+
+
+def _gate_query(severities: Sequence[str], rules_version: str) -> Any:
+    """Columns of the analyses `pinned_analyses` looks at, with what orders their versions."""
+    same_release = (
+        col(ReleaseRow.ecosystem) == col(AnalysisRow.ecosystem),
+        col(ReleaseRow.name) == col(AnalysisRow.name),
+        col(ReleaseRow.version) == col(AnalysisRow.new_version),
+    )
+    earlier = aliased(AnalysisRow)
+    first_analysed = select(func.min(earlier.created_at)).where(
+        col(earlier.ecosystem) == col(AnalysisRow.ecosystem),
+        col(earlier.name) == col(AnalysisRow.name),
+        col(earlier.new_version) == col(AnalysisRow.new_version),
+    )
+    first_approved = select(func.min(ApprovalRow.approved_at)).where(
+        col(ApprovalRow.ecosystem) == col(AnalysisRow.ecosystem),
+        col(ApprovalRow.name) == col(AnalysisRow.name),
+        col(ApprovalRow.to_version) == col(AnalysisRow.new_version),
+    )
+    # SQLAlchemy's `select`: sqlmodel's is typed for at most four columns.
+    return sa_select(
+        col(AnalysisRow.id),
+        col(AnalysisRow.ecosystem),
+        col(AnalysisRow.name),
+        col(AnalysisRow.old_version),
+        col(AnalysisRow.new_version),
+        col(AnalysisRow.severity),
+        col(AnalysisRow.score),
+        select(ReleaseRow.first_seen_at).where(*same_release).scalar_subquery(),
+        select(ReleaseRow.id).where(*same_release).scalar_subquery(),
+        first_analysed.scalar_subquery(),
+        first_approved.scalar_subquery(),
+    ).where(
+        col(AnalysisRow.rules_version) == rules_version,
+        col(AnalysisRow.severity).in_(severities),
+    )
 
 
 # --- history ----------------------------------------------------------------------------------
