@@ -12,11 +12,7 @@ Then `watcher check` gates on the same store: exit 1 while the malicious release
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cli import RunWatcher, watcher_env
+from tests.e2e.cli import RunWatcher
+from tests.e2e.daemon import DaemonProcess
 from tests.support import packages
 from tests.support.registries import Verdaccio
 from tests.support.slack_server import RecordingServer
@@ -43,36 +40,16 @@ def release(base: packages.NpmRelease, version: str) -> packages.NpmRelease:
     )
 
 
-class Daemon:
-    """A `watcher run` subprocess whose stderr log is collected line by line."""
+class Daemon(DaemonProcess):
+    """This test's daemon: Slack on the recording server, a 1 s tick."""
 
     def __init__(self, data_dir: Path, subscriptions: Path, slack: RecordingServer) -> None:
-        env = watcher_env(data_dir)
-        env.update(
-            SLACK_BOT_TOKEN="xoxb-test",
-            WATCHER_SLACK_API_URL=slack.url,
-            WATCHER_TICK_SECONDS="1",
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "run", "--subscriptions", str(subscriptions)],
-            cwd=data_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self) -> str:
-        return "\n".join(self.lines)
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "WATCHER_SLACK_API_URL": slack.url,
+            "WATCHER_TICK_SECONDS": "1",
+        }
+        super().__init__(data_dir, subscriptions, env, WAIT)
 
     def wait_for_log(self, needle: str, after: int = 0) -> int:
         """Wait until a log line (from index `after`) contains `needle`; its index."""
@@ -82,20 +59,6 @@ class Daemon:
             self,
         )
         return next(i for i, line in enumerate(self.lines) if i >= after and needle in line)
-
-    def terminate(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout=WAIT)
-        finally:
-            self.kill()
-        self._reader.join(timeout=5)
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=WAIT)
 
 
 def wait_until(condition: Callable[[], bool], what: str, daemon: Daemon) -> None:
@@ -173,7 +136,7 @@ def test_daemon_alerts_once_then_check_gates_until_approved(
         assert daemon.terminate() == 0, daemon.log()
         assert "SIGTERM received" in daemon.log()
     finally:
-        daemon.kill()
+        daemon.kill9()
 
     # A restart finds everything analysed and the alert sent: no duplicate.
     daemon = Daemon(data_dir, subscriptions, slack)
@@ -184,7 +147,7 @@ def test_daemon_alerts_once_then_check_gates_until_approved(
         assert len(posts(slack)) == 1
         assert daemon.terminate() == 0, daemon.log()
     finally:
-        daemon.kill()
+        daemon.kill9()
 
     # `watcher check` on the same store: the malicious release is still unreviewed.
     checked = run_watcher("check", "--subscriptions", str(subscriptions), data_dir=data_dir)

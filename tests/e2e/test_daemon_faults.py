@@ -17,9 +17,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import watcher_env
+from tests.e2e.daemon import DaemonProcess
 from tests.support import packages
 from tests.support.faulty_proxy import Fault, FaultyProxy
 from tests.support.registries import Verdaccio
@@ -41,56 +38,22 @@ WAIT = 30.0
 LONG_AGO = "2000-01-01 00:00:00.000000"
 
 
-class Daemon:
-    """A `watcher run` subprocess; its stderr log collected line by line."""
+class Daemon(DaemonProcess):
+    """A daemon with Slack on the recording server and a 1 s tick, plus `extra_env`."""
 
     def __init__(
         self, data_dir: Path, subscriptions: Path, slack: RecordingServer, **extra_env: str
     ) -> None:
-        env = watcher_env(data_dir)
-        env.update(
-            SLACK_BOT_TOKEN="xoxb-faults-test",
-            WATCHER_SLACK_API_URL=slack.url,
-            WATCHER_TICK_SECONDS="1",
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-faults-test",
+            "WATCHER_SLACK_API_URL": slack.url,
+            "WATCHER_TICK_SECONDS": "1",
             **extra_env,
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "run", "--subscriptions", str(subscriptions)],
-            cwd=data_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self) -> str:
-        return "\n".join(self.lines)
+        }
+        super().__init__(data_dir, subscriptions, env, WAIT)
 
     def wait_for_log(self, needle: str) -> None:
         wait_until(lambda: any(needle in line for line in self.lines), f"log {needle!r}", self)
-
-    def kill9(self) -> None:
-        """SIGKILL: no handler runs, nothing is flushed or marked."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=WAIT)
-        self._reader.join(timeout=5)
-
-    def terminate(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=WAIT)
-        finally:
-            self.kill9()
 
 
 def wait_until(condition: Callable[[], bool], what: str, daemon: Daemon | None = None) -> None:

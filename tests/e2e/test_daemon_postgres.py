@@ -24,10 +24,6 @@ makes the packages due in the store, as if their interval had passed.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -38,7 +34,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.cli import watcher_env
+from tests.e2e.daemon import DaemonProcess
 from tests.support import packages
 from tests.support.postgres import ENV_URL, INSTALL_HINT, find_bindir
 from tests.support.registries import Verdaccio
@@ -81,58 +77,21 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-class Daemon:
-    """A `watcher run` subprocess on the shared database; its stderr log collected by line."""
+class Daemon(DaemonProcess):
+    """A daemon on the shared database, named in failure logs; one worker, a 0.2 s tick."""
 
     def __init__(
         self, label: str, data_dir: Path, subscriptions: Path, db_url: str, slack: RecordingServer
     ) -> None:
         self.label = label
-        env = watcher_env(data_dir)
-        env.update(
-            WATCHER_DB_URL=db_url,
-            SLACK_BOT_TOKEN="xoxb-test",
-            WATCHER_SLACK_API_URL=slack.url,
-            WATCHER_TICK_SECONDS="0.2",
-            WATCHER_WORKERS="1",
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "run", "--subscriptions", str(subscriptions)],
-            cwd=data_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def count(self, needle: str, after: int = 0) -> int:
-        return sum(needle in line for line in self.lines[after:])
-
-    def hangup(self) -> None:
-        self.process.send_signal(signal.SIGHUP)
-
-    def terminate(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout=WAIT)
-        finally:
-            self.kill()
-        self._reader.join(timeout=5)
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=WAIT)
+        env = {
+            "WATCHER_DB_URL": db_url,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "WATCHER_SLACK_API_URL": slack.url,
+            "WATCHER_TICK_SECONDS": "0.2",
+            "WATCHER_WORKERS": "1",
+        }
+        super().__init__(data_dir, subscriptions, env, WAIT)
 
 
 def logs(daemons: Sequence[Daemon]) -> str:
@@ -354,4 +313,4 @@ def test_two_daemons_on_one_postgres_analyse_and_alert_once(
         assert "maximum number of running instances" not in logs(daemons)
     finally:
         for daemon in daemons:
-            daemon.kill()
+            daemon.kill9()
