@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
 
+from watcher.gaps import Gap
+
 
 class Ecosystem(StrEnum):
     """A package ecosystem watcher understands."""
@@ -206,6 +208,8 @@ class Snapshot:
     kind: ArtifactKind
     files: Mapping[str, FileEntry]
     specials: tuple[SpecialEntry, ...] = ()
+    #: What could not be read of this artifact (a refused archive leaves `files` empty).
+    gaps: tuple[Gap, ...] = ()
 
 
 class ChangeKind(StrEnum):

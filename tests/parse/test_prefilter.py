@@ -29,9 +29,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = watcher.parse.parse_source
 
-    def counting(path: str, text: str) -> object:
+    def counting(path: str, text: str, dialect: str | None = None) -> object:
         seen.append(path)
-        return real(path, text)
+        return real(path, text, dialect)
 
     monkeypatch.setattr(watcher.parse, "parse_source", counting)
     watcher.parse._CACHE.clear()

@@ -51,25 +51,42 @@ def can_parse(path: str, size: int) -> bool:
     return size <= MAX_PARSE_BYTES and (is_js(path) or is_python(path))
 
 
-def parse_source(path: str, text: str) -> Facts | None:
-    """Facts of a source text named `path`; None if the language is unknown or it won't parse."""
+#: How the runtime reads a file whatever its name: `require('./x.dat')` runs it as CommonJS.
+#: "javascript", "typescript", "tsx" or "python"; None: judge by the file name.
+Dialect = str | None
+
+
+def parse_source(path: str, text: str, dialect: Dialect = None) -> Facts | None:
+    """Facts of a source text named `path`; None if the language is unknown or it won't parse.
+
+    `dialect` overrides the file name when the module graph knows how the runtime reads it.
+    """
+    if dialect == "python" or (dialect is None and is_python(path)):
+        return python.parse(path, text)
+    if dialect is not None:
+        return js.parse(path, text, dialect)
     if is_js(path):
         return js.parse(path, text)
-    if is_python(path):
-        return python.parse(path, text)
     return None
 
 
-def facts_for(path: str, entry: FileEntry | None) -> Facts | None:
-    """Facts of one archive file, cached by content; None means "use text rules instead"."""
-    if entry is None or entry.is_binary or not can_parse(path, entry.size):
+def facts_for(path: str, entry: FileEntry | None, dialect: Dialect = None) -> Facts | None:
+    """Facts of one archive file, cached by content; None means "use text rules instead".
+
+    `dialect`: as for `parse_source`, when the runtime reads the file as code its name hides.
+    """
+    if entry is None or entry.is_binary:
+        return None
+    if dialect is None and not can_parse(path, entry.size):
+        return None
+    if dialect is not None and entry.size > MAX_PARSE_BYTES:
         return None
     # The grammar depends on the suffix, so the same bytes as .ts and .js are parsed apart.
-    key = (entry.sha256, js.dialect_of(path) if is_js(path) else "python")
+    key = (entry.sha256, dialect or (js.dialect_of(path) if is_js(path) else "python"))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    facts = parse_source(path, entry.text)
+    facts = parse_source(path, entry.text, dialect)
     _CACHE[key] = facts
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

@@ -439,9 +439,12 @@ def _key_of(node: Node) -> str | None:
     return None
 
 
-def parse(path: str, source: str) -> Facts | None:
-    """Facts of a JavaScript/TypeScript file, or None when it does not parse well enough."""
-    dialect = dialect_of(path)
+def parse(path: str, source: str, dialect: str | None = None) -> Facts | None:
+    """Facts of a JavaScript/TypeScript file, or None when it does not parse well enough.
+
+    `dialect` overrides the grammar the file name suggests (a `.dat` that `require` runs).
+    """
+    dialect = dialect or dialect_of(path)
     columns = Columns(source)
     tree = Parser(_language(dialect)).parse(columns.data)
     captures = QueryCursor(_query(dialect)).captures(tree.root_node)
