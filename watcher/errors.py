@@ -69,6 +69,14 @@ class UnsafeArchive(ArchiveError):
     """An archive tries something hostile: traversal, absolute paths, bombs, too many members."""
 
 
+class NotAnArchive(ArchiveError):
+    """The bytes are no archive at all (no gzip, zip or tar signature) or cannot be read.
+
+    An input error (exit 2). Every other `ArchiveError` is about an archive an installer may
+    well accept, and is reported as a finding of the release instead (SPEC §4.5).
+    """
+
+
 class SubscriptionError(WatcherError):
     """Subscription files are missing, unreadable or invalid.
 

@@ -189,11 +189,23 @@ class SpecialKind(StrEnum):
     HARDLINK = "hardlink"
     DEVICE = "device"
     FIFO = "fifo"
+    #: An entry the installer does not write (npm: nothing left after the top folder, `..`).
+    SKIPPED = "skipped"
+    #: A later entry for this path overwrote an earlier one (the installer keeps the last).
+    DUPLICATE = "duplicate"
+    #: Installed under this path on some platform only (npm on Windows splits on `\`).
+    RENAMED = "renamed"
+    #: Bytes after the end-of-archive marker: no installer reads them, `tar -i` would.
+    HIDDEN_DATA = "hidden-data"
 
 
 @dataclass(frozen=True, slots=True)
 class SpecialEntry:
-    """A link, device or fifo seen in an archive."""
+    """A link, device or fifo seen in an archive, or a way the installer's view differs from it.
+
+    `target`: a link's target, or for the other kinds the archive's own name for the entry
+    (or what was skipped), so a reviewer sees both names.
+    """
 
     path: str
     kind: SpecialKind
@@ -271,6 +283,8 @@ class Manifest:
     #: Paths of `*.pth` files, and of `binding.gyp` at the package root.
     pth_files: tuple[str, ...] = ()
     has_binding_gyp: bool = False
+    #: What of the manifest could not be read (not JSON, nested too deep, not an object).
+    gaps: tuple[Gap, ...] = ()
     #: `setup.py` text, when the artifact has one.
     setup_py: str | None = None
 

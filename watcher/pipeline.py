@@ -7,18 +7,27 @@ prints, writes to a store or sends a notification.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits, load_artifact, read_archive
+from watcher import gaps
+from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits, installed_view, load_artifact
 from watcher.artifacts.fetch import Fetcher
 from watcher.artifacts.manifest import parse_manifest
 from watcher.deps.scan import scan_dependencies
 from watcher.diff.tree import LineMemo, diff_snapshots
-from watcher.errors import NoArtifact, PackageNotFound, UsageError, WatcherError
+from watcher.errors import (
+    FetchError,
+    NoArtifact,
+    PackageNotFound,
+    RegistryError,
+    UsageError,
+    WatcherError,
+)
+from watcher.gaps import Gap
 from watcher.models import (
     ArtifactDiff,
     ArtifactKind,
@@ -150,11 +159,17 @@ def pair_snapshots(old: Sequence[Snapshot], new: Sequence[Snapshot]) -> tuple[Ar
     return tuple(diffs)
 
 
-def select_artifacts(release: Release) -> list[ArtifactRef]:
-    """The files to analyse: npm's tarball; PyPI's sdist and pure-Python wheel.
+#: Most artifacts of one PyPI release analysed; the rest are reported as not analysed. Real
+#: releases with native code ship 20–60 wheels (one per platform and Python).
+MAX_ARTIFACTS = 64
 
-    A payload can sit in either PyPI artifact (litellm's `.pth` was only in the wheel), so
-    both are analysed when both exist. With no pure wheel, one platform wheel stands in.
+
+def select_artifacts(release: Release) -> list[ArtifactRef]:
+    """The files to analyse: npm's tarball; every sdist and every wheel of a PyPI release.
+
+    pip picks a wheel by platform tag, and falls back to the sdist where none fits, so any of
+    them may be what a user installs: a payload in one platform's wheel only is still a
+    payload (litellm's `.pth` was only in the wheel). Pure wheels and `.tar.gz` come first.
     """
     refs = release.artifacts
     if release.ecosystem is Ecosystem.NPM:
@@ -167,7 +182,7 @@ def select_artifacts(release: Release) -> list[ArtifactRef]:
         wheels = sorted(
             (a for a in refs if a.kind is ArtifactKind.WHEEL), key=lambda a: not a.pure_python
         )
-        chosen = sdists[:1] + wheels[:1]
+        chosen = sdists + wheels
     if not chosen:
         raise NoArtifact(
             f"{release.ecosystem.value} package {release.name} {release.version} has no "
@@ -177,10 +192,17 @@ def select_artifacts(release: Release) -> list[ArtifactRef]:
 
 
 def _snapshots(sources: Sources, release: Release) -> list[Snapshot]:
-    snapshots = []
-    for ref in select_artifacts(release):
-        data = sources.fetcher.fetch(ref)
-        snapshots.append(read_archive(data, ref.filename, sources.limits))
+    refs = select_artifacts(release)
+    snapshots = [
+        installed_view(sources.fetcher.fetch(ref), ref.filename, sources.limits)
+        for ref in refs[:MAX_ARTIFACTS]
+    ]
+    if len(refs) > MAX_ARTIFACTS:
+        skipped = ", ".join(ref.filename for ref in refs[MAX_ARTIFACTS:][:5])
+        gaps.record(
+            f"{len(refs) - MAX_ARTIFACTS} of {len(refs)} artifacts over the "
+            f"{MAX_ARTIFACTS}-artifact limit were not analysed ({skipped}, ...)"
+        )
     return snapshots
 
 
@@ -189,38 +211,75 @@ def diff_release(sources: Sources, name: str, old_version: str, new_version: str
     package = sources.registry.package(name)
     old = sources.registry.release(name, old_version)
     new = sources.registry.release(name, new_version)
-    diffs = pair_snapshots(_snapshots(sources, old), _snapshots(sources, new))
-    ctx = ReleaseContext(
+    base = ReleaseContext(
         ecosystem=sources.registry.ecosystem,
         name=new.name,
         old_version=old.version,
         new_version=new.version,
-        artifacts=diffs,
+        artifacts=(),
         old_release=old,
         new_release=new,
         package=package,
-        dependencies=scan_dependencies(sources, diffs, scan_release),
-        public_package=public_listing(sources, name),
     )
-    return analyse(ctx)
+
+    def build(found: list[Gap]) -> Report:
+        diffs = pair_snapshots(_snapshots(sources, old), _snapshots(sources, new))
+        ctx = replace(
+            base,
+            artifacts=diffs,
+            dependencies=scan_dependencies(sources, diffs, scan_release),
+            public_package=public_listing(sources, name),
+            gaps=tuple(found),
+        )
+        return analyse(ctx)
+
+    return _fail_closed(base, build)
 
 
 def scan_release(sources: Sources, name: str, version: str) -> Report:
     """Analyse one release on its own, as a first release (every file is new)."""
     package = sources.registry.package(name)
     release = sources.registry.release(name, version)
-    diffs = pair_snapshots([], _snapshots(sources, release))
-    ctx = ReleaseContext(
+    base = ReleaseContext(
         ecosystem=sources.registry.ecosystem,
         name=release.name,
         old_version=None,
         new_version=release.version,
-        artifacts=diffs,
+        artifacts=(),
         new_release=release,
         package=package,
-        public_package=public_listing(sources, name),
     )
-    return analyse(ctx)
+
+    def build(found: list[Gap]) -> Report:
+        diffs = pair_snapshots([], _snapshots(sources, release))
+        ctx = replace(
+            base, artifacts=diffs, public_package=public_listing(sources, name), gaps=tuple(found)
+        )
+        return analyse(ctx)
+
+    return _fail_closed(base, build)
+
+
+def _fail_closed(base: ReleaseContext, build: Callable[[list[Gap]], Report]) -> Report:
+    """`build(gaps)` with the analysis' gaps collected; any unexpected error becomes a report.
+
+    A registry or download failure is not about the release (it is retried, and alerted as
+    operational if it persists) and propagates; so does a usage error. Anything else — a
+    bug, RecursionError, MemoryError on hostile input — must not end the poll or print a
+    traceback: the release is reported as not fully analysed, at high (SPEC §4.5).
+    """
+    with gaps.collecting() as found:
+        try:
+            return build(found)
+        except (RegistryError, FetchError, UsageError):
+            raise
+        # Deliberately broad: the input is hostile and the alternative is a silent NONE.
+        except Exception as e:  # noqa: BLE001
+            logger.warning(
+                "analysis of %s@%s stopped: %s", base.name, base.new_version, e, exc_info=True
+            )
+            reason = f"the analysis stopped: {type(e).__name__}: {e}"
+            return analyse(replace(base, gaps=(*found, Gap(reason))))
 
 
 def public_listing(sources: Sources, name: str) -> PackageInfo | None:
@@ -258,29 +317,46 @@ def diff_local(old_path: Path, new_path: Path, limits: ExtractLimits = DEFAULT_L
             f"cannot compare {old_path.name} ({old.kind.value}) with {new_path.name} "
             f"({new.kind.value}): they belong to different ecosystems"
         )
-    diff = artifact_diff(old, new)
-    name, version = _identity(diff)
-    old_version = diff.old_manifest.version if diff.old_manifest else None
-    ctx = ReleaseContext(
+    base = ReleaseContext(
         ecosystem=_ecosystem_of(new),
-        name=name,
-        old_version=old_version or "unknown",
-        new_version=version,
-        artifacts=(diff,),
+        name=new_path.name,
+        old_version=old_path.name,
+        new_version=new_path.name,
+        artifacts=(),
     )
-    return analyse(ctx)
+
+    def build(found: list[Gap]) -> Report:
+        diff = artifact_diff(old, new)
+        name, version = _identity(diff)
+        old_version = diff.old_manifest.version if diff.old_manifest else None
+        ctx = replace(
+            base,
+            name=name,
+            old_version=old_version or "unknown",
+            new_version=version,
+            artifacts=(diff,),
+            gaps=tuple(found),
+        )
+        return analyse(ctx)
+
+    return _fail_closed(base, build)
 
 
 def scan_local(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Report:
     """Analyse one local artifact as a first release."""
     snapshot = load_artifact(path, limits)
-    diff = artifact_diff(None, snapshot)
-    name, version = _identity(diff)
-    ctx = ReleaseContext(
+    base = ReleaseContext(
         ecosystem=_ecosystem_of(snapshot),
-        name=name,
+        name=path.name,
         old_version=None,
-        new_version=version,
-        artifacts=(diff,),
+        new_version=path.name,
+        artifacts=(),
     )
-    return analyse(ctx)
+
+    def build(found: list[Gap]) -> Report:
+        diff = artifact_diff(None, snapshot)
+        name, version = _identity(diff)
+        ctx = replace(base, name=name, new_version=version, artifacts=(diff,), gaps=tuple(found))
+        return analyse(ctx)
+
+    return _fail_closed(base, build)

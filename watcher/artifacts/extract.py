@@ -1,14 +1,25 @@
-"""Read release archives into memory without ever trusting them.
+"""Read release archives into memory as the installer would lay them out, never trusting them.
 
 npm tarballs, sdists (`.tar.gz`, `.tar`, `.zip`) and wheels are parsed entirely in memory: no
-member is ever extracted, written to disk or executed. Everything an archive declares is
-treated as hostile until checked: member names (absolute paths, `..`, NUL), links leaving
-the package root, device nodes, duplicate entries, and the member-count, size and
-compression-ratio limits in `ExtractLimits`. Any violation raises `UnsafeArchive`; a corrupt
-or unknown archive raises `ArchiveError`. Both carry one line naming the archive.
+member is ever extracted, written to disk or executed. The file tree built here is the one the
+installer writes (SPEC §4.1), because what watcher does not see as installed it cannot judge:
 
-Root prefixes are stripped so two versions of a package line up path for path: npm's single
-top-level directory (`package/`), an sdist's `name-version/`; wheels are left as they are.
+- npm, as pacote drives node-tar: the first path segment of every entry is stripped whatever
+  it is named (a second top folder lands in the package root too); an entry left with no path
+  (a top-level file) or with a `..` is skipped; an absolute path loses its root; links,
+  devices and fifos are skipped; `.gitignore` becomes `.npmignore`; a later entry for the
+  same path overwrites an earlier one. npm on Windows also splits names on backslashes, and
+  that placement is kept too (a union of what any platform installs).
+- sdists, as pip unpacks them: one common top folder stripped; pip refuses traversal,
+  absolute paths, devices and links leaving the tree, so those refuse the archive here too.
+- wheels, as pip installs them: `<name>.data/purelib|platlib/` land in site-packages, and so
+  does `.data/data/lib/pythonX.Y/site-packages/`.
+
+What the installer silently does differently from a naive reader (an overwritten duplicate, a
+skipped entry, data hidden after the end-of-archive marker) is recorded as a `SpecialEntry`
+for the rules. Limits in `ExtractLimits` (member count, sizes, compression ratio) and corrupt
+streams raise `UnsafeArchive`/`ArchiveError`, which the pipeline turns into an incomplete
+analysis of the release; bytes that are no archive at all raise `NotAnArchive`.
 """
 
 from __future__ import annotations
@@ -21,12 +32,13 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Literal
 
-from watcher.errors import ArchiveError, UnsafeArchive
+from watcher.errors import ArchiveError, NotAnArchive, UnsafeArchive
+from watcher.gaps import Gap
 from watcher.models import ArtifactKind, FileEntry, Snapshot, SpecialEntry, SpecialKind
 
 MiB = 1024 * 1024
@@ -76,11 +88,15 @@ class _Kind(Enum):
     DIR = "dir"
     SYMLINK = "symlink"
     HARDLINK = "hardlink"
+    DEVICE = "device"
+    FIFO = "fifo"
+    #: Not a member: bytes after the end-of-archive marker that no installer reads.
+    HIDDEN = "hidden"
 
 
 @dataclass(slots=True)
 class _Member:
-    """One archive member after its name was checked, before root stripping."""
+    """One archive member as the archive names it, before any installer's view of it."""
 
     path: str
     kind: _Kind
@@ -89,13 +105,43 @@ class _Member:
 
 
 def load_artifact(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Snapshot:
-    """Read a local artifact file (npm `.tgz`, sdist, wheel) into a `Snapshot`."""
+    """Read a local artifact file (npm `.tgz`, sdist, wheel) as `installed_view` does.
+
+    A missing or unreadable file, or bytes that are no archive at all, raise `NotAnArchive`.
+    """
     try:
         data = path.read_bytes()
     # Missing file, permission denied, a directory: the user named something we cannot read.
     except OSError as e:
-        raise ArchiveError(f"cannot read {path}: {e.strerror or e}") from e
-    return read_archive(data, path.name, limits)
+        raise NotAnArchive(f"cannot read {path}: {e.strerror or e}") from e
+    return installed_view(data, path.name, limits, local=True)
+
+
+def installed_view(
+    data: bytes, filename: str, limits: ExtractLimits = DEFAULT_LIMITS, *, local: bool = False
+) -> Snapshot:
+    """What the installer would put on disk from this artifact, as a `Snapshot`.
+
+    An archive that cannot be analysed (refused as hostile, over a limit, corrupt) is not an
+    error here but an empty snapshot whose gap says why (SPEC §4.5): the release is reported,
+    never skipped. Only for a `local` file does "no archive at all" stay an input error.
+    """
+    try:
+        return read_archive(data, filename, limits)
+    except NotAnArchive:
+        if local:
+            raise
+        kind = _kind_by_name(filename)
+        return Snapshot(filename, kind, {}, gaps=(Gap(f"archive not readable: {filename}"),))
+    except ArchiveError as e:
+        return Snapshot(filename, _kind_by_name(filename), {}, gaps=(Gap(f"archive refused: {e}"),))
+
+
+def _kind_by_name(filename: str) -> ArtifactKind:
+    lowered = filename.lower()
+    if lowered.endswith(".whl"):
+        return ArtifactKind.WHEEL
+    return ArtifactKind.NPM_TARBALL if lowered.endswith(".tgz") else ArtifactKind.SDIST
 
 
 def read_archive(data: bytes, filename: str, limits: ExtractLimits = DEFAULT_LIMITS) -> Snapshot:
@@ -134,16 +180,20 @@ def read_archive(data: bytes, filename: str, limits: ExtractLimits = DEFAULT_LIM
     ) as e:
         raise ArchiveError(f"corrupt archive {filename}: {_one_line(e)}") from e
 
-    _check_parents(members, filename)
+    hidden = members.pop() if members and members[-1].kind is _Kind.HIDDEN else None
     if fmt == "zip":
         kind = ArtifactKind.WHEEL if is_wheel else ArtifactKind.SDIST
-        # A wheel's paths are install paths already; only sdists have a root to strip.
-        root = None if is_wheel else _single_root(members)
     else:
-        root = _single_root(members)
-        npm = root == "package" or filename.lower().endswith(".tgz")
+        npm = filename.lower().endswith(".tgz") or _first_segments(members) == {"package"}
         kind = ArtifactKind.NPM_TARBALL if npm else ArtifactKind.SDIST
-    return _assemble(members, filename, kind, root)
+    if kind is ArtifactKind.NPM_TARBALL:
+        snapshot = _npm_view(members, filename)
+    else:
+        snapshot = _pip_view(members, filename, kind)
+    if hidden is not None:
+        note = SpecialEntry("", SpecialKind.HIDDEN_DATA, hidden.target)
+        snapshot = replace(snapshot, specials=(*snapshot.specials, note))
+    return snapshot
 
 
 # --- format detection -------------------------------------------------------------------------
@@ -160,8 +210,8 @@ def _detect_format(data: bytes, filename: str) -> _Format:
     if data and filename.lower().endswith(".tar"):
         return "tar"
     if not data:
-        raise ArchiveError(f"corrupt archive {filename}: the file is empty")
-    raise ArchiveError(f"unknown archive format {filename}: not gzip, zip or tar")
+        raise NotAnArchive(f"not an archive {filename}: the file is empty")
+    raise NotAnArchive(f"unknown archive format {filename}: not gzip, zip or tar")
 
 
 # --- limits -----------------------------------------------------------------------------------
@@ -278,21 +328,6 @@ def _check_parents(members: list[_Member], filename: str) -> None:
                 f"unsafe archive {filename}: member {paths[index]!r} lies under "
                 f"{member.path!r}, which is a {what}, not a directory"
             )
-
-
-class _Names:
-    """Rejects a second entry for a path already seen (directories may repeat)."""
-
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
-        self.seen: dict[str, bool] = {}
-
-    def add(self, path: str, is_dir: bool, raw: str) -> None:
-        previous = self.seen.get(path)
-        # Two entries for one path let an installer and a scanner read different copies.
-        if previous is not None and not (previous and is_dir):
-            raise UnsafeArchive(f"unsafe archive {self.filename}: duplicate entry {raw!r}")
-        self.seen[path] = is_dir
 
 
 # --- tar --------------------------------------------------------------------------------------
@@ -419,12 +454,10 @@ def _read_tar(
         encoding="utf-8",
         errors="replace",
     )
-    names = _Names(filename)
     members: list[_Member] = []
     while (info := archive.next()) is not None:
         budget.member(info.name)
-        path = _normalise(info.name, filename, info.isdir())
-        names.add(path, info.isdir(), info.name)
+        path = info.name
         if info.isdir():
             members.append(_Member(path, _Kind.DIR))
         elif info.issym():
@@ -432,9 +465,9 @@ def _read_tar(
         elif info.islnk():
             members.append(_Member(path, _Kind.HARDLINK, target=info.linkname))
         elif info.ischr() or info.isblk():
-            raise UnsafeArchive(f"unsafe archive {filename}: member {info.name!r} is a device")
+            members.append(_Member(path, _Kind.DEVICE))
         elif info.isfifo():
-            raise UnsafeArchive(f"unsafe archive {filename}: member {info.name!r} is a fifo")
+            members.append(_Member(path, _Kind.FIFO))
         else:
             # Regular, contiguous and sparse files, and unknown types, which tarfile (like
             # most extractors) treats as regular files: their bytes get scanned. A sparse
@@ -450,17 +483,23 @@ def _read_tar(
             if len(content) != info.size:
                 raise ArchiveError(f"corrupt archive {filename}: truncated tar stream")
             members.append(_Member(path, _Kind.FILE, data=content))
-    _check_tar_end(source, archive.offset, filename)
+    hidden = _check_tar_end(source, archive.offset, filename)
+    if hidden:
+        members.append(
+            _Member("", _Kind.HIDDEN, target=f"{hidden:,} bytes after the end-of-archive marker")
+        )
     return members
 
 
-def _check_tar_end(source: _TarSource, offset: int, filename: str) -> None:
-    """Insist on a real end-of-archive marker with nothing but zeros after it.
+def _check_tar_end(source: _TarSource, offset: int, filename: str) -> int:
+    """Insist on a real end-of-archive marker; the count of non-zero bytes hidden after it.
 
     tarfile silently treats a stream that stops at a member boundary, or a damaged header
     in the middle, as the end of the archive. Both would hide members from us that another
-    reader might see, so they are errors; so is data after the marker, which readers that
-    skip zero blocks (`tar -i`) would go on to extract.
+    reader might see, so they are errors. Data after the marker is different: pip's tarfile
+    and npm's node-tar both stop at the marker and install what came before (17 of 400 real
+    malicious sdists look like that), so it is analysed like they install it, and the hidden
+    bytes, which readers that skip zero blocks (`tar -i`) would go on to extract, are noted.
     """
     rest = source.tail(offset)
     block = rest[:_BLOCK]
@@ -468,10 +507,7 @@ def _check_tar_end(source: _TarSource, offset: int, filename: str) -> None:
         raise ArchiveError(f"corrupt archive {filename}: truncated tar stream")
     if block != _ZERO_BLOCK:
         raise ArchiveError(f"corrupt archive {filename}: invalid tar header at offset {offset}")
-    if rest.count(0) != len(rest):
-        raise UnsafeArchive(
-            f"unsafe archive {filename}: data hidden after the end-of-archive marker"
-        )
+    return len(rest) - rest.count(0)
 
 
 def _describe_tar_error(error: tarfile.ReadError) -> str:
@@ -531,22 +567,22 @@ def _read_zip(data: bytes, filename: str, limits: ExtractLimits, budget: _Budget
         if not info.is_dir():
             declared_budget.content(info.orig_filename, info.file_size)
 
-    names = _Names(filename)
     members: list[_Member] = []
     for info in infos:
         raw = info.orig_filename
         budget.member(raw)
         mode = info.external_attr >> 16
         is_dir = info.is_dir() or stat.S_ISDIR(mode)
-        path = _normalise(_zip_name(info, filename), filename, is_dir)
-        names.add(path, is_dir, raw)
+        path = _zip_name(info, filename)
         if is_dir:
             members.append(_Member(path, _Kind.DIR))
             continue
         if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
-            raise UnsafeArchive(f"unsafe archive {filename}: member {raw!r} is a device")
+            members.append(_Member(path, _Kind.DEVICE))
+            continue
         if stat.S_ISFIFO(mode):
-            raise UnsafeArchive(f"unsafe archive {filename}: member {raw!r} is a fifo")
+            members.append(_Member(path, _Kind.FIFO))
+            continue
         budget.content(raw, info.file_size)
         content = _zip_member_bytes(archive, data, info, filename)
         if stat.S_ISLNK(mode):
@@ -680,8 +716,82 @@ def _inflate_raw(compressed: memoryview, declared: int, filename: str, raw: str)
 # --- assembly ---------------------------------------------------------------------------------
 
 
+def _first_segments(members: list[_Member]) -> set[str]:
+    return {m.path.split("/", 1)[0] for m in members if m.kind is not _Kind.DIR}
+
+
+#: node-tar's default `maxDepth`: entries with more path segments are not extracted.
+_NPM_MAX_DEPTH = 1024
+
+
+def _npm_path(raw: str) -> str | None:
+    """Where node-tar, as pacote runs it (`strip: 1`), writes entry `raw`; None if it skips it.
+
+    The first segment goes whatever it is (`package`, `other`, `.`, or the empty root of an
+    absolute path); a `..` left after that, or nothing left at all, and the entry is skipped.
+    """
+    if len(raw) > MAX_PATH_CHARS or "\x00" in raw:
+        return None
+    parts = raw.split("/")[1:]
+    if ".." in parts or len(parts) > _NPM_MAX_DEPTH:
+        return None
+    kept = [part for part in parts if part not in ("", ".")]
+    return "/".join(kept) or None
+
+
+def _npm_view(members: list[_Member], filename: str) -> Snapshot:
+    """The package folder `npm install` writes from this tarball (see the module docstring)."""
+    files: dict[str, FileEntry] = {}
+    specials: list[SpecialEntry] = []
+    npmignores: set[str] = set()
+    for member in members:
+        if member.kind is _Kind.DIR:
+            continue
+        posix = _npm_path(member.path)
+        # npm on Windows splits on backslashes too: `package\x.js` installs as `x.js` there.
+        windows = _npm_path(member.path.replace("\\", "/")) if "\\" in member.path else None
+        places = [p for p in dict.fromkeys((posix, windows)) if p is not None]
+        if not places:
+            specials.append(
+                SpecialEntry(_shown_path(member.path), SpecialKind.SKIPPED, member.kind.value)
+            )
+            continue
+        if member.kind is not _Kind.FILE:
+            # pacote extracts regular files only: links, devices and fifos are never written.
+            kind = SpecialKind(member.kind.value)
+            specials.extend(SpecialEntry(place, kind, member.target) for place in places)
+            continue
+        for place in places:
+            path = _npm_ignore_name(place, npmignores)
+            if path is None:
+                continue
+            if path in files:
+                specials.append(SpecialEntry(path, SpecialKind.DUPLICATE, member.path))
+            elif place is windows:
+                specials.append(SpecialEntry(path, SpecialKind.RENAMED, member.path))
+            files[path] = FileEntry.of(path, member.data)
+    return Snapshot(
+        filename=filename, kind=ArtifactKind.NPM_TARBALL, files=files, specials=tuple(specials)
+    )
+
+
+def _npm_ignore_name(path: str, npmignores: set[str]) -> str | None:
+    """pacote's rename of `.gitignore` to `.npmignore` (dropped when one was already there)."""
+    directory, _, base = path.rpartition("/")
+    if base == ".npmignore":
+        npmignores.add(path)
+    elif base == ".gitignore":
+        renamed = f"{directory}/.npmignore" if directory else ".npmignore"
+        return None if renamed in npmignores else renamed
+    return path
+
+
+def _shown_path(raw: str) -> str:
+    return raw if len(raw) <= _SHOWN_NAME else raw[:_SHOWN_NAME] + "..."
+
+
 def _single_root(members: list[_Member]) -> str | None:
-    """The one top-level directory every member sits under, if there is one."""
+    """The one top-level directory every member sits under, if there is one (pip's rule)."""
     roots: set[str] = set()
     for member in members:
         head, sep, _ = member.path.partition("/")
@@ -720,17 +830,64 @@ def _resolves_inside(parts: list[str], target: str, root: str | None, symlinks: 
     return root is None or (bool(parts) and parts[0] == root)
 
 
-def _assemble(
-    members: list[_Member], filename: str, kind: ArtifactKind, root: str | None
-) -> Snapshot:
-    symlinks = {m.path for m in members if m.kind is _Kind.SYMLINK}
+#: Where pip puts a wheel's `.data` subfolders that land among the importable modules.
+_SITE_PACKAGES_DATA = ("purelib", "platlib")
+
+
+def _wheel_install_path(path: str) -> str:
+    """Where pip installs a wheel member: `.data/purelib|platlib/x` and the `data` scheme's
+    `lib/pythonX.Y/site-packages/x` land in site-packages, next to the package itself.
+
+    `scripts`, `headers` and other `data` files keep their archive path: they go to other
+    folders, and nothing at interpreter start reads them.
+    """
+    parts = path.split("/")
+    if len(parts) < 3 or not parts[0].endswith(".data"):
+        return path
+    scheme, rest = parts[1], parts[2:]
+    if scheme in _SITE_PACKAGES_DATA:
+        return "/".join(rest)
+    if scheme == "data":
+        lowered = [p.lower() for p in rest]
+        for index, part in enumerate(lowered):
+            if part == "site-packages" and index + 1 < len(rest):
+                return "/".join(rest[index + 1 :])
+    return path
+
+
+def _pip_view(members: list[_Member], filename: str, kind: ArtifactKind) -> Snapshot:
+    """The tree pip unpacks (sdist) or installs (wheel); hostile names refuse the archive.
+
+    pip refuses members that leave the target folder and, with tarfile's data filter,
+    devices and links pointing outside: the install fails, so such an archive cannot be
+    analysed as installed and is refused here (an incomplete analysis, never a clean one).
+    """
+    checked: list[_Member] = []
+    for member in members:
+        if member.kind in (_Kind.DEVICE, _Kind.FIFO):
+            raise UnsafeArchive(
+                f"unsafe archive {filename}: member {member.path!r} is a {member.kind.value}"
+            )
+        path = _normalise(member.path, filename, member.kind is _Kind.DIR)
+        checked.append(_Member(path, member.kind, member.data, member.target))
+    _check_parents(checked, filename)
+    root = None if kind is ArtifactKind.WHEEL else _single_root(checked)
+    symlinks = {m.path for m in checked if m.kind is _Kind.SYMLINK}
     files: dict[str, FileEntry] = {}
     specials: list[SpecialEntry] = []
+    seen: set[str] = set()
     where = f"the {root}/ root" if root is not None else "the archive"
-    for member in members:
+    for member in checked:
         if member.kind is _Kind.DIR:
             continue
         path = _strip(member.path, root)
+        if kind is ArtifactKind.WHEEL:
+            path = _wheel_install_path(path)
+        if path in seen:
+            # pip writes members in order: the later one is what gets installed.
+            specials.append(SpecialEntry(path, SpecialKind.DUPLICATE, member.path))
+            files.pop(path, None)
+        seen.add(path)
         target = member.target or ""
         if member.kind is _Kind.FILE:
             files[path] = FileEntry.of(path, member.data)

@@ -19,6 +19,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from watcher.gaps import Gap
 from watcher.models import ArtifactKind, Manifest, Snapshot
 
 #: npm installs these alongside the package (peers automatically since npm 7).
@@ -45,12 +46,19 @@ def _str_map(value: Any) -> dict[str, str]:
 
 def _npm_manifest(snapshot: Snapshot) -> Manifest:
     raw = _text(snapshot, "package.json")
+    gaps: tuple[Gap, ...] = ()
     try:
         data = json.loads(raw) if raw is not None else {}
-    # A package.json that is not JSON installs nothing, but the rest still deserves a diff.
-    except json.JSONDecodeError:
+    # A package.json watcher cannot read hides its scripts and entry points: the rest is
+    # still analysed, and the release is reported as not fully analysed (fail closed).
+    # RecursionError: json nests by recursion, and a few thousand `[` exhaust it.
+    # ValueError also covers integers longer than Python converts (int_max_str_digits).
+    except (ValueError, RecursionError) as e:
+        why = "nested too deep" if isinstance(e, RecursionError) else f"not valid JSON ({e})"
+        gaps = (_manifest_gap(snapshot, "package.json", why),)
         data = {}
     if not isinstance(data, dict):
+        gaps = gaps or (_manifest_gap(snapshot, "package.json", "not a JSON object"),)
         data = {}
     name = data.get("name") if isinstance(data.get("name"), str) else None
     dependencies: dict[str, str] = {}
@@ -73,7 +81,13 @@ def _npm_manifest(snapshot: Snapshot) -> Manifest:
         bin=bin_map,
         repository=repository if isinstance(repository, str) else None,
         has_binding_gyp="binding.gyp" in snapshot.files,
+        gaps=gaps,
     )
+
+
+def _manifest_gap(snapshot: Snapshot, path: str, why: str) -> Gap:
+    entry = snapshot.files[path]
+    return Gap(f"{path} could not be read: {why}", path=path, sha256=entry.sha256)
 
 
 def _python_manifest(snapshot: Snapshot) -> Manifest:
@@ -81,7 +95,8 @@ def _python_manifest(snapshot: Snapshot) -> Manifest:
     headers = (
         HeaderParser().parsestr(_text(snapshot, metadata_path) or "") if metadata_path else None
     )
-    pyproject = _load_toml(_text(snapshot, "pyproject.toml"))
+    pyproject, why = _load_toml(_text(snapshot, "pyproject.toml"))
+    gaps = (_manifest_gap(snapshot, "pyproject.toml", why),) if why else ()
     project = pyproject.get("project") if isinstance(pyproject.get("project"), dict) else {}
     assert isinstance(project, dict)
 
@@ -118,6 +133,7 @@ def _python_manifest(snapshot: Snapshot) -> Manifest:
         repository=_python_repository(headers, project),
         pth_files=tuple(sorted(p for p in snapshot.files if p.endswith(".pth"))),
         setup_py=_text(snapshot, "setup.py"),
+        gaps=gaps,
     )
 
 
@@ -131,14 +147,18 @@ def _find_metadata(snapshot: Snapshot) -> str | None:
     return "PKG-INFO" if "PKG-INFO" in snapshot.files else None
 
 
-def _load_toml(text: str | None) -> dict[str, Any]:
+def _load_toml(text: str | None) -> tuple[dict[str, Any], str | None]:
+    """The parsed TOML and, when it does not parse, why (pip's build would fail on it too)."""
     if text is None:
-        return {}
+        return {}, None
     try:
-        return tomllib.loads(text)
-    # An unparseable pyproject.toml fails the build; the analysis goes on without it.
-    except tomllib.TOMLDecodeError:
-        return {}
+        return tomllib.loads(text), None
+    # The build backend and its requirements are unknown without it: the analysis goes on,
+    # reported incomplete. RecursionError: tomllib nests by recursion like json.
+    except tomllib.TOMLDecodeError as e:
+        return {}, f"not valid TOML ({e})"
+    except (RecursionError, ValueError):
+        return {}, "nested too deep or out of range"
 
 
 def _requirements_map(requirements: list[str]) -> dict[str, str]:

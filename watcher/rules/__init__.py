@@ -13,6 +13,7 @@ from watcher.rules import (  # noqa: F401  (imported for their registrations)
     code,
     dependencies,
     dns_exfil,
+    incomplete,
     mail,
     mcp_tools,
     metadata,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 
+from watcher import gaps
+from watcher.gaps import Gap
 from watcher.models import Finding, RuleFailure
+from watcher.rules.incomplete import RULE_ID as INCOMPLETE
 from watcher.rules.registry import (
     REGISTRY,
     ArtifactContext,
@@ -26,20 +30,34 @@ def run_rules(
     """Findings of all rules for `ctx`; a rule that raises becomes a `RuleFailure`.
 
     One broken rule must not hide what the others found (guarddog reports per-rule errors the
-    same way), so exceptions are caught per rule and per artifact.
+    same way), so exceptions are caught per rule and per artifact. What the rules could not
+    analyse (gaps their parsers recorded, and the failures themselves) is then judged by
+    `analysis.incomplete`, which therefore runs last.
     """
     findings: list[Finding] = []
     failures: list[RuleFailure] = []
-    for rule in registry:
-        if ctx.ecosystem not in rule.ecosystems:
-            continue
-        if rule.scope is Scope.RELEASE:
-            _collect(rule, partial(rule.fn, ctx), None, findings, failures)
-        else:
-            for diff in ctx.artifacts:
-                produce = partial(rule.fn, ArtifactContext(diff, ctx))
-                _collect(rule, produce, diff.label, findings, failures)
+    with gaps.collecting() as recorded:
+        for rule in registry:
+            if rule.id != INCOMPLETE:
+                _run(rule, ctx, findings, failures)
+    failed = tuple(Gap(f"rule {f.rule} failed: {f.error}") for f in failures)
+    if INCOMPLETE in registry:
+        final = replace(ctx, gaps=(*ctx.gaps, *recorded, *failed))
+        _run(registry.get(INCOMPLETE), final, findings, failures)
     return findings, failures
+
+
+def _run(
+    rule: Rule, ctx: ReleaseContext, findings: list[Finding], failures: list[RuleFailure]
+) -> None:
+    if ctx.ecosystem not in rule.ecosystems:
+        return
+    if rule.scope is Scope.RELEASE:
+        _collect(rule, partial(rule.fn, ctx), None, findings, failures)
+        return
+    for diff in ctx.artifacts:
+        produce = partial(rule.fn, ArtifactContext(diff, ctx))
+        _collect(rule, produce, diff.label, findings, failures)
 
 
 def _collect(
@@ -68,6 +86,7 @@ def _collect(
                 break
     # Deliberately broad: rules parse hostile input, and any bug in one must not cost the
     # others' findings. The failure is reported in the verdict, not swallowed.
+    # RecursionError and MemoryError are Exceptions too: hostile nesting must not escape.
     except Exception as e:  # noqa: BLE001
         logger.warning("rule %s failed: %s", rule.id, e, exc_info=True)
         failures.append(RuleFailure(rule.id, f"{type(e).__name__}: {e}"))

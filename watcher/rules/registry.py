@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from watcher.gaps import Gap
 from watcher.models import (
     ArtifactDiff,
     ChangeKind,
@@ -51,6 +52,9 @@ class ReleaseContext:
     #: The same name on the ecosystem's public registry, looked up by the pipeline when the
     #: package came from a private one (dependency confusion). None: not looked up, or absent.
     public_package: PackageInfo | None = None
+    #: What could not be analysed beyond the artifacts' own gaps: recorded by parsers and
+    #: rules while the rules ran, and rules that raised (filled in by the engine).
+    gaps: tuple[Gap, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
