@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from tests.support import archives
+from watcher.artifacts.extract import read_archive
 from watcher.cli import main
+from watcher.errors import ArchiveError
 from watcher.rules import REGISTRY
 
 CLEAN = {
@@ -246,13 +248,17 @@ def test_mixed_ecosystems_are_refused(
 
 
 @pytest.mark.parametrize("kind", sorted(archives.HOSTILE))
-def test_hostile_archives_exit_2_and_write_nothing(
+def test_hostile_archives_are_findings_and_write_nothing(
     kind: str,
-    artifacts: dict[str, Path],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A hostile archive is a finding of the release, never exit 2 or a clean verdict (§4.5).
+
+    Whatever the installer would not write (npm skips `..`, links and devices) is left out of
+    the view; whatever watcher cannot read as installed is `analysis.incomplete`, at high.
+    """
     filename, data = archives.HOSTILE[kind]()
     hostile = tmp_path / filename
     hostile.write_bytes(data)
@@ -261,10 +267,29 @@ def test_hostile_archives_exit_2_and_write_nothing(
     monkeypatch.chdir(work)
     monkeypatch.setenv("WATCHER_DATA_DIR", str(tmp_path / "data"))
     before = sorted(tmp_path.rglob("*"))
-    code, out, err = run(capsys, "diff", "--old", str(artifacts["clean"]), "--new", str(hostile))
-    assert code == 2 and out == ""
-    one_error_line(err)
+    code, out, err = run(capsys, "scan", "--artifact", str(hostile), "--format", "json")
     assert sorted(tmp_path.rglob("*")) == before
+    assert code in (0, 1), err
+    report = json.loads(out)
+    try:
+        read_archive(data, filename)
+    except ArchiveError as refused:
+        incomplete = [f for f in report["findings"] if f["rule"] == "analysis.incomplete"]
+        assert code == 1 and report["severity"] in ("high", "critical")
+        assert incomplete and incomplete[0]["severity"] == "high"
+        assert str(refused).split(": ", 1)[1] in incomplete[0]["message"]
+    else:
+        assert "analysis.incomplete" not in {f["rule"] for f in report["findings"]}
+
+
+def test_bytes_that_are_no_archive_stay_an_input_error(
+    artifacts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "x.tgz"
+    junk.write_bytes(b"<html>not a tarball</html>")
+    code, out, err = run(capsys, "diff", "--old", str(artifacts["clean"]), "--new", str(junk))
+    assert code == 2 and out == ""
+    assert "unknown archive format" in one_error_line(err)
 
 
 def test_rules_list_names_every_rule(capsys: pytest.CaptureFixture[str]) -> None:

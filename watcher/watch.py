@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from watcher.artifacts.fetch import Fetcher
@@ -264,8 +265,11 @@ def poll(
         failure: WatcherError | None = None
         keep = Validators()
         try:
-            sources = sources_factory(sub)
-            answer = sources.registry.latest_versions(sub.name, _validators(sub, context))
+            try:
+                sources = sources_factory(sub)
+                answer = sources.registry.latest_versions(sub.name, _validators(sub, context))
+            except Exception as e:  # noqa: BLE001  (see _as_failure)
+                raise _as_failure(e) from e
         except WatcherError as e:
             failure = e
             outcomes.append(_failed(sub, pin, None, e))
@@ -281,10 +285,13 @@ def poll(
                     keep = answer.validators
                 for version in todo:
                     try:
-                        with package_context(sub.ecosystem, sub.name, version):
-                            outcome = _analyse(
-                                session, sources, sub, info, pin, version, rules, now
-                            )
+                        try:
+                            with package_context(sub.ecosystem, sub.name, version):
+                                outcome = _analyse(
+                                    session, sources, sub, info, pin, version, rules, now
+                                )
+                        except Exception as e:  # noqa: BLE001  (see _as_failure)
+                            raise _as_failure(e) from e
                     except WatcherError as e:
                         failure = failure or e
                         outcomes.append(_failed(sub, pin, version, e))
@@ -327,6 +334,22 @@ def poll(
     finally:
         session.close()
         untag_package(tag)
+
+
+def _as_failure(error: Exception) -> WatcherError:
+    """Any error of one package's poll as a `WatcherError`, so the cycle goes on (issue: a
+    RecursionError from a hostile packument once ended `check` and stalled `run`).
+
+    The analysis itself already reports what it could not read as a finding (SPEC §4.5);
+    what reaches here is a registry or a bug, and is retried with backoff like an outage.
+    Store errors still end the cycle: without the store nothing can be recorded or retried.
+    """
+    if isinstance(error, SQLAlchemyError):
+        raise error
+    if isinstance(error, WatcherError):
+        return error
+    logger.error("unexpected %s while polling", type(error).__name__, exc_info=error)
+    return WatcherError(f"unexpected {type(error).__name__}: {error}")
 
 
 def _validators(sub: Subscription, context: repo.PollContext) -> Validators | None:

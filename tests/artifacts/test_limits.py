@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -77,10 +78,11 @@ def test_cli_with_a_lowered_limit_refuses_what_the_default_accepts(
     capsys.readouterr()
 
     monkeypatch.setenv("WATCHER_MAX_FILES", "2")
-    assert main(argv) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.strip().count("\n") == 0 and "more than 2 members" in err
+    assert main([*argv[:-1], "high"]) == 1
+    out, _ = capsys.readouterr()
+    report = json.loads(out)
+    [incomplete] = [f for f in report["findings"] if f["rule"] == "analysis.incomplete"]
+    assert incomplete["severity"] == "high" and "more than 2 members" in incomplete["message"]
 
 
 def test_cli_bad_limit_is_one_line_and_exit_2(
@@ -101,8 +103,8 @@ def test_scan_uses_the_limits_too(
     path = tmp_path / filename
     path.write_bytes(data)
     monkeypatch.setenv("WATCHER_MAX_FILE_BYTES", "1000000")
-    assert main(["scan", "--artifact", str(path)]) == 2
-    assert "over the 1000000-byte limit per file" in capsys.readouterr().err
+    assert main(["scan", "--artifact", str(path)]) == 1
+    assert "over the 1000000-byte limit per file" in capsys.readouterr().out
 
 
 def test_registry_sources_take_limits_from_the_environment(

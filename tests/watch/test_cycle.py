@@ -516,3 +516,79 @@ def test_an_allowed_signal_does_not_alert_while_an_unallowed_one_does(
     assert count(store, "alerts") == 1
     # The stored analysis is the one with the policy applied: the gate agrees with the alerts.
     assert [u.version for u in unreviewed(store, [sub])] == ["2.1.7"]
+
+
+class _HostileRelease(packages.NpmRelease):
+    """A release whose tarball or package.json watcher cannot read as it is."""
+
+    def __init__(self, version: str, *, tarball: bytes | None = None, pkg_json: str = "") -> None:
+        super().__init__({"name": "hostile-srv", "version": version})
+        self._tarball = tarball
+        self._package_json = pkg_json
+
+    @property
+    def package_json(self) -> str:
+        return self._package_json or super().package_json
+
+    def tarball(self) -> bytes:
+        return self._tarball if self._tarball is not None else super().tarball()
+
+
+def _corrupt_tarball() -> bytes:
+    import gzip
+
+    return gzip.compress(b"package/index.js".ljust(512, b"\0") + b"\x01" * 700)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param(lambda: _HostileRelease("1.0.1", tarball=_corrupt_tarball()), id="refused"),
+        pytest.param(lambda: _HostileRelease("1.0.1", pkg_json="[" * 5000), id="deep-manifest"),
+    ],
+)
+def test_an_unreadable_release_is_a_release_alert_and_the_next_package_is_still_polled(
+    store: Store, registry: FakeNpm, hostile: Callable[[], packages.NpmRelease]
+) -> None:
+    """Fail closed in the daemon: the release is alerted as not fully analysed (not as an
+    operational problem), and the packages after it in the same cycle are polled as usual."""
+    registry.publish(_HostileRelease("1.0.0"), hostile(), packages.strutil_2_1_4())
+    notifier = RecordingNotifier()
+    outcomes = cycle(
+        store, registry, notifier, subscription("hostile-srv", pinned="1.0.0"), subscription()
+    )
+    assert [(o.name, o.version, o.error) for o in outcomes] == [
+        ("hostile-srv", "1.0.1", None),
+        (STRUTIL, "2.1.4", None),
+    ]
+    assert set(versions(notifier.sent)) == {
+        ("hostile-srv", "1.0.0", "1.0.1"),
+        (STRUTIL, "2.1.3", "2.1.4"),
+    }
+    assert all(isinstance(a, Alert) for a in notifier.sent)
+    [alert] = [a for a in notifier.sent if a.report.package == "hostile-srv"]
+    assert alert.report.severity >= Severity.HIGH
+    assert any(f.rule == "analysis.incomplete" for f in alert.report.findings)
+
+
+def test_an_unexpected_registry_error_does_not_end_the_cycle(
+    store: Store, registry: FakeNpm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug or a hostile packument (RecursionError) in one package's poll is that package's
+    failure, retried with backoff; the next package is still polled in the same cycle."""
+    registry.publish(_HostileRelease("1.0.0"), packages.strutil_2_1_4())
+    real = registry.latest_versions
+
+    def explode(name: str, validators: object = None) -> object:
+        if name == "hostile-srv":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(name, validators)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(registry, "latest_versions", explode)
+    notifier = RecordingNotifier()
+    outcomes = cycle(
+        store, registry, notifier, subscription("hostile-srv", pinned="1.0.0"), subscription()
+    )
+    assert [(o.name, o.version) for o in outcomes] == [("hostile-srv", None), (STRUTIL, "2.1.4")]
+    assert "RecursionError" in (outcomes[0].error or "")
+    assert versions(notifier.sent) == [(STRUTIL, "2.1.3", "2.1.4")]
