@@ -224,10 +224,11 @@ def diff_release(sources: Sources, name: str, old_version: str, new_version: str
 
     def build(found: list[Gap]) -> Report:
         diffs = pair_snapshots(_snapshots(sources, old), _snapshots(sources, new))
+        dependencies = scan_dependencies(sources, diffs, scan_release)
         ctx = replace(
             base,
             artifacts=diffs,
-            dependencies=scan_dependencies(sources, diffs, scan_release),
+            dependencies=dependencies,
             public_package=public_listing(sources, name),
             gaps=tuple(found),
         )
@@ -292,9 +293,9 @@ def public_listing(sources: Sources, name: str) -> PackageInfo | None:
         return None
     try:
         return sources.public.package(name)
-    except PackageNotFound:
+    except PackageNotFound:  # not a gap: about the public registry, not the release
         return None
-    except WatcherError as error:
+    except WatcherError as error:  # not a gap: a registry outage, logged
         logger.warning("public registry lookup for %s failed: %s", name, error)
         return None
 

@@ -178,6 +178,9 @@ def test_at_most_ten_dependencies_are_scanned_and_git_specs_are_never_fetched() 
     assert len(fetched) == deps_scan.MAX_DEPENDENCIES
     unscanned = [f for f in report.findings if f.rule == "manifest.dependency-unscanned"]
     assert len(unscanned) == 2 and all("first 10" in f.message for f in unscanned)
+    # Unscanned code that runs in the package's process is not clean: fail closed.
+    [cap] = [f for f in report.findings if f.rule == "analysis.incomplete"]
+    assert cap.severity is Severity.HIGH and "2 new dependencies over the 10" in cap.message
     assert not any("attacker" in p or "from-git" in p for p in npm.requests)
     assert "manifest.dependency-url" in rules(report)
 

@@ -19,6 +19,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from watcher import gaps
 from watcher.gaps import Gap
 from watcher.models import ArtifactKind, Manifest, Snapshot
 
@@ -83,6 +84,11 @@ def _npm_manifest(snapshot: Snapshot) -> Manifest:
         has_binding_gyp="binding.gyp" in snapshot.files,
         gaps=gaps,
     )
+
+
+def _record_gap(snapshot: Snapshot, path: str, why: str) -> None:
+    gap = _manifest_gap(snapshot, path, why)
+    gaps.record(gap.reason, path=gap.path, sha256=gap.sha256)
 
 
 def _manifest_gap(snapshot: Snapshot, path: str, why: str) -> Gap:
@@ -155,9 +161,9 @@ def _load_toml(text: str | None) -> tuple[dict[str, Any], str | None]:
         return tomllib.loads(text), None
     # The build backend and its requirements are unknown without it: the analysis goes on,
     # reported incomplete. RecursionError: tomllib nests by recursion like json.
-    except tomllib.TOMLDecodeError as e:
+    except tomllib.TOMLDecodeError as e:  # not a gap: the caller makes the reason one
         return {}, f"not valid TOML ({e})"
-    except (RecursionError, ValueError):
+    except (RecursionError, ValueError):  # not a gap: the caller makes the reason one
         return {}, "nested too deep or out of range"
 
 
@@ -167,7 +173,7 @@ def _requirements_map(requirements: list[str]) -> dict[str, str]:
         try:
             req = Requirement(line)
         # Metadata may carry anything; an unparseable requirement is kept verbatim.
-        except InvalidRequirement:
+        except InvalidRequirement:  # not a gap: kept verbatim for the dependency rules
             result[line.strip()] = ""
             continue
         spec = f"@ {req.url}" if req.url else str(req.specifier)
@@ -196,7 +202,9 @@ def _entry_points_txt(snapshot: Snapshot, path: str | None) -> dict[str, str]:
     parser = _ini_parser()
     try:
         parser.read_string(_text(snapshot, path) or "")
-    except configparser.Error:
+    # The installer cannot read its entry points either; which of them run is now unknown.
+    except configparser.Error as e:
+        _record_gap(snapshot, path, f"not a valid entry-point file ({type(e).__name__})")
         return {}
     return {
         f"{section}:{name}": value.strip()
@@ -219,7 +227,9 @@ def _setup_cfg_entry_points(text: str | None) -> dict[str, str]:
     parser = _ini_parser()
     try:
         parser.read_string(text)
-    except configparser.Error:
+    # setuptools fails on it too; the entry points it declares are unknown.
+    except configparser.Error as e:
+        gaps.record(f"setup.cfg could not be read ({type(e).__name__})", path="setup.cfg")
         return {}
     if not parser.has_section("options.entry_points"):
         return {}

@@ -105,7 +105,7 @@ def _needs_extra(marker: str) -> bool:
     try:
         parsed = Marker(marker.strip())
     # An unreadable marker: pip would refuse it too, so nothing would be installed.
-    except InvalidMarker:
+    except InvalidMarker:  # not a gap: assumed to need an extra, as pip refuses it
         return True
     # Evaluated with no extra requested (and this interpreter's environment): `extra == "x"`
     # is then false; combined with `or`, a marker that also applies without the extra stays.
@@ -146,14 +146,14 @@ def _npm_candidates(spec: str, package: PackageInfo) -> list[str]:
 def _npm_valid(version: str) -> bool:
     try:
         return nodesemver.valid(version, loose=True) is not None
-    except ValueError:
+    except ValueError:  # not a gap: not a version npm would pick
         return False
 
 
 def _npm_ok(version: str, spec: str) -> bool:
     try:
         return bool(nodesemver.satisfies(version, spec, loose=True))
-    except ValueError:
+    except ValueError:  # not a gap: a range npm cannot match either
         return False
 
 
@@ -171,7 +171,7 @@ def _pypi_candidates(spec: str, versions: Iterable[str]) -> list[str]:
     for version in versions:
         try:
             parsed.append((Version(version), version))
-        except InvalidVersion:
+        except InvalidVersion:  # not a gap: not a version pip would pick
             continue
     parsed.sort(reverse=True)
     finals = [raw for v, raw in parsed if specifier.contains(v, prereleases=False)]

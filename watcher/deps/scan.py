@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from watcher import gaps
 from watcher.deps.resolve import AddedDependency, Unresolvable, added_dependencies, candidates
 from watcher.errors import WatcherError
 from watcher.models import (
@@ -68,14 +69,22 @@ def scan_dependencies(
         ),
     )
     results = [_scan_one(bounded, ecosystem, dep, scan) for dep in added[:MAX_DEPENDENCIES]]
+    skipped = added[MAX_DEPENDENCIES:]
     results.extend(
         DependencyScan(
             dep.name,
             dep.spec,
             error=f"not scanned: only the first {MAX_DEPENDENCIES} new dependencies are",
         )
-        for dep in added[MAX_DEPENDENCIES:]
+        for dep in skipped
     )
+    if skipped:
+        # Their code runs in the same process as the package's: unscanned is not clean.
+        names = ", ".join(dep.name for dep in skipped[:5])
+        gaps.record(
+            f"{len(skipped)} new dependencies over the {MAX_DEPENDENCIES}-dependency scan cap "
+            f"were not scanned ({names}{', ...' if len(skipped) > 5 else ''})"
+        )
     return tuple(results)
 
 
@@ -91,10 +100,11 @@ def _scan_one(
             result, version=version, published_at=package.versions.get(version)
         )
         report = scan(sources, dep.package, version)
-    except Unresolvable as e:
+    except Unresolvable as e:  # not a gap: reported as manifest.dependency-unscanned
         return dataclasses.replace(result, error=str(e))
     # Any domain error (not found, registry down, integrity mismatch, hostile archive) costs
     # this dependency's scan, never the parent's report.
+    # not a gap: reported as manifest.dependency-unscanned
     except WatcherError as e:
         logger.info("dependency %s not scanned: %s", result.label, e)
         return dataclasses.replace(result, error=e.diagnostics())
@@ -147,7 +157,7 @@ def _pick(
 def _release_time(sources: Sources, name: str, version: str) -> datetime | None:
     try:
         return sources.registry.release(name, version).published_at
-    except WatcherError:
+    except WatcherError:  # not a gap: a publish time is metadata, not code
         return None
 
 

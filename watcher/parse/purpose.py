@@ -92,6 +92,7 @@ def _npm_description(snapshot: Snapshot, manifest: Manifest | None) -> _Descript
     if entry is not None:
         try:
             loaded = json.loads(entry.text)
+        # not a gap: purpose is context only; the manifest parser reports a bad package.json
         except ValueError:
             loaded = None
         if isinstance(loaded, dict):

@@ -87,6 +87,7 @@ def _collect(
     # Deliberately broad: rules parse hostile input, and any bug in one must not cost the
     # others' findings. The failure is reported in the verdict, not swallowed.
     # RecursionError and MemoryError are Exceptions too: hostile nesting must not escape.
+    # not a gap: run_rules turns every failure into one, after the other rules ran
     except Exception as e:  # noqa: BLE001
         logger.warning("rule %s failed: %s", rule.id, e, exc_info=True)
         failures.append(RuleFailure(rule.id, f"{type(e).__name__}: {e}"))

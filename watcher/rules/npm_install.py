@@ -55,7 +55,7 @@ def _scripts_of(text: str) -> dict[str, str]:
         document = json.loads(text)
     # An unreadable nested manifest cannot be installed either; the top-level one is what
     # the manifest parser judges.
-    except ValueError:
+    except ValueError:  # not a gap: npm cannot install it either
         return {}
     scripts = document.get("scripts") if isinstance(document, dict) else None
     if not isinstance(scripts, dict):

@@ -63,7 +63,7 @@ def json_key_lines(text: str) -> Iterator[tuple[tuple[str, ...], int]]:
             try:
                 key = json.loads(raw)
             # A malformed escape: the raw text between the quotes is as good a key as any.
-            except json.JSONDecodeError:
+            except json.JSONDecodeError:  # not a gap: the raw key is used
                 key = raw[1:-1]
             path = tuple(k or "" for k in stack[1:]) + (key,)
             yield path, text.count("\n", 0, match.start()) + 1
