@@ -283,6 +283,8 @@ class Manifest:
     #: Paths of `*.pth` files, and of `binding.gyp` at the package root.
     pth_files: tuple[str, ...] = ()
     has_binding_gyp: bool = False
+    #: An sdist's `[build-system] requires`: installed and run by pip to build it (PEP 517/518).
+    build_requires: Mapping[str, str] = field(default_factory=dict)
     #: What of the manifest could not be read (not JSON, nested too deep, not an object).
     gaps: tuple[Gap, ...] = ()
     #: `setup.py` text, when the artifact has one.

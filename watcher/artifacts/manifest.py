@@ -127,6 +127,7 @@ def _python_manifest(snapshot: Snapshot) -> Manifest:
     if isinstance(backend_path, str):
         backend_path = [backend_path]
 
+    build_requires = build_system.get("requires")
     return Manifest(
         name=(headers.get("Name") if headers is not None else None) or project.get("name"),
         version=(headers.get("Version") if headers is not None else None) or project.get("version"),
@@ -139,6 +140,11 @@ def _python_manifest(snapshot: Snapshot) -> Manifest:
         repository=_python_repository(headers, project),
         pth_files=tuple(sorted(p for p in snapshot.files if p.endswith(".pth"))),
         setup_py=_text(snapshot, "setup.py"),
+        build_requires=_requirements_map(
+            [r for r in build_requires if isinstance(r, str)]
+            if isinstance(build_requires, list) and snapshot.kind is ArtifactKind.SDIST
+            else []
+        ),
         gaps=gaps,
     )
 

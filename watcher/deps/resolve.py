@@ -76,9 +76,12 @@ def added_dependencies(
     for diff in diffs:
         if diff.old_manifest is None:
             continue
-        old = diff.old_manifest.dependencies
-        for name, spec in diff.new_manifest.dependencies.items():
-            if name in old or name in seen:
+        # A new build requirement is a new install-time dependency: pip installs and runs
+        # it to build the sdist (PEP 517), before any of the package's own code.
+        before = {**diff.old_manifest.dependencies, **diff.old_manifest.build_requires}
+        declared = {**diff.new_manifest.build_requires, **diff.new_manifest.dependencies}
+        for name, spec in declared.items():
+            if name in before or name in seen:
                 continue
             seen.add(name)
             added = _registry_target(ecosystem, name, spec)
