@@ -139,7 +139,7 @@ class NpmRegistry:
             known = list(_ordered_versions(doc))[-_HINT_VERSIONS:]
             raise VersionNotFound(
                 f"npm package '{name}' has no version '{version}' on {self._display}"
-                f" (latest known: {', '.join(reversed(known))})"
+                f" (latest known: {', '.join(wire.shown(v) for v in reversed(known))})"
             )
         what = f"npm registry {self._display} for '{name}@{version}'"
         entry = wire.validate(wire.NpmVersion, raw, what)
@@ -152,7 +152,9 @@ class NpmRegistry:
             digests = {"sha1": dist.shasum.strip().lower()}
         artifact = ArtifactRef(
             url=str(tarball_url),
-            filename=tarball_url.path.rsplit("/", 1)[-1],
+            # The path is percent-decoded, so `%0d%0a` would be a line break in every message
+            # naming the file: registry text, escaped like any other.
+            filename=wire.shown(tarball_url.path.rsplit("/", 1)[-1], limit=1024),
             kind=ArtifactKind.NPM_TARBALL,
             digests=digests,
             size=None,

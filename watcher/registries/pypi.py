@@ -12,11 +12,11 @@ Project names are normalised per PEP 503 (`Foo_Bar` → `foo-bar`) in URLs and i
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
@@ -94,39 +94,166 @@ class _Anchor:
     text: list[str] = field(default_factory=list)
 
 
-class _SimpleHTMLParser(HTMLParser):
-    """Collects the anchors (and any `<base href>`) of a PEP 503 project page."""
+#: A tag name, matched at a known position: one character class, so it cannot backtrack.
+_TAG_NAME = re.compile(r"[a-zA-Z][^\t\n\r\f />\x00]*")
+#: An attribute name, matched at a known position (same: a single class, no backtracking).
+_ATTR_NAME = re.compile(r"[^\t\n\r\f />][^\t\n\r\f /=>]*")
+#: An unquoted attribute value.
+_UNQUOTED = re.compile(r"[^\t\n\r\f >]*")
+_SPACE = re.compile(r"[\t\n\r\f /]*")
+_BLANK = re.compile(r"[\t\n\r\f ]*")
+#: `=` between an attribute's name and value (html.parser accepts `==` too); two disjoint
+#: classes in a row, so still no backtracking.
+_EQUALS = re.compile(r"=+[\t\n\r\f ]*")
+#: Elements whose content is raw text: a `<a` inside a script is not an anchor.
+_RAW_TEXT = ("script", "style")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[_Anchor] = []
-        self.base_href: str | None = None
-        self._open: _Anchor | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base_href is None:
-            self.base_href = dict(attrs).get("href")
-        elif tag == "a":
-            self._close()
-            self._open = _Anchor(attrs=dict(attrs))
+@dataclass
+class _SimplePage:
+    """What a PEP 503 page says: its anchors and its first `<base href>`."""
 
-    def handle_endtag(self, tag: str) -> None:
+    anchors: list[_Anchor] = field(default_factory=list)
+    base_href: str | None = None
+
+
+def _scan_simple_html(page: str) -> _SimplePage:
+    """The anchors of a PEP 503 page, in one left-to-right pass (linear in the page's size).
+
+    `html.parser` rescans an unfinished tag from its start whenever more text could complete
+    it, which made a 300 KB page of `<a` take minutes; here every character is looked at a
+    bounded number of times, and an unfinished tag, comment or quoted value ends the page
+    (as `html.parser` treats it: text, never an anchor). Handled as `html.parser` did:
+    case-insensitive tag and attribute names, the last of repeated attributes wins, valueless
+    attributes are None, character references decoded in values and text, comments and
+    `<!…>`/`<?…>` declarations skipped, `<script>`/`<style>` content ignored, and an anchor
+    left open at the next `<a` or at the end of the page kept.
+    """
+    result = _SimplePage()
+    lower = page.lower()  # for case-insensitive searches of end tags; same length
+    size = len(page)
+    current: _Anchor | None = None
+    pos = 0
+    unfinished = size  # where markup that never ends starts: from there on, text
+    unmatched: set[str] = set()  # quote characters that do not occur again in the page
+    while pos < size:
+        lt = page.find("<", pos)
+        if lt < 0:
+            lt = size
+        if current is not None and lt > pos:
+            current.text.append(page[pos:lt])
+        if lt >= size:
+            unfinished = size
+            break
+        unfinished = lt
+        if page.startswith("<!--", lt):
+            close = page.find("-->", lt + 4)
+            if close < 0:
+                break
+            pos = close + 3
+            continue
+        if page.startswith(("<!", "<?"), lt) or (
+            page.startswith("</", lt) and not _TAG_NAME.match(page, lt + 2)
+        ):
+            close = page.find(">", lt + 2)
+            if close < 0:
+                break
+            pos = close + 1
+            continue
+        if page.startswith("</", lt):
+            name = _TAG_NAME.match(page, lt + 2)
+            assert name is not None  # checked above
+            close = page.find(">", name.end())
+            if close < 0:
+                break
+            if name.group().lower() == "a" and current is not None:
+                result.anchors.append(current)
+                current = None
+            pos = close + 1
+            continue
+        name = _TAG_NAME.match(page, lt + 1)
+        if name is None:
+            # A "<" that starts no tag is text.
+            if current is not None:
+                current.text.append("<")
+            pos = lt + 1
+            continue
+        parsed = _scan_attributes(page, name.end(), unmatched)
+        if parsed is None:
+            break  # an unfinished tag: the rest of the page is not markup
+        attrs, pos = parsed
+        tag = name.group().lower()
         if tag == "a":
-            self._close()
+            if current is not None:
+                result.anchors.append(current)
+            current = _Anchor(attrs=attrs)
+        elif tag == "base" and result.base_href is None:
+            result.base_href = attrs.get("href")
+        elif tag in _RAW_TEXT:
+            close = lower.find("</" + tag, pos)
+            if close < 0:
+                close = size
+            if current is not None:
+                current.text.append(page[pos:close])
+            pos = close
+    else:
+        unfinished = size
+    if current is not None:
+        current.text.append(page[unfinished:])
+        result.anchors.append(current)
+    return result
 
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._open.text.append(data)
 
-    def close(self) -> None:
-        """Flush the parser, keeping an anchor left unclosed at the end of the page."""
-        super().close()
-        self._close()
+def _skip(pattern: re.Pattern[str], page: str, pos: int) -> int:
+    """The position after what `pattern` (which matches the empty string too) matches at `pos`."""
+    match = pattern.match(page, pos)
+    assert match is not None
+    return match.end()
 
-    def _close(self) -> None:
-        if self._open is not None:
-            self.anchors.append(self._open)
-            self._open = None
+
+def _scan_attributes(
+    page: str, pos: int, unmatched: set[str]
+) -> tuple[dict[str, str | None], int] | None:
+    """The attributes of a start tag from `pos` (just after its name) and the position after
+    its `>`; None when the tag is not finished before the end of the page.
+
+    A quote that is never closed starts an unquoted value (as in `html.parser`); `unmatched`
+    remembers such quote characters, so the page is searched for each at most once to its end.
+    """
+    attrs: dict[str, str | None] = {}
+    size = len(page)
+    while True:
+        pos = _skip(_SPACE, page, pos)
+        if pos >= size:
+            return None
+        if page[pos] == ">":
+            return attrs, pos + 1
+        name = _ATTR_NAME.match(page, pos)
+        if name is None:  # "=" where a name should be: skip it, as browsers do
+            pos += 1
+            continue
+        pos = name.end()
+        after = _skip(_BLANK, page, pos)
+        value: str | None = None
+        if after < size and page[after] == "=":
+            pos = _skip(_EQUALS, page, after)
+            if pos >= size:
+                return None
+            quote_char = page[pos]
+            close = -1
+            if quote_char in "\"'" and quote_char not in unmatched:
+                close = page.find(quote_char, pos + 1)
+                if close < 0:
+                    unmatched.add(quote_char)
+            if close >= 0:
+                value = html.unescape(page[pos + 1 : close])
+                pos = close + 1
+            else:
+                unquoted = _UNQUOTED.match(page, pos)
+                assert unquoted is not None  # matches empty
+                value = html.unescape(unquoted.group())
+                pos = unquoted.end()
+        attrs[name.group().lower()] = value
 
 
 class PypiRegistry:
@@ -180,7 +307,7 @@ class PypiRegistry:
             known = list(project.versions)[-_HINT_VERSIONS:]
             raise VersionNotFound(
                 f"PyPI project '{project.name}' has no version '{version}' on {self._display}"
-                f" (latest known: {', '.join(reversed(known)) or 'none'})"
+                f" (latest known: {', '.join(wire.shown(v) for v in reversed(known)) or 'none'})"
             )
         files = project.files.get(key, ())
         artifacts = tuple(f.artifact for f in files if f.artifact is not None)
@@ -416,7 +543,8 @@ def _artifact(
         return None
     return ArtifactRef(
         url=url,
-        filename=filename,
+        # Registry text that every message about the file quotes: control characters escaped.
+        filename=wire.shown(filename, limit=1024),
         kind=kind[0],
         digests=dict(digests),
         size=size,
@@ -474,20 +602,20 @@ def _simple_json_files(
     return result
 
 
-def _simple_html_files(canonical: str, html: str, base: httpx.URL, what: str) -> list[_File]:
+def _simple_html_files(canonical: str, page: str, base: httpx.URL, what: str) -> list[_File]:
     """Files of a PEP 503 page: `<a href="…#sha256=…" data-yanked>filename</a>`."""
-    parser = _SimpleHTMLParser()
-    parser.feed(html)
-    parser.close()
-    if parser.base_href:
-        base = wire.join_url(base, parser.base_href, what)
+    parsed = _scan_simple_html(page)
+    if parsed.base_href:
+        base = wire.join_url(base, parsed.base_href, what)
     result: list[_File] = []
-    for anchor in parser.anchors:
+    for anchor in parsed.anchors:
         href = anchor.attrs.get("href")
         if not href:
             continue
         url = wire.join_url(base, href, what)
-        filename = "".join(anchor.text).strip() or unquote(url.path.rsplit("/", 1)[-1])
+        filename = html.unescape("".join(anchor.text)).strip() or unquote(
+            url.path.rsplit("/", 1)[-1]
+        )
         version = _version_from_filename(canonical, filename)
         if version is None:
             continue
