@@ -306,7 +306,8 @@ class PypiRegistry:
         if key is None:
             known = list(project.versions)[-_HINT_VERSIONS:]
             raise VersionNotFound(
-                f"PyPI project '{project.name}' has no version '{version}' on {self._display}"
+                f"PyPI project '{project.name}' has no version '{wire.shown(version)}'"
+                f" on {self._display}"
                 f" (latest known: {', '.join(wire.shown(v) for v in reversed(known)) or 'none'})"
             )
         files = project.files.get(key, ())
@@ -348,7 +349,7 @@ class PypiRegistry:
         if isinstance(answer, NotModified):
             return answer
         if project is None or answer is None:
-            raise PackageNotFound(f"PyPI project '{name}' not found on {self._display}")
+            raise PackageNotFound(f"PyPI project '{wire.shown(name)}' not found on {self._display}")
         self._projects[canonical] = project
         return VersionList(self.package(canonical), Validators.from_headers(answer.headers))
 
@@ -356,7 +357,7 @@ class PypiRegistry:
 
     def _canonical(self, name: str) -> str:
         if not is_valid_pypi_name(name):
-            raise PackageNotFound(f"'{name}' is not a valid PyPI project name")
+            raise PackageNotFound(f"'{wire.shown(name)}' is not a valid PyPI project name")
         return canonicalize_name(name)
 
     def _project(self, name: str) -> _Project:
@@ -374,7 +375,7 @@ class PypiRegistry:
             if isinstance(response, httpx.Response):
                 project = self._simple_project(canonical, response)
         if project is None:
-            raise PackageNotFound(f"PyPI project '{name}' not found on {self._display}")
+            raise PackageNotFound(f"PyPI project '{wire.shown(name)}' not found on {self._display}")
         self._projects[canonical] = project
         return project
 
@@ -485,10 +486,16 @@ class PypiRegistry:
         if key in self._version_infos:
             return self._version_infos[key]
         assert self.json_base is not None
-        what = f"PyPI JSON API {self._display} for '{canonical}=={version}'"
-        url = f"{self.json_base}pypi/{canonical}/{quote(version, safe='')}/json"
-        response = self._get(url, what)
+        what = f"PyPI JSON API {self._display} for '{canonical}=={wire.shown(version)}'"
         info = None
+        try:
+            url = f"{self.json_base}pypi/{canonical}/{quote(version, safe='')}/json"
+        # The version is a key of the registry's document; one that cannot be UTF-8 encoded (a
+        # lone surrogate) names no document, so its repository is unknown.
+        except UnicodeError:
+            self._version_infos[key] = None
+            return None
+        response = self._get(url, what)
         if isinstance(response, httpx.Response):
             info = wire.validate(wire.PypiVersionDoc, wire.response_json(response, what), what).info
         self._version_infos[key] = info

@@ -174,7 +174,7 @@ class SimpleProject(WireModel):
 
 
 #: How much registry-supplied text (a key, a version) one message quotes.
-_SHOWN_TEXT = 80
+_SHOWN_TEXT = 256
 
 
 def shown(text: object, limit: int = _SHOWN_TEXT) -> str:
@@ -308,7 +308,9 @@ def join_url(base: httpx.URL, reference: str, what: str) -> httpx.URL:
     """
     try:
         return base.join(reference)
-    except httpx.InvalidURL as e:
+    # A lone surrogate ("\\udc00", valid in JSON) cannot be percent-encoded: httpx raises
+    # UnicodeEncodeError (a ValueError) rather than InvalidURL for it.
+    except (httpx.InvalidURL, ValueError) as e:
         raise MalformedResponse(f"{what}: a file URL in the response does not parse") from e
 
 
