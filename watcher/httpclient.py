@@ -241,7 +241,9 @@ def retry_after(headers: httpx.Headers) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # isascii: str.isdigit() is also true of "²" and other digits float() refuses, and a
+    # server's header must not become a ValueError out of `stream` (a hostile 503 did).
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -16,8 +16,13 @@ import httpx
 import pytest
 
 from tests.fuzz import assert_one_line
-from watcher.errors import MalformedResponse, PackageNotFound, VersionNotFound
-from watcher.httpclient import HttpClient, RetryPolicy, escape_controls
+from watcher.errors import (
+    MalformedResponse,
+    PackageNotFound,
+    RegistryUnavailable,
+    VersionNotFound,
+)
+from watcher.httpclient import HttpClient, RetryPolicy, escape_controls, make_client, retry_after
 from watcher.registries import NpmRegistry, PypiRegistry
 from watcher.registries.pypi import _scan_simple_html
 
@@ -240,3 +245,25 @@ def test_a_name_that_cannot_be_encoded_is_not_found() -> None:
 def test_escape_controls() -> None:
     assert escape_controls("plain text, ünïcode") == "plain text, ünïcode"
     assert escape_controls("a\rb\nc\x00d\x1be\u2028f\x85") == "a\\rb\\nc\\x00d\\x1be\\u2028f\\x85"
+
+
+# --- hostile headers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0662", "9" * 5000, "soon", " 3 "])
+def test_any_retry_after_value_is_a_wait_or_nothing(value: str) -> None:
+    # As a server sends it: bytes, which httpx decodes (as UTF-8 when they are).
+    wait = retry_after(httpx.Headers({"Retry-After": value.encode()}))
+    assert wait is None or wait >= 0
+
+
+def test_a_503_with_a_non_ascii_retry_after_is_retried_then_unavailable() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers={"Retry-After": "\u00b2".encode()})
+
+    http = make_client(transport=httpx.MockTransport(answer), retry=RetryPolicy(2, backoff=0))
+    http.sleep = lambda seconds: None
+    with pytest.raises(RegistryUnavailable, match="HTTP 503") as caught:
+        http.get("https://registry.invalid/x")
+    http.close()
+    assert_one_line(caught.value)
