@@ -112,6 +112,10 @@ class HttpClient:
     metadata_deadline: float = METADATA_DEADLINE
     download_deadline: float = DOWNLOAD_DEADLINE
 
+    def __post_init__(self) -> None:
+        # However the client was built, its own connections get the deadline.
+        install_deadlines(self.client)
+
     def add_token(self, url: str, token: str) -> None:
         """Send `token` with every request to the host of `url`."""
         self.tokens[httpx.URL(url).netloc.decode()] = token
@@ -198,6 +202,12 @@ class HttpClient:
                         "GET", target, headers=self._headers(target, headers)
                     )
                     response = self.client.send(request, stream=True)
+                # A redirect loop is the registry's configuration, not a blip: trying again
+                # makes the same 20 requests. Not an httpx traceback either.
+                except httpx.TooManyRedirects as e:
+                    raise RegistryUnavailable(
+                        f"{_redact(target)} is unavailable ({describe_error(e)})"
+                    ) from e
                 # Connection refused, DNS failure, timeouts: the registry may be back soon.
                 except httpx.TransportError as e:
                     last_error = describe_error(e)
@@ -444,7 +454,6 @@ def make_client(
         follow_redirects=True,
         transport=transport,
     )
-    install_deadlines(client)
     return HttpClient(
         client=client,
         retry=retry or RetryPolicy(),

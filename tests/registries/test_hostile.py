@@ -267,3 +267,18 @@ def test_a_503_with_a_non_ascii_retry_after_is_retried_then_unavailable() -> Non
         http.get("https://registry.invalid/x")
     http.close()
     assert_one_line(caught.value)
+
+
+def test_a_redirect_loop_is_unavailable_without_retrying() -> None:
+    requests: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request.url)
+        return httpx.Response(302, headers={"Location": "/again"})
+
+    http = make_client(transport=httpx.MockTransport(answer), retry=RetryPolicy(3, backoff=0))
+    with pytest.raises(RegistryUnavailable, match="TooManyRedirects") as caught:
+        http.get("https://registry.invalid/x")
+    http.close()
+    assert_one_line(caught.value)
+    assert len(requests) == 21  # the first request and httpx's 20 redirects, once
