@@ -282,3 +282,14 @@ def test_a_redirect_loop_is_unavailable_without_retrying() -> None:
     http.close()
     assert_one_line(caught.value)
     assert len(requests) == 21  # the first request and httpx's 20 redirects, once
+
+
+def test_a_version_of_too_many_digits_is_an_unparseable_version_not_a_crash() -> None:
+    huge = "9" * 5000
+    document = {"info": {"version": "1.0"}, "releases": {huge: [], "1.0": []}}
+    registry = PypiRegistry(_client(json.dumps(document)), "https://pypi.invalid/")
+    info = registry.package("mcp")
+    assert set(info.versions) == {huge, "1.0"}
+    with pytest.raises(VersionNotFound) as caught:
+        registry.release("mcp", "8" * 5000)
+    assert_one_line(caught.value)

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from watcher.errors import PackageNotFound, VersionNotFound
 from watcher.httpclient import HttpClient
@@ -661,7 +661,9 @@ def _version_key(version: str) -> tuple[int, Version]:
     """Sort key: PEP 440 order, with unparseable legacy versions first."""
     try:
         return (1, Version(version))
-    except InvalidVersion:
+    # InvalidVersion, and the plain ValueError `int()` raises for a release segment of more
+    # than `sys.get_int_max_str_digits()` digits: a registry's version key is not trusted.
+    except ValueError:
         return (0, Version("0"))
 
 
@@ -692,13 +694,14 @@ def _find_version(versions: Mapping[str, datetime | None], wanted: str) -> str |
         return wanted
     try:
         target = Version(wanted)
-    except InvalidVersion:
+    # InvalidVersion, or ValueError for a segment of too many digits (see `_version_key`).
+    except ValueError:
         return None
     for version in versions:
         try:
             if Version(version) == target:
                 return version
-        except InvalidVersion:
+        except ValueError:
             continue
     return None
 
