@@ -268,7 +268,7 @@ def hostile_in_document(draw: st.DrawFn, documents: list[Any]) -> str:
 
 _KEYS = st.text(
     st.characters(codec=None, categories=None, exclude_categories=()), min_size=1, max_size=12
-)
+) | st.sampled_from(["9" * 5000, "1." * 3000 + "0", "1.0\r\nX", "\udc00", "1.0.0"])
 
 
 def _serve(body: str, content_type: str = "application/json") -> HttpClient:
@@ -287,8 +287,22 @@ def test_npm_hostile_bodies(body: str) -> None:
     _exercise(NpmRegistry(_serve(body)), "demo-mcp-server")
 
 
+_PYPI_FILE = st.fixed_dictionaries(
+    {"filename": st.sampled_from(["mcp-1.0.tar.gz", "x"]) | _KEYS, "url": _KEYS},
+    optional={"size": _HOSTILE_LEAVES, "yanked": JSON},
+)
+
+
 @FUZZ
-@given(deeply_nested() | hostile_in_document(PYPI_DOCS))
+@given(
+    deeply_nested()
+    | hostile_in_document(PYPI_DOCS)
+    | st.dictionaries(_KEYS, st.lists(_PYPI_FILE, max_size=2), max_size=4).map(
+        lambda releases: json.dumps(
+            {"info": {"version": next(iter(releases), None)}, "releases": releases}
+        )
+    )
+)
 @example('{"info": ' + "[" * 3000 + "]" * 3000 + "}")
 def test_pypi_json_hostile_bodies(body: str) -> None:
     _exercise(PypiRegistry(_serve(body)), "mcp")
