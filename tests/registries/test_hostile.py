@@ -7,6 +7,7 @@ LF taken from a registry split a message or a log line.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from pathlib import Path
@@ -57,6 +58,9 @@ PATHOLOGICAL = {
     "attributes without end": "<a x=1 " * 43_000,
     "script never closed": "<script>" * 37_000,
     "entities": "&#x110000;&amp" * 21_000,
+    # int() refuses more than 4300 digits: html.unescape raised ValueError on these.
+    "huge character references": ('<a href="&#' + "9" * 5000 + ';">&#' + "0" * 5000 + "65</a>")
+    * 26,
 }
 
 
@@ -107,6 +111,13 @@ def test_the_scanner_reads_pages_as_html_parser_did() -> None:
     assert second.attrs == {"href": "last/wins.tar.gz", "data-yanked": "bad release"}
     assert "".join(second.text).strip() == "demo_tool-1.1.tar.gz"
     assert third.attrs == {"href": "open.tar.gz"} and "".join(third.text) == "left open"
+
+
+def test_character_references_decode_as_html_unescape_does() -> None:
+    page = '<a href="a&#47;b&#x2F;c&#00047;d&#' + "9" * 9 + ';">&#65&#0;&#128;&amp;</a>'
+    (anchor,) = _scan_simple_html(page).anchors
+    assert anchor.attrs["href"] == "a/b/c/d\ufffd"
+    assert html.unescape("".join(anchor.text)) == "A\ufffd\u20ac&"
 
 
 def test_relative_hrefs_resolve_against_the_base_and_yanked_is_kept() -> None:

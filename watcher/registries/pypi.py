@@ -107,6 +107,24 @@ _BLANK = re.compile(r"[\t\n\r\f ]*")
 _EQUALS = re.compile(r"=+[\t\n\r\f ]*")
 #: Elements whose content is raw text: a `<a` inside a script is not an anchor.
 _RAW_TEXT = ("script", "style")
+#: A decimal character reference: digits, then an optional ";" (one class, then a literal).
+_DECIMAL_REF = re.compile(r"&#([0-9]+);?")
+#: More significant digits than this is beyond U+10FFFF, which html.unescape makes U+FFFD.
+_MAX_REF_DIGITS = 7
+
+
+def _unescape(text: str) -> str:
+    """`html.unescape`, safe on a page's text: `&#` followed by thousands of digits made it
+    raise ValueError (`int()` refuses more than 4300 digits); such a reference means U+FFFD,
+    as any beyond U+10FFFF does."""
+    if "&#" in text:
+        text = _DECIMAL_REF.sub(_short_reference, text)
+    return html.unescape(text)
+
+
+def _short_reference(match: re.Match[str]) -> str:
+    digits = match.group(1).lstrip("0") or "0"
+    return "\ufffd" if len(digits) > _MAX_REF_DIGITS else f"&#{digits};"
 
 
 @dataclass
@@ -246,12 +264,12 @@ def _scan_attributes(
                 if close < 0:
                     unmatched.add(quote_char)
             if close >= 0:
-                value = html.unescape(page[pos + 1 : close])
+                value = _unescape(page[pos + 1 : close])
                 pos = close + 1
             else:
                 unquoted = _UNQUOTED.match(page, pos)
                 assert unquoted is not None  # matches empty
-                value = html.unescape(unquoted.group())
+                value = _unescape(unquoted.group())
                 pos = unquoted.end()
         attrs[name.group().lower()] = value
 
@@ -620,9 +638,7 @@ def _simple_html_files(canonical: str, page: str, base: httpx.URL, what: str) ->
         if not href:
             continue
         url = wire.join_url(base, href, what)
-        filename = html.unescape("".join(anchor.text)).strip() or unquote(
-            url.path.rsplit("/", 1)[-1]
-        )
+        filename = _unescape("".join(anchor.text)).strip() or unquote(url.path.rsplit("/", 1)[-1])
         version = _version_from_filename(canonical, filename)
         if version is None:
             continue
