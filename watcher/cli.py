@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
@@ -30,7 +30,7 @@ from watcher.config import (
     limits_from_env,
 )
 from watcher.errors import AmbiguousPackage, SubscriptionError, UsageError, WatcherError
-from watcher.httpclient import HttpClient, RetryPolicy, make_client
+from watcher.httpclient import HttpClient, make_client
 from watcher.logs import LOG_FORMATS, LOG_LEVELS, configure_logging, level_from, package_context
 from watcher.models import Ecosystem, Report, Severity
 from watcher.pipeline import (
@@ -240,12 +240,7 @@ def _http(args: argparse.Namespace) -> HttpClient:
     settings: HttpSettings | None = args.http
     if settings is None:
         settings = http_settings_from_env(os.environ)
-    options: dict[str, Any] = {}
-    if settings.timeout is not None:
-        options["timeout"] = settings.timeout
-    if settings.retries is not None:
-        options["retry"] = RetryPolicy(attempts=settings.retries + 1)
-    return make_client(**options)
+    return make_client(**settings.client_options())
 
 
 def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:

@@ -17,7 +17,7 @@ import nodesemver  # type: ignore[import-untyped]  # no stubs; its calls are wra
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from watcher.models import ArtifactDiff, Ecosystem, PackageInfo
 
@@ -174,7 +174,7 @@ def _pypi_candidates(spec: str, versions: Iterable[str]) -> list[str]:
     for version in versions:
         try:
             parsed.append((Version(version), version))
-        except InvalidVersion:  # not a gap: not a version pip would pick
+        except ValueError:  # not a gap: not a version pip would pick (or 4,300+ digits)
             continue
     parsed.sort(reverse=True)
     finals = [raw for v, raw in parsed if specifier.contains(v, prereleases=False)]
