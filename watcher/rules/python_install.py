@@ -6,7 +6,9 @@ import ast
 import re
 from collections.abc import Iterator
 
+from watcher import gaps
 from watcher.models import ChangeKind, Ecosystem, Severity
+from watcher.parse.python import parse_module
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt
 
@@ -114,14 +116,18 @@ def pth_file(ctx: ArtifactContext) -> Iterator[Hit]:
             )
 
 
-def _parse(source: str | None) -> ast.Module | None:
+def _parse(source: str | None, pinned: bool = False) -> ast.Module | None:
+    """setup.py's tree, through the one guarded parser (a gap when it cannot be analysed).
+
+    A setup.py that does not parse fails the install too; nothing to learn from it here. The
+    pinned release's setup.py is only the baseline: its gaps belong to its own analysis.
+    """
     if source is None:
         return None
-    try:
-        return ast.parse(source)
-    # A setup.py that does not parse fails the install too; nothing to learn from it here.
-    except (SyntaxError, ValueError):
-        return None
+    if pinned:
+        with gaps.collecting():
+            return parse_module("setup.py", source)
+    return parse_module("setup.py", source)
 
 
 def _import_aliases(tree: ast.Module) -> dict[str, str]:
@@ -142,11 +148,15 @@ def _import_aliases(tree: ast.Module) -> dict[str, str]:
 
 def _dotted(node: ast.expr) -> str | None:
     """`a.b.c` for a Name/Attribute chain; `__import__('os').system` as `os.system`."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):  # a loop: chains may be long
+        attrs.append(node.attr)
+        node = node.value
+    if attrs:
+        inner = _dotted(node)
+        return ".".join([inner, *reversed(attrs)]) if inner is not None else None
     if isinstance(node, ast.Name):
         return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return f"{inner}.{node.attr}" if inner is not None else None
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -310,7 +320,7 @@ def setup_cmdclass(ctx: ArtifactContext) -> Iterator[Hit]:
     old = ctx.diff.old_manifest.setup_py if ctx.diff.old_manifest else None
     if new is None or new == old:
         return
-    before = _command_overrides(_parse(old))
+    before = _command_overrides(_parse(old, pinned=True))
     lines = new.splitlines()
     for name, line in _command_overrides(_parse(new)).items():
         if name not in before:
