@@ -45,7 +45,9 @@ _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 
 def _builder_of(name: str, source: SourceFile) -> AddedLine | None:
     """The added line that assigns `name` a hostname built from data, if any."""
-    assign = re.compile(rf"(?<![\w$.]){re.escape(name)}\s*(?::[^=\n]+)?=(?!=)")
+    # The type annotation (`name: str = …`) is bounded: unbounded, every `name:` of a long
+    # line scanned the rest of it, quadratic in the line's length (issue 9).
+    assign = re.compile(rf"(?<![\w$.]){re.escape(name)}\s*(?::[^=\n]{{1,200}})?=(?!=)")
     for match in assign.finditer(source.joined):
         if BUILT_HOST.search(source.rest_of_line(match.end(), ARGUMENT_WIDTH)):
             return source.line_at(match.start())
