@@ -111,5 +111,8 @@ def facts_for(path: str, entry: FileEntry | None, dialect: Dialect = None) -> Fa
             if len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
     for gap in found:
-        gaps.record(gap.reason, path=path, sha256=entry.sha256, artifact=gap.artifact)
+        # The same content under another name (a copy, or the pinned release's path): the
+        # reason names the file asked about now.
+        reason = gap.reason.replace(gap.path, path) if gap.path else gap.reason
+        gaps.record(reason, path=path, sha256=entry.sha256, artifact=gap.artifact)
     return facts

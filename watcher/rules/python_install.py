@@ -116,7 +116,9 @@ def pth_file(ctx: ArtifactContext) -> Iterator[Hit]:
             )
 
 
-def _parse(source: str | None, pinned: bool = False) -> ast.Module | None:
+def _parse(
+    source: str | None, pinned: bool = False, sha256: str | None = None
+) -> ast.Module | None:
     """setup.py's tree, through the one guarded parser (a gap when it cannot be analysed).
 
     A setup.py that does not parse fails the install too; nothing to learn from it here. The
@@ -127,7 +129,12 @@ def _parse(source: str | None, pinned: bool = False) -> ast.Module | None:
     if pinned:
         with gaps.collecting():
             return parse_module("setup.py", source)
-    return parse_module("setup.py", source)
+    return parse_module("setup.py", source, sha256)
+
+
+def _setup_sha256(ctx: ArtifactContext) -> str | None:
+    entry = ctx.diff.new.files.get("setup.py")
+    return entry.sha256 if entry is not None else None
 
 
 def _import_aliases(tree: ast.Module) -> dict[str, str]:
@@ -322,7 +329,7 @@ def setup_cmdclass(ctx: ArtifactContext) -> Iterator[Hit]:
         return
     before = _command_overrides(_parse(old, pinned=True))
     lines = new.splitlines()
-    for name, line in _command_overrides(_parse(new)).items():
+    for name, line in _command_overrides(_parse(new, sha256=_setup_sha256(ctx))).items():
         if name not in before:
             yield Hit(
                 f"setup.py overrides an install-time command: {name}",
@@ -343,8 +350,10 @@ def setup_code(ctx: ArtifactContext) -> Iterator[Hit]:
     """Module-level calls in setup.py run on every build of the sdist, before any review."""
     new = ctx.diff.new_manifest.setup_py
     old = ctx.diff.old_manifest.setup_py if ctx.diff.old_manifest else None
-    tree = _parse(new)
-    if tree is None or new is None or new == old:
+    if new is None or new == old:
+        return
+    tree = _parse(new, sha256=_setup_sha256(ctx))
+    if tree is None:
         return
     old_lines = set((old or "").splitlines())
     lines = new.splitlines()
