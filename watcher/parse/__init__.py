@@ -11,7 +11,14 @@ The public API is small:
   `Span`.
 
 JavaScript and TypeScript are parsed with tree-sitter grammars (.js/.cjs/.mjs/.jsx with the
-JavaScript grammar, .ts/.mts/.cts with TypeScript, .tsx with TSX); Python with `ast`.
+JavaScript grammar, .ts/.mts/.cts with TypeScript, .tsx with TSX); Python with `ast` (through
+`python.parse_module`, the one guarded `ast.parse` for package text, with tree-sitter-python
+to tell syntax newer than 3.11 from text no Python reads).
+
+Fail closed (SPEC §4.5): no parser raises on package text. A spent budget — nesting depth, the
+file's time, the release's time (`budget.release_budget()`, opened once per analysis) — or text
+no parser reads records a gap (`watcher.gaps`) and gives None, so the text rules still judge the
+file. A failed parse is cached like a good one, and its gaps are recorded again on every hit.
 """
 
 from __future__ import annotations
