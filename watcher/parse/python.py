@@ -322,7 +322,7 @@ def _expression_depth_over(tree: ast.AST, limit: int) -> bool:
     return False
 
 
-def _reads_as_python(path: str, data: bytes, clock: Clock) -> bool | None:
+def _reads_as_python(path: str, data: bytes, clock: Clock, sha256: str | None) -> bool | None:
     """Whether tree-sitter-python reads the file with no error; None if its time ran out."""
 
     def read(offset: int, _point: object) -> bytes:
@@ -332,7 +332,9 @@ def _reads_as_python(path: str, data: bytes, clock: Clock) -> bool | None:
         tree = Parser(_ts_language()).parse(read, progress_callback=lambda *_: clock.expired())
     # tree-sitter reports a cancelled parse as ValueError("Parsing failed").
     except ValueError:
-        gaps.record(f"parse of {path} stopped: time budget of {clock.seconds()} s spent", path)
+        gaps.record(
+            f"parse of {path} stopped: time budget of {clock.seconds()} s spent", path, sha256
+        )
         return None
     return not tree.root_node.has_error
 
@@ -374,7 +376,8 @@ def parse_module(path: str, text: str, sha256: str | None = None) -> ast.Module 
                     sha256,
                 )
                 return None
-            reads = _reads_as_python(path, text.encode("utf-8", errors="surrogatepass"), clock)
+            data = text.encode("utf-8", errors="surrogatepass")
+            reads = _reads_as_python(path, data, clock, sha256)
             if reads is False:
                 line = getattr(error, "lineno", None)
                 where = f" (line {line}: {message})" if line else f" ({message})"
