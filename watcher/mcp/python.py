@@ -22,6 +22,7 @@ import inspect
 from collections.abc import Iterator
 
 from watcher.mcp.base import Tool
+from watcher.parse.python import parse_module
 
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters")
 #: Methods of str that keep a literal's meaning for a reader (`"""...""".strip()`).
@@ -248,11 +249,10 @@ class _Visitor:
 
 def python_tools(path: str, text: str) -> list[Tool]:
     """The tools a Python file declares, in source order; [] if it does not parse."""
-    try:
-        module = ast.parse(text, filename=path)
-    # Hostile or merely old (Python 2) source: no tools rather than a failed rule. Deep nesting
-    # raises RecursionError (or MemoryError) inside the parser itself.
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    # Hostile, too deep, or syntax `ast` on 3.11 does not read: no tools rather than a failed
+    # rule; `parse_module` records a gap when the file could not be analysed.
+    module = parse_module(path, text)
+    if module is None:
         return []
     try:
         tools = list(_Visitor(path, module).tools())

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from watcher import gaps
 from watcher.mcp.base import Tool, normalize
 from watcher.mcp.javascript import js_tools
 from watcher.mcp.python import python_tools
@@ -68,11 +69,18 @@ def tools_in_file(path: str, entry: FileEntry) -> list[Tool]:
         return []
     kind = _kind(path)
     text = entry.text
-    if kind == "js":
-        return js_tools(path, text)
-    if kind == "py":
-        return python_tools(path, text)
-    return json_tools(path, text)
+    # The extractors record what they could not read; the gaps carry the content hash so the
+    # same file incomplete in the pinned release is not news.
+    with gaps.collecting() as found:
+        if kind == "js":
+            tools = js_tools(path, text)
+        elif kind == "py":
+            tools = python_tools(path, text)
+        else:
+            tools = json_tools(path, text)
+    for gap in found:
+        gaps.record(gap.reason, gap.path or path, entry.sha256, gap.artifact)
+    return tools
 
 
 def iter_tools(snapshot: Snapshot, paths: Iterable[str] | None = None) -> Iterator[Tool]:
