@@ -820,14 +820,21 @@ def _zip_with_mode(name: str, content: str, mode: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_zip_symlinks() -> None:
+def test_zip_symlinks_are_files_as_pip_writes_them() -> None:
+    # pip copies every zip member's bytes into a regular file, whatever its mode bits say.
     inside = _zip_with_mode("demo/link.py", "__init__.py", stat.S_IFLNK | 0o777)
     snapshot = read(inside, "demo-1.0-py3-none-any.whl")
-    assert list(snapshot.files) == ["demo/__init__.py"]
-    assert snapshot.specials == (SpecialEntry("demo/link.py", SpecialKind.SYMLINK, "__init__.py"),)
-
-    outside = _zip_with_mode("demo/link.py", "../../../etc/passwd", stat.S_IFLNK | 0o777)
-    assert "points outside the archive" in str(error_of(outside, "demo-1.0-py3-none-any.whl"))
+    assert {p: f.data for p, f in snapshot.files.items()} == {
+        "demo/__init__.py": b"",
+        "demo/link.py": b"__init__.py",
+    }
+    assert snapshot.specials == ()
+    # A "link" to outside is a file with that text, and a .pth "link" is a .pth file.
+    outside = _zip_with_mode("demo/evil.pth", "import os  # inert", stat.S_IFLNK | 0o777)
+    files = read(outside, "demo-1.0-py3-none-any.whl").files
+    assert files["demo/evil.pth"].data == b"import os  # inert"
+    escaping = _zip_with_mode("demo/link", "../../../etc/passwd", stat.S_IFLNK | 0o777)
+    assert read(escaping, "demo-1.0.zip").files["link"].data == b"../../../etc/passwd"
 
 
 @pytest.mark.parametrize("mode", [stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK])

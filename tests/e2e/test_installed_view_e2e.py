@@ -401,6 +401,12 @@ WHEELS: dict[str, Callable[[], tuple[str, bytes]]] = {
             f"{_DATA}/purelib/{WHEEL_NAME}/__init__.py": "# inert, collector.attacker.invalid\n",
         }
     ),
+    # pip writes a member with symlink mode bits as a regular file holding the "target" text:
+    # here a .pth, which every interpreter start would run.
+    "symlink_member": lambda: installable_wheel(
+        {f"{WHEEL_NAME}/__init__.py": "", "evil.pth": _PTH},
+        modes={"evil.pth": stat.S_IFLNK | 0o777},
+    ),
     "duplicate_entry": lambda: installable_wheel(
         {f"{WHEEL_NAME}/__init__.py": "benign = True\n"},
         duplicate={f"{WHEEL_NAME}/__init__.py": b"# inert, collector.attacker.invalid\n"},
@@ -408,17 +414,7 @@ WHEELS: dict[str, Callable[[], tuple[str, bytes]]] = {
 }
 
 #: Wheels where pip and watcher part ways (found by this test): pip is right (SPEC 4.1).
-WHEEL_DISAGREEMENTS: dict[str, tuple[Callable[[], tuple[str, bytes]], str]] = {
-    "symlink_member": (
-        lambda: installable_wheel(
-            {f"{WHEEL_NAME}/__init__.py": "", "evil.pth": _PTH},
-            modes={"evil.pth": stat.S_IFLNK | 0o777},
-        ),
-        "pip writes a zip member with symlink mode bits as a regular file holding the 'target' "
-        "text (here a .pth, run at every interpreter start); watcher records a symlink special "
-        "and no file",
-    ),
-}
+WHEEL_DISAGREEMENTS: dict[str, tuple[Callable[[], tuple[str, bytes]], str]] = {}
 
 
 def _wheel_cases() -> list[object]:

@@ -585,12 +585,9 @@ def _read_zip(data: bytes, filename: str, limits: ExtractLimits, budget: _Budget
             continue
         budget.content(raw, info.file_size)
         content = _zip_member_bytes(archive, data, info, filename)
-        if stat.S_ISLNK(mode):
-            # unzip and friends create a symlink whose target is the member's content.
-            target = content.decode("utf-8", errors="replace")
-            members.append(_Member(path, _Kind.SYMLINK, target=target))
-        else:
-            members.append(_Member(path, _Kind.FILE, data=content))
+        # pip (wheels and zip sdists alike) writes every zip member as a regular file: one with
+        # symlink mode bits lands as a file holding the "target" text (`unzip` would link it).
+        members.append(_Member(path, _Kind.FILE, data=content))
     return members
 
 
