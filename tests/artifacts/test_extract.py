@@ -1117,6 +1117,20 @@ NPM_LAYOUT_VIEW: dict[str, tuple[dict[str, bytes], tuple[SpecialEntry, ...]]] = 
             ),
         ),
     ),
+    "win32_roots": (
+        {
+            "package.json": _M,
+            "index.js": _INERT,  # `c:index.js` lands on it
+            "abs.js": b"a",
+            "unc.js": b"u",
+            "srv/share/unc.js": b"u",  # npm on Windows only
+        },
+        (
+            SpecialEntry("index.js", _DUP, "package/c:index.js"),
+            SpecialEntry("srv/share/unc.js", SpecialKind.RENAMED, "package/\\\\srv\\share\\unc.js"),
+            SpecialEntry("package/x\\..\\y.js", SpecialKind.SKIPPED, "file"),
+        ),
+    ),
 }
 
 
@@ -1234,3 +1248,47 @@ def test_wheel_data_mapped_onto_an_existing_module_is_a_duplicate() -> None:
 def test_wheel_data_is_not_mapped_in_a_zip_sdist() -> None:
     data = A.zip_archive({"demo-1.0/setup.py": "", "demo-1.0/x.data/purelib/a.py": ""})
     assert sorted(read(data, "demo-1.0.zip").files) == ["setup.py", "x.data/purelib/a.py"]
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("c:index.js", "index.js"),
+        ("C:/Windows/x.js", "Windows/x.js"),
+        ("a:b:c.js", "c.js"),
+        ("\\abs.js", "abs.js"),
+        ("\\\\srv\\share\\x.js", "x.js"),
+        ("\\\\\\\\srv\\share\\x.js", "x.js"),
+        ("\\\\srv", "srv"),
+        ("//?/C:/x.js", "x.js"),
+        ("/\\srv\\share\\x.js", "srv\\share\\x.js"),
+        ("\\c:\\d:foo\\bar.js", "foo\\bar.js"),
+        ("lib/c:x.js", "lib/c:x.js"),  # a root only counts at the start
+        ("x\\..\\y.js", None),
+        ("c:..\\y.js", None),
+        ("c:", None),
+    ],
+)
+def test_npm_strips_win32_roots_like_node_tar(name: str, written: str | None) -> None:
+    # node-tar's stripAbsolutePath uses path.win32 on every platform (checked against npm 11
+    # on Linux in tests/e2e/test_installed_view_e2e.py).
+    snapshot = read(A.tgz([A.regular(f"package/{name}", "x")]), "a.tgz")
+    posix = [s for s in snapshot.specials if s.kind is not SpecialKind.RENAMED]
+    if written is None:
+        assert snapshot.files == {}
+        assert posix == [SpecialEntry(f"package/{name}", SpecialKind.SKIPPED, "file")]
+    else:
+        assert written in snapshot.files and posix == []
+    assert_installed_paths_are_safe(snapshot)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\\" * 4000, "c:" * 2000, "\\\\a\\" * 1000, "/c:" * 1300, "\\\\" + "a" * 4000],
+)
+def test_win32_root_stripping_stays_fast_on_hostile_names(name: str) -> None:
+    # 2,000 members named like this must not cost more than parsing them does.
+    started = time.perf_counter()
+    for _ in range(2000):
+        extract._strip_win32_roots(name)
+    assert time.perf_counter() - started < 5

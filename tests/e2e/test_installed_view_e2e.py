@@ -144,24 +144,6 @@ _BENIGN = b"module.exports = 'benign';\n"
 
 #: Tarballs where npm and watcher part ways (found by this test): npm is right (SPEC 4.1).
 NPM_DISAGREEMENTS: dict[str, tuple[Callable[[], bytes], str]] = {
-    "drive_letter_in_a_name": (
-        lambda: _with_manifest(
-            A.regular("package/index.js", "module.exports = 'benign';\n"),
-            A.regular("package/c:index.js", _INERT),
-        ),
-        "node-tar strips a win32 root (`c:`, `\\`, `\\\\host\\share\\`) left after the first "
-        "segment, on every platform: `c:index.js` overwrites index.js; watcher keeps it apart",
-    ),
-    "leading_backslash": (
-        lambda: _with_manifest(A.regular("package/\\abs.js", _INERT)),
-        "npm on POSIX writes `package/\\abs.js` as `abs.js` (win32 root stripped); watcher "
-        "lists a file `\\abs.js` npm never writes",
-    ),
-    "backslash_dot_dot": (
-        lambda: _with_manifest(A.regular("package/x\\..\\y.js", _INERT)),
-        "node-tar skips a path with `..` between backslashes on every platform; watcher keeps "
-        "`x\\..\\y.js` on POSIX",
-    ),
     "file_then_folder": (
         lambda: _with_manifest(A.regular("package/a", "x"), A.regular("package/a/b.js", "y")),
         "npm cannot make the folder `a` over the file (EEXIST) and skips `a/b.js`",

@@ -798,6 +798,24 @@ def with_npm_manifest(data: bytes) -> bytes:
     return gz(info.tobuf(tarfile.PAX_FORMAT) + _pad(content) + raw)
 
 
+def npm_win32_roots() -> bytes:
+    """Names with a win32 root after `package/`: node-tar strips it on every platform.
+
+    `c:index.js` overwrites `index.js`, `\\abs.js` is `abs.js`, a UNC `\\\\srv\\share\\` goes, and
+    a `..` between backslashes is skipped.
+    """
+    return tgz(
+        [
+            _manifest(),
+            regular("package/index.js", "module.exports = 'benign';\n"),
+            regular("package/c:index.js", _INERT),
+            regular("package/\\abs.js", "a"),
+            regular("package/\\\\srv\\share\\unc.js", "u"),
+            regular("package/x\\..\\y.js", "y"),
+        ]
+    )
+
+
 #: npm tarballs whose installed tree differs from their member list; every one carries
 #: `NPM_MANIFEST`, so the real npm can install it (`tests/e2e/test_installed_view_e2e.py`).
 NPM_LAYOUTS: dict[str, Callable[[], bytes]] = {
@@ -810,4 +828,5 @@ NPM_LAYOUTS: dict[str, Callable[[], bytes]] = {
     "gitignore": npm_gitignore,
     "global_pax_header": npm_global_pax_header,
     "hidden_after_end": npm_hidden_after_end,
+    "win32_roots": npm_win32_roots,
 }

@@ -730,10 +730,39 @@ def _npm_path(raw: str) -> str | None:
     if len(raw) > MAX_PATH_CHARS or "\x00" in raw:
         return None
     parts = raw.split("/")[1:]
-    if ".." in parts or len(parts) > _NPM_MAX_DEPTH:
+    if len(parts) > _NPM_MAX_DEPTH:
         return None
-    kept = [part for part in parts if part not in ("", ".")]
+    # node-tar then strips win32 roots on every platform (`c:x` -> `x`, `\\x` -> `x`), and
+    # refuses `..` between backslashes too.
+    path = _strip_win32_roots("/".join(parts))
+    if ".." in _SEPARATORS.split(path):
+        return None
+    kept = [part for part in path.split("/") if part not in ("", ".")]
     return "/".join(kept) or None
+
+
+#: Roots as node's `path.win32.parse` finds them: drives (`c:`, `c:/`; a run of them at once),
+#: a run of 3+ separators (taken one at a time by node: all but the last two go), a UNC share
+#: (`\\\\host\\share\\`) or one separator. Linear: each alternative fails fast or consumes.
+_WIN32_ROOT = re.compile(
+    r"(?:[A-Za-z]:[/\\]?)+"
+    r"|(?P<run>[/\\]{3,})"
+    r"|[/\\]{2}[^/\\]+[/\\]+[^/\\]+[/\\]?"
+    r"|[/\\]"
+)
+
+
+def _strip_win32_roots(path: str) -> str:
+    """node-tar's `stripAbsolutePath`: roots come off until none is left (`/` one at a time)."""
+    start = 0  # an index, not slices: a 4,000-backslash name must not cost 4,000 copies
+    while (match := _WIN32_ROOT.match(path, start)) is not None:
+        if match.lastgroup == "run":
+            start = match.end() - 2
+        elif path.startswith("/", start) and not path.startswith("//?/", start):
+            start += 1
+        else:
+            start = match.end()
+    return path[start:]
 
 
 def _npm_view(members: list[_Member], filename: str) -> Snapshot:
