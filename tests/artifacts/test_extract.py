@@ -179,6 +179,8 @@ def _check_loop(snapshot: Snapshot) -> None:
 
 
 def _check_odd_numbers(snapshot: Snapshot) -> None:
+    # npm itself skips index.js here (node-tar: a uid past 2**53 makes the entry invalid);
+    # see the strict xfail in tests/e2e/test_installed_view_e2e.py.
     assert snapshot.files["index.js"].data == b"module.exports = 1;\n"
     assert snapshot.files["old.js"].data == b"x"
 

@@ -13,7 +13,8 @@ installer writes (SPEC §4.1), because what watcher does not see as installed it
 - sdists, as pip unpacks them: one common top folder stripped; pip refuses traversal,
   absolute paths, devices and links leaving the tree, so those refuse the archive here too.
 - wheels, as pip installs them: `<name>.data/purelib|platlib/` land in site-packages, and so
-  does `.data/data/lib/pythonX.Y/site-packages/`.
+  does `.data/data/lib/pythonX.Y/site-packages/`. pip writes every zip member (wheel or zip
+  sdist) as a regular file, symlink mode bits or not.
 
 What the installer silently does differently from a naive reader (an overwritten duplicate, a
 skipped entry, data hidden after the end-of-archive marker) is recorded as a `SpecialEntry`
