@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -141,16 +142,37 @@ class Pair:
         return self.new.ecosystem
 
 
+_VERSION = re.compile(r"^Version: (\S+)$", re.MULTILINE)
+
+
+def version_of(tree: Tree) -> str | None:
+    """The release's version, from package.json, PKG-INFO or a wheel's METADATA."""
+    if tree.kind == "npm":
+        return str(tree.manifest().get("version", "")) or None
+    for path, text in tree.files.items():
+        if path == "PKG-INFO" or path.endswith(".dist-info/METADATA"):
+            match = _VERSION.search(text)
+            if match:
+                return match.group(1)
+    return None
+
+
 def payload_of(old: Tree, new: Tree) -> dict[str, set[int]]:
-    """Every non-manifest file the new tree adds or changes, with the lines that are new."""
+    """Every non-manifest file the new tree adds or changes, with the lines that are new.
+
+    A line whose only change is the version bump (`__version__`, a server's `version:`) is
+    not payload: a finding there must not count as catching anything.
+    """
     out = {}
+    old_v, new_v = version_of(old), version_of(new)
     for path, text in new.files.items():
         if path.rsplit("/", 1)[-1] in MANIFESTS or ".dist-info/" in path:
             continue
         before = old.files.get(path)
         if before == text:
             continue
-        lines = changed_lines(before, text)
+        compared = text.replace(new_v, old_v) if before and old_v and new_v else text
+        lines = changed_lines(before, compared)
         if lines:
             out[path] = lines
     return out

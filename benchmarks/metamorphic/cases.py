@@ -47,7 +47,9 @@ def vary_hosts(pair: Pair, index: int) -> Pair:
             mapping[host] = candidate
         new = mapping[host]
         if new[0].isdigit() and not key[1]:
-            return host.replace(host.split(".")[-2] + ".invalid", "relay-" + str(index) + ".invalid")
+            return host.replace(
+                host.split(".")[-2] + ".invalid", "relay-" + str(index) + ".invalid"
+            )
         return new
 
     files = dict(pair.new.files)

@@ -39,6 +39,8 @@ class Family:
 def _finish(seed: Pair, old: Tree, new: Tree, variant: str, family: str, not_payload=()) -> Pair:
     """The rewritten pair; its payload is what now differs, minus stubs that only point to it."""
     for path, text in new.files.items():
+        if seed.new.files.get(path) == text:
+            continue  # only what the rewrite touched needs checking
         if path != "package.json" and not path.endswith("/package.json"):
             if path.endswith((".js", ".cjs", ".mjs")) and not jsedit.parses(text):
                 raise AssertionError(f"{variant}: {path} no longer parses")
@@ -178,6 +180,14 @@ def _py_env(style: str) -> TextEdit:
     return edit
 
 
+def _py_tool_description(text: str, rows: set[int], path: str, tree: Tree) -> str | None:
+    s = _py_source(text, path)
+    if s is None:
+        return None
+    edits = pyedit.description_edits(s, rows, repr)
+    return s.apply(edits) if edits else None
+
+
 def _py_getattr_all(text: str, rows: set[int], path: str, tree: Tree) -> str | None:
     s = _py_source(text, path)
     if s is None:
@@ -262,7 +272,7 @@ def _py_const(style: str) -> TextEdit:
         s = _py_source(text, path)
         if s is None:
             return None
-        edits = []
+        edits = pyedit.description_edits(s, rows, encode)
         for node in pyedit.payload_strings(s, rows):
             edits.append((*s.span(node), encode(node.value).encode()))
         return s.apply(edits) if edits else None
@@ -323,9 +333,22 @@ def _script_targets(tree: Tree) -> set[str]:
     return out
 
 
+_REL_REQUIRE = re.compile(r"""require\(\s*['"](\.[^'"]+)['"]\s*\)""")
+
+
+def _required(tree: Tree) -> set[str]:
+    """Files some other file loads with a relative `require`."""
+    out = set()
+    for path, text in tree.files.items():
+        for spec in _REL_REQUIRE.findall(text):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), spec))
+            out |= {target, target + ".js"}
+    return out
+
+
 def units(seed: Pair) -> list[Unit]:
     out = []
-    targets = _script_targets(seed.new)
+    targets = _script_targets(seed.new) | _required(seed.new)
     for path in seed.payload:
         new = seed.new.files[path]
         old = seed.old.files.get(path)
@@ -455,6 +478,8 @@ def _bundle(licence_line: bool, bundle_path: str) -> Variant:
         for unit in units(seed):
             if not _cjs(seed, unit) or not _self_contained(seed, unit):
                 continue
+            if "exports" in unit.body(seed.new):
+                continue
             body = minify(unit.body(seed.new))
             if body is None:
                 continue
@@ -510,7 +535,8 @@ def _extension(name: str) -> Variant:
             body = unit.body(seed.new)
             rel = _rel_require(unit.path, target)
             files = {**seed.new.files, target: body}
-            files[unit.path] = unit.replace_body(seed.new, f"require('{rel}');\n")
+            stub = f"module.exports = require('{rel}');\n" if unit.kind == "file" else ""
+            files[unit.path] = unit.replace_body(seed.new, stub or f"require('{rel}');\n")
             return _finish(
                 seed, seed.old, seed.new.with_files(files), name.rsplit("/", 1)[-1],
                 "extension", {unit.path},
@@ -524,8 +550,12 @@ def _extension(name: str) -> Variant:
 
 
 def _has_call(body: str) -> bool:
+    """Whether the block does something when run: a call, or a decorated definition (the
+    decorator runs, e.g. registering an MCP tool)."""
     return any(
-        isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) for s in ast.parse(body).body
+        (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))
+        or (isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.decorator_list)
+        for s in ast.parse(body).body
     )
 
 
@@ -538,7 +568,9 @@ _JS_GATES = {
     ),
 }
 _PY_GATES = {
-    "delay": "def _wdeferred():\n{body}\n__import__('threading').Timer(300.0, _wdeferred).start()\n",
+    "delay": (
+        "def _wdeferred():\n{body}\n__import__('threading').Timer(300.0, _wdeferred).start()\n"
+    ),
     "ci-only": "if __import__('os').environ.get('CI'):\n{body}\n",
     "every-nth-call": (
         "import builtins as _wb\n_wb._wcalls = getattr(_wb, '_wcalls', 0) + 1\n"
@@ -562,6 +594,8 @@ def _gate(kind: str) -> Variant:
             else:
                 if seed.new.esm(unit.path) and "import " in body:
                     continue
+                if unit.kind == "file" and "exports" in body:
+                    continue  # deferring the exports would change what the module offers
                 wrapped = _JS_GATES[kind].format(body=body.rstrip("\n"))
             files[unit.path] = unit.replace_body(seed.new.with_files(files), wrapped)
             done = True
@@ -676,7 +710,8 @@ def _encoded(style: str) -> Variant:
             if unit.path.endswith(".pth"):
                 line = body.strip()
                 if style == "eval":
-                    code = f"import base64; exec(base64.b64decode('{base64.b64encode(line.encode()).decode()}'))\n"
+                    b = base64.b64encode(line.encode()).decode()
+                    code = f"import base64; exec(base64.b64decode('{b}'))\n"
                 else:
                     z = base64.b64encode(zlib.compress(line.encode())).decode()
                     code = f"import base64, zlib; exec(zlib.decompress(base64.b64decode('{z}')))\n"
@@ -739,7 +774,12 @@ FAMILIES: tuple[Family, ...] = (
             ),
             _both(_js_env("globalthis"), None, "member-access", "env-globalThis"),
             _both(_js_bracket_all, _py_getattr_all, "member-access", "all-members-computed"),
-            _both(_js_keys("computed"), None, "member-access", "computed-keys"),
+            _both(
+                _js_keys("computed"),
+                _py_tool_description,
+                "member-access",
+                "computed-keys/description-keyword",
+            ),
             _both(_js_keys("concat"), None, "member-access", "concatenated-keys"),
             _both(_js_keys("spread"), None, "member-access", "spread-pairs"),
         ),
@@ -778,6 +818,7 @@ FAMILIES: tuple[Family, ...] = (
             ),
             _both(_js_const("atob"), _py_const("rot13"), "constants", "atob/rot13"),
             _both(_js_const("hex"), _py_const("zlib"), "constants", "hex/zlib"),
+            _both(_js_const("template"), _py_const("join"), "constants", "template/join"),
         ),
         encoding=True,
     ),

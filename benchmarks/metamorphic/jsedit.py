@@ -1,4 +1,4 @@
-"""Parser-guided edits of JavaScript (tree-sitter): find nodes in the payload lines, rewrite them."""
+"""Parser-guided edits of JavaScript (tree-sitter): find nodes on payload lines, rewrite them."""
 
 from __future__ import annotations
 
@@ -167,6 +167,7 @@ ENCODERS: dict[str, Callable[[str], str | None]] = {
     ),
     "atob": lambda v: f"atob('{base64.b64encode(v.encode()).decode()}')" if v.isascii() else None,
     "hex": lambda v: f"Buffer.from('{v.encode().hex()}', 'hex').toString()",
+    "template": lambda v: "`" + "".join("${" + literal(c) + "}" for c in chunks(v, 7)) + "`",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import base64
 import codecs
+import inspect
 import zlib
 from collections.abc import Callable
 
@@ -95,6 +96,9 @@ ENCODERS: dict[str, Callable[[str], str]] = {
         f"__import__('base64').b64decode({base64.b64encode(v.encode())!r}).decode()"
     ),
     "rot13": lambda v: f"__import__('codecs').decode({rot13(v)!r}, 'rot13')",
+    "join": lambda v: (
+        "''.join([" + ", ".join(repr(v[i : i + 7]) for i in range(0, len(v), 7)) + "])"
+    ),
     "zlib": lambda v: (
         f"__import__('zlib').decompress(bytes.fromhex({zlib.compress(v.encode()).hex()!r})).decode()"
     ),
@@ -154,3 +158,45 @@ def attributes(s: Source, rows: set[int]) -> list[ast.Attribute]:
 
 def is_module_attr(node: ast.Attribute, module: str, attr: str) -> bool:
     return isinstance(node.value, ast.Name) and node.value.id == module and node.attr == attr
+
+
+def tool_docstrings(s: Source, rows: set[int]) -> list[tuple[ast.Call, ast.Expr, str]]:
+    """(decorator call, docstring statement, text) of MCP tools (`@x.tool(...)`) whose
+    docstring is their description and sits on payload lines."""
+    out = []
+    for node in ast.walk(s.tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or len(node.body) < 2:
+            continue
+        first = node.body[0]
+        if not (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+            and on_rows(first, rows)
+        ):
+            continue
+        out.extend(
+            (deco, first, first.value.value)
+            for deco in node.decorator_list
+            if isinstance(deco, ast.Call)
+            and isinstance(deco.func, ast.Attribute)
+            and deco.func.attr == "tool"
+            and not any(k.arg == "description" for k in deco.keywords)
+        )
+    return out
+
+
+def description_edits(s: Source, rows: set[int], encode: Callable[[str], str]) -> list[Edit]:
+    """Move each tool docstring into `description=` of its decorator, spelled by `encode`.
+
+    FastMCP takes the description from the keyword when given, else from the docstring."""
+    edits: list[Edit] = []
+    for call, doc, text in tool_docstrings(s, rows):
+        start, end = s.span(call)
+        head = s.src[start : end - 1].decode()
+        sep = "" if head.endswith("(") else ", "
+        value = encode(inspect.cleandoc(text))
+        edits.append((start, end, f"{head}{sep}description={value})".encode()))
+        d_start, d_end = s.span(doc)
+        edits.append((d_start, d_end, b"pass"))
+    return edits
