@@ -16,7 +16,7 @@ How a case counts, so the figures cannot flatter:
 - a negative is a false positive when the report has any HIGH or CRITICAL finding or severity.
 
     uv run python benchmarks/bench_metamorphic.py [--cli] [--show-misses] [--only SUBSTRING]
-                                                  [--limit N] [--json FILE]
+                                                  [--limit N] [--json FILE] [--fixtures]
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` and `tests` 
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.metamorphic.archive import Pair, pack  # noqa: E402
-from benchmarks.metamorphic.cases import malicious_cases, negative_cases  # noqa: E402
+from benchmarks.metamorphic.cases import (  # noqa: E402
+    fixture_cases,
+    malicious_cases,
+    negative_cases,
+)
 from watcher.pipeline import diff_local  # noqa: E402
 
 FLAGGED = {"high", "critical"}
@@ -126,42 +130,61 @@ def _pct(a: int, b: int) -> float:
 
 def table(mal: Sequence[Outcome], neg: Sequence[Outcome]) -> str:
     """The benchmark's report: per family, overall, hard negatives, targets beside."""
-    lines = ["", "Metamorphic recall (caught = HIGH/CRITICAL finding on the payload file/line)"]
-    lines.append(f"{'family':<16}{'cases':>7}{'caught':>8}{'recall':>9}   target")
+    replays = [o for o in mal if not o.case.family.startswith("fixture/")]
+    fixtures = [o for o in mal if o.case.family.startswith("fixture/")]
+    lines = _recall(replays, "Metamorphic recall on the replays")
+    if fixtures:
+        lines += _recall(fixtures, "Metamorphic recall on rule-fixture positives (--fixtures)")
+    lines += _negatives(neg)
+    return "\n".join(lines)
+
+
+def _recall(mal: Sequence[Outcome], title: str) -> list[str]:
+    lines = ["", f"{title} (caught = HIGH/CRITICAL finding on the payload file/line)"]
+    lines.append(f"{'family':<22}{'cases':>7}{'caught':>8}{'recall':>9}   target")
     by_family: dict[str, list[Outcome]] = defaultdict(list)
     for o in mal:
         by_family[o.case.family].append(o)
-    order = ["baseline"] + sorted(f for f in by_family if f != "baseline")
+    order = sorted(by_family, key=lambda f: (not f.endswith("baseline"), f))
     for family in order:
         group = by_family.get(family, [])
         if not group:
             continue
         got = sum(o.caught for o in group)
         pct = _pct(got, len(group))
-        target = "(replays, hosts varied)" if family == "baseline" else f">= {TARGET_FAMILY:.0f} %"
-        ok = "" if family == "baseline" else ("  ok" if pct >= TARGET_FAMILY else "  BELOW")
-        lines.append(f"{family:<16}{len(group):>7}{got:>8}{pct:>8.1f}%   {target}{ok}")
-    rewrites = [o for o in mal if o.case.family != "baseline"]
+        target = (
+            "(unrewritten, hosts varied)"
+            if family.endswith("baseline")
+            else f">= {TARGET_FAMILY:.0f} %"
+        )
+        ok = "" if family.endswith("baseline") else ("  ok" if pct >= TARGET_FAMILY else "  BELOW")
+        lines.append(f"{family:<22}{len(group):>7}{got:>8}{pct:>8.1f}%   {target}{ok}")
+    rewrites = [o for o in mal if not o.case.family.endswith("baseline")]
     got = sum(o.caught for o in rewrites)
     pct = _pct(got, len(rewrites))
     ok = "ok" if pct >= TARGET_OVERALL else "BELOW"
     lines.append(
-        f"{'overall':<16}{len(rewrites):>7}{got:>8}{pct:>8.1f}%   >= {TARGET_OVERALL:.0f} %  {ok}"
+        f"{'overall':<22}{len(rewrites):>7}{got:>8}{pct:>8.1f}%   >= {TARGET_OVERALL:.0f} %  {ok}"
     )
     lines.append("")
-    lines.append("Per replay (rewrites caught / rewrites)")
+    lines.append("Per seed (rewrites caught / rewrites)")
     by_seed: dict[str, list[Outcome]] = defaultdict(list)
     for o in rewrites:
         by_seed[o.case.seed].append(o)
     for seed, group in sorted(by_seed.items()):
         lines.append(f"  {seed:<34}{sum(o.caught for o in group):>4} / {len(group)}")
-    lines.append("")
+    return lines
+
+
+def _negatives(neg: Sequence[Outcome]) -> list[str]:
+    lines = [""]
     plain = [o for o in neg if o.case.family == "baseline"]
     fps = [o for o in neg if is_false_positive(o)]
     fp_plain = [o for o in plain if is_false_positive(o)]
     fp_pct, plain_pct = _pct(len(fps), len(neg)), _pct(len(fp_plain), len(plain))
     ok = "ok" if fp_pct <= TARGET_FP else "ABOVE"
     with_high = [o for o in neg if o.flagged]
+    medium = [o for o in neg if o.severity in FLAGGED | {"medium", "error"}]
     lines.append("Hard negatives (false positive = report severity HIGH/CRITICAL)")
     lines.append(f"  as written      {len(fp_plain):>4} / {len(plain):<4} {plain_pct:6.1f}%")
     lines.append(
@@ -169,9 +192,10 @@ def table(mal: Sequence[Outcome], neg: Sequence[Outcome]) -> str:
         f"   <= {TARGET_FP:.0f} %  {ok}"
     )
     lines.append(
-        f"  (any HIGH+ finding, even in a report scored lower: {len(with_high)} / {len(neg)})"
+        f"  (any HIGH+ finding, even in a report scored lower: {len(with_high)} / {len(neg)};"
+        f" report at medium or above: {len(medium)} / {len(neg)})"
     )
-    return "\n".join(lines)
+    return lines
 
 
 def misses(mal: Iterable[Outcome], neg: Iterable[Outcome]) -> str:
@@ -199,9 +223,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="only seeds whose id contains this")
     parser.add_argument("--limit", type=int, default=0, help="at most N cases of each kind")
     parser.add_argument("--json", type=Path, help="write per-case outcomes here")
+    parser.add_argument(
+        "--fixtures",
+        action="store_true",
+        help="also rewrite the high/critical positives of the code.* and npm.install-script "
+        "rule fixtures (reported apart: they are unit-level trees, not whole releases)",
+    )
     args = parser.parse_args(argv)
 
     mal_cases = list(malicious_cases(args.only))
+    if args.fixtures:
+        mal_cases += list(fixture_cases(args.only))
     neg_cases = list(negative_cases(args.only))
     if args.limit:
         mal_cases, neg_cases = mal_cases[: args.limit], neg_cases[: args.limit]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 from benchmarks.metamorphic.archive import Pair, Tree, payload_of, read_tree
 from benchmarks.metamorphic.families import FAMILIES, Family
@@ -104,4 +106,74 @@ def negative_cases(only: str = "") -> Iterator[Pair]:
         yield from expand(seed, plain)
 
 
-__all__ = ["HOSTS", "Pair", "Tree", "malicious_cases", "negative_cases", "seeds"]
+# --------------------------------------------------------------------------- rule fixtures
+
+_FIXTURE_RULES = ("code.", "npm.install-script")
+
+
+def _fixture_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "repeat" in value:
+        return str(value["repeat"]) * int(value["times"])
+    return None  # binary content: not a source file the families can respell
+
+
+def _fixture_tree(raw: dict[str, Any], side: str, version: str, n: int) -> Tree | None:
+    files: dict[str, str] = {}
+    for path, value in ((raw.get(side) or {}).get("files") or {}).items():
+        text = _fixture_text(value)
+        if text is None:
+            return None
+        files[path] = text
+    name = f"fixture-case-{n}"
+    if raw["ecosystem"] == "npm":
+        if "package.json" not in files:
+            # A unit-level fixture has no manifest: its first code file is the entry point.
+            main = next((p for p in sorted(files) if p.endswith((".js", ".cjs", ".mjs"))), "")
+            files["package.json"] = json.dumps({"name": name, "version": version, "main": main})
+        return Tree(f"{name}-{version}.tgz", "npm", "package", files)
+    module = name.replace("-", "_")
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    if raw.get("artifact") == "wheel":
+        dist = f"{module}-{version}.dist-info"
+        files |= {f"{dist}/METADATA": meta, f"{dist}/WHEEL": "Wheel-Version: 1.0\n",
+                  f"{dist}/RECORD": ""}  # fmt: skip
+        return Tree(f"{module}-{version}-py3-none-any.whl", "wheel", "", files)
+    files.setdefault("PKG-INFO", meta)
+    return Tree(f"{module}-{version}.tar.gz", "sdist", f"{module}-{version}", files)
+
+
+def fixture_seeds() -> Iterator[Pair]:
+    """Positive cases of the code.* and npm.install-script rule fixtures that the fixture itself
+    says are high or critical, as artifact pairs (unit-level trees: reachability is whatever
+    the fixture's files give; npm ones without a manifest get their first file as `main`)."""
+    from tests.rules.fixture_cases import load_cases
+
+    for n, case in enumerate(load_cases()):
+        raw = case.raw
+        if case.polarity != "positive" or not case.rule.startswith(_FIXTURE_RULES):
+            continue
+        if raw.get("severity") not in ("high", "critical") or raw.get("old") is None:
+            continue
+        if raw.get("xfail_reason"):
+            continue
+        old = _fixture_tree(raw, "old", "1.0.0", n)
+        new = _fixture_tree(raw, "new", "1.0.1", n)
+        if old is None or new is None:
+            continue
+        payload = payload_of(old, new)
+        if payload:
+            slug = re.sub(r"[^a-z0-9]+", "-", raw["name"].lower()).strip("-")[:40]
+            yield Pair(f"fixture:{case.rule}:{slug}", old, new, payload, seed=case.rule)
+
+
+def fixture_cases(only: str = "") -> Iterator[Pair]:
+    for i, seed in enumerate(fixture_seeds()):
+        if only and only not in seed.id:
+            continue
+        for pair in expand(seed, FAMILIES, i):
+            yield replace(pair, family=f"fixture/{pair.family}")
+
+
+__all__ = ["HOSTS", "Pair", "Tree", "fixture_cases", "malicious_cases", "negative_cases", "seeds"]
