@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from benchmarks.metamorphic import jsedit, pyedit
-from benchmarks.metamorphic.archive import Pair, Tree, inserted_blocks, is_code, payload_of
+from benchmarks.metamorphic.archive import Pair, Tree, inserted_blocks, payload_of
 
 Variant = Callable[[Pair], Pair | None]
 
@@ -50,10 +50,6 @@ def _finish(seed: Pair, old: Tree, new: Tree, variant: str, family: str, not_pay
     if seed.malicious and not payload:
         raise AssertionError(f"{variant}: the rewrite lost the payload")
     return replace(seed, old=old, new=new, payload=payload, family=family, variant=variant)
-
-
-def _js(path: str) -> bool:
-    return path.endswith((".js", ".cjs", ".mjs")) or (is_code(path) is False and "." not in path)
 
 
 def _py(path: str) -> bool:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
+
 from benchmarks.bench_metamorphic import run_case, table
+from benchmarks.metamorphic import jsedit, pyedit
 from benchmarks.metamorphic.archive import Pair
 from benchmarks.metamorphic.cases import HOSTS, expand, seeds
 from benchmarks.metamorphic.families import FAMILIES
@@ -41,3 +47,25 @@ def test_every_family_has_a_variant_and_rewrites_parse() -> None:
     seed = next(s for s in seeds() if s.id == "eslint-scope-npmrc")
     families = {p.family for p in expand(seed, FAMILIES)}
     assert families >= {f.name for f in FAMILIES}, families
+
+
+_SAMPLES = [
+    "https://collect.attacker.invalid/x?a=1&b=\u00e9",
+    "phan@cdn-sync.invalid",
+    "line\nbreak 'q' \"d\" `t` ${x}",
+]
+
+
+def test_constant_encoders_keep_the_value() -> None:
+    """Folded/encoded constants evaluate to the original text (only the expressions run)."""
+    for name, encode in pyedit.ENCODERS.items():
+        for value in _SAMPLES:
+            assert eval(encode(value)) == value, name  # our own generated expression
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    exprs = [e for enc in jsedit.ENCODERS.values() for v in _SAMPLES if (e := enc(v)) is not None]
+    wanted = [v for enc in jsedit.ENCODERS.values() for v in _SAMPLES if enc(v) is not None]
+    prog = "console.log(JSON.stringify([" + ",".join(exprs) + "]))"
+    out = subprocess.run([node, "-e", prog], capture_output=True, text=True, check=True, timeout=20)
+    assert json.loads(out.stdout) == wanted
