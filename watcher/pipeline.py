@@ -43,6 +43,7 @@ from watcher.models import (
     Severity,
     Snapshot,
 )
+from watcher.parse import budget
 from watcher.registries.base import Registry
 from watcher.rules import ReleaseContext, run_rules
 from watcher.scoring import score
@@ -269,7 +270,8 @@ def _fail_closed(base: ReleaseContext, build: Callable[[list[Gap]], Report]) -> 
     bug, RecursionError, MemoryError on hostile input — must not end the poll or print a
     traceback: the release is reported as not fully analysed, at high (SPEC §4.5).
     """
-    with gaps.collecting() as found:
+    # One parse-time budget per release: a release of many slow files ends in a gap, not a hang.
+    with budget.release_budget(), gaps.collecting() as found:
         try:
             return build(found)
         except (RegistryError, FetchError, UsageError):

@@ -21,6 +21,7 @@ import ast
 import inspect
 from collections.abc import Iterator
 
+from watcher.gaps import record as record_gap
 from watcher.mcp.base import Tool
 from watcher.parse.python import parse_module
 
@@ -256,6 +257,7 @@ def python_tools(path: str, text: str) -> list[Tool]:
         return []
     try:
         tools = list(_Visitor(path, module).tools())
-    except RecursionError:  # an absurdly nested expression in a resolved string
+    except RecursionError:
+        record_gap(f"MCP tool extraction of {path} stopped: nesting too deep", path=path)
         return []
     return sorted(tools, key=lambda tool: tool.line)

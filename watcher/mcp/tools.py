@@ -127,7 +127,7 @@ def json_tools(path: str, text: str) -> list[Tool]:
     """Tools listed in a manifest's top-level `tools` array ([] if it is not such JSON)."""
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # not a gap: not a tools manifest npm or MCP reads
         return []
     listed = data.get("tools") if isinstance(data, dict) else None
     if not isinstance(listed, list):

@@ -101,7 +101,7 @@ def _unescape(raw: str) -> str:
         if code is not None:
             try:
                 return chr(int(code, 16))
-            except (ValueError, OverflowError):
+            except (ValueError, OverflowError):  # not a gap: not a character, as in JS
                 return ""
         ch = m.group(4)
         return _SIMPLE.get(ch, "" if ch == "\n" else ch)
@@ -186,14 +186,14 @@ class _Extractor:
                 if encoded is not None:
                     try:
                         decoded = base64.b64decode(encoded[0], validate=True)
-                    except (binascii.Error, ValueError):
+                    except (binascii.Error, ValueError):  # not a gap: atob would throw
                         return None
                     return decoded.decode("latin-1"), True
             if callee is not None and callee[0] == "String.fromCharCode" and items:
                 if all(i.type == "number" for i in items):
                     try:
                         return "".join(chr(int(_text(i), 0)) for i in items), True
-                    except (ValueError, OverflowError):
+                    except (ValueError, OverflowError):  # not a gap: not foldable
                         return None
         return None
 

@@ -294,7 +294,7 @@ def _decode(callee: str, text: str) -> str | None:
             return base64.b64decode(text, validate=True).decode("latin-1")
         if callee in ("bytes.fromhex", "binascii.unhexlify"):
             return bytes.fromhex(text).decode("latin-1")
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError):  # not a gap: not an encoding, the text stays as is
         return None
     return None
 

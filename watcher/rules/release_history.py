@@ -27,7 +27,7 @@ def version_lower(a: str, b: str) -> bool:
     """Whether version `a` sorts below `b` (PEP 440 where both parse, else major.minor.patch)."""
     try:
         return Version(a) < Version(b)
-    # not a gap (InvalidVersion, or too many digits): compared as major.minor.patch instead
+    # not a gap: compared as major.minor.patch instead (InvalidVersion, or too many digits)
     except ValueError:
         ka, kb = version_key(a), version_key(b)
         return ka is not None and kb is not None and ka < kb
