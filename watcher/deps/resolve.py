@@ -74,6 +74,12 @@ class ChangedDependency:
         return self.old is not None and self.old.package != self.new.package
 
 
+def npm_package(name: str, spec: str) -> str:
+    """The package an npm dependency `name: spec` installs (an `npm:` alias names another)."""
+    alias = _NPM_ALIAS.match(spec.strip())
+    return alias["name"] if alias is not None else name
+
+
 def is_non_registry(ecosystem: Ecosystem, spec: str) -> bool:
     """Whether `spec` installs from git, a URL, a tarball or a path instead of the registry."""
     if ecosystem is Ecosystem.NPM:
