@@ -257,7 +257,7 @@ def _when(delta: timedelta) -> str:
 
 @release_rule(
     id="manifest.dependency-unscanned",
-    summary="A new or changed dependency could not be resolved or fetched, so was not scanned",
+    summary="A new dependency could not be resolved or fetched, so its code was not scanned",
     severity=Severity.LOW,
     category="dependency",
 )
