@@ -258,10 +258,15 @@ def scan_release(sources: Sources, name: str, version: str) -> Report:
 
     def build(found: list[Gap]) -> Report:
         diffs = pair_snapshots([], _snapshots(sources, release))
+        bundled, own = analyse_bundled(diffs, analyse, artifact_diff)
         ctx = replace(
-            base, artifacts=diffs, public_package=public_listing(sources, name), gaps=tuple(found)
+            base,
+            artifacts=own,
+            dependencies=bundled,
+            public_package=public_listing(sources, name),
+            gaps=tuple(found),
         )
-        return analyse(ctx)
+        return replace(analyse(ctx), files=_count(diffs))
 
     return _fail_closed(base, build)
 
@@ -376,7 +381,15 @@ def scan_local(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Report:
     def build(found: list[Gap]) -> Report:
         diff = artifact_diff(None, snapshot)
         name, version = _identity(diff)
-        ctx = replace(base, name=name, new_version=version, artifacts=(diff,), gaps=tuple(found))
-        return analyse(ctx)
+        bundled, own = analyse_bundled((diff,), analyse, artifact_diff)
+        ctx = replace(
+            base,
+            name=name,
+            new_version=version,
+            artifacts=own,
+            dependencies=bundled,
+            gaps=tuple(found),
+        )
+        return replace(analyse(ctx), files=_count((diff,)))
 
     return _fail_closed(base, build)

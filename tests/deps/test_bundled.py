@@ -9,15 +9,17 @@ defanged (hosts under `.invalid`, nothing is ever run).
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.deps.mock_registries import MockNpm
 from tests.deps.test_scan import RELEASED, via
 from tests.support.packages import NpmRelease
 from watcher.deps.bundled import analyse_bundled, changed_packages
-from watcher.models import ArtifactKind, DependencyChange, Finding, Severity, Snapshot
-from watcher.pipeline import analyse, artifact_diff, diff_release
+from watcher.models import ArtifactKind, DependencyChange, FileEntry, Finding, Severity, Snapshot
+from watcher.pipeline import analyse, artifact_diff, diff_release, scan_local
 
 INDEX_JS = "module.exports = (s) => s.trim();\n"
 
@@ -123,8 +125,6 @@ def test_a_bundled_install_hook_is_reported_once_by_the_bundled_package() -> Non
 
 
 def snapshot(files: dict[str, str]) -> Snapshot:
-    from watcher.models import FileEntry
-
     return Snapshot(
         "p.tgz",
         ArtifactKind.NPM_TARBALL,
@@ -157,3 +157,30 @@ def test_nested_and_scoped_bundled_packages_are_each_their_own_package() -> None
     assert [c.path for c in parents[0].changes] == []
     paths = {f.path for s in scans for f in s.findings}
     assert "node_modules/@sc/a/node_modules/b/index.js" in paths
+
+
+def test_a_first_release_scan_analyses_its_bundled_packages_as_packages(tmp_path: Path) -> None:
+    release = parent("3.3.6", bundled_files("0.1.1", MINIFIED_PAYLOAD))
+    path = tmp_path / release.filename
+    path.write_bytes(release.tarball())
+
+    report = scan_local(path)
+
+    assert {f.via for f in via(report)} == {"flatmap-lite@0.1.1"}
+    assert report.severity >= Severity.HIGH
+    assert not any((f.path or "").startswith("node_modules/") for f in own(report.findings))
+    assert report.files.added == 4
+
+
+def test_many_bundled_packages_are_partitioned_in_one_pass() -> None:
+    """npm-sized bundles (hundreds of packages, thousands of files) stay cheap."""
+    files = {"package.json": json.dumps({"name": "p", "version": "1.0.0"})}
+    for i in range(300):
+        root = f"node_modules/dep-{i}/"
+        files[root + "package.json"] = json.dumps({"name": f"dep-{i}", "version": "1.0.0"})
+        files.update({f"{root}lib/f{j}.js": INDEX_JS for j in range(30)})
+    started = time.perf_counter()
+    packages = changed_packages(artifact_diff(None, snapshot(files)))
+    assert len(packages) == 300
+    assert all(len(p.new.files) == 31 for p in packages)
+    assert time.perf_counter() - started < 10

@@ -23,7 +23,7 @@ import json
 import logging
 import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from watcher.models import (
     ArtifactDiff,
@@ -70,23 +70,38 @@ def package_roots(snapshot: Snapshot) -> list[str]:
     return sorted(roots, key=lambda r: (r.count("/"), r))
 
 
-def _owner(path: str, roots: Sequence[str]) -> str | None:
-    """The deepest package root a path belongs to (None: the parent's own file)."""
+def _owner(path: str, roots: Collection[str]) -> str | None:
+    """The deepest package root a path belongs to (None: the parent's own file).
+
+    Only the folders right below a `node_modules/` can be roots, so those prefixes of the
+    path are looked up: linear in the path, whatever the number of bundled packages.
+    """
     best: str | None = None
-    for root in roots:
-        if path.startswith(root) and (best is None or len(root) > len(best)):
-            best = root
+    start = 0
+    while (at := path.find("node_modules/", start)) != -1:
+        start = at + len("node_modules/")
+        name_end = path.find("/", start)
+        if name_end != -1 and path[start] == "@":
+            name_end = path.find("/", name_end + 1)
+        if name_end == -1:
+            break
+        if (prefix := path[: name_end + 1]) in roots:
+            best = prefix
     return best
 
 
-def carve(snapshot: Snapshot, root: str, roots: Sequence[str]) -> Snapshot:
-    """The files of the package at `root`, `root` stripped; nested packages left out."""
-    files: dict[str, FileEntry] = {}
+def partition(snapshot: Snapshot, roots: Collection[str]) -> dict[str, Snapshot]:
+    """Each package root's own files as a snapshot, root stripped; nested packages apart."""
+    files: dict[str, dict[str, FileEntry]] = {root: {} for root in roots}
     for path, entry in snapshot.files.items():
-        if _owner(path, roots) == root:
+        root = _owner(path, files)
+        if root is not None:
             inner = path[len(root) :]
-            files[inner] = dataclasses.replace(entry, path=inner)
-    return Snapshot(filename=snapshot.filename, kind=snapshot.kind, files=files)
+            files[root][inner] = dataclasses.replace(entry, path=inner)
+    return {
+        root: Snapshot(filename=snapshot.filename, kind=snapshot.kind, files=own)
+        for root, own in files.items()
+    }
 
 
 def _name_of(root: str) -> str:
@@ -103,15 +118,15 @@ def changed_packages(diff: ArtifactDiff) -> list[BundledPackage]:
     if diff.kind is not ArtifactKind.NPM_TARBALL:
         return []
     new_roots = package_roots(diff.new)
-    old_roots = package_roots(diff.old) if diff.old is not None else []
+    if not new_roots:
+        return []
+    carved = partition(diff.new, new_roots)
+    old_carved = partition(diff.old, package_roots(diff.old)) if diff.old is not None else {}
     found: list[BundledPackage] = []
     for root in new_roots:
-        new = carve(diff.new, root, new_roots)
-        old = None
-        if diff.old is not None and root in old_roots:
-            old = carve(diff.old, root, old_roots)
-            if _same(old.files, new.files):
-                continue
+        new, old = carved[root], old_carved.get(root)
+        if old is not None and _same(old.files, new.files):
+            continue
         found.append(BundledPackage(root, _name_of(root), new, old))
     return found
 
@@ -124,24 +139,29 @@ def declared_bundled(diffs: Sequence[ArtifactDiff]) -> frozenset[str]:
     """
     names: set[str] = set()
     for diff in diffs:
-        entry = diff.new.files.get("package.json")
-        if diff.kind is not ArtifactKind.NPM_TARBALL or entry is None:
-            continue
-        try:
-            document = json.loads(entry.text)
-        # The manifest parser reports an unreadable package.json; nothing is bundled then.
-        except ValueError:  # not a gap: manifest parsing records it
-            continue
-        if not isinstance(document, dict):
-            continue
-        for key in ("bundleDependencies", "bundledDependencies"):
-            value = document.get(key)
-            if value is True:
-                names.update(diff.new_manifest.dependencies)
-            elif isinstance(value, list):
-                names.update(v for v in value if isinstance(v, str))
-        names = {n for n in names if f"node_modules/{n}/package.json" in diff.new.files}
+        names.update(_declared(diff))
     return frozenset(names)
+
+
+def _declared(diff: ArtifactDiff) -> set[str]:
+    names: set[str] = set()
+    if diff.kind is not ArtifactKind.NPM_TARBALL or "package.json" not in diff.new.files:
+        return names
+    try:
+        document = json.loads(diff.new.files["package.json"].text)
+    # The manifest parser reports an unreadable package.json; nothing is bundled then.
+    # RecursionError: hostile nesting, which the manifest parser records as a gap too.
+    except (ValueError, RecursionError):  # not a gap: manifest parsing records it
+        return names
+    if not isinstance(document, dict):
+        return names
+    for key in ("bundleDependencies", "bundledDependencies"):
+        value = document.get(key)
+        if value is True:
+            names.update(diff.new_manifest.dependencies)
+        elif isinstance(value, list):
+            names.update(v for v in value if isinstance(v, str))
+    return {n for n in names if f"node_modules/{n}/package.json" in diff.new.files}
 
 
 def analyse_bundled(
@@ -167,7 +187,7 @@ def analyse_bundled(
             )
         taken = packages[:MAX_BUNDLED]
         scans.extend(_analyse_one(package, analyse, artifact_diff) for package in taken)
-        roots = package_roots(diff.new) + (package_roots(diff.old) if diff.old else [])
+        roots = {*package_roots(diff.new), *(package_roots(diff.old) if diff.old else [])}
         analysed = {p.prefix for p in taken}
         kept = tuple(c for c in diff.changes if _owner(c.path, roots) not in analysed)
         parents.append(dataclasses.replace(diff, changes=kept))
