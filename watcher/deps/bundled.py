@@ -7,8 +7,9 @@ shape), it is that package's manifest and entry points that say what runs, not t
 
 So each bundled package is carved out of the parent snapshot (the files under
 `node_modules/<name>/`, prefix stripped, nested bundled packages left to themselves) and
-diffed as a package: new bundled packages as first releases, changed ones against their old
-copy, unchanged ones not at all. Their findings are carried into the parent's report `via
+diffed as a package: changed ones against their old copy, unchanged ones not at all, new ones
+against an empty copy (the pinned release had none of it; in a first release, as a first
+release). Their findings are carried into the parent's report `via
 bundled dependency <name>@<version>`, with the path as it is in the parent tarball.
 
 Reported once: a bundled package analysed here is taken out of the parent's own changes, so
@@ -61,6 +62,8 @@ class BundledPackage:
     prefix: str
     name: str
     new: Snapshot
+    #: The old copy; empty when the package is new in a release that had a predecessor;
+    #: None in a first release.
     old: Snapshot | None
 
 
@@ -127,6 +130,11 @@ def changed_packages(diff: ArtifactDiff) -> list[BundledPackage]:
         new, old = carved[root], old_carved.get(root)
         if old is not None and _same(old.files, new.files):
             continue
+        if old is None and diff.old is not None:
+            # New in a release that had a predecessor: the pinned release had none of it, so
+            # it is diffed against nothing rather than read as a first release ("minified
+            # code appeared where the pinned release shipped none" stays news).
+            old = Snapshot(filename=diff.old.filename, kind=diff.old.kind, files={})
         found.append(BundledPackage(root, _name_of(root), new, old))
     return found
 
@@ -200,8 +208,8 @@ def _analyse_one(
     diff = artifact_diff(package.old, package.new)
     version = diff.new_manifest.version or "unknown"
     old_version = None
-    if diff.old_manifest is not None:
-        old_version = diff.old_manifest.version or "unknown"
+    if package.old is not None and package.old.files:
+        old_version = (diff.old_manifest.version if diff.old_manifest else None) or "unknown"
     report = analyse(
         ReleaseContext(
             ecosystem=Ecosystem.NPM,
