@@ -32,7 +32,7 @@ from watcher.deps.resolve import (
     candidates,
     changed_dependencies,
 )
-from watcher.errors import WatcherError
+from watcher.errors import RegistryUnavailable, WatcherError
 from watcher.models import (
     ArtifactDiff,
     DependencyChange,
@@ -118,13 +118,26 @@ def scan_dependencies(
             sources.fetcher, max_bytes=min(sources.fetcher.max_bytes, MAX_DEPENDENCY_BYTES)
         ),
     )
+    results: list[DependencyScan] = []
+    down: str | None = None
     with _inside():
-        results = [
-            _scan_one(bounded, ecosystem, item, scan)
-            if isinstance(item, AddedDependency)
-            else _scan_changed(bounded, ecosystem, item, scan, diff, published)
-            for item in work[:MAX_DEPENDENCIES]
-        ]
+        for item in work[:MAX_DEPENDENCIES]:
+            if down is not None:
+                # One unreachable registry is not retried once per dependency.
+                results.append(_unscanned(item, down))
+                continue
+            try:
+                results.append(
+                    _scan_one(bounded, ecosystem, item, scan)
+                    if isinstance(item, AddedDependency)
+                    else _scan_changed(bounded, ecosystem, item, scan, diff, published)
+                )
+            # The registry is down: this and the remaining dependencies are reported
+            # unscanned (low), never the parent's report lost.
+            except RegistryUnavailable as e:  # not a gap: reported as dependency-unscanned
+                logger.info("dependency scan stopped: %s", e)
+                down = f"not scanned: {e.diagnostics()}"
+                results.append(_unscanned(item, down))
     skipped = work[MAX_DEPENDENCIES:]
     results.extend(
         _unscanned(
@@ -192,8 +205,10 @@ def _scan_changed(
         report = diff(sources, dep.package, before, version)
     except Unresolvable as e:  # not a gap: reported as manifest.dependency-unscanned
         return dataclasses.replace(result, error=str(e))
-    # Any domain error (not found, registry down, integrity mismatch) costs this
-    # dependency's analysis, never the parent's report.
+    except RegistryUnavailable:  # not a gap: scan_dependencies reports the rest unscanned
+        raise
+    # Any domain error (not found, integrity mismatch) costs this dependency's analysis,
+    # never the parent's report.
     # not a gap: reported as manifest.dependency-unscanned
     except WatcherError as e:
         logger.info("dependency %s not scanned: %s", result.label, e)
@@ -224,8 +239,10 @@ def _scan_one(
         report = scan(sources, dep.package, version)
     except Unresolvable as e:  # not a gap: reported as manifest.dependency-unscanned
         return dataclasses.replace(result, error=str(e))
-    # Any domain error (not found, registry down, integrity mismatch, hostile archive) costs
-    # this dependency's scan, never the parent's report.
+    except RegistryUnavailable:  # not a gap: scan_dependencies reports the rest unscanned
+        raise
+    # Any domain error (not found, integrity mismatch, hostile archive) costs this
+    # dependency's scan, never the parent's report.
     # not a gap: reported as manifest.dependency-unscanned
     except WatcherError as e:
         logger.info("dependency %s not scanned: %s", result.label, e)
