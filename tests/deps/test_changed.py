@@ -8,7 +8,7 @@ Fixtures are synthetic and defanged (hosts under `.invalid`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from tests.deps.mock_registries import MockNpm, MockPypi, sdist
 from tests.deps.test_scan import LONG_AGO, RELEASED, benign, evil, parent, rules, via
@@ -30,14 +30,20 @@ def helper(
     return NpmRelease(manifest, files)
 
 
-def test_a_re_pin_to_a_version_with_a_postinstall_payload_is_critical_naming_old_and_new() -> None:
-    npm = MockNpm()
-    # An established package: a long history, published years ago.
+def established_helper(npm: MockNpm) -> None:
+    """A long history, published years ago (ua-parser-js-like: the hijack target)."""
     for version in [f"0.9.{i}" for i in range(4)] + [f"1.0.{i}" for i in range(8)]:
         npm.publish(helper(version), LONG_AGO)
-    npm.publish(parent("1.0.0", {"a-helper": "1.0.7"}), RELEASED - timedelta(days=90))
-    npm.publish(helper("1.0.8", payload=True), RELEASED - timedelta(days=2))
-    npm.publish(parent("1.0.1", {"a-helper": "1.0.8"}), RELEASED)
+
+
+def test_a_re_pin_to_a_version_with_a_postinstall_payload_is_critical_naming_old_and_new() -> None:
+    """The ua-parser-js shape: an established package's fresh release carries a dropper."""
+    now = datetime.now(UTC)
+    npm = MockNpm()
+    established_helper(npm)
+    npm.publish(parent("1.0.0", {"a-helper": "1.0.7"}), now - timedelta(days=90))
+    npm.publish(helper("1.0.8", payload=True), now - timedelta(days=2))
+    npm.publish(parent("1.0.1", {"a-helper": "1.0.8"}), now - timedelta(days=1))
 
     report = diff_release(npm.sources(), "parent-pkg", "1.0.0", "1.0.1")
 
@@ -50,13 +56,37 @@ def test_a_re_pin_to_a_version_with_a_postinstall_payload_is_critical_naming_old
     assert {"npm.install-script", "code.network"} <= {f.rule for f in from_dep}
     # A diff, not a first-release scan: the unchanged index.js is no news.
     assert not any(f.path == "index.js" for f in from_dep)
-    # Diffed at full weight: only what changed in the dependency is reported at all.
-    assert max(f.severity for f in from_dep) >= Severity.HIGH
+    # A fresh release of an established package keeps full weight.
+    [hook] = [f for f in from_dep if f.rule == "npm.install-script"]
+    assert hook.severity is Severity.HIGH
     assert "a-helper/-/a-helper-1.0.7.tgz" in npm.requests
     assert "a-helper/-/a-helper-1.0.8.tgz" in npm.requests
     fresh = [f for f in report.findings if f.rule == "manifest.dependency-fresh"]
     assert [f.severity for f in fresh] == [Severity.LOW]
     assert "1.0.8 (was 1.0.7)" in fresh[0].message
+
+
+def test_a_re_pin_of_an_established_package_to_a_version_out_for_months_is_one_step_weaker() -> (
+    None
+):
+    """Honest majors change a lot (glob 13 ships minified bundles): weaker, never hidden."""
+    npm = MockNpm()
+    established_helper(npm)
+    npm.publish(parent("1.0.0", {"a-helper": "1.0.7"}), RELEASED - timedelta(days=90))
+    npm.publish(helper("1.0.8", payload=True), RELEASED - timedelta(days=2))
+    npm.publish(parent("1.0.1", {"a-helper": "^1.0.8"}), RELEASED)
+
+    report = diff_release(npm.sources(), "parent-pkg", "1.0.0", "1.0.1")
+
+    from_dep = via(report)
+    assert from_dep and all(
+        f.message.startswith("via established dependency a-helper@1.0.8 (was 1.0.7): ")
+        for f in from_dep
+    )
+    [hook] = [f for f in from_dep if f.rule == "npm.install-script"]
+    assert hook.severity is Severity.MEDIUM
+    # The install hook + whole-environment combination still makes the release critical.
+    assert report.severity is Severity.CRITICAL
 
 
 def test_the_old_range_is_resolved_as_the_registry_stood_when_the_parent_was_published() -> None:

@@ -218,11 +218,20 @@ def _scan_changed(
             result, published_at=_release_time(sources, dep.package, version)
         )
     label = f"{dep.package}@{version}"
-    # Diffed, so only what changed in the dependency is news: no established-package cap.
+    # Diffed, so only what changed in the dependency is news: no cap at LOW. An established
+    # package resolved to a version out for a while is one step weaker (glob 10 → 13 starts
+    # shipping minified bundles); a fresh version of it (a hijack) keeps full weight.
+    weaker = _established(package, result.published_at)
+    # The new range is the parent author's choice: a jump across majors is what they asked for.
+    news = [f for f in report.findings if f.rule not in _DELIBERATE]
     return dataclasses.replace(
         result,
-        findings=tuple(_via(f, label, was=before) for f in report.findings[:MAX_FINDINGS]),
+        findings=tuple(_via(f, label, was=before, weaker=weaker) for f in news[:MAX_FINDINGS]),
     )
+
+
+#: Findings of a diffed dependency that the parent's own spec change explains.
+_DELIBERATE = frozenset({"meta.version-jump"})
 
 
 def _scan_one(
@@ -308,12 +317,20 @@ def _first_published(package: PackageInfo) -> datetime | None:
 
 
 def _via(
-    finding: Finding, label: str, *, established: bool = False, was: str | None = None
+    finding: Finding,
+    label: str,
+    *,
+    established: bool = False,
+    was: str | None = None,
+    weaker: bool = False,
 ) -> Finding:
     if not established:
         path = f"{label} (was {was})" if was is not None else label
         return dataclasses.replace(
-            finding, via=label, message=f"via dependency {path}: {finding.message}"
+            finding,
+            via=label,
+            severity=finding.severity.step_down(weaker),
+            message=f"via {'established ' * weaker}dependency {path}: {finding.message}",
         )
     # Kept for the reviewer, but at LOW: below every critical combination's threshold.
     return dataclasses.replace(

@@ -222,7 +222,9 @@ def _changed_fresh(dep: DependencyScan, released: datetime) -> Iterator[Hit]:
     """
     if dep.published_at is None or dep.old_version == dep.version:
         return
-    if released - dep.published_at <= FRESH_WINDOW:
+    # Either side of the release: a version published long after it is what today's
+    # registry resolves the range to, not something the release's author chose.
+    if abs(released - dep.published_at) <= FRESH_WINDOW:
         yield Hit(
             f"dependency `{dep.name}` now resolves to {dep.version}"
             + (f" (was {dep.old_version})" if dep.old_version else "")
