@@ -340,9 +340,23 @@ class Finding:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+class DependencyChange(StrEnum):
+    """Why a dependency was analysed with its parent release."""
+
+    #: Declared by the new release and not the old: scanned as a first release.
+    ADDED = "added"
+    #: Declared by both with another spec (range, re-pin): diffed against what the old spec
+    #: resolved to when that resolved to a release of the same package, else scanned as new.
+    CHANGED = "changed"
+    #: An existing dependency now aliased to another package (`npm:other@^1`): scanned as new.
+    REPOINTED = "repointed"
+    #: Shipped inside the tarball under `node_modules/` (npm `bundleDependencies`).
+    BUNDLED = "bundled"
+
+
 @dataclass(frozen=True, slots=True)
 class DependencyScan:
-    """A dependency new in a release, resolved and scanned on its own as a first release.
+    """A dependency new or changed in a release, resolved and analysed on its own.
 
     The pipeline gathers these facts so that the dependency rules need no I/O. `version` is
     None when the spec could not be resolved; `error` says why the dependency was not
@@ -359,6 +373,10 @@ class DependencyScan:
     #: The dependency's own findings, each annotated with `via`.
     findings: tuple[Finding, ...] = ()
     error: str | None = None
+    #: What this dependency's analysis was diffed against (CHANGED, BUNDLED); None when it
+    #: was analysed as a first release.
+    old_version: str | None = None
+    change: DependencyChange = DependencyChange.ADDED
 
     @property
     def label(self) -> str:
