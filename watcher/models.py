@@ -117,6 +117,19 @@ class ArtifactRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Declared:
+    """What a registry's own metadata says a release declares (npm's packument version).
+
+    None for a field means the registry did not say (mirrors strip fields; the abbreviated
+    packument has no `scripts`): unknown, never "differs".
+    """
+
+    scripts: Mapping[str, str] | None = None
+    dependencies: Mapping[str, str] | None = None
+    has_install_script: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     """One version of a package with the registry metadata the rules look at.
 
@@ -134,6 +147,8 @@ class Release:
     repository: str | None = None
     unpacked_size: int | None = None
     yanked: bool = False
+    #: The registry's own account of the manifest, where it keeps one (npm); None: unknown.
+    declared: Declared | None = None
     #: Human-facing page of this release on the registry (for report links).
     page_url: str | None = None
 

@@ -25,6 +25,7 @@ from watcher.httpclient import HttpClient
 from watcher.models import (
     ArtifactKind,
     ArtifactRef,
+    Declared,
     Ecosystem,
     PackageInfo,
     Provenance,
@@ -176,6 +177,7 @@ class NpmRegistry:
             provenance=_provenance(entry, doc.versions),
             repository=_repository(entry.repository),
             unpacked_size=dist.unpacked_size,
+            declared=_declared(entry),
             page_url=(
                 f"https://www.npmjs.com/package/{name}/v/{version}" if self._public else None
             ),
@@ -237,3 +239,24 @@ def _repository(raw: Any) -> str | None:
     if isinstance(raw, Mapping):
         raw = raw.get("url")
     return wire.normalize_repository_url(raw) if isinstance(raw, str) else None
+
+
+def _declared(entry: wire.NpmVersion) -> Declared:
+    """The packument's copy of the manifest fields npm acts on (see `Declared`).
+
+    Dependencies are in both the full and the abbreviated packument, so an absent field
+    means none; `scripts` only in the full one, so absent means unknown.
+    """
+    dependencies: dict[str, str] = {}
+    for field in (entry.dependencies, entry.optional_dependencies, entry.peer_dependencies):
+        if isinstance(field, Mapping):
+            dependencies.update({str(k): v for k, v in field.items() if isinstance(v, str)})
+    scripts = entry.scripts
+    flag = entry.has_install_script
+    return Declared(
+        scripts={str(k): v for k, v in scripts.items() if isinstance(v, str)}
+        if isinstance(scripts, Mapping)
+        else None,
+        dependencies=dependencies,
+        has_install_script=flag if isinstance(flag, bool) else None,
+    )

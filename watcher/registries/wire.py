@@ -88,6 +88,14 @@ class NpmVersion(WireModel):
     repository: Any = None
     maintainers: Any = None
     npm_user: NpmUser | None = Field(default=None, alias="_npmUser")
+    # What the registry says the package declares: npm (>= 7) installs dependencies from
+    # here and decides from `hasInstallScript` whether to run scripts, whatever the tarball's
+    # own package.json says (manifest confusion). Loose shapes, read leniently.
+    scripts: Any = None
+    dependencies: Any = None
+    optional_dependencies: Any = Field(default=None, alias="optionalDependencies")
+    peer_dependencies: Any = Field(default=None, alias="peerDependencies")
+    has_install_script: Any = Field(default=None, alias="hasInstallScript")
 
 
 # --- PyPI (warehouse JSON API) -----------------------------------------------------------------
