@@ -1,0 +1,620 @@
+"""The reachability model: which files run on install, which on load, and which never.
+
+`view_of(snapshot, manifest)` walks from the roots the installer and the runtime start on their
+own (npm hooks, `binding.gyp`, `setup.py`, in-tree build backends; `main`, `exports`, `bin`,
+`.pth`, entry points, installed packages) through the module graph. Where a reachable file
+loads code in a way the model cannot resolve (`require(name)`, `import(expr)`, `eval` of a
+file read at run time, `importlib` with a computed name), every code file it could load is
+reachable at its level: a file is SHIPPED only when the model is sure nothing runs it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+
+from watcher import gaps
+from watcher.artifacts.manifest import parse_manifest
+from watcher.gaps import Gap
+from watcher.installed.commands import Run, RunKind, parse_command
+from watcher.installed.gyp import gyp_commands, include_path
+from watcher.installed.model import FileReach, InstalledView, Reach, Root, Runtime
+from watcher.installed.node_resolve import (
+    Resolver,
+    map_targets,
+    normalize,
+    pattern_files,
+    subpath_map,
+)
+from watcher.installed.python_resolve import (
+    PythonLayout,
+    imported_modules,
+    install_path,
+    is_pyc,
+    is_wheel_script,
+)
+from watcher.models import ArtifactKind, FileEntry, Manifest, Snapshot
+from watcher.parse import MAX_PARSE_BYTES, facts_for, parse_source
+from watcher.parse.facts import Facts
+
+#: npm runs these on a registry install; `prepare`/`prepublish` only for git or local installs.
+INSTALL_HOOKS = ("preinstall", "install", "postinstall")
+#: Entry-point groups whose host loads every plugin on its own, without the user asking.
+SELF_LOADING_GROUPS = frozenset(
+    {"pytest11", "flake8.extension", "sphinx.builders", "setuptools.finalize_distribution_options"}
+    | {"console_scripts", "gui_scripts", "distutils.commands", "setuptools.file_finders"}
+)
+#: Packages that locate and load a native addon themselves (`bindings('addon')`).
+NATIVE_LOADERS = frozenset(
+    {"bindings", "node-gyp-build", "node-gyp-build-optional-packages", "@mapbox/node-pre-gyp"}
+    | {"node-pre-gyp", "prebuild-install", "@neon-rs/load", "detect-libc"}
+)
+EXECUTABLE_MAGIC = (
+    b"\x7fELF",
+    b"MZ",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+_JS_SUFFIXES = (".js", ".cjs", ".mjs", ".jsx", ".ts", ".cts", ".mts", ".tsx")
+_DTS = (".d.ts", ".d.mts", ".d.cts")
+_NODE_SHEBANG = re.compile(rb"^#![^\n]*\b(?:node|nodejs|bun|deno|tsx|ts-node)\b")
+_PY_SHEBANG = re.compile(rb"^#![^\n]*\b(?:python[0-9.]*|pypy[0-9.]*)\b")
+_SH_SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|zsh|dash|ksh|ash)\b")
+_TOKEN = re.compile(r"[\w.@+-]+")
+#: Text fallback for files too large or too broken to parse.
+_JS_SPEC = re.compile(
+    r"""\b(?:require|import)\s*\(\s*['"]([^'"\n]{1,300})['"]|\bfrom\s*['"]([^'"\n]{1,300})['"]|\bimport\s*['"]([^'"\n]{1,300})['"]"""
+)
+_JS_DYNAMIC = re.compile(r"""\b(?:require|import)\s*\(\s*(?!['"`)\s])|\brequire\s*\(\s*`""")
+_JS_DYNAMIC_IMPORT = re.compile(r"""\bimport\s*\(\s*(?!['"`)\s])""")
+_JS_EVAL = re.compile(
+    r"\b(?:eval|Function|runInThisContext|runInNewContext|runInContext|compileFunction|_compile)\s*\(|\bvm\.Script\b"
+)
+_PY_DYNAMIC = re.compile(
+    r"""\b(?:import_module|__import__|run_path|run_module|load_source|spec_from_file_location|SourceFileLoader|zipimporter|load_module)\s*\("""
+)
+_PY_EVAL = re.compile(r"\b(?:exec|eval|compile)\s*\(")
+_READS = re.compile(
+    r"\b(?:readFileSync|readFile|createReadStream|open|read_text|read_bytes|get_data|urlopen|fetch)\s*\("
+)
+_JS_CODE_CALLS = frozenset({"eval", "Function", "module._compile", "Module._compile"})
+_PY_CODE_CALLS = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval"})
+_PY_LOADERS = frozenset(
+    {"importlib.import_module", "__import__", "importlib.__import__", "builtins.__import__"}
+)
+
+
+def classify(path: str, entry: FileEntry, esm: bool = False) -> Runtime:
+    """How the runtime would read a file judged by itself (name, magic, shebang)."""
+    data = entry.data
+    if data.startswith(b"\x00asm"):
+        return Runtime.WASM
+    if entry.is_binary and data.startswith(EXECUTABLE_MAGIC):
+        return Runtime.NATIVE
+    if path.endswith(".node") and entry.is_binary:
+        return Runtime.NATIVE
+    if path.endswith(".pyc") and "__pycache__/" not in path and is_pyc(entry):
+        return Runtime.PYC
+    if entry.is_binary:
+        return Runtime.DATA
+    if path.endswith(_JS_SUFFIXES) and not path.endswith(_DTS):
+        if path.endswith(".mjs") or (esm and path.endswith(".js")):
+            return Runtime.JS_ESM
+        return Runtime.JS_CJS
+    if path.endswith((".py", ".pyw", ".pth")):
+        return Runtime.PYTHON
+    if path.endswith((".sh", ".bash")) or _SH_SHEBANG.match(data):
+        return Runtime.SHELL
+    if _NODE_SHEBANG.match(data):
+        return Runtime.JS_CJS
+    if _PY_SHEBANG.match(data):
+        return Runtime.PYTHON
+    return Runtime.DATA
+
+
+class _Walk:
+    """One breadth-first walk per level, install roots first."""
+
+    def __init__(self, snapshot: Snapshot, manifest: Manifest) -> None:
+        self.snapshot = snapshot
+        self.manifest = manifest
+        self.files = snapshot.files
+        self.npm = snapshot.kind is ArtifactKind.NPM_TARBALL
+        self.resolver = Resolver(self.files, self._text)
+        self.layout = PythonLayout(snapshot)
+        self.esm = manifest.package_type == "module"
+        self.base = {p: classify(p, e, self._esm(p)) for p, e in self.files.items()}
+        self.reach: dict[str, Reach] = {}
+        self.runtime: dict[str, Runtime] = {}
+        self.why: dict[str, str] = {}
+        self.via: dict[str, str] = {}
+        self.roots: list[Root] = []
+        self.gaps: list[Gap] = []
+        self.queue: deque[str] = deque()
+        self.level = Reach.INSTALL
+        self.expanded: set[tuple[Reach, str]] = set()
+        self._tokens: dict[str, frozenset[str]] = {}
+        self._seen_scripts: set[str] = set()
+
+    def _text(self, path: str) -> str | None:
+        entry = self.files.get(path)
+        return entry.text if entry is not None and not entry.is_binary else None
+
+    def _esm(self, path: str) -> bool:
+        if self.snapshot.kind is not ArtifactKind.NPM_TARBALL:
+            return False
+        return self.resolver.scope_of(path).esm if "/node_modules/" in f"/{path}" else self.esm
+
+    def gap(self, reason: str, path: str | None = None) -> None:
+        entry = self.files.get(path) if path else None
+        self.gaps.append(Gap(reason, path, entry.sha256 if entry else None, self.snapshot.filename))
+
+    # -- marking ----------------------------------------------------------------------------
+
+    def root(self, path: str, why: str, runtime: Runtime | None = None) -> None:
+        if path not in self.files:
+            return
+        self.roots.append(Root(path, self.level, why))
+        self.visit(path, why, None, runtime)
+
+    def visit(self, path: str, why: str, via: str | None, runtime: Runtime | None = None) -> None:
+        if path not in self.files:
+            return
+        current = self.reach.get(path)
+        runtime = runtime or self.base[path]
+        if current is not None and current >= self.level:
+            # Already reached at this level; a stronger reading (run as code) still counts.
+            if self.runtime[path] is Runtime.DATA and runtime.is_code:
+                self.runtime[path] = runtime
+                self.queue.append(path)
+            return
+        self.reach[path] = self.level
+        previous = self.runtime.get(path)
+        self.runtime[path] = (
+            runtime if previous is None or runtime is not Runtime.DATA else previous
+        )
+        self.why[path] = why
+        if via is not None:
+            self.via[path] = via
+        self.queue.append(path)
+
+    def drain(self) -> None:
+        while self.queue:
+            path = self.queue.popleft()
+            runtime = self.runtime[path]
+            why = self.why[path]
+            if runtime in (Runtime.JS_CJS, Runtime.JS_ESM):
+                self.js_edges(path, why)
+            elif runtime is Runtime.PYTHON:
+                self.python_edges(path, why)
+            elif runtime is Runtime.SHELL:
+                self.shell_edges(path, why)
+
+    def expand(self, path: str, why: str, reason: str, mentioned: bool) -> None:
+        """Fail toward reachable: every code file (and files the loader names) at this level."""
+        key = (self.level, reason)
+        if mentioned:
+            for target in self.mentioned(path):
+                as_code = Runtime.PYTHON if path.endswith(".py") else Runtime.JS_CJS
+                runtime = self.base[target] if self.base[target].is_code else as_code
+                self.visit(target, why, path, runtime)
+        if key in self.expanded:
+            return
+        self.expanded.add(key)
+        for target, runtime in self.base.items():
+            if runtime.is_code and runtime is not Runtime.ZIP:
+                self.visit(target, why, path)
+
+    def tokens(self, path: str) -> frozenset[str]:
+        cached = self._tokens.get(path)
+        if cached is None:
+            text = self._text(path) or ""
+            cached = frozenset(_TOKEN.findall(text))
+            self._tokens[path] = cached
+        return cached
+
+    def mentioned(self, path: str) -> Iterable[str]:
+        """Files of the package whose base name the file's text names."""
+        words = self.tokens(path)
+        return [p for p in self.files if p != path and p.rsplit("/", 1)[-1] in words]
+
+    # -- JavaScript -------------------------------------------------------------------------
+
+    def js_edges(self, path: str, why: str) -> None:
+        entry = self.files[path]
+        if entry.is_binary:
+            self.gap(f"{path} runs as JavaScript ({why}) but holds binary bytes", path)
+            return
+        dialect = "typescript" if path.endswith((".ts", ".mts", ".cts")) else "javascript"
+        facts = facts_for(path, entry, dialect) if entry.size <= MAX_PARSE_BYTES else None
+        self.js_from(path, why, entry.text, facts)
+
+    def js_from(self, path: str, why: str, text: str, facts: Facts | None) -> None:
+        specifiers: list[str] = []
+        dynamic = False
+        evals = False
+        if facts is not None:
+            specifiers = [i.module for i in facts.imports]
+            for call in facts.calls:
+                if (
+                    call.callee in ("require", "module.require", "require.resolve")
+                    and call.first_arg is None
+                ):
+                    dynamic = True
+                if (
+                    call.callee in _JS_CODE_CALLS or call.callee.startswith("vm.")
+                ) and call.first_arg is None:
+                    evals = True
+            for imp in facts.imports:
+                if imp.concealed:
+                    dynamic = True
+            # `import(expr)` leaves no fact behind: the text says whether it is there.
+            dynamic = dynamic or _JS_DYNAMIC_IMPORT.search(text) is not None
+        else:
+            specifiers = [a or b or c for a, b, c in _JS_SPEC.findall(text)]
+            dynamic = _JS_DYNAMIC.search(text) is not None
+            evals = _JS_EVAL.search(text) is not None
+        for specifier in specifiers:
+            if specifier in NATIVE_LOADERS or specifier.split("/")[0] in NATIVE_LOADERS:
+                for target, runtime in self.base.items():
+                    if runtime is Runtime.NATIVE:
+                        self.visit(target, why, path)
+            for target in self.resolver.resolve(specifier, path):
+                self.visit(target, why, path, self._required_as(target))
+        if "WebAssembly" in text:
+            for target, runtime in self.base.items():
+                if runtime is Runtime.WASM:
+                    self.visit(target, why, path)
+        if dynamic:
+            self.expand(path, why, "dynamic-js", mentioned=True)
+        if evals and _READS.search(text) is not None:
+            self.expand(path, why, "eval-js", mentioned=True)
+        self.opaque_mentions(path, why)
+
+    def _required_as(self, target: str) -> Runtime:
+        """`require` runs any file as CommonJS, except JSON (data) and `.node` (native)."""
+        base = self.base[target]
+        if target.endswith(".json"):
+            return Runtime.DATA
+        if base in (Runtime.NATIVE, Runtime.WASM) or target.endswith(".node"):
+            return Runtime.NATIVE if base is not Runtime.WASM else base
+        if base is Runtime.JS_ESM:
+            return base
+        return Runtime.JS_CJS
+
+    def opaque_mentions(self, path: str, why: str) -> None:
+        """Opaque files a reachable file names (`spawn(join(__dirname, 'helper'))`)."""
+        words = self.tokens(path)
+        for target, runtime in self.base.items():
+            if not runtime.is_opaque or target == path:
+                continue
+            name = target.rsplit("/", 1)[-1]
+            if name in words or (
+                runtime is Runtime.NATIVE
+                and name.split(".")[0] in words
+                and len(name.split(".")[0]) >= 3
+            ):
+                self.visit(target, why, path)
+
+    # -- shell and commands -----------------------------------------------------------------
+
+    def shell_edges(self, path: str, why: str) -> None:
+        text = self._text(path)
+        if text is None:
+            return
+        # npm runs scripts from the package root; a script may also expect its own folder.
+        for cwd in dict.fromkeys(("", posixpath.dirname(path))):
+            for run in parse_command(text, cwd):
+                self.command_run(run, why, path)
+        self.opaque_mentions(path, why)
+
+    def command(self, text: str, why: str, cwd: str = "") -> None:
+        for run in parse_command(text, cwd):
+            self.command_run(run, why, None)
+
+    def command_run(self, run: Run, why: str, via: str | None) -> None:
+        target = (
+            normalize(posixpath.join(run.cwd, run.target))
+            if run.kind
+            in (RunKind.NODE_FILE, RunKind.SHELL_FILE, RunKind.PYTHON_FILE, RunKind.EXEC_FILE)
+            else None
+        )
+        match run.kind:
+            case RunKind.NODE_FILE:
+                if target is not None:
+                    found = self.resolver.file_or_directory(target)
+                    if found is not None:
+                        runtime = self._required_as(found)
+                        self._mark(found, why, via, runtime)
+            case RunKind.NODE_MODULE:
+                # `-r x` resolves like `require('x')` from the working directory, and a bare
+                # path-looking name may also be meant as `./x`: the union of both.
+                importer = f"{run.cwd}/x" if run.cwd else "x"
+                found_all = self.resolver.resolve(run.target, importer)
+                if not run.target.startswith((".", "/", "#")):
+                    found_all += self.resolver.resolve("./" + run.target, importer)
+                for found in found_all:
+                    self._mark(found, why, via, self._required_as(found))
+            case RunKind.NODE_CODE:
+                facts = parse_source("<inline>.js", run.target, "javascript")
+                importer = f"{run.cwd}/<inline>" if run.cwd else "<inline>"
+                self.js_inline(importer, why, run.target, facts)
+            case RunKind.SHELL_FILE:
+                if target is not None:
+                    self._mark(target, why, via, Runtime.SHELL)
+            case RunKind.PYTHON_FILE:
+                if target is not None:
+                    self._mark(target, why, via, Runtime.PYTHON)
+            case RunKind.PYTHON_CODE:
+                for name in imported_modules(run.target.replace(";", "\n"), ""):
+                    for found in self.layout.module_files(name):
+                        self._mark(found, why, via, None)
+                if _PY_DYNAMIC.search(run.target) or _PY_EVAL.search(run.target):
+                    self.expand(via or "<inline>", why, "dynamic-py", mentioned=False)
+            case RunKind.PYTHON_MODULE:
+                for found in self.layout.module_files(run.target):
+                    self._mark(found, why, via, None)
+            case RunKind.EXEC_FILE:
+                if target is not None and target in self.files:
+                    runtime = self.base[target]
+                    self._mark(target, why, via, runtime if runtime.is_code else Runtime.SHELL)
+            case RunKind.NPM_SCRIPT:
+                script = self.manifest.scripts.get(run.target)
+                if script is not None and run.target not in self._seen_scripts:
+                    self._seen_scripts.add(run.target)
+                    self.command(script, f"{why} → scripts.{run.target}", run.cwd)
+            case RunKind.GYP:
+                self.gyp("binding.gyp", why)
+            case RunKind.BIN:
+                bin_target = self.manifest.bin.get(run.target)
+                if bin_target is not None:
+                    found = normalize(bin_target)
+                    if found is not None:
+                        self._mark(found, why, via, self._bin_runtime(found))
+
+    def _mark(self, path: str, why: str, via: str | None, runtime: Runtime | None) -> None:
+        if via is None and path in self.files:
+            self.roots.append(Root(path, self.level, why))
+        self.visit(path, why, via, runtime)
+
+    def js_inline(self, importer: str, why: str, code: str, facts: Facts | None) -> None:
+        specifiers = (
+            [i.module for i in facts.imports]
+            if facts is not None
+            else [a or b or c for a, b, c in _JS_SPEC.findall(code)]
+        )
+        for specifier in specifiers:
+            for found in self.resolver.resolve(specifier, importer):
+                self._mark(found, why, None, self._required_as(found))
+        if _JS_DYNAMIC.search(code) or (_JS_EVAL.search(code) and _READS.search(code)):
+            self.expand(importer, why, "dynamic-js", mentioned=False)
+        words = frozenset(_TOKEN.findall(code))
+        for target, runtime in self.base.items():
+            if runtime.is_opaque and target.rsplit("/", 1)[-1] in words:
+                self._mark(target, why, None, None)
+
+    def _bin_runtime(self, path: str) -> Runtime:
+        base = self.base.get(path, Runtime.DATA)
+        if base in (Runtime.SHELL, Runtime.PYTHON, Runtime.NATIVE, Runtime.JS_ESM):
+            return base
+        # npm's shims run a file without a shebang with node (Windows), and so does a user.
+        return Runtime.JS_CJS
+
+    def gyp(self, path: str, why: str, depth: int = 0) -> None:
+        text = self._text(path)
+        if text is None or depth > 8:
+            return
+        self.visit(path, why, None, Runtime.DATA)
+        read = gyp_commands(text)
+        if not read.parsed:
+            self.gap(f"{path} is not a Python literal: its commands were read from text", path)
+        cwd = posixpath.dirname(path)
+        for command in read.commands:
+            for run in parse_command(command, cwd):
+                self.command_run(run, f"{why} → {path}", None)
+        for include in read.includes:
+            self.gyp(include_path(path, include), why, depth + 1)
+
+    # -- Python -----------------------------------------------------------------------------
+
+    def python_edges(self, path: str, why: str) -> None:
+        entry = self.files[path]
+        if entry.is_binary:
+            self.gap(f"{path} runs as Python ({why}) but holds binary bytes", path)
+            return
+        text = entry.text
+        facts = (
+            facts_for(path, entry, "python")
+            if entry.size <= MAX_PARSE_BYTES and not path.endswith(".pth")
+            else None
+        )
+        names = list(imported_modules(text, self.layout.package_of(path)))
+        dynamic = evals = False
+        if facts is not None:
+            names.extend(i.module for i in facts.imports)
+            for call in facts.calls:
+                if call.callee in _PY_LOADERS and call.first_arg is None:
+                    dynamic = True
+                if call.callee.startswith(
+                    ("runpy.", "imp.load", "importlib.util.spec_from", "zipimport.")
+                ):
+                    dynamic = True
+                if call.callee in _PY_CODE_CALLS and call.first_arg is None:
+                    evals = True
+        else:
+            dynamic = _PY_DYNAMIC.search(text) is not None
+            evals = _PY_EVAL.search(text) is not None
+        for name in names:
+            for found in self.layout.module_files(name):
+                self.visit(found, why, path)
+        if dynamic:
+            self.expand(path, why, "dynamic-py", mentioned=True)
+        if evals and _READS.search(text) is not None:
+            self.expand(path, why, "eval-py", mentioned=True)
+        if "sys.path" in text or path.endswith(".pth"):
+            self.sys_path_entries(path, why)
+        self.opaque_mentions(path, why)
+
+    def sys_path_entries(self, path: str, why: str) -> None:
+        """Zips and eggs a `.pth` line or a `sys.path` edit puts on the import path."""
+        words = self.tokens(path)
+        lines = (self._text(path) or "").splitlines() if path.endswith(".pth") else []
+        for target, entry in self.files.items():
+            if not entry.data.startswith(b"PK\x03\x04"):
+                continue
+            name = target.rsplit("/", 1)[-1]
+            if name in words or any(line.strip().endswith(name) for line in lines):
+                self.visit(target, why, path, Runtime.ZIP)
+
+    # -- roots ------------------------------------------------------------------------------
+
+    def npm_roots(self) -> None:
+        scripts = self.manifest.scripts
+        self.level = Reach.INSTALL
+        for hook in INSTALL_HOOKS:
+            if scripts.get(hook):
+                self.command(scripts[hook], f"scripts.{hook}")
+        if "binding.gyp" in self.files and not (
+            scripts.get("install") or scripts.get("preinstall")
+        ):
+            self.roots.append(
+                Root("binding.gyp", Reach.INSTALL, "binding.gyp (implicit node-gyp rebuild)")
+            )
+            self.gyp("binding.gyp", "binding.gyp (implicit node-gyp rebuild)")
+        self.drain()
+        self.level = Reach.IMPORT
+        manifest = self.manifest
+        main_found: str | None = None
+        if manifest.main:
+            target = normalize(manifest.main)
+            if target is not None:
+                main_found = self.resolver.file_or_directory(target)
+        if main_found is None and (manifest.main or manifest.exports is None):
+            main_found = self.resolver.as_index("")
+        if main_found is not None:
+            self.root(main_found, "main", self._required_as(main_found))
+        if manifest.module:
+            target = normalize(manifest.module)
+            found = self.resolver.as_file(target) if target is not None else None
+            if found is not None:
+                self.root(found, "module", Runtime.JS_ESM)
+        for key, value in subpath_map(manifest.exports).items():
+            for target in map_targets(value):
+                for found in pattern_files(self.resolver.files, "", target):
+                    self.root(found, f"exports[{key!r}]", self._required_as(found))
+        if isinstance(manifest.imports, dict):
+            for key, value in manifest.imports.items():
+                for target in map_targets(value):
+                    if target.startswith("./"):
+                        for found in pattern_files(self.resolver.files, "", target):
+                            self.root(found, f"imports[{key!r}]", self._required_as(found))
+        for name, target in manifest.bin.items():
+            found = normalize(target)
+            if found is not None:
+                self.root(found, f"bin.{name}", self._bin_runtime(found))
+        self.drain()
+
+    def python_roots(self) -> None:
+        self.level = Reach.INSTALL
+        wheel = self.snapshot.kind is ArtifactKind.WHEEL
+        if not wheel:
+            if "setup.py" in self.files:
+                self.root("setup.py", "setup.py", Runtime.PYTHON)
+            backend = self.manifest.build_backend
+            for directory in self.manifest.backend_path:
+                base = normalize(directory) or ""
+                if backend:
+                    module = backend.split(":")[0]
+                    stem = (
+                        f"{base}/{module.replace('.', '/')}" if base else module.replace(".", "/")
+                    )
+                    for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
+                        self.root(candidate, "build-system.backend-path", Runtime.PYTHON)
+            for hook in ("hatch_build.py", "pdm_build.py", "build.py"):
+                if hook in self.files and (backend or "").split(".")[0] in (
+                    "hatchling",
+                    "pdm",
+                    "poetry",
+                ):
+                    self.root(hook, f"build hook {hook}", Runtime.PYTHON)
+        self.drain()
+        self.level = Reach.IMPORT
+        for path in self.files:
+            target = install_path(self.snapshot, path)
+            if target is None:
+                if is_wheel_script(path):
+                    self.root(path, "wheel script", self._bin_runtime(path))
+                continue
+            name = target.rsplit("/", 1)[-1]
+            if target.endswith(".pth") and (
+                "/" not in target or not wheel and target.count("/") == 0
+            ):
+                self.root(path, ".pth", Runtime.PYTHON)
+            elif "/" not in target and name in ("sitecustomize.py", "usercustomize.py"):
+                self.root(path, name.removesuffix(".py"), Runtime.PYTHON)
+        for key, value in self.manifest.entry_points.items():
+            group = key.split(":", 1)[0]
+            module = value.split(":", 1)[0].split("[", 1)[0].strip()
+            why = f"entry point {key}" + (" (loads itself)" if group in SELF_LOADING_GROUPS else "")
+            for found in self.layout.module_files(module):
+                self.root(found, why)
+        prefixes = self.layout.installed_prefixes()
+        for path, runtime in self.base.items():
+            if not runtime.is_code or runtime is Runtime.ZIP:
+                continue
+            target = install_path(self.snapshot, path)
+            if target is None or target.split("/", 1)[0].endswith((".dist-info", ".egg-info")):
+                continue
+            if prefixes is None or target.startswith(prefixes):
+                if target.endswith(".pth") and "/" in target:
+                    continue  # only site-packages' own .pth files run
+                self.root(path, "installed package")
+        self.drain()
+
+
+#: Views of the last few snapshots: every rule of an analysis asks about the same artifact.
+_CACHE: OrderedDict[int, tuple[Snapshot, InstalledView]] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+def build_view(snapshot: Snapshot, manifest: Manifest | None = None) -> InstalledView:
+    """Compute the installed view of one artifact (uncached)."""
+    walk = _Walk(snapshot, manifest if manifest is not None else parse_manifest(snapshot))
+    if walk.npm:
+        walk.npm_roots()
+    else:
+        walk.python_roots()
+    files = {
+        path: FileReach(
+            path,
+            walk.reach.get(path, Reach.SHIPPED),
+            walk.runtime.get(path, walk.base[path]),
+            walk.why.get(path),
+            walk.via.get(path),
+        )
+        for path in snapshot.files
+    }
+    roots = tuple(dict.fromkeys(walk.roots))
+    return InstalledView(files, roots, tuple(dict.fromkeys(walk.gaps)))
+
+
+def view_of(snapshot: Snapshot, manifest: Manifest | None = None) -> InstalledView:
+    """The installed view of a snapshot, computed once per snapshot object."""
+    cached = _CACHE.get(id(snapshot))
+    # The entry keeps `snapshot` alive, so its id cannot be reused while cached.
+    if cached is not None and cached[0] is snapshot:
+        _CACHE.move_to_end(id(snapshot))
+        view = cached[1]
+    else:
+        view = build_view(snapshot, manifest)
+        _CACHE[id(snapshot)] = (snapshot, view)
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    for gap in view.gaps:
+        gaps.record(gap.reason, gap.path, gap.sha256, gap.artifact)
+    return view
