@@ -10,6 +10,7 @@ reachable at its level: a file is SHIPPED only when the model is sure nothing ru
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections import OrderedDict, deque
@@ -36,8 +37,6 @@ from watcher.installed.python_resolve import (
     is_wheel_script,
 )
 from watcher.models import ArtifactKind, FileEntry, Manifest, Snapshot
-from watcher.parse import MAX_PARSE_BYTES, facts_for, parse_source
-from watcher.parse.facts import Facts
 
 #: npm runs these on a registry install; `prepare`/`prepublish` only for git or local installs.
 INSTALL_HOOKS = ("preinstall", "install", "postinstall")
@@ -65,27 +64,41 @@ _DTS = (".d.ts", ".d.mts", ".d.cts")
 _NODE_SHEBANG = re.compile(rb"^#![^\n]*\b(?:node|nodejs|bun|deno|tsx|ts-node)\b")
 _PY_SHEBANG = re.compile(rb"^#![^\n]*\b(?:python[0-9.]*|pypy[0-9.]*)\b")
 _SH_SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|zsh|dash|ksh|ash)\b")
+_BUNDLED_MANIFEST = re.compile(r"^(?:node_modules/(?:@[^/]+/)?[^/]+/)+package\.json$")
 _TOKEN = re.compile(r"[\w.@+-]+")
-#: Text fallback for files too large or too broken to parse.
+#: `require('x')`, `import('x')`, `from 'x'`, `import 'x'` with a whole literal specifier.
 _JS_SPEC = re.compile(
-    r"""\b(?:require|import)\s*\(\s*['"]([^'"\n]{1,300})['"]|\bfrom\s*['"]([^'"\n]{1,300})['"]|\bimport\s*['"]([^'"\n]{1,300})['"]"""
+    r"""\b(?:require|import)\s*\(\s*(['"])([^'"\n]{1,300})\1\s*[,)]"""
+    r"""|\bfrom\s*(['"])([^'"\n]{1,300})\3|\bimport\s*(['"])([^'"\n]{1,300})\5"""
 )
-_JS_DYNAMIC = re.compile(r"""\b(?:require|import)\s*\(\s*(?!['"`)\s])|\brequire\s*\(\s*`""")
-_JS_DYNAMIC_IMPORT = re.compile(r"""\bimport\s*\(\s*(?!['"`)\s])""")
+#: A loader given something other than one literal: `require(name)`, `import(`./${x}`)`,
+#: `require('./a' + ext)`.
+_JS_DYNAMIC = re.compile(
+    r"""\b(?:require|import)\s*\(\s*(?:['"][^'"\n]{0,300}['"]\s*[^\s,)]|[^'"\s)])"""
+)
+#: The loader under another name: `const r = require`, `createRequire`, `Module._load`.
+_JS_ALIAS = re.compile(
+    r"[=:(,]\s*require\s*[;,)\n}]|\bcreateRequire\b|\bmodule\.constructor\b"
+    r"|\bModule\._load\b|\bmainModule\b|\bprocess\.binding\b"
+)
+#: Code built at run time: `eval(x)`, `new Function(x)`, `vm.runInThisContext(x)`.
 _JS_EVAL = re.compile(
-    r"\b(?:eval|Function|runInThisContext|runInNewContext|runInContext|compileFunction|_compile)\s*\(|\bvm\.Script\b"
+    r"""\b(?:eval|Function|runInThisContext|runInNewContext|runInContext|compileFunction"""
+    r"""|_compile|Script|SourceTextModule)\s*\(\s*[^'"`\s)]"""
+)
+#: `importlib.import_module('x')`, `__import__('x')` with a literal name.
+_PY_STATIC_LOADER = re.compile(
+    r"""\b(?:import_module|__import__)\s*\(\s*['"]([\w.]{1,200})['"]\s*[,)]"""
 )
 _PY_DYNAMIC = re.compile(
-    r"""\b(?:import_module|__import__|run_path|run_module|load_source|spec_from_file_location|SourceFileLoader|zipimporter|load_module)\s*\("""
+    r"""\b(?:import_module|__import__)\s*\(\s*[^'"\s)]"""
+    r"""|\b(?:run_path|run_module|load_source|spec_from_file_location|SourceFileLoader"""
+    r"""|zipimporter|load_module|exec_module)\s*\("""
 )
-_PY_EVAL = re.compile(r"\b(?:exec|eval|compile)\s*\(")
+_PY_EVAL = re.compile(r"""\b(?:exec|eval|compile)\s*\(\s*[^'"\s)]""")
 _READS = re.compile(
-    r"\b(?:readFileSync|readFile|createReadStream|open|read_text|read_bytes|get_data|urlopen|fetch)\s*\("
-)
-_JS_CODE_CALLS = frozenset({"eval", "Function", "module._compile", "Module._compile"})
-_PY_CODE_CALLS = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval"})
-_PY_LOADERS = frozenset(
-    {"importlib.import_module", "__import__", "importlib.__import__", "builtins.__import__"}
+    r"\b(?:readFileSync|readFile|createReadStream|open|read_text|read_bytes|get_data"
+    r"|urlopen|fetch|get|request)\s*\("
 )
 
 
@@ -230,35 +243,17 @@ class _Walk:
         if entry.is_binary:
             self.gap(f"{path} runs as JavaScript ({why}) but holds binary bytes", path)
             return
-        dialect = "typescript" if path.endswith((".ts", ".mts", ".cts")) else "javascript"
-        facts = facts_for(path, entry, dialect) if entry.size <= MAX_PARSE_BYTES else None
-        self.js_from(path, why, entry.text, facts)
+        self.js_from(path, why, entry.text)
 
-    def js_from(self, path: str, why: str, text: str, facts: Facts | None) -> None:
-        specifiers: list[str] = []
-        dynamic = False
-        evals = False
-        if facts is not None:
-            specifiers = [i.module for i in facts.imports]
-            for call in facts.calls:
-                if (
-                    call.callee in ("require", "module.require", "require.resolve")
-                    and call.first_arg is None
-                ):
-                    dynamic = True
-                if (
-                    call.callee in _JS_CODE_CALLS or call.callee.startswith("vm.")
-                ) and call.first_arg is None:
-                    evals = True
-            for imp in facts.imports:
-                if imp.concealed:
-                    dynamic = True
-            # `import(expr)` leaves no fact behind: the text says whether it is there.
-            dynamic = dynamic or _JS_DYNAMIC_IMPORT.search(text) is not None
-        else:
-            specifiers = [a or b or c for a, b, c in _JS_SPEC.findall(text)]
-            dynamic = _JS_DYNAMIC.search(text) is not None
-            evals = _JS_EVAL.search(text) is not None
+    def js_from(self, path: str, why: str, text: str) -> None:
+        """Edges of one JavaScript file, read from its text.
+
+        The text, not the parser: it costs one linear scan, works on files too large or too
+        broken to parse, and errs toward reachable (a `require('x')` in a comment is an edge).
+        """
+        specifiers = [m.group(2) or m.group(4) or m.group(6) for m in _JS_SPEC.finditer(text)]
+        dynamic = _JS_DYNAMIC.search(text) is not None or _JS_ALIAS.search(text) is not None
+        evals = _JS_EVAL.search(text) is not None
         for specifier in specifiers:
             if specifier in NATIVE_LOADERS or specifier.split("/")[0] in NATIVE_LOADERS:
                 for target, runtime in self.base.items():
@@ -341,9 +336,8 @@ class _Walk:
                 for found in found_all:
                     self._mark(found, why, via, self._required_as(found))
             case RunKind.NODE_CODE:
-                facts = parse_source("<inline>.js", run.target, "javascript")
                 importer = f"{run.cwd}/<inline>" if run.cwd else "<inline>"
-                self.js_inline(importer, why, run.target, facts)
+                self.js_inline(importer, why, run.target)
             case RunKind.SHELL_FILE:
                 if target is not None:
                     self._mark(target, why, via, Runtime.SHELL)
@@ -369,7 +363,7 @@ class _Walk:
                     self._seen_scripts.add(run.target)
                     self.command(script, f"{why} → scripts.{run.target}", run.cwd)
             case RunKind.GYP:
-                self.gyp("binding.gyp", why)
+                self.gyp(normalize(posixpath.join(run.cwd, run.target)) or run.target, why)
             case RunKind.BIN:
                 bin_target = self.manifest.bin.get(run.target)
                 if bin_target is not None:
@@ -382,18 +376,21 @@ class _Walk:
             self.roots.append(Root(path, self.level, why))
         self.visit(path, why, via, runtime)
 
-    def js_inline(self, importer: str, why: str, code: str, facts: Facts | None) -> None:
-        specifiers = (
-            [i.module for i in facts.imports]
-            if facts is not None
-            else [a or b or c for a, b, c in _JS_SPEC.findall(code)]
-        )
-        for specifier in specifiers:
-            for found in self.resolver.resolve(specifier, importer):
+    def js_inline(self, importer: str, why: str, code: str) -> None:
+        """`node -e '…'`: the same edges as a file, resolved from the working directory."""
+        for match in _JS_SPEC.finditer(code):
+            for found in self.resolver.resolve(
+                match.group(2) or match.group(4) or match.group(6), importer
+            ):
                 self._mark(found, why, None, self._required_as(found))
-        if _JS_DYNAMIC.search(code) or (_JS_EVAL.search(code) and _READS.search(code)):
-            self.expand(importer, why, "dynamic-js", mentioned=False)
         words = frozenset(_TOKEN.findall(code))
+        loads = _JS_DYNAMIC.search(code) or _JS_ALIAS.search(code)
+        if loads or (_JS_EVAL.search(code) and _READS.search(code)):
+            self.expand(importer, why, "dynamic-js", mentioned=False)
+            for target in self.files:
+                if target.rsplit("/", 1)[-1] in words:
+                    runtime = self.base[target]
+                    self._mark(target, why, None, runtime if runtime.is_code else Runtime.JS_CJS)
         for target, runtime in self.base.items():
             if runtime.is_opaque and target.rsplit("/", 1)[-1] in words:
                 self._mark(target, why, None, None)
@@ -428,27 +425,10 @@ class _Walk:
             self.gap(f"{path} runs as Python ({why}) but holds binary bytes", path)
             return
         text = entry.text
-        facts = (
-            facts_for(path, entry, "python")
-            if entry.size <= MAX_PARSE_BYTES and not path.endswith(".pth")
-            else None
-        )
         names = list(imported_modules(text, self.layout.package_of(path)))
-        dynamic = evals = False
-        if facts is not None:
-            names.extend(i.module for i in facts.imports)
-            for call in facts.calls:
-                if call.callee in _PY_LOADERS and call.first_arg is None:
-                    dynamic = True
-                if call.callee.startswith(
-                    ("runpy.", "imp.load", "importlib.util.spec_from", "zipimport.")
-                ):
-                    dynamic = True
-                if call.callee in _PY_CODE_CALLS and call.first_arg is None:
-                    evals = True
-        else:
-            dynamic = _PY_DYNAMIC.search(text) is not None
-            evals = _PY_EVAL.search(text) is not None
+        names.extend(m.group(1) for m in _PY_STATIC_LOADER.finditer(text))
+        dynamic = _PY_DYNAMIC.search(text) is not None
+        evals = _PY_EVAL.search(text) is not None
         for name in names:
             for found in self.layout.module_files(name):
                 self.visit(found, why, path)
@@ -473,12 +453,41 @@ class _Walk:
 
     # -- roots ------------------------------------------------------------------------------
 
+    def bundled_hooks(self, manifest_path: str) -> None:
+        """A dependency shipped under `node_modules/`: npm runs its install hooks too."""
+        base = manifest_path.removesuffix("/package.json")
+        scope = self.resolver.package_json(base)
+        scripts = scope.data.get("scripts") if scope is not None else None
+        if not isinstance(scripts, dict):
+            scripts = {}
+        package = base.rsplit("node_modules/", 1)[-1]
+        for hook in INSTALL_HOOKS:
+            command = scripts.get(hook)
+            if isinstance(command, str) and command:
+                self.command(command, f"{package} scripts.{hook}", base)
+        gyp = f"{base}/binding.gyp"
+        if gyp in self.files and not (scripts.get("install") or scripts.get("preinstall")):
+            self.gyp(gyp, f"{package} binding.gyp (implicit node-gyp rebuild)")
+
+    def _readable_package_json(self) -> bool:
+        text = self._text("package.json")
+        if text is None:
+            return False
+        try:
+            return isinstance(json.loads(text), dict)
+        # The manifest parser reads a broken package.json as empty; here it means "unknown".
+        except ValueError:
+            return False
+
     def npm_roots(self) -> None:
         scripts = self.manifest.scripts
         self.level = Reach.INSTALL
         for hook in INSTALL_HOOKS:
             if scripts.get(hook):
                 self.command(scripts[hook], f"scripts.{hook}")
+        for manifest_path in sorted(self.files):
+            if _BUNDLED_MANIFEST.match(manifest_path):
+                self.bundled_hooks(manifest_path)
         if "binding.gyp" in self.files and not (
             scripts.get("install") or scripts.get("preinstall")
         ):
@@ -488,6 +497,14 @@ class _Walk:
             self.gyp("binding.gyp", "binding.gyp (implicit node-gyp rebuild)")
         self.drain()
         self.level = Reach.IMPORT
+        if not self._readable_package_json():
+            # Without a manifest npm installs nothing and the model cannot tell what a loader
+            # would run: every code file counts (fail toward reachable).
+            for path, runtime in self.base.items():
+                if runtime.is_code:
+                    self.root(path, "no readable package.json")
+            self.drain()
+            return
         manifest = self.manifest
         main_found: str | None = None
         if manifest.main:
@@ -517,6 +534,12 @@ class _Walk:
             found = normalize(target)
             if found is not None:
                 self.root(found, f"bin.{name}", self._bin_runtime(found))
+        if not any(r.reach is Reach.IMPORT for r in self.roots):
+            # No entry point resolves: `require('pkg/lib/x')` is the only way in, and any file
+            # may be it (fail toward reachable).
+            for path, runtime in self.base.items():
+                if runtime.is_code and runtime is not Runtime.ZIP:
+                    self.root(path, "no entry point: any file may be deep-imported")
         self.drain()
 
     def python_roots(self) -> None:

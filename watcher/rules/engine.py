@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from watcher.models import Finding, RuleFailure
+from watcher.installed import InstalledView, view_of
+from watcher.models import Finding, RuleFailure, Severity
 from watcher.rules.registry import (
     REGISTRY,
     ArtifactContext,
@@ -38,7 +39,8 @@ def run_rules(
         else:
             for diff in ctx.artifacts:
                 produce = partial(rule.fn, ArtifactContext(diff, ctx))
-                _collect(rule, produce, diff.label, findings, failures)
+                view = view_of(diff.new, diff.new_manifest)
+                _collect(rule, produce, diff.label, findings, failures, view)
     return findings, failures
 
 
@@ -48,13 +50,19 @@ def _collect(
     artifact: str | None,
     findings: list[Finding],
     failures: list[RuleFailure],
+    view: InstalledView | None = None,
 ) -> None:
     try:
         for produced, hit in enumerate(produce(), start=1):
+            severity = (hit.severity or rule.severity).step_down(hit.weaker)
+            # SPEC §4.4: code the module graph shows is never reached on install or import
+            # (tests, docs, examples an sdist ships) never rises above low.
+            if view is not None and hit.path is not None and view.never_runs(hit.path):
+                severity = min(severity, Severity.LOW)
             findings.append(
                 Finding(
                     rule=rule.id,
-                    severity=(hit.severity or rule.severity).step_down(hit.weaker),
+                    severity=severity,
                     message=hit.message,
                     category=rule.category,
                     path=hit.path,
