@@ -396,3 +396,31 @@ def test_sourceless_pyc_and_dynamic_imports_in_python() -> None:
 def test_view_is_computed_once_per_snapshot() -> None:
     snap = snapshot({"package.json": package_json(), "index.js": "1"})
     assert view_of(snap) is view_of(snap)
+
+
+@pytest.mark.parametrize(
+    ("text", "specifiers", "dynamic"),
+    [
+        ("require('./a')", ("./a",), False),
+        ("import x from './b.js'; export * from './c.js'", ("./b.js", "./c.js"), False),
+        ("import './side.js'; import('./lazy.js')", ("./lazy.js", "./side.js"), False),
+        ("if (typeof require === 'function') require('./a')", ("./a",), False),
+        (
+            "import { createRequire } from 'node:module';\n"
+            "const require = createRequire(import.meta.url);\nrequire('./a');",
+            ("./a", "node:module"),
+            False,
+        ),
+        ("const load = createRequire(import.meta.url); load(x)", (), True),
+        ("require('./a' + ext)", (), True),
+        ("import(`./${name}.js`)", (), True),
+        ("const r = require;", (), True),
+        ("// a require(x) in a comment still counts", (), True),
+    ],
+)
+def test_js_loads_read_from_text(text: str, specifiers: tuple[str, ...], dynamic: bool) -> None:
+    from watcher.installed.reach import js_loads
+
+    loads = js_loads(text)
+    assert sorted(loads.specifiers) == sorted(specifiers)
+    assert loads.dynamic is dynamic

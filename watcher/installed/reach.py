@@ -14,7 +14,8 @@ import json
 import posixpath
 import re
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from watcher import gaps
 from watcher.artifacts.manifest import parse_manifest
@@ -66,40 +67,130 @@ _PY_SHEBANG = re.compile(rb"^#![^\n]*\b(?:python[0-9.]*|pypy[0-9.]*)\b")
 _SH_SHEBANG = re.compile(rb"^#![^\n]*\b(?:sh|bash|zsh|dash|ksh|ash)\b")
 _BUNDLED_MANIFEST = re.compile(r"^(?:node_modules/(?:@[^/]+/)?[^/]+/)+package\.json$")
 _TOKEN = re.compile(r"[\w.@+-]+")
-#: `require('x')`, `import('x')`, `from 'x'`, `import 'x'` with a whole literal specifier.
-_JS_SPEC = re.compile(
-    r"""\b(?:require|import)\s*\(\s*(['"])([^'"\n]{1,300})\1\s*[,)]"""
-    r"""|\bfrom\s*(['"])([^'"\n]{1,300})\3|\bimport\s*(['"])([^'"\n]{1,300})\5"""
+#: After a loader's name: `(` and one whole literal, then what follows it.
+_CALL_LITERAL = re.compile(r"""\s*\(\s*(['"])([^'"\n]{0,300})\1\s*(.?)""")
+_CALL_OPEN = re.compile(r"\s*\(\s*(.?)")
+#: After `import`/`from`: a literal specifier (`import 'x'`, `from 'x'`).
+_BARE_LITERAL = re.compile(r"""\s*(['"])([^'"\n]{1,300})\1""")
+_NAMED_REQUIRE = re.compile(r"require\s*=\s*(?:[\w$]+\.)?$")
+_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+#: The loader under another name, or reached through the module system's internals.
+_JS_LOADER_NAMES: tuple[str, ...] = (
+    "module.constructor",
+    "Module._load",
+    "mainModule",
 )
-#: A loader given something other than one literal: `require(name)`, `import(`./${x}`)`,
-#: `require('./a' + ext)`.
-_JS_DYNAMIC = re.compile(
-    r"""\b(?:require|import)\s*\(\s*(?:['"][^'"\n]{0,300}['"]\s*[^\s,)]|[^'"\s)])"""
+_JS_LOADER_NAMES += ("process.binding", "Module.prototype")
+_JS_CODE_SINKS: tuple[str, ...] = (
+    "eval",
+    "Function",
+    "runInThisContext",
+    "runInNewContext",
+    "runInContext",
 )
-#: The loader under another name: `const r = require`, `createRequire`, `Module._load`.
-_JS_ALIAS = re.compile(
-    r"[=:(,]\s*require\s*[;,)\n}]|\bcreateRequire\b|\bmodule\.constructor\b"
-    r"|\bModule\._load\b|\bmainModule\b|\bprocess\.binding\b"
+_JS_CODE_SINKS += ("compileFunction", "_compile", "Script", "SourceTextModule")
+_PY_LOADERS = ("import_module", "__import__")
+_PY_PATH_LOADERS: tuple[str, ...] = (
+    "run_path",
+    "run_module",
+    "load_source",
+    "spec_from_file_location",
 )
-#: Code built at run time: `eval(x)`, `new Function(x)`, `vm.runInThisContext(x)`.
-_JS_EVAL = re.compile(
-    r"""\b(?:eval|Function|runInThisContext|runInNewContext|runInContext|compileFunction"""
-    r"""|_compile|Script|SourceTextModule)\s*\(\s*[^'"`\s)]"""
+_PY_PATH_LOADERS += ("SourceFileLoader", "zipimporter", "load_module", "exec_module")
+_PY_CODE_SINKS = ("exec", "eval", "compile")
+#: Reading a file or a response: with a code sink, what it reads may be what runs.
+_READ_NEEDLES: tuple[str, ...] = (
+    "readFileSync",
+    "readFile",
+    "createReadStream",
+    "open(",
+    "read_text",
 )
-#: `importlib.import_module('x')`, `__import__('x')` with a literal name.
-_PY_STATIC_LOADER = re.compile(
-    r"""\b(?:import_module|__import__)\s*\(\s*['"]([\w.]{1,200})['"]\s*[,)]"""
-)
-_PY_DYNAMIC = re.compile(
-    r"""\b(?:import_module|__import__)\s*\(\s*[^'"\s)]"""
-    r"""|\b(?:run_path|run_module|load_source|spec_from_file_location|SourceFileLoader"""
-    r"""|zipimporter|load_module|exec_module)\s*\("""
-)
-_PY_EVAL = re.compile(r"""\b(?:exec|eval|compile)\s*\(\s*[^'"\s)]""")
-_READS = re.compile(
-    r"\b(?:readFileSync|readFile|createReadStream|open|read_text|read_bytes|get_data"
-    r"|urlopen|fetch|get|request)\s*\("
-)
+_READ_NEEDLES += ("read_bytes", "get_data", "urlopen", "fetch(", ".get(", "request(")
+
+
+def _sites(text: str, word: str) -> Iterator[int]:
+    """End offsets of `word` where it starts a name (not inside a longer identifier).
+
+    A literal search (`str.find`) rather than a regex: a `\\b(?:…)` alternation costs seconds
+    on a 10 MB bundle, a find costs milliseconds.
+    """
+    position = text.find(word)
+    while position != -1:
+        end = position + len(word)
+        before = text[position - 1] if position else " "
+        after = text[end] if end < len(text) else " "
+        if before not in _IDENT and after not in _IDENT:
+            yield end
+        position = text.find(word, end)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loads:
+    """What one source text loads: literal specifiers, and whether anything is computed."""
+
+    specifiers: tuple[str, ...]
+    dynamic: bool
+    evals: bool
+
+
+def _calls(text: str, words: Iterable[str]) -> tuple[list[str], bool]:
+    """Literal first arguments of calls to these names, and whether any call had another."""
+    literal: list[str] = []
+    computed = False
+    for word in words:
+        for end in _sites(text, word):
+            match = _CALL_LITERAL.match(text, end)
+            if match is not None:
+                if match.group(3) in (",", ")"):
+                    literal.append(match.group(2))
+                else:
+                    computed = True  # `require('./a' + ext)`
+                continue
+            opened = _CALL_OPEN.match(text, end)
+            if opened is not None and opened.group(1) not in ("", ")"):
+                computed = True
+    return literal, computed
+
+
+def js_loads(text: str) -> _Loads:
+    """Module loads of a JavaScript text (read from the text: linear, errs toward loading)."""
+    specifiers, dynamic = _calls(text, ("require", "import"))
+    for word in ("from", "import"):
+        for end in _sites(text, word):
+            match = _BARE_LITERAL.match(text, end)
+            if match is not None:
+                specifiers.append(match.group(2))
+    for end in _sites(text, "require"):
+        # `const r = require;`: the loader kept under another name.
+        before = text[: end - len("require")].rstrip()[-1:]
+        after = text[end:].lstrip()[:1]
+        if before in ("=", ":", "(", ",") and after in (";", ",", ")", "}", ""):
+            dynamic = True
+    dynamic = dynamic or any(name in text for name in _JS_LOADER_NAMES)
+    for end in _sites(text, "createRequire"):
+        # `const require = createRequire(import.meta.url)` keeps the name: its calls are read
+        # above. Under any other name the loads cannot be followed.
+        start = end - len("createRequire")
+        after = text[end:].lstrip()[:1]
+        if after in ("}", ",", "") or _NAMED_REQUIRE.search(text, max(0, start - 60), start):
+            continue
+        dynamic = True
+    _, evals = _calls(text, _JS_CODE_SINKS)
+    return _Loads(tuple(specifiers), dynamic, evals)
+
+
+def py_loads(text: str) -> _Loads:
+    """Computed loads of a Python text (`import_module(name)`, `runpy`, `exec(…)`)."""
+    specifiers, dynamic = _calls(text, _PY_LOADERS)
+    dynamic = dynamic or any(True for word in _PY_PATH_LOADERS for _ in _sites(text, word))
+    _, evals = _calls(text, _PY_CODE_SINKS)
+    return _Loads(tuple(specifiers), dynamic, evals)
+
+
+def reads_files(text: str) -> bool:
+    """Whether a text reads a file or a response (what a code sink may then run)."""
+    return any(needle in text for needle in _READ_NEEDLES)
 
 
 def classify(path: str, entry: FileEntry, esm: bool = False) -> Runtime:
@@ -142,6 +233,7 @@ class _Walk:
         self.layout = PythonLayout(snapshot)
         self.esm = manifest.package_type == "module"
         self.base = {p: classify(p, e, self._esm(p)) for p, e in self.files.items()}
+        self.opaque = [(p, r) for p, r in self.base.items() if r.is_opaque]
         self.reach: dict[str, Reach] = {}
         self.runtime: dict[str, Runtime] = {}
         self.why: dict[str, str] = {}
@@ -251,9 +343,8 @@ class _Walk:
         The text, not the parser: it costs one linear scan, works on files too large or too
         broken to parse, and errs toward reachable (a `require('x')` in a comment is an edge).
         """
-        specifiers = [m.group(2) or m.group(4) or m.group(6) for m in _JS_SPEC.finditer(text)]
-        dynamic = _JS_DYNAMIC.search(text) is not None or _JS_ALIAS.search(text) is not None
-        evals = _JS_EVAL.search(text) is not None
+        loads = js_loads(text)
+        specifiers, dynamic, evals = loads.specifiers, loads.dynamic, loads.evals
         for specifier in specifiers:
             if specifier in NATIVE_LOADERS or specifier.split("/")[0] in NATIVE_LOADERS:
                 for target, runtime in self.base.items():
@@ -267,7 +358,7 @@ class _Walk:
                     self.visit(target, why, path)
         if dynamic:
             self.expand(path, why, "dynamic-js", mentioned=True)
-        if evals and _READS.search(text) is not None:
+        if evals and reads_files(text):
             self.expand(path, why, "eval-js", mentioned=True)
         self.opaque_mentions(path, why)
 
@@ -284,16 +375,16 @@ class _Walk:
 
     def opaque_mentions(self, path: str, why: str) -> None:
         """Opaque files a reachable file names (`spawn(join(__dirname, 'helper'))`)."""
-        words = self.tokens(path)
-        for target, runtime in self.base.items():
-            if not runtime.is_opaque or target == path:
+        if not self.opaque:
+            return
+        text = self._text(path) or ""
+        for target, runtime in self.opaque:
+            if target == path:
                 continue
             name = target.rsplit("/", 1)[-1]
-            if name in words or (
-                runtime is Runtime.NATIVE
-                and name.split(".")[0] in words
-                and len(name.split(".")[0]) >= 3
-            ):
+            stem = name.split(".")[0]
+            # A substring, not a word: `'helper' + ext` still names the file (errs toward running).
+            if name in text or (runtime is Runtime.NATIVE and len(stem) >= 3 and stem in text):
                 self.visit(target, why, path)
 
     # -- shell and commands -----------------------------------------------------------------
@@ -348,7 +439,8 @@ class _Walk:
                 for name in imported_modules(run.target.replace(";", "\n"), ""):
                     for found in self.layout.module_files(name):
                         self._mark(found, why, via, None)
-                if _PY_DYNAMIC.search(run.target) or _PY_EVAL.search(run.target):
+                inline = py_loads(run.target)
+                if inline.dynamic or inline.evals:
                     self.expand(via or "<inline>", why, "dynamic-py", mentioned=False)
             case RunKind.PYTHON_MODULE:
                 for found in self.layout.module_files(run.target):
@@ -378,14 +470,12 @@ class _Walk:
 
     def js_inline(self, importer: str, why: str, code: str) -> None:
         """`node -e '…'`: the same edges as a file, resolved from the working directory."""
-        for match in _JS_SPEC.finditer(code):
-            for found in self.resolver.resolve(
-                match.group(2) or match.group(4) or match.group(6), importer
-            ):
+        loads = js_loads(code)
+        for specifier in loads.specifiers:
+            for found in self.resolver.resolve(specifier, importer):
                 self._mark(found, why, None, self._required_as(found))
         words = frozenset(_TOKEN.findall(code))
-        loads = _JS_DYNAMIC.search(code) or _JS_ALIAS.search(code)
-        if loads or (_JS_EVAL.search(code) and _READS.search(code)):
+        if loads.dynamic or (loads.evals and reads_files(code)):
             self.expand(importer, why, "dynamic-js", mentioned=False)
             for target in self.files:
                 if target.rsplit("/", 1)[-1] in words:
@@ -426,15 +516,15 @@ class _Walk:
             return
         text = entry.text
         names = list(imported_modules(text, self.layout.package_of(path)))
-        names.extend(m.group(1) for m in _PY_STATIC_LOADER.finditer(text))
-        dynamic = _PY_DYNAMIC.search(text) is not None
-        evals = _PY_EVAL.search(text) is not None
+        loads = py_loads(text)
+        names.extend(loads.specifiers)
+        dynamic, evals = loads.dynamic, loads.evals
         for name in names:
             for found in self.layout.module_files(name):
                 self.visit(found, why, path)
         if dynamic:
             self.expand(path, why, "dynamic-py", mentioned=True)
-        if evals and _READS.search(text) is not None:
+        if evals and reads_files(text):
             self.expand(path, why, "eval-py", mentioned=True)
         if "sys.path" in text or path.endswith(".pth"):
             self.sys_path_entries(path, why)
