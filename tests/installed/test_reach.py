@@ -424,3 +424,23 @@ def test_js_loads_read_from_text(text: str, specifiers: tuple[str, ...], dynamic
     loads = js_loads(text)
     assert sorted(loads.specifiers) == sorted(specifiers)
     assert loads.dynamic is dynamic
+
+
+def test_hostile_shapes_stay_linear() -> None:
+    import time
+
+    started = time.monotonic()
+    gyp = "{'x': '" + "<!(" * 20_000 + "'}" + " 'action': [" * 20_000
+    many_stars = {f"./{'a*' * 50}": "./" + "*a" * 50}
+    view = npm(
+        {
+            "binding.gyp": gyp,
+            "index.js": "require('" + "./" * 10_000 + "x')\n" + "import(" * 20_000,
+            "s.sh": "$(" * 20_000 + "`" * 20_001,
+            **{f"a{i}.js": "1" for i in range(200)},
+        },
+        exports=many_stars,
+        scripts={"postinstall": "sh s.sh"},
+    )
+    assert view.reach("index.js") is IMP
+    assert time.monotonic() - started < 10

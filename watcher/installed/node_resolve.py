@@ -90,8 +90,16 @@ def pattern_files(files: frozenset[str], base: str, target: str) -> list[str]:
         return []
     if "*" not in path:
         return [path] if path in files else []
-    regex = re.compile("^" + ".*".join(re.escape(part) for part in path.split("*")) + "$")
-    return sorted(f for f in files if regex.match(f))
+    # Node allows one `*` per pattern; more is invalid (and would make this a backtracking
+    # search), so such a target names nothing.
+    if path.count("*") != 1:
+        return []
+    prefix, _, suffix = path.partition("*")
+    return sorted(
+        f
+        for f in files
+        if f.startswith(prefix) and f.endswith(suffix) and len(f) >= len(prefix) + len(suffix)
+    )
 
 
 class Scope:

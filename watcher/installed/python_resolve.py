@@ -78,9 +78,12 @@ def imported_modules(text: str, package: str) -> Iterator[str]:
                 continue
             dots, module, names = match.groups()
             if "(" in names:
-                while ")" not in names and index < len(lines):
-                    names += " " + lines[index]
+                # A parenthesised name list spans lines; 200 is far beyond any real one.
+                parts = [names]
+                while ")" not in parts[-1] and index < len(lines) and len(parts) < 200:
+                    parts.append(lines[index])
                     index += 1
+                names = " ".join(parts)
             base = _relative_base(dots, module, package)
             if base is None:
                 continue

@@ -41,6 +41,8 @@ from watcher.models import ArtifactKind, FileEntry, Manifest, Snapshot
 
 #: npm runs these on a registry install; `prepare`/`prepublish` only for git or local installs.
 INSTALL_HOOKS = ("preinstall", "install", "postinstall")
+#: Shell scripts are tokenized in pure Python (`shlex`): beyond this, only the start is read.
+MAX_SHELL_BYTES = 256 * 1024
 #: Entry-point groups whose host loads every plugin on its own, without the user asking.
 SELF_LOADING_GROUPS = frozenset(
     {"pytest11", "flake8.extension", "sphinx.builders", "setuptools.finalize_distribution_options"}
@@ -393,6 +395,10 @@ class _Walk:
         text = self._text(path)
         if text is None:
             return
+        if len(text) > MAX_SHELL_BYTES:
+            # Shell is tokenized in Python: a script this large is followed only in part.
+            self.gap(f"{path} is a {len(text):,}-byte shell script ({why}): read in part", path)
+            text = text[:MAX_SHELL_BYTES]
         # npm runs scripts from the package root; a script may also expect its own folder.
         for cwd in dict.fromkeys(("", posixpath.dirname(path))):
             for run in parse_command(text, cwd):
@@ -500,6 +506,8 @@ class _Walk:
         read = gyp_commands(text)
         if not read.parsed:
             self.gap(f"{path} is not a Python literal: its commands were read from text", path)
+        if read.truncated:
+            self.gap(f"{path} holds more command text than watcher reads: read in part", path)
         cwd = posixpath.dirname(path)
         for command in read.commands:
             for run in parse_command(command, cwd):
