@@ -444,3 +444,11 @@ def test_hostile_shapes_stay_linear() -> None:
     )
     assert view.reach("index.js") is IMP
     assert time.monotonic() - started < 10
+
+
+def test_main_that_holds_binary_bytes_is_a_gap() -> None:
+    files = {"package.json": package_json(main="lib/x.bin"), "lib/x.bin": b"\x00\x01payload"}
+    with collecting() as found:
+        view = view_of(snapshot(files))
+    assert view.reach("lib/x.bin") is IMP
+    assert [g.path for g in found] == ["lib/x.bin"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -701,6 +702,7 @@ class _Walk:
 #: Views of the last few snapshots: every rule of an analysis asks about the same artifact.
 _CACHE: OrderedDict[int, tuple[Snapshot, InstalledView]] = OrderedDict()
 _CACHE_SIZE = 16
+_LOCK = threading.Lock()
 
 
 def build_view(snapshot: Snapshot, manifest: Manifest | None = None) -> InstalledView:
@@ -725,17 +727,25 @@ def build_view(snapshot: Snapshot, manifest: Manifest | None = None) -> Installe
 
 
 def view_of(snapshot: Snapshot, manifest: Manifest | None = None) -> InstalledView:
-    """The installed view of a snapshot, computed once per snapshot object."""
-    cached = _CACHE.get(id(snapshot))
-    # The entry keeps `snapshot` alive, so its id cannot be reused while cached.
-    if cached is not None and cached[0] is snapshot:
-        _CACHE.move_to_end(id(snapshot))
-        view = cached[1]
-    else:
+    """The installed view of a snapshot, computed once per snapshot object.
+
+    Thread-safe: the daemon analyses releases on several threads; two threads asking for the
+    same new snapshot at once may both compute it, which costs time but never correctness.
+    """
+    with _LOCK:
+        cached = _CACHE.get(id(snapshot))
+        # The entry keeps `snapshot` alive, so its id cannot be reused while cached.
+        if cached is not None and cached[0] is snapshot:
+            _CACHE.move_to_end(id(snapshot))
+            view: InstalledView | None = cached[1]
+        else:
+            view = None
+    if view is None:
         view = build_view(snapshot, manifest)
-        _CACHE[id(snapshot)] = (snapshot, view)
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        with _LOCK:
+            _CACHE[id(snapshot)] = (snapshot, view)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
     for gap in view.gaps:
         gaps.record(gap.reason, gap.path, gap.sha256, gap.artifact)
     return view
