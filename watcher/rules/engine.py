@@ -55,15 +55,18 @@ def _collect(
     try:
         for produced, hit in enumerate(produce(), start=1):
             severity = (hit.severity or rule.severity).step_down(hit.weaker)
+            message = hit.message
             # SPEC §4.4: code the module graph shows is never reached on install or import
             # (tests, docs, examples an sdist ships) never rises above low.
             if view is not None and hit.path is not None and view.never_runs(hit.path):
+                if severity > Severity.LOW:
+                    message = f"{message} (capped low: nothing installs, imports or runs it)"
                 severity = min(severity, Severity.LOW)
             findings.append(
                 Finding(
                     rule=rule.id,
                     severity=severity,
-                    message=hit.message,
+                    message=message,
                     category=rule.category,
                     path=hit.path,
                     line=hit.line,
