@@ -304,6 +304,13 @@ class Manifest:
     gaps: tuple[Gap, ...] = ()
     #: `setup.py` text, when the artifact has one.
     setup_py: str | None = None
+    #: npm `main`, `module` and `type` of package.json (None when absent or not a string).
+    main: str | None = None
+    module: str | None = None
+    package_type: str | None = None
+    #: npm `exports` and `imports` maps as parsed JSON (a string, list or object; None if absent).
+    exports: object = None
+    imports: object = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,8 +82,17 @@ def _npm_manifest(snapshot: Snapshot) -> Manifest:
         bin=bin_map,
         repository=repository if isinstance(repository, str) else None,
         has_binding_gyp="binding.gyp" in snapshot.files,
+        main=_str_or_none(data.get("main")),
+        module=_str_or_none(data.get("module")),
+        package_type=_str_or_none(data.get("type")),
+        exports=data.get("exports"),
+        imports=data.get("imports"),
         gaps=gaps,
     )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _record_gap(snapshot: Snapshot, path: str, why: str) -> None:

@@ -20,6 +20,7 @@ from watcher.rules import (  # noqa: F401  (imported for their registrations)
     metadata,
     names,
     npm_install,
+    opaque,
     python_install,
     release_history,
     wallet,

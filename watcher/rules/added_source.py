@@ -1,7 +1,7 @@
 """Small helpers for the rules that read added source lines (mail, DNS, wallet, AI CLI).
 
 Kept apart from `code.py` on purpose: that module is being rebuilt on tree-sitter, and these
-rules only need the added lines of source files, without comments and test code.
+rules only need the added lines of source files, without comments.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from watcher.rules.text import is_js, is_python
 #: Comment-only lines run nothing: an address in a JSDoc example is not a recipient.
 COMMENT_PREFIXES = ("//", "/*", "*", "#")
 
-#: Test code ships in many packages but never runs in an agent: `bcc: 'a@b.invalid'` in a
-#: test of a mailer is the mailer being tested, not a recipient being added.
+
+#: Test-code paths. No longer used to skip files here (the installed view caps what nothing
+#: reaches); kept for `watcher.scoring`, which still weighs such findings one step lower.
 _TEST_PATH = re.compile(
     r"(?:^|/)(?:tests?|__tests__|__mocks__|spec|fixtures?)/|\.(?:test|spec)\.[cm]?[jt]sx?$"
     r"|(?:^|/)test_[^/]*\.py$|_test\.py$|(?:^|/)conftest\.py$"
@@ -99,7 +100,11 @@ _CACHE: list[tuple[ArtifactDiff, tuple[SourceFile, ...]]] = []
 
 
 def changed_sources(ctx: ArtifactContext) -> tuple[SourceFile, ...]:
-    """Added/changed JS or Python files outside test code, with their added code lines."""
+    """Added/changed JS or Python files (as the runtime reads them), with their added code lines.
+
+    Test code is not skipped by its path: a finding in a file nothing reaches is capped low by
+    the engine, from the installed view, and a `tests/` file that `main` requires is code.
+    """
     # One read of the slot: rules of different analyses may run on other threads.
     cached = _CACHE[0] if _CACHE else None
     if cached is not None and cached[0] is ctx.diff:
@@ -107,11 +112,12 @@ def changed_sources(ctx: ArtifactContext) -> tuple[SourceFile, ...]:
     sources: list[SourceFile] = []
     for change in ctx.changed_files():
         path = change.path
-        if change.new is None or change.new.is_binary or is_test_path(path):
+        if change.new is None or change.new.is_binary:
             continue
-        file_js = is_js(path)
-        if not (file_js or is_python(path)):
+        dialect = ctx.dialect(path)
+        if dialect is None:
             continue
+        file_js = dialect != "python"
         lines = tuple(a for a in change.added_lines if a.text.strip() and not is_comment(a.text))
         if lines:
             sources.append(_source_file(path, file_js, lines))

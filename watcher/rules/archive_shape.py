@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from watcher.models import ChangeKind, Severity, SpecialKind
+from watcher.models import Severity, SpecialKind
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
-
-#: File magic of native executables and libraries (ELF, PE, Mach-O 32/64 both byte orders, fat).
-EXECUTABLE_MAGIC = (
-    b"\x7fELF",
-    b"MZ",
-    b"\xfe\xed\xfa\xce",
-    b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe",
-    b"\xca\xfe\xba\xbe",
-)
-EXECUTABLE_SUFFIXES = (".exe", ".dll", ".so", ".dylib", ".node", ".bin")
 
 LINK_KINDS = frozenset(
     {SpecialKind.SYMLINK, SpecialKind.HARDLINK, SpecialKind.DEVICE, SpecialKind.FIFO}
@@ -39,29 +27,6 @@ INSTALLER_VIEW = {
     SpecialKind.HIDDEN_DATA: (Severity.MEDIUM, "data hidden in the archive: {target}"),
     SpecialKind.SKIPPED: (Severity.LOW, "the installer skips the {target} entry {path!r}"),
 }
-
-
-@artifact_rule(
-    id="archive.binary",
-    summary="A native executable or library was added or replaced",
-    severity=Severity.MEDIUM,
-    category="binary",
-)
-def binary_added(ctx: ArtifactContext) -> Iterator[Hit]:
-    """Compiled code cannot be reviewed from the diff; new or changed binaries need a look."""
-    for change in ctx.changed_files():
-        entry = change.new
-        if entry is None or not entry.is_binary:
-            continue
-        native = entry.data.startswith(EXECUTABLE_MAGIC)
-        if not native and not change.path.endswith(EXECUTABLE_SUFFIXES):
-            continue
-        verb = "added" if change.kind is ChangeKind.ADDED else "replaced"
-        yield Hit(
-            f"native binary {verb}: {change.path} ({entry.size:,} bytes)",
-            path=change.path,
-            evidence=f"sha256 {entry.sha256}",
-        )
 
 
 @artifact_rule(

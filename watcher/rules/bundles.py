@@ -3,7 +3,7 @@
 Shai-Hulud added a 3.6 MB minified `bundle.js` run from `postinstall`; the chalk/debug payload
 was one obfuscated line. A diff of such a file is unreadable, so its arrival is the signal.
 Packages that always shipped `dist/*.min.js` or a bundled `dist/index.js` keep doing so
-quietly. Native binaries are `archive.binary`'s business, not this rule's.
+quietly. Native binaries are `code.opaque`'s business, not this rule's.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from watcher.installed import Reach
 from watcher.models import ChangeKind, Ecosystem, FileEntry, Severity
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js
@@ -59,6 +60,12 @@ def _hooks_running(ctx: ArtifactContext, path: str) -> list[str]:
     """Install hooks of the new manifest whose command names this file."""
     scripts = ctx.diff.new_manifest.scripts
     name = path.rsplit("/", 1)[-1]
+    reached = ctx.view.files.get(path)
+    if reached is not None and reached.reach is Reach.INSTALL and reached.why:
+        # What the installed view follows through the module graph and `sh x`/`npm run x`.
+        hook = reached.why.split(" ", 1)[0].removeprefix("scripts.")
+        if hook in INSTALL_HOOKS:
+            return [hook]
     return [
         h
         for h in INSTALL_HOOKS
@@ -79,7 +86,7 @@ def minified_appeared(ctx: ArtifactContext) -> Iterator[Hit]:
     had_packed: bool | None = None
     for change in ctx.changed_files():
         entry = change.new
-        if entry is None or not is_js(change.path):
+        if entry is None or ctx.dialect(change.path) in (None, "python"):
             continue
         hooks = _hooks_running(ctx, change.path)
         why = packed(entry)

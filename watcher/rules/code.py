@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from watcher.models import AddedLine, FileChange, Severity, Snapshot
-from watcher.parse import Call, Facts, can_parse, facts_for
+from watcher.parse import MAX_PARSE_BYTES, Call, Facts, facts_for
 from watcher.parse.purpose import purpose_of
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
@@ -67,19 +67,17 @@ class Signal:
     #: one of these passes the prefilter even when its added lines hold no needle.
     alias_needles: tuple[bytes, ...] = ()
 
-    def pattern_for(self, path: str) -> re.Pattern[str] | None:
-        """The pattern for this file's language, if the file is source code."""
-        if is_js(path):
-            return self.js
-        if is_python(path):
-            return self.py
-        return None
+    def pattern_for(self, dialect: str | None) -> re.Pattern[str] | None:
+        """The pattern for a file read in this dialect (`ArtifactContext.dialect`), if code."""
+        if dialect is None:
+            return None
+        return self.py if dialect == "python" else self.js
 
-    def applies_to(self, path: str) -> bool:
-        """Whether this signal can match in this file at all."""
-        if self.pattern_for(path) is not None:
+    def applies_to(self, dialect: str | None) -> bool:
+        """Whether this signal can match in a file read in this dialect at all."""
+        if self.pattern_for(dialect) is not None:
             return True
-        return self.facts is not None and (is_js(path) or is_python(path))
+        return self.facts is not None and dialect is not None
 
 
 def _c(pattern: str) -> re.Pattern[str]:
@@ -149,18 +147,20 @@ def _text_matches(
             yield index, match.start(), match.end(), match.group(0)
 
 
-def _had_before(old: Snapshot | None, signal: Signal) -> bool:
+def _had_before(ctx: ArtifactContext, signal: Signal) -> bool:
     """Whether any source file of the old release already matched this signal."""
+    old = ctx.diff.old
     if old is None:
         return False
     for path, entry in old.files.items():
-        if entry.is_binary or not signal.applies_to(path):
+        dialect = ctx.old_dialect(path)
+        if entry.is_binary or not signal.applies_to(dialect):
             continue
         text = entry.text
         if signal.needles is not None and not any(n in text for n in signal.needles):
             continue
-        pattern = signal.pattern_for(path)
-        facts = facts_for(path, entry) if signal.facts is not None else None
+        pattern = signal.pattern_for(dialect)
+        facts = facts_for(path, entry, dialect) if signal.facts is not None else None
         if facts is not None and signal.facts is not None:
             if next(signal.facts(facts), None) is not None:
                 return True
@@ -216,24 +216,28 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
         if not change.added_lines:
             continue
         path = change.path
+        # The runtime's reading, not the name: `require('./x.dat')` makes x.dat JavaScript.
+        dialect = ctx.dialect(path)
+        if dialect is None:
+            continue
         text, index_of = _added_text(change)
         # Alias needles only matter to the parser: a file too large to parse skips them.
         whole = change.new.data if change.new is not None else b""
-        if not can_parse(path, len(whole)):
+        if len(whole) > MAX_PARSE_BYTES:
             whole = b""
         live = [
             (s, p)
             for s in signals
-            if s.applies_to(path)
+            if s.applies_to(dialect)
             and (
-                text.may_match(s, p := s.pattern_for(path))
+                text.may_match(s, p := s.pattern_for(dialect))
                 or (s.facts is not None and any(n in whole for n in s.alias_needles))
             )
         ]
         if not live:
             continue
         wants_facts = any(s.facts is not None for s, _ in live)
-        facts = facts_for(path, change.new) if wants_facts else None
+        facts = facts_for(path, change.new, dialect) if wants_facts else None
         error_lines = (
             frozenset(i for n in facts.error_lines if (i := index_of.get(n)) is not None)
             if facts is not None
@@ -277,7 +281,7 @@ def scan_added_lines(
         for match in strong or hits:
             signal = match.signal
             if signal not in known:
-                known[signal] = _had_before(ctx.diff.old, signal)
+                known[signal] = _had_before(ctx, signal)
             notes = []
             if known[signal]:
                 notes.append("the previous release already did this")

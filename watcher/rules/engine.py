@@ -9,7 +9,8 @@ from functools import partial
 
 from watcher import gaps
 from watcher.gaps import Gap
-from watcher.models import Finding, RuleFailure
+from watcher.installed import InstalledView, view_of
+from watcher.models import ArtifactDiff, Finding, RuleFailure, Severity
 from watcher.rules.incomplete import RULE_ID as INCOMPLETE
 from watcher.rules.registry import (
     REGISTRY,
@@ -60,7 +61,18 @@ def _run(
         return
     for diff in ctx.artifacts:
         produce = partial(rule.fn, ArtifactContext(diff, ctx))
-        _collect(rule, produce, diff.label, findings, failures)
+        _collect(rule, produce, diff.label, findings, failures, _view(diff))
+
+
+def _view(diff: ArtifactDiff) -> InstalledView | None:
+    """The reachability model of `diff`'s new artifact; None (nothing capped) if it failed."""
+    try:
+        return view_of(diff.new, diff.new_manifest)
+    # Deliberately broad, as for rules: without the model nothing is capped as unreachable.
+    except Exception as e:  # noqa: BLE001
+        logger.warning("reachability of %s failed: %s", diff.label, e, exc_info=True)
+        gaps.record(f"reachability model failed: {type(e).__name__}: {e}")
+        return None
 
 
 def _collect(
@@ -69,14 +81,29 @@ def _collect(
     artifact: str | None,
     findings: list[Finding],
     failures: list[RuleFailure],
+    view: InstalledView | None = None,
 ) -> None:
     try:
         for produced, hit in enumerate(produce(), start=1):
+            severity = (hit.severity or rule.severity).step_down(hit.weaker)
+            message = hit.message
+            # SPEC §4.4: code the module graph shows is never reached on install or import
+            # (tests, docs, examples an sdist ships) never rises above low. What watcher could
+            # not analyse is judged by where it is, not capped: it may be what runs.
+            if (
+                view is not None
+                and hit.path is not None
+                and rule.id != INCOMPLETE
+                and view.never_runs(hit.path)
+            ):
+                if severity > Severity.LOW:
+                    message = f"{message} (capped low: nothing installs, imports or runs it)"
+                severity = min(severity, Severity.LOW)
             findings.append(
                 Finding(
                     rule=rule.id,
-                    severity=(hit.severity or rule.severity).step_down(hit.weaker),
-                    message=hit.message,
+                    severity=severity,
+                    message=message,
                     category=rule.category,
                     path=hit.path,
                     line=hit.line,

@@ -51,16 +51,17 @@ def _disagreements(declared: Declared, tarball: Manifest) -> Iterator[tuple[tupl
         for name in sorted(declared.dependencies.keys() | tarball.dependencies.keys()):
             registry, local = declared.dependencies.get(name), tarball.dependencies.get(name)
             if registry != local:
-                yield (
-                    ("dependency", name),
-                    Hit(
-                        f"the registry lists dependency `{name}` as {_shown(registry)} but the "
-                        f"tarball's package.json has {_shown(local)}: npm installs the registry's",
-                        path="package.json",
-                        evidence=f"registry: {name}@{registry or '-'}; tarball: {name}@{local or '-'}",
-                        subject=name,
-                    ),
+                hit = Hit(
+                    f"the registry lists dependency `{name}` as {_shown(registry)} but the "
+                    f"tarball's package.json has {_shown(local)}: npm installs the registry's",
+                    path="package.json",
+                    evidence=f"registry: {name}@{registry or '-'}; tarball: {local or '-'}",
+                    subject=name,
+                    # A hidden dependency is the attack; a differing spec may be a publishing
+                    # tool's rewrite (workspace:, shorthand URLs), still worth a look.
+                    severity=None if registry is None or local is None else Severity.MEDIUM,
                 )
+                yield ("dependency", name), hit
     hooks = {h: tarball.scripts[h] for h in INSTALL_HOOKS if h in tarball.scripts}
     if declared.scripts is not None:
         for hook in INSTALL_HOOKS:

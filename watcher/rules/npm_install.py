@@ -8,7 +8,8 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping
 
-from watcher.models import Ecosystem, Severity
+from watcher.installed import Reach
+from watcher.models import ChangeKind, Ecosystem, FileChange, Severity
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, json_key_line, json_path_line
 
@@ -43,6 +44,51 @@ def install_script(ctx: ArtifactContext) -> Iterator[Hit]:
     old = ctx.diff.old_manifest.scripts if ctx.diff.old_manifest else {}
     yield from _hook_hits(old, ctx.diff.new_manifest.scripts, _package_json_text(ctx))
     yield from _bundled_hooks(ctx)
+    yield from _install_code_changed(ctx)
+
+
+def _version_bump_only(ctx: ArtifactContext, change: FileChange) -> bool:
+    """Every added line is a removed one with the release's version number swapped in.
+
+    esbuild's `install.js` pins its own version (`const ESBUILD_VERSION = '0.25.1'`): the same
+    code under a new number is not new install-time behaviour.
+    """
+    old = ctx.diff.old_manifest.version if ctx.diff.old_manifest else None
+    new = ctx.diff.new_manifest.version
+    if change.kind is not ChangeKind.MODIFIED or not old or not new or old == new:
+        return False
+    removed = set(change.removed_lines)
+    return all(a.text.replace(new, old) in removed for a in change.added_lines)
+
+
+def _install_code_changed(ctx: ArtifactContext) -> Iterator[Hit]:
+    """Files an install hook of the pinned release already ran, changed under that same hook.
+
+    An edited `install.js` behind an unchanged `"postinstall": "node install.js"` is new
+    install-time code as much as a new hook is; the installed view follows the hook through
+    `sh x`, `npm run x`, `binding.gyp` actions and the module graph.
+    """
+    old_view = ctx.old_view
+    if old_view is None or not any(r.reach is Reach.INSTALL for r in old_view.roots):
+        return
+    for change in ctx.changed_files():
+        reached = ctx.view.files.get(change.path)
+        if reached is None or reached.reach is not Reach.INSTALL or not reached.runtime.is_code:
+            continue
+        if _version_bump_only(ctx, change):
+            continue
+        verb = "changed" if change.kind is ChangeKind.MODIFIED else "added"
+        first = change.added_lines[0] if change.added_lines else None
+        yield Hit(
+            f"install-time code {verb}: {change.path} runs on install ({reached.why}"
+            + (f", loaded by {reached.via}" if reached.via else "")
+            + ")",
+            path=change.path,
+            line=first.lineno if first else None,
+            evidence=excerpt(first.text)
+            if first
+            else f"sha256 {change.new.sha256 if change.new else ''}",
+        )
 
 
 #: The manifest of a dependency shipped inside the tarball (`bundleDependencies`): npm runs

