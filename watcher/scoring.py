@@ -12,12 +12,10 @@ a combination.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watcher.models import Finding, Severity
-from watcher.rules.added_source import is_test_path
 
 #: How much one finding of each severity adds, as a probability-like share of 100.
 WEIGHTS = {
@@ -115,22 +113,6 @@ class Verdict:
     reasons: tuple[str, ...]
 
 
-def _in_tests(finding: Finding) -> bool:
-    """Test code ships in sdists but never runs in an agent (`os.environ.copy()` for a
-    subprocess test is no dump). Install hooks are judged by what they run, wherever it is."""
-    return (
-        finding.path is not None
-        and finding.category != "install-hook"
-        and is_test_path(finding.path)
-    )
-
-
-def _weighed(finding: Finding) -> Finding:
-    if not _in_tests(finding):
-        return finding
-    return dataclasses.replace(finding, severity=finding.severity.step_down())
-
-
 #: A single new file (outside tests) that both fetches and starts processes: the dropper
 #: shape (ultralytics 8.3.41 fetched and started a miner at import). High, not critical: an
 #: updater or a CLI wrapper can do the same honestly, and a reviewer decides which.
@@ -152,7 +134,6 @@ def score(findings: Sequence[Finding]) -> Verdict:
     """Score a release's findings."""
     if not findings:
         return Verdict(0, Severity.NONE, ())
-    findings = [_weighed(f) for f in findings]
     severity = max(f.severity for f in findings)
     reasons = [combo.reason for combo in COMBINATIONS if combo.matches(findings)]
     if reasons:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.deps.mock_registries import MockNpm
+from tests.support import archives as A
 from tests.support.packages import STRUTIL_SETUP_JS, NpmRelease
 from tests.support.replays import PyRelease, npm
 from watcher.models import Finding, Severity
@@ -85,15 +86,29 @@ def _finding(rule: str, category: str, severity: Severity, path: str) -> Finding
     return Finding(rule, severity, "m", category, path=path, artifact="a.tgz")
 
 
-def test_test_code_counts_one_step_weaker() -> None:
-    """pydantic-core's sdist: `os.environ.copy()` in a test is not an environment dump."""
-    findings = [
-        _finding("code.env-access", "env", Severity.HIGH, "tests/test_errors.py"),
-        _finding("code.new-host", "host", Severity.MEDIUM, "tests/serializers/test_any.py"),
-    ]
-    assert score(findings).severity is Severity.MEDIUM
-    live = [_finding("code.env-access", "env", Severity.HIGH, "src/app.py"), findings[1]]
-    assert score(live).severity is Severity.HIGH
+def test_test_code_nothing_installs_is_capped_low_by_reachability(tmp_path: Path) -> None:
+    """pydantic-core's sdist: `os.environ.copy()` in a test is not an environment dump.
+
+    Judged by the module graph, not the path: the sdist installs `pkg` only (its egg-info
+    says so), so nothing installs or imports `tests/`; a test file that `pkg` imports counts.
+    """
+    meta = {
+        "PKG-INFO": "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n",
+        "pkg.egg-info/top_level.txt": "pkg\n",
+        "pkg/__init__.py": "X = 1\n",
+    }
+    dump = "import os, subprocess\nsubprocess.run(['x'], env=dict(os.environ))\n"
+    old = tmp_path / "pkg-1.0.tar.gz"
+    old.write_bytes(A.sdist("pkg", "1.0", meta))
+    unreached = tmp_path / "pkg-1.1.tar.gz"
+    unreached.write_bytes(A.sdist("pkg", "1.1", {**meta, "tests/test_errors.py": dump}))
+    findings = [f for f in diff_local(old, unreached).findings if f.path == "tests/test_errors.py"]
+    assert findings and all(f.severity <= Severity.LOW for f in findings)
+    reached = tmp_path / "pkg-1.1-b.tar.gz"
+    imported = {**meta, "pkg/__init__.py": "from tests import test_errors\n"}
+    reached.write_bytes(A.sdist("pkg", "1.1", {**imported, "tests/test_errors.py": dump}))
+    live = [f for f in diff_local(old, reached).findings if f.path == "tests/test_errors.py"]
+    assert max(f.severity for f in live) > Severity.LOW
 
 
 def test_one_file_that_downloads_and_runs_is_high() -> None:

@@ -20,19 +20,6 @@ from watcher.rules.text import is_js, is_python
 COMMENT_PREFIXES = ("//", "/*", "*", "#")
 
 
-#: Test-code paths. No longer used to skip files here (the installed view caps what nothing
-#: reaches); kept for `watcher.scoring`, which still weighs such findings one step lower.
-_TEST_PATH = re.compile(
-    r"(?:^|/)(?:tests?|__tests__|__mocks__|spec|fixtures?)/|\.(?:test|spec)\.[cm]?[jt]sx?$"
-    r"|(?:^|/)test_[^/]*\.py$|_test\.py$|(?:^|/)conftest\.py$"
-)
-
-
-def is_test_path(path: str) -> bool:
-    """Whether a path is test code (tests/, __tests__/, *.test.js, test_*.py, conftest.py)."""
-    return _TEST_PATH.search(path) is not None
-
-
 def is_comment(line: str) -> bool:
     """Whether a line holds only a comment (in either language)."""
     return line.lstrip().startswith(COMMENT_PREFIXES)
