@@ -9,7 +9,7 @@ from functools import partial
 
 from watcher import gaps
 from watcher.gaps import Gap
-from watcher.installed import InstalledView, view_of
+from watcher.installed import InstalledView, Reach, view_of
 from watcher.models import ArtifactDiff, Finding, RuleFailure, Severity
 from watcher.rules.incomplete import RULE_ID as INCOMPLETE
 from watcher.rules.registry import (
@@ -64,6 +64,10 @@ def _run(
         _collect(rule, produce, diff.label, findings, failures, _view(diff))
 
 
+#: Capabilities that make new install-time code critical (SPEC §4.4).
+INSTALL_TIME_CRITICAL = frozenset({"network", "exec", "dynamic-code", "exfil"})
+
+
 def _view(diff: ArtifactDiff) -> InstalledView | None:
     """The reachability model of `diff`'s new artifact; None (nothing capped) if it failed."""
     try:
@@ -99,6 +103,20 @@ def _collect(
                 if severity > Severity.LOW:
                     message = f"{message} (capped low: nothing installs, imports or runs it)"
                 severity = min(severity, Severity.LOW)
+            elif (
+                view is not None
+                and hit.path is not None
+                and not hit.weaker
+                and rule.category in INSTALL_TIME_CRITICAL
+                and severity >= Severity.LOW
+                and view.reach(hit.path) is Reach.INSTALL
+            ):
+                # SPEC §4.4: new code that runs on `npm install`/`pip install` and reaches the
+                # network, starts processes or runs code is critical, whoever wrote it: it
+                # runs before anyone has reviewed or even imported the package.
+                if severity < Severity.CRITICAL:
+                    message = f"{message} (runs at install time)"
+                severity = Severity.CRITICAL
             findings.append(
                 Finding(
                     rule=rule.id,
