@@ -162,10 +162,11 @@ def dependents(snapshot: Snapshot, changed: Iterable[str]) -> set[str]:
     """Unchanged source files that may read a changed one (import it, or load it as text): a
     description kept in `tools.md` or `texts.py` changes what `index.js` declares.
 
-    A literal prefilter on the changed file's stem; the extractors then decide.
+    A word-level prefilter on the changed files' stems (one pass over each unchanged file,
+    whatever the number of changed files); the extractors then decide.
     """
     changed = set(changed)
-    needles = set()
+    needles: set[bytes] = set()
     for path in changed:
         base = posixpath.basename(path)
         stem = posixpath.splitext(base)[0]
@@ -178,11 +179,16 @@ def dependents(snapshot: Snapshot, changed: Iterable[str]) -> set[str]:
         return set()
     found = set()
     for path, entry in snapshot.files.items():
-        if path in changed or _kind(path) not in ("js", "py"):
+        if path in changed or _kind(path) not in ("js", "py") or not is_candidate(path, entry):
             continue
-        if any(n in entry.data for n in needles) and is_candidate(path, entry):
+        if not needles.isdisjoint(_WORD.findall(entry.data)):
             found.add(path)
     return found
+
+
+#: Words of a source file, as a module specifier or file name spells a stem (`texts`,
+#: `save_note`, `tool-docs`).
+_WORD = re.compile(rb"[A-Za-z0-9_$-]+")
 
 
 def extract_tools(snapshot: Snapshot, paths: Iterable[str] | None = None) -> dict[str, Tool]:
