@@ -193,7 +193,11 @@ def test_python_surfaces_and_files_read_at_load() -> None:
         }
     )
     assert found[(INSTRUCTIONS, "py")].description == "Python instructions."
+    assert found[(INSTRUCTIONS, "py")].origin == "srv/prompts/instructions.md"
     assert found[(TOOL, "a")].description == "Desc from the texts module."
+    assert found[(TOOL, "a")].origin == "srv/texts.py"
+    assert found[(TOOL, "c")].origin == "srv/c.txt"
+    assert found[(PROMPT, "review")].origin is None
     assert found[(TOOL, "a")].optional == frozenset({"api_key"})
     assert found[(TOOL, "a")].sends == frozenset({"api_key"})
     assert found[(RESPONSE, "a")].description == "Fixed text to the model"

@@ -130,6 +130,8 @@ class _Strings:
     def __init__(self, module: ast.Module, path: str = "") -> None:
         self.path = path
         self.context = _CONTEXT.get()
+        #: The artifact path of the last file a value was read from (imports, `x.md`).
+        self.loaded: str | None = None
         #: Names imported at module level: local name -> (module, level, imported name).
         self.imports: dict[str, tuple[str, int, str]] = {}
         self.names: dict[str, ast.expr | None] = {}
@@ -180,10 +182,10 @@ class _Strings:
                 return inner.strip() if inner is not None else None
             return None
         if isinstance(node, ast.Name) and node.id not in self._resolving:
-            if node.id not in self.names and node.id in self.imports:
-                return self._imported(*self.imports[node.id])
-            self._resolving.add(node.id)
+            self._resolving.add(node.id)  # also ends import cycles (a imports b imports a)
             try:
+                if node.id not in self.names and node.id in self.imports:
+                    return self._imported(*self.imports[node.id])
                 return self.value(self.names.get(node.id), depth + 1)
             finally:
                 self._resolving.discard(node.id)
@@ -196,10 +198,8 @@ class _Strings:
         context = self.context
         if context is None or len(context.active) >= _MAX_HOPS:
             return None
-        if level:
-            base = posixpath.dirname(self.path)
-            for _ in range(level - 1):
-                base = posixpath.dirname(base)
+        if level:  # relative to this module's folder: `.` is it, `..` its parent
+            base = posixpath.join(".", *[".."] * (level - 1))
             stem = posixpath.join(base, *module.split(".")) if module else base
         else:  # `from pkg.texts import X`: the package's own module, wherever its root is
             stem = "/" + module.replace(".", "/")
@@ -219,7 +219,10 @@ class _Strings:
                     context.active.discard(target)
                 strings = context.modules.get(target)
             if strings is not None:
-                return strings.value(ast.Name(name, ast.Load()))
+                strings.loaded = None
+                value = strings.value(ast.Name(name, ast.Load()))
+                self.loaded = strings.loaded or target
+                return value
         return None
 
     def _normal(self, relative: str) -> str | None:
@@ -231,6 +234,7 @@ class _Strings:
     def _load(self, relative: str) -> str | None:
         if self.context is None:
             return None
+        self.loaded = self._normal(relative)
         if relative.startswith("/"):
             return self.context.loader("", relative.lstrip("/"))
         return self.context.loader(self.path, relative)
@@ -499,10 +503,9 @@ class _Visitor:
                 given = _keyword(call, "name") or (call.args[0] if call.args else None)
                 if given is not None:
                     name = self.strings.value(given)
-                text = self.strings.value(_keyword(call, "description"))
+                text, loaded = self._text(_keyword(call, "description"))
                 if text is not None:
-                    description = text
-                    origin = self._origin(_keyword(call, "description"))
+                    description, origin = text, loaded
             if name:
                 params = _signature_params(fn, self.strings) if kind != RESOURCE else ()
                 names = frozenset(p for p, _ in params)
@@ -520,13 +523,11 @@ class _Visitor:
                 yield from self._returns(fn, name)
             return
 
-    def _origin(self, node: ast.expr | None) -> str | None:
-        """Where a text not written in this file came from (for evidence), else None."""
-        if node is None or isinstance(node, ast.Constant | ast.JoinedStr | ast.BinOp):
-            return None
-        if isinstance(node, ast.Name) and node.id in self.strings.names:
-            return None
-        return "another file of the package"
+    def _text(self, node: ast.expr | None) -> tuple[str | None, str | None]:
+        """A static string and the other file it was read from (None: written here)."""
+        self.strings.loaded = None
+        text = self.strings.value(node)
+        return text, self.strings.loaded if text is not None else None
 
     def _returns(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, owner: str) -> Iterator[Tool]:
         """Fixed strings the function returns to the model."""
@@ -538,11 +539,10 @@ class _Visitor:
 
     def _instructions(self, call: ast.Call) -> Iterator[Tool]:
         node = _keyword(call, "instructions")
-        text = self.strings.value(node) if node is not None else None
+        text, origin = self._text(node) if node is not None else (None, None)
         if text:
             given = _keyword(call, "name") or (call.args[0] if call.args else None)
             name = self.strings.value(given) or "server"
-            origin = self._origin(node)
             yield Tool(name, text, (), self.path, call.lineno, INSTRUCTIONS, origin=origin)
 
     def _text_content(self, call: ast.Call) -> Iterator[Tool]:
