@@ -1052,7 +1052,7 @@ class _Extractor:
 #: Every shape above contains one of these; a file without any is not tokenized at all.
 _ANCHOR = re.compile(
     r"\.\s*(?:tool|registerTool|prompt|registerPrompt|resource|registerResource)\s*\("
-    r"|(?:inputSchema|input_schema|tools|instructions|text)[\"'`]?\s*:"
+    r"|(?:inputSchema|input_schema|tools|instructions)[\"'`]?\s*:|CallToolRequestSchema"
 )
 
 

@@ -41,9 +41,11 @@ __all__ = [
 #: `server.json`, ad-hoc `mcp.json`).
 MANIFEST_NAMES = frozenset({"manifest.json", "server.json", "mcp.json"})
 #: Literals every recognised declaration contains (`tool(`, `registerTool(`, `Tool(`, `tools:`,
-#: `prompt(`, `resource(`, `instructions=`, `{type: "text", text}`, `TextContent`).
-PREFILTER: tuple[bytes, ...] = (b"tool", b"Tool", b"prompt", b"Prompt", b"resource")
-PREFILTER += (b"Resource", b"instructions", b"text")
+#: `prompt(`, `resource(`, `instructions`, `@mcp.prompt`); returned text is read only in files
+#: that have one.
+#: Plain `prompt`/`resource`/`text` would send most of any package to the parsers.
+PREFILTER: tuple[bytes, ...] = (b"tool", b"Tool", b"prompt(", b"Prompt(", b"resource(")
+PREFILTER += (b"Resource(", b"instructions", b"mcp.", b"MCP(")
 #: Text files a server reads at load for its descriptions (and the size it may read of one).
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".json", ".prompt", ".html")
 MAX_LOADED_BYTES = 1024 * 1024
