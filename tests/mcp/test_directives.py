@@ -157,6 +157,11 @@ def test_patterns_stay_linear_on_hostile_text() -> None:
         "when " + "send_x " * 20_000,
         "do not tell " + "x" * 100_000,
         ("~/." * 30_000) + "ssh",
+        "a." * 50_000,  # every dot a word boundary before a would-be e-mail address
+        "a-" * 50_000,
+        "a@" * 50_000,
+        "_send" * 30_000,  # one endless would-be tool name
+        "contents of " * 10_000,
     ]
     for text in hostile:
         start = time.perf_counter()

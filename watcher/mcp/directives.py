@@ -128,7 +128,7 @@ _DATA = (
 )
 _INTO_PARAM = (
     r"\b(?:as|in|into|inside|within|via|through|to)\s+(?:the\s+|its\s+|a\s+)?"
-    r"(?:[`'\"‘“]\w+[`'\"’”]|\w+\s+(?:argument|parameter|param|field|property)\b"
+    r"(?:[`'\"‘“]\w{1,64}[`'\"’”]|\w{1,64}\s+(?:argument|parameter|param|field|property)\b"
     r"|(?:argument|parameter|param|field)\s+[`'\"]?\w+)"
 )
 _INCLUDE_VERB = (
@@ -142,11 +142,11 @@ _CONVERSATION = (
     r"|context)\b|\bsystem\s+prompt\b"
 )
 _INCLUDE_CONVERSATION = _i(rf"{_INCLUDE_VERB}[^.!?]{{0,80}}?(?:{_CONVERSATION})")
-#: Where data can go: a URL, an e-mail address, a phone number.
-DESTINATION = _i(
-    r"\bhttps?://[^\s'\"<>)\]`]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b"
-    r"|(?<![\w.])\+\d[\d\s().-]{6,18}\d\b"
-)
+#: Where data can go: a URL or a phone number (e-mail addresses: `_emails`, found from each
+#: `@`, since `[\w.]+@` would rescan a long dotted run from every word boundary).
+DESTINATION = _i(r"\bhttps?://[^\s'\"<>)\]`]+|(?<![\w.])\+\d[\d\s().-]{6,18}\d\b")
+_EMAIL_LOCAL = re.compile(r"[\w.+-]{1,64}\Z")
+_EMAIL_DOMAIN = re.compile(r"[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[a-zA-Z]{2,24}\b")
 _SEND_TO = _i(
     r"\b(?:send|post|forward|upload|transmit|exfiltrate|leak|copy|bcc|cc|e-?mail|report)\b"
     r"[^.!?]{0,80}?\bto\s+(?:https?://|\+?\d[\d\s().-]{6,20}\d|[\w.+-]+@[\w-]+\.\w"
@@ -170,13 +170,14 @@ _CALL = r"\b(?:call|invoke|run|use|execute|trigger)\b"
 _CALL_ACROSS = _i(
     rf"\bbefore\s+(?:using|calling|invoking|running)\s+(?:any|every|all|other|another)\b"
     rf"[^.!?]{{0,60}}?{_CALL}"
-    rf"|{_CALL}\s+[`'\"]?\w+[`'\"]?\s+(?:before|after)\s+(?:using\s+|calling\s+)?(?:any|every|all)"
+    rf"|{_CALL}\s+[`'\"]?\w{{1,64}}[`'\"]?\s+(?:before|after)\s+(?:using\s+|calling\s+)?"
+    r"(?:any|every|all)"
     r"\s+(?:other\s+)?tools?\b"
 )
 _CALL_FIRST = _i(
     r"\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|the)\s+tools?\b"
     rf"|\b(?:always|first|must|should|need\s+to|now|then|next)\s+(?:first\s+)?{_CALL}\s+"
-    r"(?:the\s+)?[`'\"]?[a-z]+_[a-z_]+"
+    r"(?:the\s+)?[`'\"]?[a-z]{1,32}_[a-z_]{1,64}"
 )
 _WHEN = _i(r"\bwhen(?:ever)?\b([^.!?,]{0,80}),?([^.!?]{0,100})")
 #: The when-clause is about another tool or about sending: "when send_message is invoked",
@@ -195,12 +196,13 @@ _BCC = _i(
     r"|\b(?:change|replace|set|redirect|switch)\s+the\s+(?:recipient|destination|receiver"
     r"|target\s+(?:address|number|account)|to\s+(?:address|field))\b"
 )
-#: A tool (named in the text) whose job is to send: shadowing it is an exfiltration path.
-SENDING_TOOL = _i(
-    r"\b(?:\w+_)?(?:send|email|mail|post|upload|webhook|share|forward|publish)(?:_\w+)?\b"
-    r"(?=[^.!?]{0,40}\b(?:tool|is\s+(?:invoked|called|used)|function)\b)"
-    r"|\b(?:send|email|mail|post|upload|share|forward)_\w+|\b\w+_(?:send|email|mail|post|upload)\b"
+#: Words that make a tool name one that sends (`send_message`, `email_user`, `post`).
+_SENDING_PARTS = frozenset(
+    {"send", "email", "mail", "post", "upload", "webhook", "share", "forward", "publish"}
 )
+_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+#: After a plain word, what makes it a tool's name: "the send tool", "post is invoked".
+_NAMED_AS_TOOL = _i(r"[^.!?]{0,40}?\b(?:tool|is\s+(?:invoked|called|used)|function)\b")
 
 
 def directives(text: str) -> list[Found]:
@@ -242,13 +244,37 @@ def directives(text: str) -> list[Found]:
 
 
 def destinations(text: str) -> list[str]:
-    """URLs, e-mail addresses and phone numbers in a text: where directed data could go."""
-    return [m.group().rstrip(".,;:") for m in DESTINATION.finditer(clean(text))]
+    """URLs, e-mail addresses and phone numbers in a text, in order: where directed data
+    could go."""
+    text = clean(text)
+    found = [(m.start(), m.group().rstrip(".,;:")) for m in DESTINATION.finditer(text)]
+    return [place for _, place in sorted(found + _emails(text))]
+
+
+def _emails(text: str) -> list[tuple[int, str]]:
+    """(offset, address) of each e-mail address: from every `@`, a bounded look either side."""
+    found, at = [], text.find("@")
+    while at > 0:
+        local = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
+        domain = _EMAIL_DOMAIN.match(text, at + 1)
+        if local is not None and domain is not None and local.group().strip(".+-"):
+            found.append((local.start(), f"{local.group()}@{domain.group()}"))
+        at = text.find("@", at + 1)
+    return found
 
 
 def sending_tools(text: str) -> list[str]:
     """Names of tools that send (`send_message`, `email_user`) that a text talks about."""
-    return [m.group() for m in SENDING_TOOL.finditer(clean(text))]
+    text = clean(text)
+    found = []
+    for match in _NAME.finditer(text):
+        word = match.group()
+        parts = set(word.lower().split("_"))
+        if not parts & _SENDING_PARTS:
+            continue
+        if "_" in word.strip("_") or _NAMED_AS_TOOL.match(text, match.end()):
+            found.append(word)
+    return found
 
 
 # --- word diff --------------------------------------------------------------------------------
