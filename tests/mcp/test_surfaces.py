@@ -230,3 +230,21 @@ def test_python_absolute_import_of_the_package_own_module_in_a_src_layout() -> N
         }
     )
     assert found[(TOOL, "w")].description == "Weather."
+
+
+def test_dxt_manifest_prompts_and_their_text() -> None:
+    manifest = """{
+  "dxt_version": "0.1",
+  "tools": [{"name": "search", "description": "Search."}],
+  "prompts": [
+    {"name": "triage", "description": "Triage an issue", "arguments": [{"name": "issue", "description": "Issue id"}],
+     "text": "Triage issue ${arguments.issue}."}
+  ]
+}"""
+    found = surfaces({"manifest.json": manifest})
+    assert found[(TOOL, "search")].description == "Search."
+    assert found[(PROMPT, "triage")].description == "Triage an issue"
+    assert found[(PROMPT, "triage")].params == (("issue", "Issue id"),)
+    assert found[(PROMPT, "triage")].line == 5
+    assert found[(RESPONSE, "triage")].description == "Triage issue ${arguments.issue}."
+    assert [t.name for t in iter_tools(snapshot({"manifest.json": manifest}))] == ["search"]

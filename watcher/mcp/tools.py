@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from watcher.mcp.base import EXTRACTING, TOOL, Loader, Tool, normalize
+from watcher.mcp.base import EXTRACTING, PROMPT, RESPONSE, TOOL, Loader, Tool, normalize
 from watcher.mcp.javascript import js_tools
 from watcher.mcp.python import python_surfaces
 from watcher.models import FileEntry, Snapshot
@@ -45,7 +45,7 @@ MANIFEST_NAMES = frozenset({"manifest.json", "server.json", "mcp.json"})
 #: that have one.
 #: Plain `prompt`/`resource`/`text` would send most of any package to the parsers.
 PREFILTER: tuple[bytes, ...] = (b"tool", b"Tool", b"prompt(", b"Prompt(", b"resource(")
-PREFILTER += (b"Resource(", b"instructions", b"mcp.", b"MCP(")
+PREFILTER += (b"Resource(", b"instructions", b"mcp.", b"MCP(", b'"prompts"')
 #: Text files a server reads at load for its descriptions (and the size it may read of one).
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".json", ".prompt", ".html")
 MAX_LOADED_BYTES = 1024 * 1024
@@ -225,14 +225,42 @@ def _schema_params(schema: Any) -> tuple[tuple[str, str], ...]:
 
 
 def json_tools(path: str, text: str) -> list[Tool]:
-    """Tools listed in a manifest's top-level `tools` array ([] if it is not such JSON)."""
+    """Tools listed in a manifest's top-level `tools` array, and (DXT/MCPB) its `prompts`
+    with their descriptions and template text ([] if it is not such JSON)."""
     try:
         data = json.loads(text)
+    # Not JSON (or absurdly nested): a manifest the client would not load either.
     except (ValueError, RecursionError):
         return []
     listed = data.get("tools") if isinstance(data, dict) else None
+    prompts = data.get("prompts") if isinstance(data, dict) else None
+    found = _json_prompts(path, text, prompts) if isinstance(prompts, list) else []
     if not isinstance(listed, list):
-        return []
+        return found
+    return _json_tools(path, text, listed) + found
+
+
+def _json_prompts(path: str, text: str, listed: list[Any]) -> list[Tool]:
+    found, offset = [], 0
+    for item in listed:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            continue
+        line, offset = _json_line(text, item["name"], offset)
+        description = item.get("description")
+        arguments = item.get("arguments")
+        params = tuple(
+            (str(a["name"]), str(a.get("description") or ""))
+            for a in (arguments if isinstance(arguments, list) else [])
+            if isinstance(a, dict) and isinstance(a.get("name"), str)
+        )
+        described = description if isinstance(description, str) else ""
+        found.append(Tool(item["name"], described, params, path, line, PROMPT))
+        if isinstance(item.get("text"), str) and item["text"].strip():
+            found.append(Tool(item["name"], item["text"], (), path, line, RESPONSE))
+    return found
+
+
+def _json_tools(path: str, text: str, listed: list[Any]) -> list[Tool]:
     tools, offset = [], 0
     for item in listed:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:

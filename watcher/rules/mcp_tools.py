@@ -322,8 +322,8 @@ class ToolChanges:
         old_descriptions = {normalize(t.description) for t in before}
         if tool.description and normalize(tool.description) not in old_descriptions:
             previous = next((t.description for t in before if t.description), None)
-            if tool.kind == RESPONSE:
-                previous = None  # a handler returns many texts: no one of them is "the" old one
+            if tool.kind == RESPONSE and len(before) != 1:
+                previous = None  # a handler returning several texts: none is "the" old one
             yield "description", tool.description, previous
         old_params = {(p, normalize(d)) for t in before for p, d in t.params}
         for param, text in tool.params:
@@ -617,13 +617,11 @@ def prompt_injection(ctx: ArtifactContext) -> Iterator[Hit]:
             verdict = judge(surface, text, old, changes)
             if verdict is None:
                 continue
-            out = (
-                f"; exfiltration path: {verdict.path}"
-                if verdict.severity.name == "CRITICAL"
-                else ""
-            )
+            critical = verdict.severity is Severity.CRITICAL
+            out = f"; exfiltration path: {verdict.path}" if critical else ""
+            verb = "direct" if surface.kind == INSTRUCTIONS else "directs"
             yield Hit(
-                f"{_subject(surface, what)} directs the model: {'; '.join(verdict.kinds)}{out}"
+                f"{_subject(surface, what)} {verb} the model: {'; '.join(verdict.kinds)}{out}"
                 f"{_loaded_from(surface)}",
                 path=surface.path,
                 line=surface.line,
