@@ -223,7 +223,7 @@ def test_format_interval() -> None:
             "package[2].suppress[1]",
             "fingerprint must be 16 hex digits",
         ),
-        (20, 'suppress = "code.network@6f7e5998603dad00"', "package[2].suppress", "list"),
+        (20, "suppress = \"code.network@6f7e5998603dad00\"", "package[2].suppress", "list"),
         (18, 'registry = "ftp://x.example/"', "package[2].registry", "must be an http(s) URL"),
         (18, 'registry = "pypi.internal"', "package[2].registry", "must be an http(s) URL"),
         (17, 'fail_onn = "high"', "package[2].fail_onn", "unknown key (did you mean 'fail_on'?)"),

@@ -81,7 +81,9 @@ def test_changed_document_is_read_and_cached_for_release(
     assert len(server.requests) == 1
 
 
-def test_registry_without_validators_gives_empty_ones(server: FakeServer, http: HttpClient) -> None:
+def test_registry_without_validators_gives_empty_ones(
+    server: FakeServer, http: HttpClient
+) -> None:
     server.add(DEMO_URL, json_asset("npm/demo-mcp-server.full.json"))
     result = NpmRegistry(http).latest_versions(DEMO, Validators())
 
@@ -90,7 +92,9 @@ def test_registry_without_validators_gives_empty_ones(server: FakeServer, http: 
     assert "if-none-match" not in server.requests[0].headers
 
 
-def test_304_to_an_unconditional_request_is_malformed(server: FakeServer, http: HttpClient) -> None:
+def test_304_to_an_unconditional_request_is_malformed(
+    server: FakeServer, http: HttpClient
+) -> None:
     server.add(DEMO_URL, httpx.Response(304))
     with pytest.raises(MalformedResponse, match="304"):
         NpmRegistry(http).latest_versions(DEMO)
