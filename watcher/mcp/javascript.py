@@ -371,11 +371,19 @@ class Evaluator:
     """Evaluates token ranges of one file to `Value`s."""
 
     def __init__(
-        self, tokens: Tokens, path: str = "", loader: Loader | None = None, hops: int = 0
+        self,
+        tokens: Tokens,
+        path: str = "",
+        loader: Loader | None = None,
+        hops: int = 0,
+        modules: dict[str, Evaluator] | None = None,
     ) -> None:
         self.t = tokens
         self.path = path
         self.loader = loader
+        #: Evaluators of the files imported so far, shared along the import chain: a module
+        #: referenced by a hundred constants is tokenized once.
+        self.modules: dict[str, Evaluator] = modules if modules is not None else {}
         #: How many imports away from the file being extracted this one is.
         self.hops = hops
         self.consts = self._find_consts()
@@ -591,12 +599,14 @@ class Evaluator:
             data = _json_value(self._load(bare), _origin(self.path, bare))
             return data if name in ("default", "*") or not isinstance(data, Obj) else data.get(name)
         for candidate in _module_candidates(bare):
-            text = self._load(candidate)
-            if text is None:
-                continue
-            other = Evaluator(
-                tokenize(text), _origin(self.path, candidate), self.loader, self.hops + 1
-            )
+            target = _origin(self.path, candidate)
+            other = self.modules.get(target)
+            if other is None:
+                text = self._load(candidate)
+                if text is None:
+                    continue
+                other = Evaluator(tokenize(text), target, self.loader, self.hops + 1, self.modules)
+                self.modules[target] = other
             value = other.exported(name)
             if isinstance(value, Str) and value.origin is None:
                 return Str(value.value, 0, other.path)
