@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from watcher import __version__
 from watcher.artifacts.fetch import Fetcher
@@ -30,7 +30,7 @@ from watcher.config import (
     limits_from_env,
 )
 from watcher.errors import AmbiguousPackage, SubscriptionError, UsageError, WatcherError
-from watcher.httpclient import HttpClient, RetryPolicy, make_client
+from watcher.httpclient import HttpClient, make_client
 from watcher.logs import LOG_FORMATS, LOG_LEVELS, configure_logging, level_from, package_context
 from watcher.models import Ecosystem, Report, Severity
 from watcher.pipeline import (
@@ -240,12 +240,7 @@ def _http(args: argparse.Namespace) -> HttpClient:
     settings: HttpSettings | None = args.http
     if settings is None:
         settings = http_settings_from_env(os.environ)
-    options: dict[str, Any] = {}
-    if settings.timeout is not None:
-        options["timeout"] = settings.timeout
-    if settings.retries is not None:
-        options["retry"] = RetryPolicy(attempts=settings.retries + 1)
-    return make_client(**options)
+    return make_client(**settings.client_options())
 
 
 def _sources(args: argparse.Namespace, name: str, versions: Sequence[str]) -> Sources:
@@ -275,13 +270,32 @@ def _run_diff(args: argparse.Namespace) -> Report:
         if args.old_path is None or args.new_path is None or any(positional):
             raise UsageError("local diff takes both --old PATH and --new PATH and no NAME")
         with package_context(None, args.new_path.name):
-            return diff_local(args.old_path, args.new_path, _limits(args).extract)
+            return diff_local(
+                args.old_path, args.new_path, _limits(args).extract, _local_sources(args)
+            )
     if not all(positional):
         raise UsageError("diff takes NAME OLD NEW, or --old PATH --new PATH")
     with package_context(args.ecosystem or _scoped(args.name), args.name, args.new):
         return diff_release(
             _sources(args, args.name, [args.old, args.new]), args.name, args.old, args.new
         )
+
+
+def _local_sources(args: argparse.Namespace) -> Sources | None:
+    """Where a local diff resolves new dependencies: only when `--registry` or `--ecosystem`
+    asks for it, so an offline diff of two files never reaches for the network."""
+    if args.registry is None and args.ecosystem is None:
+        return None
+    if args.ecosystem is not None:
+        ecosystem = Ecosystem(args.ecosystem)
+    else:
+        npm = args.new_path.name.lower().endswith(".tgz")
+        ecosystem = Ecosystem.NPM if npm else Ecosystem.PYPI
+    http = _http(args)
+    limits = _limits(args)
+    fetcher = Fetcher(http=http, cache_dir=cache_dir(), max_bytes=limits.max_download_bytes)
+    registry = open_registry(ecosystem, http, args.registry)
+    return Sources(registry, fetcher, limits.extract, None)
 
 
 def _scoped(name: str) -> str | None:

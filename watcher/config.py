@@ -7,12 +7,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
 from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits
 from watcher.artifacts.fetch import MAX_DOWNLOAD_BYTES
 from watcher.errors import UsageError
+from watcher.httpclient import RetryPolicy
 
 
 def data_dir() -> Path:
@@ -72,19 +74,42 @@ MAX_HTTP_RETRIES = 10
 #: A longer timeout (times the tries) would outlast the daemon's poll lease (10 min), and
 #: another daemon would poll the same package while this one still waits.
 MAX_HTTP_TIMEOUT = 120.0
+#: The same reasoning for a whole try: longer than the lease is never what an operator wants.
+MAX_HTTP_DEADLINE = 600.0
 
 
 @dataclass(frozen=True, slots=True)
 class HttpSettings:
-    """How patient registry and download requests are; None: the HTTP client's default
-    (`httpclient.make_client`: 30 s, 3 retries)."""
+    """How patient and how trusting registry and download requests are; None: the HTTP
+    client's default (`httpclient.make_client`: 30 s, 3 retries, 60 s per metadata try, 300 s
+    per download try, 128 MiB of registry metadata)."""
 
     timeout: float | None = None
     retries: int | None = None
+    metadata_deadline: float | None = None
+    download_deadline: float | None = None
+    max_metadata_bytes: int | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for `httpclient.make_client`: only the settings that were given."""
+        options: dict[str, Any] = {}
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        if self.retries is not None:
+            options["retry"] = RetryPolicy(attempts=self.retries + 1)
+        if self.metadata_deadline is not None:
+            options["metadata_deadline"] = self.metadata_deadline
+        if self.download_deadline is not None:
+            options["download_deadline"] = self.download_deadline
+        if self.max_metadata_bytes is not None:
+            options["max_metadata_bytes"] = self.max_metadata_bytes
+        return options
 
 
 def http_settings_from_env(env: Mapping[str, str]) -> HttpSettings:
-    """`WATCHER_HTTP_TIMEOUT` (seconds, up to 120) and `WATCHER_HTTP_RETRIES` (0 to 10).
+    """`WATCHER_HTTP_TIMEOUT` (seconds, up to 120), `WATCHER_HTTP_RETRIES` (0 to 10),
+    `WATCHER_HTTP_METADATA_DEADLINE` / `WATCHER_HTTP_DOWNLOAD_DEADLINE` (seconds a whole try
+    may take, up to 600) and `WATCHER_MAX_METADATA_BYTES` (one registry document, decoded).
 
     Read once where a command starts, like the limits: a bad value is a `UsageError` naming
     the variable, so a typo cannot leave the daemon hanging on a registry for the default.
@@ -99,7 +124,22 @@ def http_settings_from_env(env: Mapping[str, str]) -> HttpSettings:
         raise UsageError(
             f"WATCHER_HTTP_RETRIES must be an integer from 0 to {MAX_HTTP_RETRIES} (got {raw!r})"
         )
-    return HttpSettings(timeout=timeout, retries=int(raw) if raw is not None else None)
+    return HttpSettings(
+        timeout=timeout,
+        retries=int(raw) if raw is not None else None,
+        metadata_deadline=_deadline(env, "WATCHER_HTTP_METADATA_DEADLINE"),
+        download_deadline=_deadline(env, "WATCHER_HTTP_DOWNLOAD_DEADLINE"),
+        max_metadata_bytes=_positive_integer(env, "WATCHER_MAX_METADATA_BYTES"),
+    )
+
+
+def _deadline(env: Mapping[str, str], variable: str) -> float | None:
+    seconds = _positive_number(env, variable)
+    if seconds is not None and seconds > MAX_HTTP_DEADLINE:
+        raise UsageError(
+            f"{variable} must be at most {MAX_HTTP_DEADLINE:g} seconds (got {seconds:g})"
+        )
+    return seconds
 
 
 def _raw(env: Mapping[str, str], variable: str) -> str | None:

@@ -117,6 +117,19 @@ class ArtifactRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Declared:
+    """What a registry's own metadata says a release declares (npm's packument version).
+
+    None for a field means the registry did not say (mirrors strip fields; the abbreviated
+    packument has no `scripts`): unknown, never "differs".
+    """
+
+    scripts: Mapping[str, str] | None = None
+    dependencies: Mapping[str, str] | None = None
+    has_install_script: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     """One version of a package with the registry metadata the rules look at.
 
@@ -134,6 +147,8 @@ class Release:
     repository: str | None = None
     unpacked_size: int | None = None
     yanked: bool = False
+    #: The registry's own account of the manifest, where it keeps one (npm); None: unknown.
+    declared: Declared | None = None
     #: Human-facing page of this release on the registry (for report links).
     page_url: str | None = None
 
@@ -340,9 +355,23 @@ class Finding:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+class DependencyChange(StrEnum):
+    """Why a dependency was analysed with its parent release."""
+
+    #: Declared by the new release and not the old: scanned as a first release.
+    ADDED = "added"
+    #: Declared by both with another spec (range, re-pin): diffed against what the old spec
+    #: resolved to when that resolved to a release of the same package, else scanned as new.
+    CHANGED = "changed"
+    #: An existing dependency now aliased to another package (`npm:other@^1`): scanned as new.
+    REPOINTED = "repointed"
+    #: Shipped inside the tarball under `node_modules/` (npm `bundleDependencies`).
+    BUNDLED = "bundled"
+
+
 @dataclass(frozen=True, slots=True)
 class DependencyScan:
-    """A dependency new in a release, resolved and scanned on its own as a first release.
+    """A dependency new or changed in a release, resolved and analysed on its own.
 
     The pipeline gathers these facts so that the dependency rules need no I/O. `version` is
     None when the spec could not be resolved; `error` says why the dependency was not
@@ -359,6 +388,10 @@ class DependencyScan:
     #: The dependency's own findings, each annotated with `via`.
     findings: tuple[Finding, ...] = ()
     error: str | None = None
+    #: What this dependency's analysis was diffed against (CHANGED, BUNDLED); None when it
+    #: was analysed as a first release.
+    old_version: str | None = None
+    change: DependencyChange = DependencyChange.ADDED
 
     @property
     def label(self) -> str:

@@ -17,6 +17,7 @@ from watcher import gaps
 from watcher.artifacts.extract import DEFAULT_LIMITS, ExtractLimits, installed_view, load_artifact
 from watcher.artifacts.fetch import Fetcher
 from watcher.artifacts.manifest import parse_manifest
+from watcher.deps.bundled import analyse_bundled
 from watcher.deps.scan import scan_dependencies
 from watcher.diff.tree import LineMemo, diff_snapshots
 from watcher.errors import (
@@ -43,6 +44,7 @@ from watcher.models import (
     Severity,
     Snapshot,
 )
+from watcher.parse import budget
 from watcher.registries.base import Registry
 from watcher.rules import ReleaseContext, run_rules
 from watcher.scoring import score
@@ -224,15 +226,19 @@ def diff_release(sources: Sources, name: str, old_version: str, new_version: str
 
     def build(found: list[Gap]) -> Report:
         diffs = pair_snapshots(_snapshots(sources, old), _snapshots(sources, new))
-        dependencies = scan_dependencies(sources, diffs, scan_release)
+        # Bundled node_modules/ packages are reported by their own analysis, not the parent's.
+        bundled, own = analyse_bundled(diffs, analyse, artifact_diff)
+        dependencies = scan_dependencies(
+            base.ecosystem, sources, diffs, scan_release, diff_release, published=new.published_at
+        )
         ctx = replace(
             base,
-            artifacts=diffs,
-            dependencies=dependencies,
+            artifacts=own,
+            dependencies=(*dependencies, *bundled),
             public_package=public_listing(sources, name),
             gaps=tuple(found),
         )
-        return analyse(ctx)
+        return replace(analyse(ctx), files=_count(diffs))
 
     return _fail_closed(base, build)
 
@@ -253,10 +259,15 @@ def scan_release(sources: Sources, name: str, version: str) -> Report:
 
     def build(found: list[Gap]) -> Report:
         diffs = pair_snapshots([], _snapshots(sources, release))
+        bundled, own = analyse_bundled(diffs, analyse, artifact_diff)
         ctx = replace(
-            base, artifacts=diffs, public_package=public_listing(sources, name), gaps=tuple(found)
+            base,
+            artifacts=own,
+            dependencies=bundled,
+            public_package=public_listing(sources, name),
+            gaps=tuple(found),
         )
-        return analyse(ctx)
+        return replace(analyse(ctx), files=_count(diffs))
 
     return _fail_closed(base, build)
 
@@ -269,7 +280,8 @@ def _fail_closed(base: ReleaseContext, build: Callable[[list[Gap]], Report]) -> 
     bug, RecursionError, MemoryError on hostile input — must not end the poll or print a
     traceback: the release is reported as not fully analysed, at high (SPEC §4.5).
     """
-    with gaps.collecting() as found:
+    # One parse-time budget per release: a release of many slow files ends in a gap, not a hang.
+    with budget.release_budget(), gaps.collecting() as found:
         try:
             return build(found)
         except (RegistryError, FetchError, UsageError):
@@ -309,8 +321,17 @@ def _identity(diff: ArtifactDiff) -> tuple[str, str]:
     return manifest.name or diff.new.filename, manifest.version or "unknown"
 
 
-def diff_local(old_path: Path, new_path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Report:
-    """Analyse two local artifacts (npm .tgz, sdist, wheel) with no registry involved."""
+def diff_local(
+    old_path: Path,
+    new_path: Path,
+    limits: ExtractLimits = DEFAULT_LIMITS,
+    sources: Sources | None = None,
+) -> Report:
+    """Analyse two local artifacts (npm .tgz, sdist, wheel).
+
+    New and changed dependencies are resolved against `sources`' registry when given (and
+    of the artifacts' ecosystem); without one they are reported as not scanned.
+    """
     old = load_artifact(old_path, limits)
     new = load_artifact(new_path, limits)
     if _ecosystem_of(old) is not _ecosystem_of(new):
@@ -330,15 +351,20 @@ def diff_local(old_path: Path, new_path: Path, limits: ExtractLimits = DEFAULT_L
         diff = artifact_diff(old, new)
         name, version = _identity(diff)
         old_version = diff.old_manifest.version if diff.old_manifest else None
+        bundled, own = analyse_bundled((diff,), analyse, artifact_diff)
+        dependencies = scan_dependencies(
+            base.ecosystem, sources, (diff,), scan_release, diff_release
+        )
         ctx = replace(
             base,
             name=name,
             old_version=old_version or "unknown",
             new_version=version,
-            artifacts=(diff,),
+            artifacts=own,
+            dependencies=(*dependencies, *bundled),
             gaps=tuple(found),
         )
-        return analyse(ctx)
+        return replace(analyse(ctx), files=_count((diff,)))
 
     return _fail_closed(base, build)
 
@@ -357,7 +383,15 @@ def scan_local(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Report:
     def build(found: list[Gap]) -> Report:
         diff = artifact_diff(None, snapshot)
         name, version = _identity(diff)
-        ctx = replace(base, name=name, new_version=version, artifacts=(diff,), gaps=tuple(found))
-        return analyse(ctx)
+        bundled, own = analyse_bundled((diff,), analyse, artifact_diff)
+        ctx = replace(
+            base,
+            name=name,
+            new_version=version,
+            artifacts=own,
+            dependencies=bundled,
+            gaps=tuple(found),
+        )
+        return replace(analyse(ctx), files=_count((diff,)))
 
     return _fail_closed(base, build)

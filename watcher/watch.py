@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -191,7 +191,7 @@ def version_key(ecosystem: Ecosystem, version: str) -> tuple[Any, bool] | None:
     if ecosystem is Ecosystem.PYPI:
         try:
             parsed = Version(version)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a plain ValueError for 4,300+ digits
             return None
         return parsed, parsed.is_prerelease
     key = _npm_key(version)

@@ -113,6 +113,25 @@ def test_the_text_report_says_which_dependency(
     assert "collect.attacker.invalid" in run.stdout, run.describe()
 
 
+def test_a_local_diff_resolves_dependencies_against_the_registry_it_is_given(
+    run_watcher: RunWatcher, dep_registry: Verdaccio, tmp_path: Path
+) -> None:
+    """`--old/--new` files: with `--registry`, new dependencies are resolved and scanned;
+    without it, they are reported as not scanned (an offline diff makes no request)."""
+    old, new = _parent(PARENT, "1.0.0"), _parent(PARENT, "1.0.1", {EVIL: "^1.0.0"})
+    (tmp_path / "old.tgz").write_bytes(old.tarball())
+    (tmp_path / "new.tgz").write_bytes(new.tarball())
+    files = ["diff", "--old", "old.tgz", "--new", "new.tgz", "--format", "json"]
+    online = run_watcher(*files, "--registry", dep_registry.url, cwd=tmp_path)
+    assert online.returncode == 1, online.describe()
+    assert {f["via"] for f in online.json()["findings"] if f.get("via")} == {f"{EVIL}@1.0.0"}
+    offline = run_watcher(*files, "--fail-on", "none", cwd=tmp_path)
+    unscanned = [
+        f for f in offline.json()["findings"] if f["rule"] == "manifest.dependency-unscanned"
+    ]
+    assert unscanned and "no registry" in unscanned[0]["message"], offline.describe()
+
+
 def test_an_old_benign_dependency_stays_quiet(
     run_watcher: RunWatcher, dep_registry: Verdaccio
 ) -> None:

@@ -6,14 +6,15 @@ import gzip
 import io
 import tarfile
 import zlib
+from collections.abc import Iterable
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.fuzz import FUZZ, assert_one_line
 from tests.support import archives as A
-from watcher.artifacts.extract import ExtractLimits, read_archive
-from watcher.errors import ArchiveError, WatcherError
+from watcher.artifacts.extract import ExtractLimits, installed_view, read_archive
+from watcher.errors import ArchiveError, NotAnArchive
 
 #: Small limits: the fuzzer must explore parsing, not spend its time inflating megabytes.
 LIMITS = ExtractLimits(
@@ -52,6 +53,9 @@ def _seeds() -> list[tuple[str, bytes]]:
     ]
     odd = (A.gnu_sparse, A.pax_sparse, A.odd_header_numbers, A.zip64_lying_size, A.fifo)
     seeds.extend(builder() for builder in odd)
+    seeds.extend(("pkg-1.0.0.tgz", build()) for build in A.NPM_LAYOUTS.values())
+    seeds.append(("pkg-1.0.0.tgz", A.write_through_symlink()[1]))
+    seeds.append(("pkg-1.0.tar.gz", A.symlink_escape(root="pkg-1.0")[1]))
     return seeds
 
 
@@ -59,15 +63,37 @@ SEEDS = _seeds()
 
 
 def _check(data: bytes, filename: str) -> None:
+    """read_archive raises only ArchiveError; installed_view only NotAnArchive (else a gap)."""
     try:
         snapshot = read_archive(data, filename, LIMITS)
-    except WatcherError as e:
-        assert isinstance(e, ArchiveError), f"unexpected {type(e).__name__}: {e}"
+    except ArchiveError as e:
+        assert_one_line(e)
+        refused: ArchiveError | None = e
+    else:
+        refused = None
+        _check_installed_paths(snapshot.files)
+        assert sum(f.size for f in snapshot.files.values()) <= LIMITS.max_total_bytes
+    try:
+        view = installed_view(data, filename, LIMITS)
+    except NotAnArchive as e:
+        assert isinstance(refused, NotAnArchive), f"installed_view: {e}, read_archive: {refused}"
         assert_one_line(e)
         return
-    assert sum(f.size for f in snapshot.files.values()) <= LIMITS.max_total_bytes
-    for path in snapshot.files:
-        assert path and not path.startswith("/") and ".." not in path.split("/")
+    if refused is None:
+        assert view == snapshot
+        return
+    # A refused archive (or, from a registry, bytes that are no archive) is a gap, not an error.
+    assert view.files == {} and len(view.gaps) == 1
+    if isinstance(refused, NotAnArchive):
+        assert view.gaps[0].reason == f"archive not readable: {filename}"
+    else:
+        assert view.gaps[0].reason == f"archive refused: {refused}"
+
+
+def _check_installed_paths(paths: Iterable[str]) -> None:
+    for path in paths:
+        assert path and not path.startswith("/"), path
+        assert ".." not in path.split("/"), path
 
 
 @st.composite

@@ -139,6 +139,7 @@ HTML_PIECES = st.sampled_from(
         "<a href=",
         "&#x110000;",
         "<a>",
+        '<a href="&#' + "9" * 5000 + '">&#' + "0" * 4400 + "1",
     ]
 )
 
@@ -220,3 +221,97 @@ def test_pypi_simple_href_that_does_not_parse(page: str) -> None:
     registry = PypiRegistry(_client(page.encode(), "text/html"), "https://index.invalid/simple/")
     with pytest.raises(WatcherError):
         registry.package("demo-tool")
+
+
+# --- hostile JSON bodies: absurd nesting, huge numbers, controls and surrogates --------------
+# The registry clients parse what any registry or mirror sends. Whatever the body, the only
+# exceptions allowed out are WatcherErrors with one line (RecursionError from deep nesting,
+# ValueError from huge integers and UnicodeError from lone surrogates used to escape).
+
+_OPENERS = st.sampled_from(["[", '{"a": ', '{"versions": ', '{"dist": ', '{"info": ', '{"files": '])
+_HOSTILE_LEAVES = st.sampled_from(
+    [
+        "1" * 5000,
+        "-" + "9" * 4301,
+        "1e999999",
+        "-1e-999999",
+        "NaN",
+        "Infinity",
+        '"\\ud800"',
+        '"\\udc00\\r\\n\\u0000\\u001b[2J\\u2028"',
+        '"' + "a" * 10_000 + '"',
+        "null",
+        '{"tarball": "http://[::1", "integrity": "sha512-\\r\\n"}',
+    ]
+)
+
+
+@st.composite
+def deeply_nested(draw: st.DrawFn) -> str:
+    depth = draw(st.integers(0, 4000))
+    opener = draw(_OPENERS)
+    closer = "]" if opener == "[" else "}"
+    leaf = draw(_HOSTILE_LEAVES | JSON.map(json.dumps))
+    # Sometimes unbalanced: truncated bodies must be as harmless as whole ones.
+    closers = depth if draw(st.booleans()) else draw(st.integers(0, depth))
+    return opener * depth + leaf + closer * closers
+
+
+@st.composite
+def hostile_in_document(draw: st.DrawFn, documents: list[Any]) -> str:
+    """A real document with one value replaced by hostile raw JSON text."""
+    document = draw(st.sampled_from(documents))
+    path = draw(st.sampled_from(_paths(document)))
+    marker = "\u0000HOSTILE\u0000"
+    text = json.dumps(_replace(document, path, marker))
+    return text.replace(json.dumps(marker), draw(deeply_nested()), 1)
+
+
+_KEYS = st.text(
+    st.characters(codec=None, categories=None, exclude_categories=()), min_size=1, max_size=12
+) | st.sampled_from(["9" * 5000, "1." * 3000 + "0", "1.0\r\nX", "\udc00", "1.0.0"])
+
+
+def _serve(body: str, content_type: str = "application/json") -> HttpClient:
+    return _client(body.encode("utf-8", "surrogatepass"), content_type)
+
+
+@FUZZ
+@given(
+    deeply_nested()
+    | hostile_in_document(NPM_DOCS)
+    | st.dictionaries(_KEYS, JSON, max_size=4).map(lambda d: json.dumps({"versions": d}))
+)
+@example("[" * 3000 + "]" * 3000)
+@example('{"versions": {"1\\r\\n2": {"dist": {"tarball": "x\\ud800"}}}}')
+def test_npm_hostile_bodies(body: str) -> None:
+    _exercise(NpmRegistry(_serve(body)), "demo-mcp-server")
+
+
+_PYPI_FILE = st.fixed_dictionaries(
+    {"filename": st.sampled_from(["mcp-1.0.tar.gz", "x"]) | _KEYS, "url": _KEYS},
+    optional={"size": _HOSTILE_LEAVES, "yanked": JSON},
+)
+
+
+@FUZZ
+@given(
+    deeply_nested()
+    | hostile_in_document(PYPI_DOCS)
+    | st.dictionaries(_KEYS, st.lists(_PYPI_FILE, max_size=2), max_size=4).map(
+        lambda releases: json.dumps(
+            {"info": {"version": next(iter(releases), None)}, "releases": releases}
+        )
+    )
+)
+@example('{"info": ' + "[" * 3000 + "]" * 3000 + "}")
+def test_pypi_json_hostile_bodies(body: str) -> None:
+    _exercise(PypiRegistry(_serve(body)), "mcp")
+
+
+@FUZZ
+@given(deeply_nested() | hostile_in_document([SIMPLE_JSON]))
+@example('{"files": [{"filename": "demo_tool-1.0.tar.gz", "url": "\\udc00"}]}')
+def test_pep691_hostile_bodies(body: str) -> None:
+    client = _serve(body, "application/vnd.pypi.simple.v1+json")
+    _exercise(PypiRegistry(client, "https://index.invalid/simple/"), "demo-tool")

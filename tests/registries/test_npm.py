@@ -398,3 +398,14 @@ def test_registry_url_that_does_not_parse_is_a_usage_error(http: HttpClient, url
     with pytest.raises(UsageError, match="registry URL") as e:
         open_registry(Ecosystem.NPM, http, url)
     assert "secret" not in str(e.value)
+
+
+def test_the_registry_copy_of_the_manifest_is_kept(server: FakeServer, http: HttpClient) -> None:
+    """What npm installs from: the packument's dependencies and scripts (manifest confusion)."""
+    server.add(FS_URL, json_asset("npm/server-filesystem.mirror.json"))
+    declared = NpmRegistry(http).release(FS, "2026.8.31").declared
+    assert declared is not None
+    assert declared.dependencies is not None and declared.dependencies["glob"] == "^13.0.6"
+    assert declared.scripts is not None and declared.scripts["prepare"] == "npm run build"
+    # The mirror sends no hasInstallScript: unknown, not "no install script".
+    assert declared.has_install_script is None

@@ -37,6 +37,7 @@ from watcher.models import (
 )
 from watcher.pipeline import artifact_diff
 from watcher.rules import ReleaseContext
+from watcher.rules.manifest_confusion import declared_from
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -112,6 +113,7 @@ def _release(ecosystem: Ecosystem, version: str, meta: dict[str, Any] | None) ->
         publisher=publisher,
         provenance=Provenance(meta.get("provenance", "unknown")),
         repository=meta.get("repository"),
+        declared=declared_from(meta["declared"]) if "declared" in meta else None,
     )
 
 

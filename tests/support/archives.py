@@ -7,6 +7,8 @@ so the same call always yields the same bytes and digests.
 `HOSTILE` maps a name to a builder returning `(filename, bytes)` for every hostile kind that
 must be refused, so CLI and end-to-end tests can parametrize over all of them; `HOSTILE_ERRORS`
 says which exception class `watcher.artifacts.extract.read_archive` must raise for each.
+`NPM_ACCEPTED` holds hostile npm tarballs that npm installs anyway (skipping or rewriting the
+hostile entries), which must be read as npm installs them, and refused as sdists.
 `HOSTILE_ACCEPTED` holds the odd-but-harmless kinds (non-UTF-8 names, a 50 MiB line, a nested
 archive, ...) that must be read safely instead, with what must hold in `HOSTILE_ACCEPTED_EXPECT`.
 """
@@ -155,38 +157,38 @@ def gzip_of_zeros(prefix: bytes, zeros: int) -> bytes:
 _INERT = b"// inert test payload, exfil host: collector.attacker.invalid\n"
 
 
-def traversal() -> tuple[str, bytes]:
+def traversal(root: str = "package") -> tuple[str, bytes]:
     """A member that climbs out of the extraction directory with `..`."""
     return "traversal.tgz", tgz(
-        [regular("package/index.js", "ok"), regular("package/../../evil", _INERT)]
+        [regular(f"{root}/index.js", "ok"), regular(f"{root}/../../evil", _INERT)]
     )
 
 
-def absolute_path() -> tuple[str, bytes]:
+def absolute_path(root: str = "package") -> tuple[str, bytes]:
     """A member with an absolute path."""
     return "absolute.tgz", tgz(
-        [regular("package/index.js", "ok"), regular("/etc/evil", _INERT)], fmt=tarfile.USTAR_FORMAT
+        [regular(f"{root}/index.js", "ok"), regular("/etc/evil", _INERT)], fmt=tarfile.USTAR_FORMAT
     )
 
 
-def symlink_escape() -> tuple[str, bytes]:
+def symlink_escape(root: str = "package") -> tuple[str, bytes]:
     """A symlink pointing outside the package root."""
     return "symlink-escape.tgz", tgz(
-        [regular("package/index.js", "ok"), symlink("package/link", "../../etc/passwd")]
+        [regular(f"{root}/index.js", "ok"), symlink(f"{root}/link", "../../etc/passwd")]
     )
 
 
-def hardlink_escape() -> tuple[str, bytes]:
+def hardlink_escape(root: str = "package") -> tuple[str, bytes]:
     """A hard link whose target lies outside the package root."""
     return "hardlink-escape.tgz", tgz(
-        [regular("package/index.js", "ok"), hardlink("package/hl", "../../etc/passwd")]
+        [regular(f"{root}/index.js", "ok"), hardlink(f"{root}/hl", "../../etc/passwd")]
     )
 
 
-def char_device() -> tuple[str, bytes]:
+def char_device(root: str = "package") -> tuple[str, bytes]:
     """A character device node."""
     return "device.tgz", tgz(
-        [regular("package/index.js", "ok"), special("package/null", tarfile.CHRTYPE)]
+        [regular(f"{root}/index.js", "ok"), special(f"{root}/null", tarfile.CHRTYPE)]
     )
 
 
@@ -250,10 +252,10 @@ def truncated_tar() -> tuple[str, bytes]:
     return "truncated.tgz", gz(raw[:2048])
 
 
-def duplicate_entries() -> tuple[str, bytes]:
-    """The same path twice: an installer and a scanner may read different copies."""
+def duplicate_entries(root: str = "package") -> tuple[str, bytes]:
+    """The same path twice: the installer keeps the later copy, a naive scanner the first."""
     return "duplicate.tgz", tgz(
-        [regular("package/index.js", "benign"), regular("package/index.js", _INERT)]
+        [regular(f"{root}/index.js", "benign"), regular(f"{root}/index.js", _INERT)]
     )
 
 
@@ -441,13 +443,13 @@ def pax_sparse() -> tuple[str, bytes]:
     return "pax-sparse.tgz", gz(body)
 
 
-def pax_path_traversal() -> tuple[str, bytes]:
+def pax_path_traversal(root: str = "package") -> tuple[str, bytes]:
     """A harmless ustar name overridden by a pax `path` record of `../x`."""
     body = (
-        _header("package/index.js", 2)
+        _header(f"{root}/index.js", 2)
         + _pad(b"ok")
         + _pax({"path": b"../x"})
-        + _header("package/harmless.js", len(_INERT), fmt=tarfile.USTAR_FORMAT)
+        + _header(f"{root}/harmless.js", len(_INERT), fmt=tarfile.USTAR_FORMAT)
         + _pad(_INERT)
         + _end()
     )
@@ -523,15 +525,15 @@ def case_collision() -> tuple[str, bytes]:
     )
 
 
-def dot_name() -> tuple[str, bytes]:
+def dot_name(root: str = "package") -> tuple[str, bytes]:
     """A regular file named `package/.`: it would replace its own directory."""
-    return "dot.tgz", tgz([regular("package/index.js", "ok"), regular("package/.", _INERT)])
+    return "dot.tgz", tgz([regular(f"{root}/index.js", "ok"), regular(f"{root}/.", _INERT)])
 
 
-def empty_name() -> tuple[str, bytes]:
+def empty_name(root: str = "package") -> tuple[str, bytes]:
     """A regular file whose name is empty."""
     body = (
-        _header("package/index.js", 2)
+        _header(f"{root}/index.js", 2)
         + _pad(b"ok")
         + _header("", len(_INERT))
         + _pad(_INERT)
@@ -552,10 +554,10 @@ def symlink_loop() -> tuple[str, bytes]:
     )
 
 
-def fifo() -> tuple[str, bytes]:
+def fifo(root: str = "package") -> tuple[str, bytes]:
     """A named pipe: extracting one blocks readers forever."""
     return "fifo.tgz", tgz(
-        [regular("package/index.js", "ok"), special("package/pipe", tarfile.FIFOTYPE)]
+        [regular(f"{root}/index.js", "ok"), special(f"{root}/pipe", tarfile.FIFOTYPE)]
     )
 
 
@@ -563,10 +565,10 @@ def fifo() -> tuple[str, bytes]:
 DEEP_NESTING = 10_000
 
 
-def deep_nesting() -> tuple[str, bytes]:
+def deep_nesting(root: str = "package") -> tuple[str, bytes]:
     """One file 10,000 directories deep (a 20 KB path, far past any OS's PATH_MAX)."""
-    deep = "package/" + "d/" * DEEP_NESTING + "index.js"
-    return "deep.tgz", tgz([regular("package/index.js", "ok"), regular(deep, _INERT)])
+    deep = f"{root}/" + "d/" * DEEP_NESTING + "index.js"
+    return "deep.tgz", tgz([regular(f"{root}/index.js", "ok"), regular(deep, _INERT)])
 
 
 def odd_header_numbers() -> tuple[str, bytes]:
@@ -614,48 +616,38 @@ def zip_overlapping_entries() -> tuple[str, bytes]:
     return "overlap-1.0-py3-none-any.whl", _zip_patch_central(data, 2, offset=first_local)
 
 
-def write_through_symlink() -> tuple[str, bytes]:
+def write_through_symlink(root: str = "package") -> tuple[str, bytes]:
     """A symlink `lib` -> `.` and then `lib/index.js`: on disk it overwrites index.js."""
     return "write-through.tgz", tgz(
         [
-            regular("package/index.js", "module.exports = 'benign';\n"),
-            symlink("package/lib", "."),
-            regular("package/lib/index.js", _INERT),
+            regular(f"{root}/index.js", "module.exports = 'benign';\n"),
+            symlink(f"{root}/lib", "."),
+            regular(f"{root}/lib/index.js", _INERT),
         ]
     )
 
 
+#: Archives refused whatever they are named (an npm tarball, an sdist or a wheel): over a
+#: limit, corrupt, or a zip trick that shows two readers two files. Hostile *names* in a zip
+#: (wheel or sdist) are refused too, as pip refuses them.
 HOSTILE: dict[str, Callable[[], tuple[str, bytes]]] = {
-    "traversal": traversal,
-    "absolute_path": absolute_path,
-    "symlink_escape": symlink_escape,
-    "hardlink_escape": hardlink_escape,
-    "char_device": char_device,
     "too_many_files": too_many_files,
     "ratio_bomb": ratio_bomb,
     "gzip_bomb": gzip_bomb,
     "corrupt_gzip": corrupt_gzip,
     "truncated_tar": truncated_tar,
-    "duplicate_entries": duplicate_entries,
     "zip_lying_size": zip_lying_size,
     "zip_traversal": zip_traversal,
     "nul_in_name": nul_in_name,
-    "zip_duplicate_entries": zip_duplicate_entries,
     "gnu_sparse": gnu_sparse,
     "pax_sparse": pax_sparse,
-    "pax_path_traversal": pax_path_traversal,
     "zip_backslash_traversal": zip_backslash_traversal,
     "zip_drive_letter": zip_drive_letter,
     "zip_unicode_path_mismatch": zip_unicode_path_mismatch,
     "zip64_lying_size": zip64_lying_size,
-    "dot_name": dot_name,
-    "empty_name": empty_name,
-    "fifo": fifo,
-    "deep_nesting": deep_nesting,
     "pax_negative_size": pax_negative_size,
     "zip_central_dir_outside": zip_central_dir_outside,
     "zip_overlapping_entries": zip_overlapping_entries,
-    "write_through_symlink": write_through_symlink,
 }
 
 #: The exact exception class `read_archive` raises for each entry of `HOSTILE`.
@@ -665,6 +657,28 @@ HOSTILE_ERRORS: dict[str, type[ArchiveError]] = {
     "truncated_tar": ArchiveError,
     "pax_negative_size": ArchiveError,
     "zip_central_dir_outside": ArchiveError,
+}
+
+#: Hostile npm tarballs npm installs all the same, as pacote drives node-tar: `..` entries
+#: are skipped, absolute paths lose their root, links, devices and fifos are never written,
+#: a later duplicate overwrites. watcher reads them as npm installs them (SPEC 4.1), and each
+#: builder takes a `root`: called with `root="demo-1.0"` it gives the same archive as an
+#: sdist, which pip (and so watcher) refuses where it is hostile. What the installed view
+#: holds for each is asserted in `tests/artifacts/test_extract.py`; the real npm is asked
+#: in `tests/e2e/test_installed_view_e2e.py`.
+NPM_ACCEPTED: dict[str, Callable[..., tuple[str, bytes]]] = {
+    "traversal": traversal,
+    "absolute_path": absolute_path,
+    "symlink_escape": symlink_escape,
+    "hardlink_escape": hardlink_escape,
+    "char_device": char_device,
+    "duplicate_entries": duplicate_entries,
+    "pax_path_traversal": pax_path_traversal,
+    "dot_name": dot_name,
+    "empty_name": empty_name,
+    "fifo": fifo,
+    "deep_nesting": deep_nesting,
+    "write_through_symlink": write_through_symlink,
 }
 
 #: Odd archives whose right handling is to read them, safely: name -> builder. What must hold
@@ -677,6 +691,7 @@ HOSTILE_ACCEPTED: dict[str, Callable[[], tuple[str, bytes]]] = {
     "case_collision": case_collision,
     "symlink_loop": symlink_loop,
     "odd_header_numbers": odd_header_numbers,
+    "zip_duplicate_entries": zip_duplicate_entries,
 }
 
 #: For each accepted kind, what the snapshot must show, in words (the checks live in the tests).
@@ -688,4 +703,130 @@ HOSTILE_ACCEPTED_EXPECT: dict[str, str] = {
     "case_collision": "A.js and a.js are two files, both scanned",
     "symlink_loop": "links are recorded, never resolved, so a loop costs nothing",
     "odd_header_numbers": "mtime, uid and gid are ignored: the files are read",
+    "zip_duplicate_entries": "the later entry is what pip installs; the duplicate is recorded",
+}
+
+
+# --- what the installer writes: npm tarballs and wheels with surprising layouts ---------------
+
+#: A package.json npm accepts (a name and a version); the e2e test installs these for real.
+NPM_MANIFEST = '{"name": "installed-view-fixture", "version": "1.0.0"}\n'
+#: The same package with an (inert, never run) install script, for a second root to smuggle in.
+NPM_MANIFEST_WITH_POSTINSTALL = (
+    '{"name": "installed-view-fixture", "version": "1.0.0",'
+    ' "scripts": {"postinstall": "echo inert collector.attacker.invalid"}}\n'
+)
+
+
+def _manifest() -> Member:
+    return regular("package/package.json", NPM_MANIFEST)
+
+
+def npm_two_top_folders() -> bytes:
+    """Entries under `package/` and under `other/`: npm strips both first segments."""
+    return tgz([_manifest(), regular("package/index.js", "ok"), regular("other/lib/x.js", _INERT)])
+
+
+def npm_top_level_file() -> bytes:
+    """A top-level file next to `package/`: nothing is left after stripping, npm skips it."""
+    return tgz([_manifest(), regular("package/index.js", "ok"), regular("evil.js", _INERT)])
+
+
+def npm_second_manifest() -> bytes:
+    """`other/package.json` after `package/package.json`: it lands on top, scripts and all."""
+    return tgz(
+        [
+            _manifest(),
+            regular("package/index.js", "ok"),
+            regular("other/package.json", NPM_MANIFEST_WITH_POSTINSTALL),
+        ]
+    )
+
+
+def npm_backslash_names() -> bytes:
+    """`lib\\evil.js`: one odd file name on POSIX, `lib/evil.js` for npm on Windows."""
+    return tgz(
+        [_manifest(), regular("package/index.js", "ok"), regular("package/lib\\x.js", _INERT)]
+    )
+
+
+def npm_dot_slash() -> bytes:
+    """`./package/x.js` keeps `package/` (the `.` is the stripped segment); `package/./y.js` not."""
+    return tgz([_manifest(), regular("./package/x.js", _INERT), regular("package/./y.js", "y")])
+
+
+def npm_duplicates() -> bytes:
+    """`index.js` twice, benign then inert payload: npm writes both, the second one stays."""
+    return tgz(
+        [_manifest(), regular("package/index.js", "benign"), regular("package/index.js", _INERT)]
+    )
+
+
+def npm_gitignore() -> bytes:
+    """pacote renames `.gitignore` to `.npmignore`, unless a `.npmignore` came first."""
+    return tgz(
+        [
+            _manifest(),
+            regular("package/.gitignore", "renamed\n"),
+            regular("package/sub/.npmignore", "kept\n"),
+            regular("package/sub/.gitignore", "dropped\n"),
+        ]
+    )
+
+
+def npm_global_pax_header() -> bytes:
+    """A pax global header ('g') before the members: a comment, no path; read normally."""
+    buffer = io.BytesIO()
+    with tarfile.open(
+        fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "global"}
+    ) as archive:
+        for info, data in (_manifest(), regular("package/index.js", "ok")):
+            archive.addfile(info, io.BytesIO(data))
+    return gz(buffer.getvalue())
+
+
+def npm_hidden_after_end() -> bytes:
+    """A second tar after the first one's end-of-archive marker: npm and pip stop at the marker."""
+    hidden = tar([regular("package/evil.js", _INERT)])
+    return gz(tar([_manifest(), regular("package/index.js", "ok")]) + hidden)
+
+
+def with_npm_manifest(data: bytes) -> bytes:
+    """A gzip'd tar (`NPM_ACCEPTED` builders) with `package/package.json` put in front."""
+    raw = zlib.decompress(data, 16 + zlib.MAX_WBITS)
+    info, content = _manifest()
+    return gz(info.tobuf(tarfile.PAX_FORMAT) + _pad(content) + raw)
+
+
+def npm_win32_roots() -> bytes:
+    """Names with a win32 root after `package/`: node-tar strips it on every platform.
+
+    `c:index.js` overwrites `index.js`, `\\abs.js` is `abs.js`, a UNC `\\\\srv\\share\\` goes, and
+    a `..` between backslashes is skipped.
+    """
+    return tgz(
+        [
+            _manifest(),
+            regular("package/index.js", "module.exports = 'benign';\n"),
+            regular("package/c:index.js", _INERT),
+            regular("package/\\abs.js", "a"),
+            regular("package/\\\\srv\\share\\unc.js", "u"),
+            regular("package/x\\..\\y.js", "y"),
+        ]
+    )
+
+
+#: npm tarballs whose installed tree differs from their member list; every one carries
+#: `NPM_MANIFEST`, so the real npm can install it (`tests/e2e/test_installed_view_e2e.py`).
+NPM_LAYOUTS: dict[str, Callable[[], bytes]] = {
+    "two_top_folders": npm_two_top_folders,
+    "top_level_file": npm_top_level_file,
+    "second_manifest": npm_second_manifest,
+    "backslash_names": npm_backslash_names,
+    "dot_slash": npm_dot_slash,
+    "duplicates": npm_duplicates,
+    "gitignore": npm_gitignore,
+    "global_pax_header": npm_global_pax_header,
+    "hidden_after_end": npm_hidden_after_end,
+    "win32_roots": npm_win32_roots,
 }

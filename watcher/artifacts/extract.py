@@ -13,7 +13,8 @@ installer writes (SPEC §4.1), because what watcher does not see as installed it
 - sdists, as pip unpacks them: one common top folder stripped; pip refuses traversal,
   absolute paths, devices and links leaving the tree, so those refuse the archive here too.
 - wheels, as pip installs them: `<name>.data/purelib|platlib/` land in site-packages, and so
-  does `.data/data/lib/pythonX.Y/site-packages/`.
+  does `.data/data/lib/pythonX.Y/site-packages/`. pip writes every zip member (wheel or zip
+  sdist) as a regular file, symlink mode bits or not.
 
 What the installer silently does differently from a naive reader (an overwritten duplicate, a
 skipped entry, data hidden after the end-of-archive marker) is recorded as a `SpecialEntry`
@@ -585,12 +586,9 @@ def _read_zip(data: bytes, filename: str, limits: ExtractLimits, budget: _Budget
             continue
         budget.content(raw, info.file_size)
         content = _zip_member_bytes(archive, data, info, filename)
-        if stat.S_ISLNK(mode):
-            # unzip and friends create a symlink whose target is the member's content.
-            target = content.decode("utf-8", errors="replace")
-            members.append(_Member(path, _Kind.SYMLINK, target=target))
-        else:
-            members.append(_Member(path, _Kind.FILE, data=content))
+        # pip (wheels and zip sdists alike) writes every zip member as a regular file: one with
+        # symlink mode bits lands as a file holding the "target" text (`unzip` would link it).
+        members.append(_Member(path, _Kind.FILE, data=content))
     return members
 
 
@@ -733,10 +731,39 @@ def _npm_path(raw: str) -> str | None:
     if len(raw) > MAX_PATH_CHARS or "\x00" in raw:
         return None
     parts = raw.split("/")[1:]
-    if ".." in parts or len(parts) > _NPM_MAX_DEPTH:
+    if len(parts) > _NPM_MAX_DEPTH:
         return None
-    kept = [part for part in parts if part not in ("", ".")]
+    # node-tar then strips win32 roots on every platform (`c:x` -> `x`, `\\x` -> `x`), and
+    # refuses `..` between backslashes too.
+    path = _strip_win32_roots("/".join(parts))
+    if ".." in _SEPARATORS.split(path):
+        return None
+    kept = [part for part in path.split("/") if part not in ("", ".")]
     return "/".join(kept) or None
+
+
+#: Roots as node's `path.win32.parse` finds them: drives (`c:`, `c:/`; a run of them at once),
+#: a run of 3+ separators (taken one at a time by node: all but the last two go), a UNC share
+#: (`\\\\host\\share\\`) or one separator. Linear: each alternative fails fast or consumes.
+_WIN32_ROOT = re.compile(
+    r"(?:[A-Za-z]:[/\\]?)+"
+    r"|(?P<run>[/\\]{3,})"
+    r"|[/\\]{2}[^/\\]+[/\\]+[^/\\]+[/\\]?"
+    r"|[/\\]"
+)
+
+
+def _strip_win32_roots(path: str) -> str:
+    """node-tar's `stripAbsolutePath`: roots come off until none is left (`/` one at a time)."""
+    start = 0  # an index, not slices: a 4,000-backslash name must not cost 4,000 copies
+    while (match := _WIN32_ROOT.match(path, start)) is not None:
+        if match.lastgroup == "run":
+            start = match.end() - 2
+        elif path.startswith("/", start) and not path.startswith("//?/", start):
+            start += 1
+        else:
+            start = match.end()
+    return path[start:]
 
 
 def _npm_view(members: list[_Member], filename: str) -> Snapshot:

@@ -8,16 +8,18 @@ nothing else does).
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cmp_to_key
 
 import nodesemver  # type: ignore[import-untyped]  # no stubs; its calls are wrapped here
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from watcher.models import ArtifactDiff, Ecosystem, PackageInfo
 
@@ -54,6 +56,30 @@ class AddedDependency:
     range: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChangedDependency:
+    """A dependency both releases declare, with another spec in the new one.
+
+    `old` is the registry target of the old spec, None when the old spec bypassed the
+    registry or was not installed by default (an extra): then nothing registry-resolved can
+    be diffed against, and the new target is scanned as new.
+    """
+
+    new: AddedDependency
+    old: AddedDependency | None
+
+    @property
+    def repointed(self) -> bool:
+        """Whether the dependency now installs another package (an `npm:` alias)."""
+        return self.old is not None and self.old.package != self.new.package
+
+
+def npm_package(name: str, spec: str) -> str:
+    """The package an npm dependency `name: spec` installs (an `npm:` alias names another)."""
+    alias = _NPM_ALIAS.match(spec.strip())
+    return alias["name"] if alias is not None else name
+
+
 def is_non_registry(ecosystem: Ecosystem, spec: str) -> bool:
     """Whether `spec` installs from git, a URL, a tarball or a path instead of the registry."""
     if ecosystem is Ecosystem.NPM:
@@ -62,16 +88,18 @@ def is_non_registry(ecosystem: Ecosystem, spec: str) -> bool:
 
 
 def added_dependencies(
-    ecosystem: Ecosystem, diffs: Sequence[ArtifactDiff]
+    ecosystem: Ecosystem, diffs: Sequence[ArtifactDiff], bundled: Collection[str] = ()
 ) -> tuple[AddedDependency, ...]:
     """Registry dependencies the new release installs that the old one did not, in order.
 
     Specs that bypass the registry are left to the `manifest.dependency-url` rule (never
     fetched: that would mean downloading arbitrary URLs). PyPI requirements behind an
     `extra` marker are not installed by default and are skipped; other markers (python
-    version, platform) still install somewhere, so those dependencies count.
+    version, platform) still install somewhere, so those dependencies count. Names in
+    `bundled` ship inside the tarball (npm installs that copy, not the registry's): they are
+    analysed as bundled packages instead.
     """
-    seen: set[str] = set()
+    seen: set[str] = set(bundled)
     result: list[AddedDependency] = []
     for diff in diffs:
         if diff.old_manifest is None:
@@ -88,6 +116,63 @@ def added_dependencies(
             if added is not None:
                 result.append(added)
     return tuple(result)
+
+
+def changed_dependencies(
+    ecosystem: Ecosystem, diffs: Sequence[ArtifactDiff], bundled: Collection[str] = ()
+) -> tuple[ChangedDependency, ...]:
+    """Registry dependencies both releases declare whose spec changed, in order.
+
+    A changed range, a re-pin, or an `npm:` alias (new, or re-pointed to another package):
+    what installs may differ, so it is resolved and analysed like a new dependency. A new
+    spec that bypasses the registry is left to `manifest.dependency-url`.
+    """
+    seen: set[str] = set(bundled)
+    result: list[ChangedDependency] = []
+    for diff in diffs:
+        if diff.old_manifest is None:
+            continue
+        before = {**diff.old_manifest.dependencies, **diff.old_manifest.build_requires}
+        declared = {**diff.new_manifest.build_requires, **diff.new_manifest.dependencies}
+        for name, spec in declared.items():
+            was = before.get(name)
+            if was is None or name in seen or _same_spec(ecosystem, was, spec):
+                continue
+            seen.add(name)
+            new = _registry_target(ecosystem, name, spec)
+            if new is not None:
+                result.append(ChangedDependency(new, _registry_target(ecosystem, name, was)))
+    return tuple(result)
+
+
+def _same_spec(ecosystem: Ecosystem, old: str, new: str) -> bool:
+    if ecosystem is Ecosystem.NPM:
+        return old.strip() == new.strip()
+    # `>=1.0, <2` and `<2,>=1.0` are one specifier; the marker is compared as written.
+    return _pep508_key(old) == _pep508_key(new)
+
+
+def _pep508_key(spec: str) -> tuple[str, str]:
+    specifier, _, marker = spec.partition(";")
+    try:
+        key = str(SpecifierSet(specifier.strip()))
+    except InvalidSpecifier:  # not a gap: compared as written; resolution reports it
+        key = specifier.strip()
+    return key, " ".join(marker.split())
+
+
+def as_of(package: PackageInfo, when: datetime | None) -> PackageInfo:
+    """`package` as the registry listed it at `when`: versions published later left out.
+
+    A version with no known publish time is kept (unknown is not "later"). The `latest`
+    dist-tag is kept only when it already existed; otherwise which version it pointed to
+    then is unknown, and the highest matching version stands in (npm's fallback).
+    """
+    if when is None:
+        return package
+    versions = {v: t for v, t in package.versions.items() if t is None or t <= when}
+    latest = package.latest if package.latest in versions else None
+    return dataclasses.replace(package, versions=versions, latest=latest)
 
 
 def _registry_target(ecosystem: Ecosystem, name: str, spec: str) -> AddedDependency | None:
@@ -174,7 +259,7 @@ def _pypi_candidates(spec: str, versions: Iterable[str]) -> list[str]:
     for version in versions:
         try:
             parsed.append((Version(version), version))
-        except InvalidVersion:  # not a gap: not a version pip would pick
+        except ValueError:  # not a gap: not a version pip would pick (or 4,300+ digits)
             continue
     parsed.sort(reverse=True)
     finals = [raw for v, raw in parsed if specifier.contains(v, prereleases=False)]

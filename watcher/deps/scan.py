@@ -1,26 +1,41 @@
-"""Fetch and scan the dependencies a release adds, as first releases (the event-stream case).
+"""Fetch and analyse the dependencies a release adds or changes (the event-stream case).
 
-A new dependency's code runs in the consumer's process just like the package's own, so its
-findings count towards the parent's verdict. The work is bounded: direct dependencies only
-(the dependency's own new dependencies are not followed), at most `MAX_DEPENDENCIES` per
-release, a smaller download cap than the parent's, and a cap on findings carried over.
-Nothing here raises for a dependency that cannot be resolved or fetched: the failure is
-recorded on its `DependencyScan` for the `manifest.dependency-unscanned` rule.
+A dependency's code runs in the consumer's process just like the package's own, so its
+findings count towards the parent's verdict. New dependencies are scanned as first releases;
+a dependency whose spec changed (range, re-pin) is diffed against the release its old spec
+resolved to, so only what changed in it is news; an `npm:` alias re-pointed to another
+package is that other package, scanned as new. The work is bounded: direct dependencies only
+(a dependency's own dependencies are not followed), at most `MAX_DEPENDENCIES` per release, a
+smaller download cap than the parent's, and a cap on findings carried over. Nothing here
+raises for a dependency that cannot be resolved or fetched: the failure is recorded on its
+`DependencyScan` for the `manifest.dependency-unscanned` rule.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from watcher import gaps
-from watcher.deps.resolve import AddedDependency, Unresolvable, added_dependencies, candidates
-from watcher.errors import WatcherError
+from watcher.deps.bundled import declared_bundled
+from watcher.deps.resolve import (
+    AddedDependency,
+    ChangedDependency,
+    Unresolvable,
+    added_dependencies,
+    as_of,
+    candidates,
+    changed_dependencies,
+)
+from watcher.errors import RegistryUnavailable, WatcherError
 from watcher.models import (
     ArtifactDiff,
+    DependencyChange,
     DependencyScan,
     Ecosystem,
     Finding,
@@ -34,8 +49,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: New dependencies scanned per release; the rest are reported as not scanned.
-MAX_DEPENDENCIES = 10
+#: New and changed dependencies analysed per release; the rest are reported as not scanned
+#: (and as a gap). Real MCP server releases add 2–5; a new major can add 30.
+MAX_DEPENDENCIES = 40
 #: Download cap for one dependency artifact (never above the parent's own cap).
 MAX_DEPENDENCY_BYTES = 64 * 1024 * 1024
 #: A dependency's findings carried into the parent report, worst first.
@@ -47,45 +63,175 @@ ESTABLISHED_AGE = timedelta(days=365)
 FRESH_VERSION = timedelta(days=30)
 #: PyPI candidates tried when the best one is wholly yanked (pip skips yanked releases).
 _YANKED_TRIES = 3
+#: Why a local diff's dependencies were not scanned when no registry was given.
+NO_REGISTRY = "not scanned: no registry configured for local artifacts"
 
 ScanFn = Callable[["Sources", str, str], Report]
+DiffFn = Callable[["Sources", str, str, str], Report]
+
+#: Set while a dependency is analysed: its own dependencies are not followed (direct only).
+_INSIDE: ContextVar[bool] = ContextVar("inside_dependency_scan", default=False)
+
+Work = AddedDependency | ChangedDependency
+
+
+@contextmanager
+def _inside() -> Iterator[None]:
+    token = _INSIDE.set(True)
+    try:
+        yield
+    finally:
+        _INSIDE.reset(token)
 
 
 def scan_dependencies(
-    sources: Sources, diffs: Sequence[ArtifactDiff], scan: ScanFn
+    ecosystem: Ecosystem,
+    sources: Sources | None,
+    diffs: Sequence[ArtifactDiff],
+    scan: ScanFn,
+    diff: DiffFn,
+    *,
+    published: datetime | None = None,
 ) -> tuple[DependencyScan, ...]:
-    """Resolve and scan every registry dependency `diffs` add; `scan` is `scan_release`.
+    """Resolve and analyse every registry dependency `diffs` add or change.
 
-    `scan` is passed in rather than imported because the pipeline calls this module.
+    `scan` is `scan_release` and `diff` is `diff_release`, passed in rather than imported
+    because the pipeline calls this module. `published` is when the new release was
+    published: a changed spec's old side is resolved as the registry stood then. Without
+    `sources` (a local diff with no registry) every such dependency is reported unscanned.
+    Inside a dependency's own analysis this returns nothing: direct dependencies only.
     """
-    ecosystem = sources.registry.ecosystem
-    added = added_dependencies(ecosystem, diffs)
-    if not added:
+    if _INSIDE.get():
         return ()
+    bundled = declared_bundled(diffs) if ecosystem is Ecosystem.NPM else frozenset()
+    work: list[Work] = [
+        *added_dependencies(ecosystem, diffs, bundled),
+        *changed_dependencies(ecosystem, diffs, bundled),
+    ]
+    if not work:
+        return ()
+    if sources is None or sources.registry.ecosystem is not ecosystem:
+        return tuple(_unscanned(item, NO_REGISTRY) for item in work)
     bounded = dataclasses.replace(
         sources,
         fetcher=dataclasses.replace(
             sources.fetcher, max_bytes=min(sources.fetcher.max_bytes, MAX_DEPENDENCY_BYTES)
         ),
     )
-    results = [_scan_one(bounded, ecosystem, dep, scan) for dep in added[:MAX_DEPENDENCIES]]
-    skipped = added[MAX_DEPENDENCIES:]
+    results: list[DependencyScan] = []
+    down: str | None = None
+    with _inside():
+        for item in work[:MAX_DEPENDENCIES]:
+            if down is not None:
+                # One unreachable registry is not retried once per dependency.
+                results.append(_unscanned(item, down))
+                continue
+            try:
+                results.append(
+                    _scan_one(bounded, ecosystem, item, scan)
+                    if isinstance(item, AddedDependency)
+                    else _scan_changed(bounded, ecosystem, item, scan, diff, published)
+                )
+            # The registry is down: this and the remaining dependencies are reported
+            # unscanned (low), never the parent's report lost.
+            except RegistryUnavailable as e:  # not a gap: reported as dependency-unscanned
+                logger.info("dependency scan stopped: %s", e)
+                down = f"not scanned: {e.diagnostics()}"
+                results.append(_unscanned(item, down))
+    skipped = work[MAX_DEPENDENCIES:]
     results.extend(
-        DependencyScan(
-            dep.name,
-            dep.spec,
-            error=f"not scanned: only the first {MAX_DEPENDENCIES} new dependencies are",
+        _unscanned(
+            item, f"not scanned: only the first {MAX_DEPENDENCIES} new or changed dependencies are"
         )
-        for dep in skipped
+        for item in skipped
     )
     if skipped:
         # Their code runs in the same process as the package's: unscanned is not clean.
-        names = ", ".join(dep.name for dep in skipped[:5])
+        names = ", ".join(_target(item).name for item in skipped[:5])
         gaps.record(
-            f"{len(skipped)} new dependencies over the {MAX_DEPENDENCIES}-dependency scan cap "
-            f"were not scanned ({names}{', ...' if len(skipped) > 5 else ''})"
+            f"{len(skipped)} new or changed dependencies over the {MAX_DEPENDENCIES}-dependency "
+            f"scan cap were not scanned ({names}{', ...' if len(skipped) > 5 else ''})"
         )
     return tuple(results)
+
+
+def _target(item: Work) -> AddedDependency:
+    return item if isinstance(item, AddedDependency) else item.new
+
+
+def _change(item: Work) -> DependencyChange:
+    if isinstance(item, AddedDependency):
+        return DependencyChange.ADDED
+    return DependencyChange.REPOINTED if item.repointed else DependencyChange.CHANGED
+
+
+def _unscanned(item: Work, why: str) -> DependencyScan:
+    dep = _target(item)
+    return DependencyScan(dep.name, dep.spec, error=why, change=_change(item))
+
+
+def _scan_changed(
+    sources: Sources,
+    ecosystem: Ecosystem,
+    item: ChangedDependency,
+    scan: ScanFn,
+    diff: DiffFn,
+    published: datetime | None,
+) -> DependencyScan:
+    """A changed spec: diffed against the old spec's release when it is the same package."""
+    dep, old = item.new, item.old
+    if old is None or item.repointed:
+        scanned = _scan_one(sources, ecosystem, dep, scan)
+        return dataclasses.replace(scanned, change=_change(item))
+    result = DependencyScan(dep.name, dep.spec, change=DependencyChange.CHANGED)
+    try:
+        package = sources.registry.package(dep.package)
+        result = dataclasses.replace(result, first_published=_first_published(package))
+        version = _pick(sources, ecosystem, dep, package)
+        result = dataclasses.replace(
+            result, version=version, published_at=package.versions.get(version)
+        )
+        try:
+            before = _pick(sources, ecosystem, old, as_of(package, published))
+        # The old spec matched nothing then (or cannot be read): nothing to diff against,
+        # so the dependency is scanned as a first release, as a new one would be.
+        except Unresolvable:  # not a gap: scanned in full instead
+            scanned = _scan_one(sources, ecosystem, dep, scan)
+            return dataclasses.replace(scanned, change=DependencyChange.CHANGED)
+        if before == version:
+            # The same release installs before and after: nothing new runs.
+            return dataclasses.replace(result, old_version=before)
+        result = dataclasses.replace(result, old_version=before)
+        report = diff(sources, dep.package, before, version)
+    except Unresolvable as e:  # not a gap: reported as manifest.dependency-unscanned
+        return dataclasses.replace(result, error=str(e))
+    except RegistryUnavailable:  # not a gap: scan_dependencies reports the rest unscanned
+        raise
+    # Any domain error (not found, integrity mismatch) costs this dependency's analysis,
+    # never the parent's report.
+    # not a gap: reported as manifest.dependency-unscanned
+    except WatcherError as e:
+        logger.info("dependency %s not scanned: %s", result.label, e)
+        return dataclasses.replace(result, error=e.diagnostics())
+    if result.published_at is None:
+        result = dataclasses.replace(
+            result, published_at=_release_time(sources, dep.package, version)
+        )
+    label = f"{dep.package}@{version}"
+    # Diffed, so only what changed in the dependency is news: no cap at LOW. An established
+    # package resolved to a version out for a while is one step weaker (glob 10 → 13 starts
+    # shipping minified bundles); a fresh version of it (a hijack) keeps full weight.
+    weaker = _established(package, result.published_at)
+    # The new range is the parent author's choice: a jump across majors is what they asked for.
+    news = [f for f in report.findings if f.rule not in _DELIBERATE]
+    return dataclasses.replace(
+        result,
+        findings=tuple(_via(f, label, was=before, weaker=weaker) for f in news[:MAX_FINDINGS]),
+    )
+
+
+#: Findings of a diffed dependency that the parent's own spec change explains.
+_DELIBERATE = frozenset({"meta.version-jump"})
 
 
 def _scan_one(
@@ -102,8 +248,10 @@ def _scan_one(
         report = scan(sources, dep.package, version)
     except Unresolvable as e:  # not a gap: reported as manifest.dependency-unscanned
         return dataclasses.replace(result, error=str(e))
-    # Any domain error (not found, registry down, integrity mismatch, hostile archive) costs
-    # this dependency's scan, never the parent's report.
+    except RegistryUnavailable:  # not a gap: scan_dependencies reports the rest unscanned
+        raise
+    # Any domain error (not found, integrity mismatch, hostile archive) costs this
+    # dependency's scan, never the parent's report.
     # not a gap: reported as manifest.dependency-unscanned
     except WatcherError as e:
         logger.info("dependency %s not scanned: %s", result.label, e)
@@ -168,10 +316,21 @@ def _first_published(package: PackageInfo) -> datetime | None:
     return min(known) if known else None
 
 
-def _via(finding: Finding, label: str, *, established: bool = False) -> Finding:
+def _via(
+    finding: Finding,
+    label: str,
+    *,
+    established: bool = False,
+    was: str | None = None,
+    weaker: bool = False,
+) -> Finding:
     if not established:
+        path = f"{label} (was {was})" if was is not None else label
         return dataclasses.replace(
-            finding, via=label, message=f"via dependency {label}: {finding.message}"
+            finding,
+            via=label,
+            severity=finding.severity.step_down(weaker),
+            message=f"via {'established ' * weaker}dependency {path}: {finding.message}",
         )
     # Kept for the reviewer, but at LOW: below every critical combination's threshold.
     return dataclasses.replace(

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from watcher import gaps
 from watcher.mcp.base import (
     EXTRACTING,
     INSTRUCTIONS,
@@ -114,6 +115,8 @@ class Tokens:
     starts: list[int] = field(default_factory=list)
     match: list[int] = field(default_factory=list)
     parent: list[int] = field(default_factory=list)
+    #: Templates nested deeper than `_MAX_TEMPLATE_DEPTH`: the rest of the file was not read.
+    truncated: bool = False
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -200,6 +203,7 @@ class _Scanner:
     def _skip_substitution(self, pos: int, depth: int) -> int:
         """The position after the `}` closing a `${` that ended at `pos`."""
         if depth > _MAX_TEMPLATE_DEPTH:
+            self.out.truncated = True
             return len(self.text)
         text, braces = self.text, 1
         while pos < len(text):
@@ -390,6 +394,8 @@ class Evaluator:
         self.imports = self._find_imports() if loader is not None else {}
         self._resolving: set[str] = set()
         self._resolved: dict[str, Value] = {}
+        #: Some literal nested deeper than `_MAX_DEPTH`: its value was not read.
+        self.exhausted = False
 
     def _find_imports(self) -> dict[str, tuple[str, str]]:
         """Local name -> (module specifier, exported name; "*" for the namespace) for relative
@@ -540,7 +546,10 @@ class Evaluator:
     def evaluate(self, lo: int, hi: int, depth: int = 0) -> Value:
         """The value of the expression in [lo, hi), as far as it is static."""
         t = self.t
-        if lo >= hi or depth > _MAX_DEPTH:
+        if depth > _MAX_DEPTH:
+            self.exhausted = True
+            return None
+        if lo >= hi:
             return None
         # TypeScript `x as const`, `x satisfies T`, `x!`: the value is x.
         for j in self._top_level(lo, hi):
@@ -1078,4 +1087,16 @@ def js_tools(path: str, text: str, loader: Loader | None = None) -> list[Tool]:
     loader = loader if loader is not None else EXTRACTING.get()
     extractor = _Extractor(path, text, loader)
     tools = [t for t in extractor.tools() if loader is not None or t.kind == TOOL]
+    # The budgets keep hostile nesting from blowing the stack; what they cut off is a gap.
+    if extractor.t.truncated:
+        gaps.record(
+            f"MCP tool extraction of {path} stopped: templates nested deeper than"
+            f" {_MAX_TEMPLATE_DEPTH}",
+            path,
+        )
+    if extractor.ev.exhausted:
+        gaps.record(
+            f"MCP tool extraction of {path} stopped: literals nested deeper than {_MAX_DEPTH}",
+            path,
+        )
     return sorted(tools, key=lambda tool: tool.line)

@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from watcher.gaps import record as record_gap
 from watcher.mcp.base import (
     EXTRACTING,
     INSTRUCTIONS,
@@ -45,6 +46,7 @@ from watcher.mcp.base import (
     Loader,
     Tool,
 )
+from watcher.parse.python import parse_module
 
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters")
 #: Methods of str that keep a literal's meaning for a reader (`"""...""".strip()`).
@@ -585,14 +587,14 @@ def python_surfaces(path: str, text: str, loader: Loader | None = None) -> list[
 
 def python_tools(path: str, text: str) -> list[Tool]:
     """The tools a Python file declares, in source order; [] if it does not parse."""
-    try:
-        module = ast.parse(text, filename=path)
-    # Hostile or merely old (Python 2) source: no tools rather than a failed rule. Deep nesting
-    # raises RecursionError (or MemoryError) inside the parser itself.
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    # Hostile, too deep, or syntax `ast` on 3.11 does not read: no tools rather than a failed
+    # rule; `parse_module` records a gap when the file could not be analysed.
+    module = parse_module(path, text)
+    if module is None:
         return []
     try:
         tools = list(_Visitor(path, module).tools())
-    except RecursionError:  # an absurdly nested expression in a resolved string
+    except RecursionError:
+        record_gap(f"MCP tool extraction of {path} stopped: nesting too deep", path=path)
         return []
     return sorted(tools, key=lambda tool: tool.line)

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from watcher import gaps
 from watcher.mcp.base import EXTRACTING, PROMPT, RESPONSE, TOOL, Loader, Tool, normalize
 from watcher.mcp.javascript import js_tools
 from watcher.mcp.python import python_surfaces
@@ -136,11 +137,18 @@ def tools_in_file(path: str, entry: FileEntry) -> list[Tool]:
         return []
     kind = _kind(path)
     text = entry.text
-    if kind == "js":
-        return js_tools(path, text)
-    if kind == "py":
-        return python_surfaces(path, text)
-    return json_tools(path, text)
+    # The extractors record what they could not read; the gaps carry the content hash so the
+    # same file incomplete in the pinned release is not news.
+    with gaps.collecting() as found:
+        if kind == "js":
+            tools = js_tools(path, text)
+        elif kind == "py":
+            tools = python_surfaces(path, text)
+        else:
+            tools = json_tools(path, text)
+    for gap in found:
+        gaps.record(gap.reason, gap.path or path, entry.sha256, gap.artifact)
+    return tools
 
 
 def iter_surfaces(snapshot: Snapshot, paths: Iterable[str] | None = None) -> Iterator[Tool]:
@@ -229,8 +237,7 @@ def json_tools(path: str, text: str) -> list[Tool]:
     with their descriptions and template text ([] if it is not such JSON)."""
     try:
         data = json.loads(text)
-    # Not JSON (or absurdly nested): a manifest the client would not load either.
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # not a gap: not a manifest npm or an MCP client reads
         return []
     listed = data.get("tools") if isinstance(data, dict) else None
     prompts = data.get("prompts") if isinstance(data, dict) else None

@@ -11,15 +11,23 @@ The public API is small:
   `Span`.
 
 JavaScript and TypeScript are parsed with tree-sitter grammars (.js/.cjs/.mjs/.jsx with the
-JavaScript grammar, .ts/.mts/.cts with TypeScript, .tsx with TSX); Python with `ast`.
+JavaScript grammar, .ts/.mts/.cts with TypeScript, .tsx with TSX); Python with `ast` (through
+`python.parse_module`, the one guarded `ast.parse` for package text, with tree-sitter-python
+to tell syntax newer than 3.11 from text no Python reads).
+
+Fail closed (SPEC §4.5): no parser raises on package text. A spent budget — nesting depth, the
+file's time, the release's time (`budget.release_budget()`, opened once per analysis) — or text
+no parser reads records a gap (`watcher.gaps`) and gives None, so the text rules still judge the
+file. A failed parse is cached like a good one, and its gaps are recorded again on every hit.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
+from watcher import gaps
 from watcher.models import FileEntry
-from watcher.parse import js, python
+from watcher.parse import budget, js, python
 from watcher.parse.facts import Call, EnvRead, Facts, Import, Span, StringLit
 from watcher.parse.kinds import is_js, is_python
 
@@ -42,7 +50,10 @@ __all__ = [
 #: generated code where the text rules' extra noise matters least.
 MAX_PARSE_BYTES = 256 * 1024
 
-_CACHE: OrderedDict[tuple[str, str], Facts | None] = OrderedDict()
+#: Facts by (content hash, dialect), with the gaps the parse recorded: a file that failed or ran
+#: out of time is not parsed again by the next rule (or the next analysis), and each analysis
+#: still sees its gaps, since every analysis collects its own.
+_CACHE: OrderedDict[tuple[str, str], tuple[Facts | None, tuple[gaps.Gap, ...]]] = OrderedDict()
 _CACHE_SIZE = 256
 
 
@@ -83,11 +94,32 @@ def facts_for(path: str, entry: FileEntry | None, dialect: Dialect = None) -> Fa
         return None
     # The grammar depends on the suffix, so the same bytes as .ts and .js are parsed apart.
     key = (entry.sha256, dialect or (js.dialect_of(path) if is_js(path) else "python"))
-    if key in _CACHE:
+    cached = _CACHE.get(key)
+    if cached is not None:
         _CACHE.move_to_end(key)
-        return _CACHE[key]
-    facts = parse_source(path, entry.text, dialect)
-    _CACHE[key] = facts
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+        facts, found = cached
+    else:
+        spent = budget.current()
+        if spent.exhausted():
+            # Not cached: the next analysis has time of its own for this content.
+            gaps.record(
+                f"parse of {path} refused: the release's parse-time budget"
+                f" of {spent.per_release} s is spent",
+                path,
+                entry.sha256,
+            )
+            return None
+        with gaps.collecting() as collected:
+            facts = parse_source(path, entry.text, dialect)
+        found = tuple(collected)
+        # A parse the release's budget cut short says nothing about the content: not cached.
+        if not (found and spent.exhausted()):
+            _CACHE[key] = (facts, found)
+            if len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    for gap in found:
+        # The same content under another name (a copy, or the pinned release's path): the
+        # reason names the file asked about now.
+        reason = gap.reason.replace(gap.path, path) if gap.path else gap.reason
+        gaps.record(reason, path=path, sha256=entry.sha256, artifact=gap.artifact)
     return facts

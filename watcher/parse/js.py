@@ -15,8 +15,10 @@ from functools import cache
 
 import tree_sitter_javascript
 import tree_sitter_typescript
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from watcher import gaps
+from watcher.parse.budget import MAX_DEPTH, Clock
 from watcher.parse.facts import Call, EnvRead, Facts, Import, StringLit
 from watcher.parse.lines import Columns
 
@@ -24,6 +26,19 @@ from watcher.parse.lines import Columns
 #: is not worth trusting and the caller falls back to text rules for the whole file.
 MAX_ERROR_LINES = 20
 MAX_ERROR_FRACTION = 0.05
+#: tree-sitter's query cursor takes time quadratic in the children of one node it cannot make
+#: sense of: 100,000 `(` in a row (an ERROR node with 100,000 children) keep it busy for
+#: minutes, inside C where no progress callback runs (issue 9). An ERROR node this wide is
+#: refused before the query (4,096 children cost ~10 ms); honest syntax errors are a few tokens.
+MAX_ERROR_CHILDREN = 4096
+#: In-progress matches the query cursor may hold (its own default is unlimited).
+MATCH_LIMIT = 1 << 16
+#: Tree depth the query is run on. The query cursor keeps depths in 16 bits: past 65,535
+#: levels (100,000 nested parentheses) it runs for minutes (issue 9), while 60,000 levels take
+#: 30 ms. Honest code nests a few dozen levels; a 5,000-term string concatenation is 5,000.
+MAX_TREE_DEPTH = 16384
+#: Bytes handed to tree-sitter per read callback.
+_CHUNK = 1 << 16
 
 #: Names of the global object: `globalThis.eval` is `eval`.
 GLOBAL_OBJECTS = frozenset({"globalThis", "window", "global", "self"})
@@ -86,7 +101,7 @@ def _unescape(raw: str) -> str:
         if code is not None:
             try:
                 return chr(int(code, 16))
-            except (ValueError, OverflowError):
+            except (ValueError, OverflowError):  # not a gap: not a character, as in JS
                 return ""
         ch = m.group(4)
         return _SIMPLE.get(ch, "" if ch == "\n" else ch)
@@ -112,6 +127,8 @@ class _Extractor:
     def __init__(self, columns: Columns) -> None:
         self.columns = columns
         self.aliases: dict[str, str] = {}
+        #: Some expression nested deeper than `MAX_DEPTH`: facts past it were not extracted.
+        self.exhausted = False
 
     # -- values ---------------------------------------------------------------------------
 
@@ -125,107 +142,143 @@ class _Extractor:
             return _unescape(_text(node)[1:-1])
         return None
 
-    def fold(self, node: Node | None) -> tuple[str, bool] | None:
+    def deep(self, depth: int) -> bool:
+        """Whether `depth` is past the nesting budget (then the file's facts are incomplete)."""
+        if depth > MAX_DEPTH:
+            self.exhausted = True
+            return True
+        return False
+
+    def fold(self, node: Node | None, depth: int = 0) -> tuple[str, bool] | None:
         """A constant string and whether it took work to build (concatenation, decoding)."""
-        if node is None:
+        if node is None or self.deep(depth):
             return None
         kind = node.type
         if kind in ("string", "template_string"):
             value = self.string_value(node)
             return None if value is None else (value, False)
         if kind == "parenthesized_expression":
-            return self.fold(node.named_children[-1] if node.named_children else None)
+            return self.fold(node.named_children[-1] if node.named_children else None, depth + 1)
         if kind == "binary_expression":
-            operator = node.child_by_field_name("operator")
-            if operator is None or operator.type != "+":
-                return None
-            left = self.fold(node.child_by_field_name("left"))
-            right = self.fold(node.child_by_field_name("right"))
-            if left is None or right is None:
-                return None
-            return left[0] + right[0], True
+            # `'a' + 'b' + … + 'z'` nests to the left, one level per `+`: walk that spine in a
+            # loop, so a long honest concatenation costs no recursion budget.
+            operands: list[Node | None] = []
+            while node is not None and node.type == "binary_expression":
+                operator = node.child_by_field_name("operator")
+                if operator is None or operator.type != "+":
+                    return None
+                operands.append(node.child_by_field_name("right"))
+                node = node.child_by_field_name("left")
+            operands.append(node)
+            parts: list[str] = []
+            for operand in reversed(operands):
+                folded = self.fold(operand, depth + 1)
+                if folded is None:
+                    return None
+                parts.append(folded[0])
+            return "".join(parts), True
         if kind == "call_expression":
-            callee = self.path(node.child_by_field_name("function"))
+            callee = self.path(node.child_by_field_name("function"), depth + 1)
             args = node.child_by_field_name("arguments")
             items = args.named_children if args is not None else []
             if callee is not None and callee[0] == "atob" and items:
-                encoded = self.fold(items[0])
+                encoded = self.fold(items[0], depth + 1)
                 if encoded is not None:
                     try:
                         decoded = base64.b64decode(encoded[0], validate=True)
-                    except (binascii.Error, ValueError):
+                    except (binascii.Error, ValueError):  # not a gap: atob would throw
                         return None
                     return decoded.decode("latin-1"), True
             if callee is not None and callee[0] == "String.fromCharCode" and items:
                 if all(i.type == "number" for i in items):
                     try:
                         return "".join(chr(int(_text(i), 0)) for i in items), True
-                    except (ValueError, OverflowError):
+                    except (ValueError, OverflowError):  # not a gap: not foldable
                         return None
         return None
 
-    def module_of(self, call: Node) -> tuple[str, bool] | None:
+    def module_of(self, call: Node, depth: int = 0) -> tuple[str, bool] | None:
         """The module a `require(…)`/`import(…)`/interop-wrapper call yields, if constant."""
         function = call.child_by_field_name("function")
         args = call.child_by_field_name("arguments")
-        if function is None or args is None or not args.named_children:
+        if function is None or args is None or not args.named_children or self.deep(depth):
             return None
         first = args.named_children[0]
         if function.type == "import":
-            folded = self.fold(first)
+            folded = self.fold(first, depth + 1)
         else:
-            callee = self.path(function)
+            if function.type == "member_expression":
+                # Only `….require` (or `….default`) can name a loader: `a.then().then()…`
+                # chains are not followed into, whatever their length.
+                prop = function.child_by_field_name("property")
+                if prop is None or _text(prop) not in ("require", "default"):
+                    return None
+            callee = self.path(function, depth + 1)
             if callee is None:
                 return None
             if callee[0] in INTEROP:
-                return self.module_of(first) if first.type == "call_expression" else None
+                if first.type != "call_expression":
+                    return None
+                return self.module_of(first, depth + 1)
             if callee[0] not in MODULE_LOADERS:
                 return None
-            folded = self.fold(first)
+            folded = self.fold(first, depth + 1)
         if folded is None:
             return None
         return _module_name(folded[0]), folded[1]
 
-    def path(self, node: Node | None) -> tuple[str, bool] | None:
-        """The dotted path an expression names, through aliases, and whether it was concealed."""
-        if node is None:
-            return None
-        kind = node.type
-        if kind == "identifier":
-            name = _text(node)
-            if name in GLOBAL_OBJECTS:
-                return "", False
-            return self.aliases.get(name, name), False
-        if kind in ("member_expression", "subscript_expression"):
-            base = self.path(node.child_by_field_name("object"))
-            if base is None:
+    def path(self, node: Node | None, depth: int = 0) -> tuple[str, bool] | None:
+        """The dotted path an expression names, through aliases, and whether it was concealed.
+
+        Member chains (`a.b.c…`) are walked in a loop, so their length costs no recursion.
+        """
+        # Properties from the outside in, each with whether its name was assembled.
+        props: list[tuple[str, bool]] = []
+        base: tuple[str, bool] | None = None
+        while base is None:
+            if node is None or self.deep(depth):
                 return None
-            if kind == "member_expression":
+            kind = node.type
+            if kind == "identifier":
+                name = _text(node)
+                base = (
+                    ("", False) if name in GLOBAL_OBJECTS else (self.aliases.get(name, name), False)
+                )
+            elif kind == "member_expression":
                 prop = node.child_by_field_name("property")
                 if prop is None:
                     return None
-                name, concealed = _text(prop), False
-            else:
-                folded = self.fold(node.child_by_field_name("index"))
+                props.append((_text(prop), False))
+                node = node.child_by_field_name("object")
+            elif kind == "subscript_expression":
+                folded = self.fold(node.child_by_field_name("index"), depth + 1)
                 if folded is None:
                     return None
-                name, concealed = folded
-            concealed = concealed or base[1]
-            if name == "default":
-                return base[0], concealed
-            return (f"{base[0]}.{name}" if base[0] else name), concealed
-        if kind in ("parenthesized_expression", "sequence_expression"):
-            # `(0, cp.exec)(…)` is how TypeScript and Babel call an imported function.
-            children = node.named_children
-            return self.path(children[-1]) if children else None
-        if kind in ("await_expression", "non_null_expression", "as_expression"):
-            children = node.named_children
-            return self.path(children[0]) if children else None
-        if kind == "call_expression":
-            return self.module_of(node)
-        if kind == "this":
-            return "this", False
-        return None
+                props.append(folded)
+                node = node.child_by_field_name("object")
+            elif kind in ("parenthesized_expression", "sequence_expression"):
+                # `(0, cp.exec)(…)` is how TypeScript and Babel call an imported function.
+                children = node.named_children
+                node = children[-1] if children else None
+                depth += 1
+            elif kind in ("await_expression", "non_null_expression", "as_expression"):
+                children = node.named_children
+                node = children[0] if children else None
+                depth += 1
+            elif kind == "call_expression":
+                base = self.module_of(node, depth + 1)
+                if base is None:
+                    return None
+            elif kind == "this":
+                base = ("this", False)
+            else:
+                return None
+        name_so_far, concealed = base
+        for name, built in reversed(props):
+            concealed = concealed or built
+            if name != "default":
+                name_so_far = f"{name_so_far}.{name}" if name_so_far else name
+        return name_so_far, concealed
 
     # -- declarations ---------------------------------------------------------------------
 
@@ -428,26 +481,122 @@ def _module_name(name: str) -> str:
     return name.removeprefix("node:")
 
 
-def _key_of(node: Node) -> str | None:
-    """The property name a value sits under in an object literal (`{host: '…'}`)."""
-    parent = node.parent
-    if parent is not None and parent.type == "pair":
-        key = parent.child_by_field_name("key")
-        value = parent.child_by_field_name("value")
-        if key is not None and _same(value, node):
-            return _text(key).strip("'\"`")
-    return None
+_PAIRS = """
+(pair key: (_) @key value: [(string) (template_string)] @value)
+"""
+
+
+@cache
+def _pairs_query(dialect: str) -> Query:
+    return Query(_language(dialect), _PAIRS)
+
+
+def _keys_of_values(tree: Tree, dialect: str) -> dict[tuple[int, int], str]:
+    """(start, end) byte range of each string that is a property's value → the property name.
+
+    Found by a query rather than `node.parent`, which tree-sitter answers by walking down from
+    the root: per string, that is quadratic in a deep file (5,000 strings in a 5,000-term
+    concatenation took 0.9 s).
+    """
+    keys: dict[tuple[int, int], str] = {}
+    for _, match in QueryCursor(_pairs_query(dialect)).matches(tree.root_node):
+        key, value = match.get("key"), match.get("value")
+        if key and value:
+            keys[(value[0].start_byte, value[0].end_byte)] = _text(key[0]).strip("'\"`")
+    return keys
 
 
 def parse(path: str, source: str, dialect: str | None = None) -> Facts | None:
     """Facts of a JavaScript/TypeScript file, or None when it does not parse well enough.
 
     `dialect` overrides the grammar the file name suggests (a `.dat` that `require` runs).
+    Never raises on hostile input: a spent time or depth budget records a gap
+    (`watcher.gaps`) and returns None, so the text rules judge the file.
     """
     dialect = dialect or dialect_of(path)
-    columns = Columns(source)
-    tree = Parser(_language(dialect)).parse(columns.data)
-    captures = QueryCursor(_query(dialect)).captures(tree.root_node)
+    clock = Clock()
+    try:
+        return _parse(path, Columns(source), dialect, clock)
+    finally:
+        clock.stop()
+
+
+def _syntax_tree(path: str, data: bytes, dialect: str, clock: Clock) -> Tree | None:
+    """tree-sitter's parse under the file's time budget (a gap and None when it runs out)."""
+
+    def read(offset: int, _point: object) -> bytes:
+        return data[offset : offset + _CHUNK]
+
+    def cancel(_offset: int, _has_error: bool) -> bool:
+        return clock.expired()
+
+    try:
+        # Only the read-callback form of `parse` takes a progress callback (py-tree-sitter 0.25).
+        return Parser(_language(dialect)).parse(read, progress_callback=cancel)
+    # tree-sitter reports a cancelled parse as ValueError("Parsing failed").
+    except ValueError:
+        gaps.record(f"parse of {path} stopped: time budget of {clock.seconds()} s spent", path)
+        return None
+
+
+def _widest_error(tree: Tree) -> int:
+    """The most children any ERROR node has (0 for a clean tree), without recursion."""
+    if not tree.root_node.has_error:
+        return 0
+    widest = 0
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR":
+            widest = max(widest, node.child_count)
+            if widest > MAX_ERROR_CHILDREN:
+                return widest
+        # Only subtrees holding an error can hold an ERROR node.
+        stack.extend(c for c in node.children if c.has_error)
+    return widest
+
+
+def _deeper_than(tree: Tree, limit: int) -> bool:
+    """Whether the tree nests more than `limit` levels (a cursor walk: ~0.1 µs a node)."""
+    cursor = tree.walk()
+    depth = 0
+    while True:
+        if cursor.goto_first_child():
+            depth += 1
+            if depth > limit:
+                return True
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return False
+            depth -= 1
+
+
+def _parse(path: str, columns: Columns, dialect: str, clock: Clock) -> Facts | None:
+    tree = _syntax_tree(path, columns.data, dialect, clock)
+    if tree is None:
+        return None
+    widest = _widest_error(tree)
+    if widest > MAX_ERROR_CHILDREN:
+        gaps.record(
+            f"parse of {path} stopped: a syntax error spans more than {MAX_ERROR_CHILDREN} tokens"
+            " (querying it would exceed the time budget)",
+            path,
+        )
+        return None
+    if _deeper_than(tree, MAX_TREE_DEPTH):
+        gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_TREE_DEPTH}", path)
+        return None
+    cursor = QueryCursor(_query(dialect), match_limit=MATCH_LIMIT)
+    # No progress callback here: py-tree-sitter 0.26 crashes (SIGSEGV) calling one on a deep
+    # tree (a 5,000-term `+` chain). The checks above bound what the query can be given.
+    captures = cursor.captures(tree.root_node)
+    if clock.expired():
+        gaps.record(f"parse of {path} stopped: time budget of {clock.seconds()} s spent", path)
+        return None
+    if cursor.did_exceed_match_limit:
+        gaps.record(f"parse of {path} stopped: more than {MATCH_LIMIT} open query matches", path)
+        return None
     error_lines: set[int] = set()
     for node in captures.get("error", []):
         error_lines.update(range(node.start_point.row + 1, node.end_point.row + 2))
@@ -473,6 +622,7 @@ def parse(path: str, source: str, dialect: str | None = None) -> Facts | None:
     calls.sort(key=lambda c: (c.span.line, c.span.col))
     imports.sort(key=lambda i: (i.span.line, i.span.col))
     strings: list[StringLit] = []
+    keys = _keys_of_values(tree, dialect)
     for node in captures.get("str", []):
         value = extractor.string_value(node)
         if value is None:  # a template with substitutions: keep its constant parts
@@ -481,18 +631,26 @@ def parse(path: str, source: str, dialect: str | None = None) -> Facts | None:
                 for c in node.named_children
             )
         raw = _text(node) if node.start_point.row == node.end_point.row else value
-        strings.append(StringLit(columns.span(node), value, raw, _key_of(node)))
+        key = keys.get((node.start_byte, node.end_byte))
+        strings.append(StringLit(columns.span(node), value, raw, key))
     strings.sort(key=lambda lit: (lit.span.line, lit.span.col))
+    env_reads = []
+    for node in captures.get("env", []):
+        # `env_read` asks for parents, which tree-sitter finds from the root: bounded by time.
+        if clock.expired():
+            break
+        env_reads.append(extractor.env_read(node))
+    if extractor.exhausted:
+        gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path)
+        return None
+    if clock.expired():
+        gaps.record(f"parse of {path} stopped: time budget of {clock.seconds()} s spent", path)
+        return None
     return Facts(
         language=dialect,
         calls=tuple(calls),
         imports=tuple(imports),
-        env_reads=tuple(
-            sorted(
-                (extractor.env_read(n) for n in captures.get("env", [])),
-                key=lambda e: (e.span.line, e.span.col),
-            )
-        ),
+        env_reads=tuple(sorted(env_reads, key=lambda e: (e.span.line, e.span.col))),
         strings=tuple(strings),
         hex_identifiers=tuple(columns.span(n) for n in captures.get("hex", [])),
         error_lines=frozenset(error_lines),

@@ -1,4 +1,12 @@
-"""Python facts with the standard library's `ast` (the code is parsed, never run or imported)."""
+"""Python facts with the standard library's `ast` (the code is parsed, never run or imported).
+
+Every `ast.parse` of package text goes through `parse_module`, which never raises and applies
+the budgets of SPEC §4.5. Packages target Python 3.8–3.14 while watcher runs on 3.11, whose
+`ast` rejects 3.12+ syntax (PEP 695 `type X = …`, PEP 701 f-strings): a file `ast` rejects is
+read again with tree-sitter-python, and if that grammar reads it cleanly it is honest modern
+Python, judged by the text rules with no gap. Only a file neither parser reads, or a spent
+budget, is a gap.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,14 @@ import ast
 import base64
 import binascii
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
+import tree_sitter_python
+from tree_sitter import Language, Parser
+
+from watcher import gaps
+from watcher.parse.budget import MAX_DEPTH, Clock
 from watcher.parse.facts import Call, EnvRead, Facts, Import, Span, StringLit
 from watcher.parse.lines import Columns
 
@@ -112,29 +126,34 @@ class _Extractor(ast.NodeVisitor):
 
     # -- visitors -------------------------------------------------------------------------
 
-    def visit(self, node: ast.AST) -> None:
-        # `NodeVisitor.visit` builds the method name per node; a per-class table is half the
-        # cost of the walk, which is as much again as `ast.parse` itself.
-        method = _DISPATCH.get(type(node))
-        if method is None:
-            self.generic_visit(node)
-        else:
-            method(self, node)
+    def run(self, tree: ast.AST) -> None:
+        """Visit every node in source order, with a stack rather than recursion.
 
-    def generic_visit(self, node: ast.AST) -> None:
+        A handler returns whether the node's children are visited. `ast` accepts statements
+        nested 2,000 deep (an `elif` chain); a recursive walk would spend two interpreter
+        frames a level.
+        """
         parents = self.parents
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                parents[id(value)] = node
-                self.visit(value)
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        parents[id(item)] = node
-                        self.visit(item)
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            # A per-class table rather than `NodeVisitor.visit`'s per-node method-name lookup:
+            # half the cost of the walk, which is as much again as `ast.parse` itself.
+            method = _DISPATCH.get(type(node))
+            if method is not None and not method(self, node):
+                continue
+            children: list[ast.AST] = []
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, ast.AST):
+                    children.append(value)
+                elif isinstance(value, list):
+                    children.extend(item for item in value if isinstance(item, ast.AST))
+            for child in children:
+                parents[id(child)] = node
+            stack.extend(reversed(children))
 
-    def visit_Import(self, node: ast.Import) -> None:
+    def visit_Import(self, node: ast.Import) -> bool:
         for alias in node.names:
             if alias.asname:
                 self.aliases[alias.asname] = alias.name
@@ -142,30 +161,30 @@ class _Extractor(ast.NodeVisitor):
                 top = alias.name.split(".")[0]
                 self.aliases.setdefault(top, top)
             self.imports.append(Import(self.span(node), alias.name))
+        return False
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> bool:
         if node.level or not node.module:
-            return  # relative imports name the package's own modules
+            return False  # relative imports name the package's own modules
         self.imports.append(Import(self.span(node), node.module))
         for alias in node.names:
             if alias.name != "*":
                 self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        return False
 
-    def visit_Assign(self, node: ast.Assign) -> None:
+    def visit_Assign(self, node: ast.Assign) -> bool:
         resolved = self.path(node.value)
         if resolved is not None and isinstance(node.value, ast.Call | ast.Attribute):
             for target in node.targets:
                 if isinstance(target, ast.Name) and resolved[0] != ENVIRON:
                     self.aliases[target.id] = resolved[0]
-        self.generic_visit(node)
+        return True
 
-    def visit_Expr(self, node: ast.Expr) -> None:
+    def visit_Expr(self, node: ast.Expr) -> bool:
         # A bare string statement is a docstring or a comment in disguise: not data the code uses.
-        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            return
-        self.generic_visit(node)
+        return not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))
 
-    def visit_Call(self, node: ast.Call) -> None:
+    def visit_Call(self, node: ast.Call) -> bool:
         resolved = self.path(node.func)
         if resolved is not None:
             callee, concealed = resolved
@@ -194,23 +213,25 @@ class _Extractor(ast.NodeVisitor):
             if callee in GETENV:
                 key = first[0] if first is not None else None
                 self.env_reads.append(EnvRead(span, False, key))
-        self.generic_visit(node)
+        return True
 
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        self.generic_visit(node)
+    def visit_Attribute(self, node: ast.Attribute) -> bool:
+        # Checked before the children (the reads are sorted by position afterwards).
         if self.path(node) == (ENVIRON, False):
             self.env_reads.append(self.env_use(node))
+        return True
 
-    def visit_Name(self, node: ast.Name) -> None:
+    def visit_Name(self, node: ast.Name) -> bool:
         if self.aliases.get(node.id) == ENVIRON:
             self.env_reads.append(self.env_use(node))
+        return False
 
-    def visit_Constant(self, node: ast.Constant) -> None:
+    def visit_Constant(self, node: ast.Constant) -> bool:
         value = node.value
         if isinstance(value, bytes):
             value = value.decode("latin-1")
         if not isinstance(value, str):
-            return
+            return False
         span = self.span(node)
         raw = value
         if node.end_lineno == node.lineno and node.end_col_offset is not None:
@@ -219,6 +240,7 @@ class _Extractor(ast.NodeVisitor):
         parent = self.parents.get(id(node))
         key = parent.arg if isinstance(parent, ast.keyword) else None
         self.strings.append(StringLit(span, value, raw, key))
+        return False
 
     # -- environment ----------------------------------------------------------------------
 
@@ -254,7 +276,7 @@ class _Extractor(ast.NodeVisitor):
         return EnvRead(span, False)
 
 
-_DISPATCH: dict[type[ast.AST], Callable[[_Extractor, Any], None]] = {
+_DISPATCH: dict[type[ast.AST], Callable[[_Extractor, Any], bool]] = {
     ast.Import: _Extractor.visit_Import,
     ast.ImportFrom: _Extractor.visit_ImportFrom,
     ast.Assign: _Extractor.visit_Assign,
@@ -272,23 +294,111 @@ def _decode(callee: str, text: str) -> str | None:
             return base64.b64decode(text, validate=True).decode("latin-1")
         if callee in ("bytes.fromhex", "binascii.unhexlify"):
             return bytes.fromhex(text).decode("latin-1")
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError):  # not a gap: not an encoding, the text stays as is
         return None
     return None
 
 
-def parse(path: str, source: str) -> Facts | None:
-    """Facts of a Python file, or None when it is not valid Python 3 (e.g. Python 2 code)."""
-    columns = Columns(source)
+@cache
+def _ts_language() -> Language:
+    return Language(tree_sitter_python.language())
+
+
+#: Messages of the `SyntaxError`s CPython 3.11 raises for nesting rather than for syntax.
+_DEPTH_MESSAGES = ("too complex", "too many nested", "maximum recursion")
+
+
+def _expression_depth_over(tree: ast.AST, limit: int) -> bool:
+    """Whether nodes below one statement nest more than `limit` deep (a stack, no recursion)."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend(
+            (child, 0 if isinstance(child, ast.stmt) else depth + 1)
+            for child in ast.iter_child_nodes(node)
+        )
+    return False
+
+
+def _reads_as_python(path: str, data: bytes, clock: Clock, sha256: str | None) -> bool | None:
+    """Whether tree-sitter-python reads the file with no error; None if its time ran out."""
+
+    def read(offset: int, _point: object) -> bytes:
+        return data[offset : offset + 65536]
+
     try:
-        tree = ast.parse(columns.text, filename=path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = Parser(_ts_language()).parse(read, progress_callback=lambda *_: clock.expired())
+    # tree-sitter reports a cancelled parse as ValueError("Parsing failed").
+    except ValueError:
+        gaps.record(
+            f"parse of {path} stopped: time budget of {clock.seconds()} s spent", path, sha256
+        )
+        return None
+    return not tree.root_node.has_error
+
+
+def parse_module(path: str, text: str, sha256: str | None = None) -> ast.Module | None:
+    """The `ast` of a Python file, or None (then text rules judge it); never raises.
+
+    None with a gap recorded (`watcher.gaps`) when the file is not analysable: nesting deeper
+    than `MAX_DEPTH` (or than CPython 3.11's parser takes, which 3.13 may compile), a spent
+    time budget, or text that neither `ast` nor tree-sitter-python reads. None without a gap
+    when `ast` rejects syntax newer than 3.11 that tree-sitter-python reads cleanly.
+    """
+    clock = Clock()
+    try:
+        if clock.budget.exhausted():
+            gaps.record(
+                f"parse of {path} refused: the release's parse-time budget"
+                f" of {clock.budget.per_release} s is spent",
+                path,
+                sha256,
+            )
+            return None
+        try:
+            tree = ast.parse(text, filename=path)
+        # CPython 3.11 turns deep nesting into RecursionError/MemoryError (3.13 compiles a
+        # 3,000-deep attribute chain that 3.11 refuses): a budget, not a syntax verdict.
+        except (RecursionError, MemoryError):
+            gaps.record(
+                f"parse of {path} stopped: nesting deeper than Python 3.11 accepts", path, sha256
+            )
+            return None
+        # ValueError: null bytes in the source.
+        except (SyntaxError, ValueError) as error:
+            message = str(getattr(error, "msg", error))
+            if any(m in message for m in _DEPTH_MESSAGES) and "parenthes" not in message:
+                gaps.record(
+                    f"parse of {path} stopped: nesting deeper than Python 3.11 accepts",
+                    path,
+                    sha256,
+                )
+                return None
+            data = text.encode("utf-8", errors="surrogatepass")
+            reads = _reads_as_python(path, data, clock, sha256)
+            if reads is False:
+                line = getattr(error, "lineno", None)
+                where = f" (line {line}: {message})" if line else f" ({message})"
+                gaps.record(f"parse of {path} failed: not valid Python{where}", path, sha256)
+            return None
+        if _expression_depth_over(tree, MAX_DEPTH):
+            gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path, sha256)
+            return None
+        return tree
+    finally:
+        clock.stop()
+
+
+def parse(path: str, source: str) -> Facts | None:
+    """Facts of a Python file, or None when it does not parse (see `parse_module`)."""
+    columns = Columns(source)
+    tree = parse_module(path, columns.text)
+    if tree is None:
         return None
     extractor = _Extractor(columns)
-    try:
-        extractor.visit(tree)
-    except RecursionError:
-        return None
+    extractor.run(tree)
     by_position = lambda fact: (fact.span.line, fact.span.col)  # noqa: E731
     return Facts(
         language="python",

@@ -36,7 +36,7 @@ from watcher.models import Ecosystem
 from watcher.registries.base import NotModified, Registry, Validators, VersionList
 from watcher.registries.npm import PUBLIC_NPM_REGISTRY, NpmRegistry
 from watcher.registries.pypi import PUBLIC_PYPI, PypiRegistry, is_valid_pypi_name
-from watcher.registries.wire import display_url, normalize_repository_url
+from watcher.registries.wire import display_url, normalize_repository_url, shown
 
 __all__ = [
     "PUBLIC_NPM_REGISTRY",
@@ -127,11 +127,11 @@ def resolve_ecosystem(
     if len(found) == 1:
         return found[0]
     if found:
-        raise AmbiguousPackage(f"'{name}' exists on npm and PyPI; pass --ecosystem npm|pypi")
+        raise AmbiguousPackage(f"'{shown(name)}' exists on npm and PyPI; pass --ecosystem npm|pypi")
     if wrong_role is not None:
         raise wrong_role
     where = f" on {display_url(registry_url)}" if registry_url else ""
-    raise PackageNotFound(f"package '{name}' not found on npm or PyPI{where}")
+    raise PackageNotFound(f"package '{shown(name)}' not found on npm or PyPI{where}")
 
 
 #: Set to "off" to skip the public-registry lookup for privately sourced packages (offline

@@ -25,6 +25,7 @@ from watcher.httpclient import HttpClient
 from watcher.models import (
     ArtifactKind,
     ArtifactRef,
+    Declared,
     Ecosystem,
     PackageInfo,
     Provenance,
@@ -77,21 +78,26 @@ class NpmRegistry:
         """The packument URL for `name` (`@scope/x` → `<base>@scope%2fx`)."""
         match = _NPM_NAME.match(name)
         if match is None:
-            raise PackageNotFound(f"'{name}' is not a valid npm package name")
-        encoded = quote(match["name"], safe="")
-        if match["scope"] is not None:
-            # The registry wants the scope's slash encoded: "@scope%2fname" is one path segment.
-            encoded = f"@{quote(match['scope'], safe='')}%2f{encoded}"
+            raise PackageNotFound(f"'{wire.shown(name)}' is not a valid npm package name")
+        try:
+            encoded = quote(match["name"], safe="")
+            if match["scope"] is not None:
+                # The registry wants the scope's slash encoded: "@scope%2fname" is one segment.
+                encoded = f"@{quote(match['scope'], safe='')}%2f{encoded}"
+        # Names also come from other packages' dependencies (registry text): a lone surrogate
+        # cannot be UTF-8 encoded, and no registry can hold such a name.
+        except UnicodeError as e:
+            raise PackageNotFound(f"'{wire.shown(name)}' is not a valid npm package name") from e
         return self.base_url + encoded
 
     def _packument(self, name: str) -> _Packument:
         cached = self._cache.get(name)
         if cached is not None:
             return cached
-        what = f"npm registry {self._display} for '{name}'"
+        what = f"npm registry {self._display} for '{wire.shown(name)}'"
         response = wire.get(self.http, self.package_url(name), what)
         if response is None:
-            raise PackageNotFound(f"npm package '{name}' not found on {self._display}")
+            raise PackageNotFound(f"npm package '{wire.shown(name)}' not found on {self._display}")
         return self._parse(name, response, what)
 
     def _parse(self, name: str, response: httpx.Response, what: str) -> _Packument:
@@ -100,7 +106,7 @@ class NpmRegistry:
             # A fully unpublished package keeps a stub packument with `time.unpublished`.
             detail = " (unpublished)" if "unpublished" in doc.time else ""
             raise PackageNotFound(
-                f"npm package '{name}' has no versions on {self._display}{detail}"
+                f"npm package '{wire.shown(name)}' has no versions on {self._display}{detail}"
             )
         packument = _Packument(doc=doc, url=response.url)
         self._cache[name] = packument
@@ -121,10 +127,10 @@ class NpmRegistry:
         self, name: str, validators: Validators | None = None
     ) -> NotModified | VersionList:
         """`package(name)` as a conditional GET of the packument (see `Registry`)."""
-        what = f"npm registry {self._display} for '{name}'"
+        what = f"npm registry {self._display} for '{wire.shown(name)}'"
         answer = wire.get_conditional(self.http, self.package_url(name), what, validators)
         if answer is None:
-            raise PackageNotFound(f"npm package '{name}' not found on {self._display}")
+            raise PackageNotFound(f"npm package '{wire.shown(name)}' not found on {self._display}")
         if isinstance(answer, NotModified):
             return answer
         self._parse(name, answer, what)
@@ -138,10 +144,11 @@ class NpmRegistry:
         if raw is None:
             known = list(_ordered_versions(doc))[-_HINT_VERSIONS:]
             raise VersionNotFound(
-                f"npm package '{name}' has no version '{version}' on {self._display}"
-                f" (latest known: {', '.join(reversed(known))})"
+                f"npm package '{wire.shown(name)}' has no version '{wire.shown(version)}'"
+                f" on {self._display}"
+                f" (latest known: {', '.join(wire.shown(v) for v in reversed(known))})"
             )
-        what = f"npm registry {self._display} for '{name}@{version}'"
+        what = f"npm registry {self._display} for '{wire.shown(name)}@{wire.shown(version)}'"
         entry = wire.validate(wire.NpmVersion, raw, what)
         dist = entry.dist
 
@@ -152,7 +159,9 @@ class NpmRegistry:
             digests = {"sha1": dist.shasum.strip().lower()}
         artifact = ArtifactRef(
             url=str(tarball_url),
-            filename=tarball_url.path.rsplit("/", 1)[-1],
+            # The path is percent-decoded, so `%0d%0a` would be a line break in every message
+            # naming the file: registry text, escaped like any other.
+            filename=wire.shown(tarball_url.path.rsplit("/", 1)[-1], limit=1024),
             kind=ArtifactKind.NPM_TARBALL,
             digests=digests,
             size=None,
@@ -168,6 +177,7 @@ class NpmRegistry:
             provenance=_provenance(entry, doc.versions),
             repository=_repository(entry.repository),
             unpacked_size=dist.unpacked_size,
+            declared=_declared(entry),
             page_url=(
                 f"https://www.npmjs.com/package/{name}/v/{version}" if self._public else None
             ),
@@ -229,3 +239,24 @@ def _repository(raw: Any) -> str | None:
     if isinstance(raw, Mapping):
         raw = raw.get("url")
     return wire.normalize_repository_url(raw) if isinstance(raw, str) else None
+
+
+def _declared(entry: wire.NpmVersion) -> Declared:
+    """The packument's copy of the manifest fields npm acts on (see `Declared`).
+
+    Dependencies are in both the full and the abbreviated packument, so an absent field
+    means none; `scripts` only in the full one, so absent means unknown.
+    """
+    dependencies: dict[str, str] = {}
+    for field in (entry.dependencies, entry.optional_dependencies, entry.peer_dependencies):
+        if isinstance(field, Mapping):
+            dependencies.update({str(k): v for k, v in field.items() if isinstance(v, str)})
+    scripts = entry.scripts
+    flag = entry.has_install_script
+    return Declared(
+        scripts={str(k): v for k, v in scripts.items() if isinstance(v, str)}
+        if isinstance(scripts, Mapping)
+        else None,
+        dependencies=dependencies,
+        has_install_script=flag if isinstance(flag, bool) else None,
+    )

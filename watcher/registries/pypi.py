@@ -12,17 +12,17 @@ Project names are normalised per PEP 503 (`Foo_Bar` → `foo-bar`) in URLs and i
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from watcher.errors import PackageNotFound, VersionNotFound
 from watcher.httpclient import HttpClient
@@ -94,39 +94,184 @@ class _Anchor:
     text: list[str] = field(default_factory=list)
 
 
-class _SimpleHTMLParser(HTMLParser):
-    """Collects the anchors (and any `<base href>`) of a PEP 503 project page."""
+#: A tag name, matched at a known position: one character class, so it cannot backtrack.
+_TAG_NAME = re.compile(r"[a-zA-Z][^\t\n\r\f />\x00]*")
+#: An attribute name, matched at a known position (same: a single class, no backtracking).
+_ATTR_NAME = re.compile(r"[^\t\n\r\f />][^\t\n\r\f /=>]*")
+#: An unquoted attribute value.
+_UNQUOTED = re.compile(r"[^\t\n\r\f >]*")
+_SPACE = re.compile(r"[\t\n\r\f /]*")
+_BLANK = re.compile(r"[\t\n\r\f ]*")
+#: `=` between an attribute's name and value (html.parser accepts `==` too); two disjoint
+#: classes in a row, so still no backtracking.
+_EQUALS = re.compile(r"=+[\t\n\r\f ]*")
+#: Elements whose content is raw text: a `<a` inside a script is not an anchor.
+_RAW_TEXT = ("script", "style")
+#: A decimal character reference: digits, then an optional ";" (one class, then a literal).
+_DECIMAL_REF = re.compile(r"&#([0-9]+);?")
+#: More significant digits than this is beyond U+10FFFF, which html.unescape makes U+FFFD.
+_MAX_REF_DIGITS = 7
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[_Anchor] = []
-        self.base_href: str | None = None
-        self._open: _Anchor | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base_href is None:
-            self.base_href = dict(attrs).get("href")
-        elif tag == "a":
-            self._close()
-            self._open = _Anchor(attrs=dict(attrs))
+def _unescape(text: str) -> str:
+    """`html.unescape`, safe on a page's text: `&#` followed by thousands of digits made it
+    raise ValueError (`int()` refuses more than 4300 digits); such a reference means U+FFFD,
+    as any beyond U+10FFFF does."""
+    if "&#" in text:
+        text = _DECIMAL_REF.sub(_short_reference, text)
+    return html.unescape(text)
 
-    def handle_endtag(self, tag: str) -> None:
+
+def _short_reference(match: re.Match[str]) -> str:
+    digits = match.group(1).lstrip("0") or "0"
+    return "\ufffd" if len(digits) > _MAX_REF_DIGITS else f"&#{digits};"
+
+
+@dataclass
+class _SimplePage:
+    """What a PEP 503 page says: its anchors and its first `<base href>`."""
+
+    anchors: list[_Anchor] = field(default_factory=list)
+    base_href: str | None = None
+
+
+def _scan_simple_html(page: str) -> _SimplePage:
+    """The anchors of a PEP 503 page, in one left-to-right pass (linear in the page's size).
+
+    `html.parser` rescans an unfinished tag from its start whenever more text could complete
+    it, which made a 300 KB page of `<a` take minutes; here every character is looked at a
+    bounded number of times, and an unfinished tag, comment or quoted value ends the page
+    (as `html.parser` treats it: text, never an anchor). Handled as `html.parser` did:
+    case-insensitive tag and attribute names, the last of repeated attributes wins, valueless
+    attributes are None, character references decoded in values and text, comments and
+    `<!…>`/`<?…>` declarations skipped, `<script>`/`<style>` content ignored, and an anchor
+    left open at the next `<a` or at the end of the page kept.
+    """
+    result = _SimplePage()
+    lower = page.lower()  # for case-insensitive searches of end tags; same length
+    size = len(page)
+    current: _Anchor | None = None
+    pos = 0
+    unfinished = size  # where markup that never ends starts: from there on, text
+    unmatched: set[str] = set()  # quote characters that do not occur again in the page
+    while pos < size:
+        lt = page.find("<", pos)
+        if lt < 0:
+            lt = size
+        if current is not None and lt > pos:
+            current.text.append(page[pos:lt])
+        if lt >= size:
+            unfinished = size
+            break
+        unfinished = lt
+        if page.startswith("<!--", lt):
+            close = page.find("-->", lt + 4)
+            if close < 0:
+                break
+            pos = close + 3
+            continue
+        if page.startswith(("<!", "<?"), lt) or (
+            page.startswith("</", lt) and not _TAG_NAME.match(page, lt + 2)
+        ):
+            close = page.find(">", lt + 2)
+            if close < 0:
+                break
+            pos = close + 1
+            continue
+        if page.startswith("</", lt):
+            name = _TAG_NAME.match(page, lt + 2)
+            assert name is not None  # checked above
+            close = page.find(">", name.end())
+            if close < 0:
+                break
+            if name.group().lower() == "a" and current is not None:
+                result.anchors.append(current)
+                current = None
+            pos = close + 1
+            continue
+        name = _TAG_NAME.match(page, lt + 1)
+        if name is None:
+            # A "<" that starts no tag is text.
+            if current is not None:
+                current.text.append("<")
+            pos = lt + 1
+            continue
+        parsed = _scan_attributes(page, name.end(), unmatched)
+        if parsed is None:
+            break  # an unfinished tag: the rest of the page is not markup
+        attrs, pos = parsed
+        tag = name.group().lower()
         if tag == "a":
-            self._close()
+            if current is not None:
+                result.anchors.append(current)
+            current = _Anchor(attrs=attrs)
+        elif tag == "base" and result.base_href is None:
+            result.base_href = attrs.get("href")
+        elif tag in _RAW_TEXT:
+            close = lower.find("</" + tag, pos)
+            if close < 0:
+                close = size
+            if current is not None:
+                current.text.append(page[pos:close])
+            pos = close
+    else:
+        unfinished = size
+    if current is not None:
+        current.text.append(page[unfinished:])
+        result.anchors.append(current)
+    return result
 
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._open.text.append(data)
 
-    def close(self) -> None:
-        """Flush the parser, keeping an anchor left unclosed at the end of the page."""
-        super().close()
-        self._close()
+def _skip(pattern: re.Pattern[str], page: str, pos: int) -> int:
+    """The position after what `pattern` (which matches the empty string too) matches at `pos`."""
+    match = pattern.match(page, pos)
+    assert match is not None
+    return match.end()
 
-    def _close(self) -> None:
-        if self._open is not None:
-            self.anchors.append(self._open)
-            self._open = None
+
+def _scan_attributes(
+    page: str, pos: int, unmatched: set[str]
+) -> tuple[dict[str, str | None], int] | None:
+    """The attributes of a start tag from `pos` (just after its name) and the position after
+    its `>`; None when the tag is not finished before the end of the page.
+
+    A quote that is never closed starts an unquoted value (as in `html.parser`); `unmatched`
+    remembers such quote characters, so the page is searched for each at most once to its end.
+    """
+    attrs: dict[str, str | None] = {}
+    size = len(page)
+    while True:
+        pos = _skip(_SPACE, page, pos)
+        if pos >= size:
+            return None
+        if page[pos] == ">":
+            return attrs, pos + 1
+        name = _ATTR_NAME.match(page, pos)
+        if name is None:  # "=" where a name should be: skip it, as browsers do
+            pos += 1
+            continue
+        pos = name.end()
+        after = _skip(_BLANK, page, pos)
+        value: str | None = None
+        if after < size and page[after] == "=":
+            pos = _skip(_EQUALS, page, after)
+            if pos >= size:
+                return None
+            quote_char = page[pos]
+            close = -1
+            if quote_char in "\"'" and quote_char not in unmatched:
+                close = page.find(quote_char, pos + 1)
+                if close < 0:
+                    unmatched.add(quote_char)
+            if close >= 0:
+                value = _unescape(page[pos + 1 : close])
+                pos = close + 1
+            else:
+                unquoted = _UNQUOTED.match(page, pos)
+                assert unquoted is not None  # matches empty
+                value = _unescape(unquoted.group())
+                pos = unquoted.end()
+        attrs[name.group().lower()] = value
 
 
 class PypiRegistry:
@@ -179,8 +324,9 @@ class PypiRegistry:
         if key is None:
             known = list(project.versions)[-_HINT_VERSIONS:]
             raise VersionNotFound(
-                f"PyPI project '{project.name}' has no version '{version}' on {self._display}"
-                f" (latest known: {', '.join(reversed(known)) or 'none'})"
+                f"PyPI project '{project.name}' has no version '{wire.shown(version)}'"
+                f" on {self._display}"
+                f" (latest known: {', '.join(wire.shown(v) for v in reversed(known)) or 'none'})"
             )
         files = project.files.get(key, ())
         artifacts = tuple(f.artifact for f in files if f.artifact is not None)
@@ -221,7 +367,7 @@ class PypiRegistry:
         if isinstance(answer, NotModified):
             return answer
         if project is None or answer is None:
-            raise PackageNotFound(f"PyPI project '{name}' not found on {self._display}")
+            raise PackageNotFound(f"PyPI project '{wire.shown(name)}' not found on {self._display}")
         self._projects[canonical] = project
         return VersionList(self.package(canonical), Validators.from_headers(answer.headers))
 
@@ -229,7 +375,7 @@ class PypiRegistry:
 
     def _canonical(self, name: str) -> str:
         if not is_valid_pypi_name(name):
-            raise PackageNotFound(f"'{name}' is not a valid PyPI project name")
+            raise PackageNotFound(f"'{wire.shown(name)}' is not a valid PyPI project name")
         return canonicalize_name(name)
 
     def _project(self, name: str) -> _Project:
@@ -247,7 +393,7 @@ class PypiRegistry:
             if isinstance(response, httpx.Response):
                 project = self._simple_project(canonical, response)
         if project is None:
-            raise PackageNotFound(f"PyPI project '{name}' not found on {self._display}")
+            raise PackageNotFound(f"PyPI project '{wire.shown(name)}' not found on {self._display}")
         self._projects[canonical] = project
         return project
 
@@ -358,10 +504,16 @@ class PypiRegistry:
         if key in self._version_infos:
             return self._version_infos[key]
         assert self.json_base is not None
-        what = f"PyPI JSON API {self._display} for '{canonical}=={version}'"
-        url = f"{self.json_base}pypi/{canonical}/{quote(version, safe='')}/json"
-        response = self._get(url, what)
+        what = f"PyPI JSON API {self._display} for '{canonical}=={wire.shown(version)}'"
         info = None
+        try:
+            url = f"{self.json_base}pypi/{canonical}/{quote(version, safe='')}/json"
+        # The version is a key of the registry's document; one that cannot be UTF-8 encoded (a
+        # lone surrogate) names no document, so its repository is unknown.
+        except UnicodeError:
+            self._version_infos[key] = None
+            return None
+        response = self._get(url, what)
         if isinstance(response, httpx.Response):
             info = wire.validate(wire.PypiVersionDoc, wire.response_json(response, what), what).info
         self._version_infos[key] = info
@@ -416,7 +568,8 @@ def _artifact(
         return None
     return ArtifactRef(
         url=url,
-        filename=filename,
+        # Registry text that every message about the file quotes: control characters escaped.
+        filename=wire.shown(filename, limit=1024),
         kind=kind[0],
         digests=dict(digests),
         size=size,
@@ -474,20 +627,18 @@ def _simple_json_files(
     return result
 
 
-def _simple_html_files(canonical: str, html: str, base: httpx.URL, what: str) -> list[_File]:
+def _simple_html_files(canonical: str, page: str, base: httpx.URL, what: str) -> list[_File]:
     """Files of a PEP 503 page: `<a href="…#sha256=…" data-yanked>filename</a>`."""
-    parser = _SimpleHTMLParser()
-    parser.feed(html)
-    parser.close()
-    if parser.base_href:
-        base = wire.join_url(base, parser.base_href, what)
+    parsed = _scan_simple_html(page)
+    if parsed.base_href:
+        base = wire.join_url(base, parsed.base_href, what)
     result: list[_File] = []
-    for anchor in parser.anchors:
+    for anchor in parsed.anchors:
         href = anchor.attrs.get("href")
         if not href:
             continue
         url = wire.join_url(base, href, what)
-        filename = "".join(anchor.text).strip() or unquote(url.path.rsplit("/", 1)[-1])
+        filename = _unescape("".join(anchor.text)).strip() or unquote(url.path.rsplit("/", 1)[-1])
         version = _version_from_filename(canonical, filename)
         if version is None:
             continue
@@ -526,7 +677,9 @@ def _version_key(version: str) -> tuple[int, Version]:
     """Sort key: PEP 440 order, with unparseable legacy versions first."""
     try:
         return (1, Version(version))
-    except InvalidVersion:
+    # InvalidVersion, and the plain ValueError `int()` raises for a release segment of more
+    # than `sys.get_int_max_str_digits()` digits: a registry's version key is not trusted.
+    except ValueError:
         return (0, Version("0"))
 
 
@@ -557,13 +710,14 @@ def _find_version(versions: Mapping[str, datetime | None], wanted: str) -> str |
         return wanted
     try:
         target = Version(wanted)
-    except InvalidVersion:
+    # InvalidVersion, or ValueError for a segment of too many digits (see `_version_key`).
+    except ValueError:
         return None
     for version in versions:
         try:
             if Version(version) == target:
                 return version
-        except InvalidVersion:
+        except ValueError:
             continue
     return None
 

@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from watcher.errors import MalformedResponse, RegistryError
-from watcher.httpclient import HttpClient
+from watcher.httpclient import HttpClient, escape_controls
 from watcher.registries.base import NotModified, Validators
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -88,6 +88,14 @@ class NpmVersion(WireModel):
     repository: Any = None
     maintainers: Any = None
     npm_user: NpmUser | None = Field(default=None, alias="_npmUser")
+    # What the registry says the package declares: npm (>= 7) installs dependencies from
+    # here and decides from `hasInstallScript` whether to run scripts, whatever the tarball's
+    # own package.json says (manifest confusion). Loose shapes, read leniently.
+    scripts: Any = None
+    dependencies: Any = None
+    optional_dependencies: Any = Field(default=None, alias="optionalDependencies")
+    peer_dependencies: Any = Field(default=None, alias="peerDependencies")
+    has_install_script: Any = Field(default=None, alias="hasInstallScript")
 
 
 # --- PyPI (warehouse JSON API) -----------------------------------------------------------------
@@ -173,19 +181,44 @@ class SimpleProject(WireModel):
 # --- helpers -----------------------------------------------------------------------------------
 
 
+#: How much registry-supplied text (a key, a version) one message quotes.
+_SHOWN_TEXT = 256
+
+
+def shown(text: object, limit: int = _SHOWN_TEXT) -> str:
+    """Registry-supplied text made safe for a one-line message or a log line.
+
+    CR, LF and other control or line-breaking characters are escaped (a `\\r` in a packument
+    key must not split a log line or forge a new one), and long text is cut at `limit`.
+    """
+    value = str(text)
+    if len(value) > limit:
+        value = value[:limit] + "…"
+    return escape_controls(value)
+
+
 def validate(model: type[ModelT], data: object, what: str) -> ModelT:
     """Validate `data` as `model`, turning pydantic's error into a one-line MalformedResponse.
 
     `what` names the document ("npm registry https://… for 'x'"). Only the location and kind of
-    the first error are reported, never the offending value (it may be huge).
+    the first error are reported, never the offending value (it may be huge); the location's
+    keys come from the registry, so they are escaped and shortened.
     """
     try:
         return model.model_validate(data)
     except ValidationError as e:
         first = e.errors(include_url=False, include_input=False)[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(root)"
+        loc = ".".join(shown(p) for p in first["loc"]) or "(root)"
         raise MalformedResponse(
-            f"{what}: unexpected shape at {loc}: {first['msg']} ({e.error_count()} error(s))"
+            f"{what}: unexpected shape at {shown(loc, 4 * _SHOWN_TEXT)}: "
+            f"{shown(first['msg'], 4 * _SHOWN_TEXT)} ({e.error_count()} error(s))"
+        ) from e
+    # Hostile documents can break the validator itself rather than fail validation: nesting
+    # deeper than the interpreter's stack (RecursionError), numbers too large to convert
+    # (ValueError, OverflowError). Any of them means "malformed", never a traceback.
+    except (RecursionError, ValueError, OverflowError) as e:
+        raise MalformedResponse(
+            f"{what}: unexpected shape: the document cannot be read ({type(e).__name__})"
         ) from e
 
 
@@ -195,9 +228,14 @@ def response_json(response: httpx.Response, what: str) -> object:
         return response.json()
     # JSONDecodeError and UnicodeDecodeError are both ValueErrors: a captive portal, a proxy
     # error page or a truncated body must read as "malformed", not crash with a traceback.
+    # ValueError also covers an integer of more digits than `sys.get_int_max_str_digits()`.
     except ValueError as e:
-        ctype = response.headers.get("content-type", "no content type")
+        ctype = shown(response.headers.get("content-type", "no content type"))
         raise MalformedResponse(f"{what}: response is not JSON ({ctype})") from e
+    # `[[[[…` nested deeper than the interpreter's stack: json raises RecursionError, which is
+    # not a ValueError. A hostile registry must not turn a poll into an uncaught exception.
+    except RecursionError as e:
+        raise MalformedResponse(f"{what}: response JSON is nested too deeply") from e
 
 
 def check_status(response: httpx.Response, what: str) -> None:
@@ -278,7 +316,9 @@ def join_url(base: httpx.URL, reference: str, what: str) -> httpx.URL:
     """
     try:
         return base.join(reference)
-    except httpx.InvalidURL as e:
+    # A lone surrogate ("\\udc00", valid in JSON) cannot be percent-encoded: httpx raises
+    # UnicodeEncodeError (a ValueError) rather than InvalidURL for it.
+    except (httpx.InvalidURL, ValueError) as e:
         raise MalformedResponse(f"{what}: a file URL in the response does not parse") from e
 
 

@@ -15,6 +15,7 @@ from watcher.rules import (  # noqa: F401  (imported for their registrations)
     dns_exfil,
     incomplete,
     mail,
+    manifest_confusion,
     mcp_tools,
     metadata,
     names,

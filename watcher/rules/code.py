@@ -896,12 +896,18 @@ EXFIL_SERVICES = (
 )
 #: Loopback, "any" and broadcast addresses are how servers listen, not where data goes.
 NOT_REMOTE_IP = r"(?!127\.|0\.0\.0\.0|255\.255\.255\.255)"
+#: Host names are at most 253 characters (RFC 1035 §2.3.4), so the host part of a URL is
+#: matched within that window: unbounded, a 120,000-character URL-shaped string made every
+#: later search backtrack over all of it (issue 9).
 URL_HOST = (
-    r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))[\w.-]+\.[a-z]{2,}"
+    r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))"
+    r"[\w.-]{1,253}\.[a-z]{2,63}"
 )
 _EXFIL = re.compile(EXFIL_SERVICES)
 _URL_HOST = re.compile(URL_HOST)
-_DOTTED = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+#: Used with `fullmatch`; the look-behind keeps a `search` linear too (a name is tried from
+#: the start of its run of word characters only, not from each of them).
+_DOTTED = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
 HOST_KEYS = frozenset({"host", "hostname"})
 
 
@@ -1000,7 +1006,15 @@ def new_host(ctx: ArtifactContext) -> Iterator[Hit]:
         )
 
 
-_HOST_IN = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+#: An IPv4 address, or a host name: labels of at most 63 characters, at most 127 of them (RFC
+#: 1035 §2.3.4). A name starts only where no label runs into it (not after a word character,
+#: nor after `x.`), so each run of labels is tried from its start once: unbounded, from every
+#: position, one 120,000-character host-shaped string took minutes (issue 9).
+_HOST_IN = re.compile(
+    r"(?:\d{1,3}\.){3}\d{1,3}"
+    r"|(?<![\w-])(?<![\w-]\.)[\w-]{1,63}(?:\.[\w-]{1,63}){0,125}\.[a-z]{2,63}",
+    re.IGNORECASE,
+)
 
 
 def _old_source_text(old: Snapshot | None) -> str:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from packaging.utils import canonicalize_name
 
 from watcher.artifacts.manifest import NPM_DEPENDENCY_FIELDS
-from watcher.deps.resolve import is_non_registry
-from watcher.models import ArtifactKind, Severity
+from watcher.deps.resolve import is_non_registry, npm_package
+from watcher.models import ArtifactKind, DependencyChange, DependencyScan, Ecosystem, Severity
 from watcher.rules.registry import ArtifactContext, Hit, ReleaseContext, artifact_rule, release_rule
 from watcher.rules.text import excerpt, json_key_line
 
@@ -118,11 +118,32 @@ def dependency_added(ctx: ArtifactContext) -> Iterator[Hit]:
     old = ctx.diff.old_manifest.dependencies if ctx.diff.old_manifest else {}
     for name, spec in ctx.diff.new_manifest.dependencies.items():
         if name in old:
+            if _repointed(ctx, name, old[name], spec):
+                path, line, evidence = _locate(ctx, name)
+                yield Hit(
+                    f"dependency `{name}` now installs another package: `{spec}` "
+                    f"(was `{old[name]}`)",
+                    path=path,
+                    line=line,
+                    evidence=evidence,
+                )
             continue
         path, line, evidence = _locate(ctx, name)
         yield Hit(
             f"new dependency `{name}` {spec}".rstrip(), path=path, line=line, evidence=evidence
         )
+
+
+def _repointed(ctx: ArtifactContext, name: str, old: str, new: str) -> bool:
+    """An npm dependency kept by name but aliased to another package (`npm:other@^1`).
+
+    `require(name)` now loads another package's code: as new as a new dependency.
+    """
+    if ctx.ecosystem is not Ecosystem.NPM or any(
+        is_non_registry(ctx.ecosystem, spec) for spec in (old, new)
+    ):
+        return False
+    return npm_package(name, old) != npm_package(name, new)
 
 
 @artifact_rule(
@@ -170,7 +191,10 @@ def dependency_fresh(ctx: ReleaseContext) -> Iterator[Hit]:
     if released is None:
         return
     for dep in ctx.dependencies:
-        if dep.version is None:
+        if dep.version is None or dep.change is DependencyChange.BUNDLED:
+            continue
+        if dep.change is DependencyChange.CHANGED:
+            yield from _changed_fresh(dep, released)
             continue
         created = dep.first_published
         if created is not None and released - created <= FRESH_WINDOW:
@@ -188,6 +212,26 @@ def dependency_fresh(ctx: ReleaseContext) -> Iterator[Hit]:
                 f"{_when(released - dep.published_at)} this release",
                 evidence=f"{dep.label} published {dep.published_at.isoformat()}",
             )
+
+
+def _changed_fresh(dep: DependencyScan, released: datetime) -> Iterator[Hit]:
+    """A re-pinned dependency now resolving to a days-old release: LOW, for the reviewer.
+
+    Bumping a dependency to its newest release is what honest releases do every time; what
+    changed in it is judged by its diff, carried `via` the dependency.
+    """
+    if dep.published_at is None or dep.old_version == dep.version:
+        return
+    # Either side of the release: a version published long after it is what today's
+    # registry resolves the range to, not something the release's author chose.
+    if abs(released - dep.published_at) <= FRESH_WINDOW:
+        yield Hit(
+            f"dependency `{dep.name}` now resolves to {dep.version}"
+            + (f" (was {dep.old_version})" if dep.old_version else "")
+            + f", published {_when(released - dep.published_at)} this release",
+            evidence=f"{dep.label} published {dep.published_at.isoformat()}",
+            severity=Severity.LOW,
+        )
 
 
 def is_sibling(parent: str, dependency: str) -> bool:
@@ -224,5 +268,14 @@ def dependency_unscanned(ctx: ReleaseContext) -> Iterator[Hit]:
     for dep in ctx.dependencies:
         if dep.error is not None:
             yield Hit(
-                f"new dependency `{dep.name}` was not scanned: {dep.error}", evidence=dep.label
+                f"{_KIND[dep.change]} dependency `{dep.name}` was not scanned: {dep.error}",
+                evidence=dep.label,
             )
+
+
+_KIND = {
+    DependencyChange.ADDED: "new",
+    DependencyChange.CHANGED: "changed",
+    DependencyChange.REPOINTED: "re-pointed",
+    DependencyChange.BUNDLED: "bundled",
+}

@@ -21,9 +21,11 @@ from watcher.rules.text import excerpt
 _SUFFIX = r"\.(?![\w.-]*\.(?:arpa|local|internal|localhost)\b)[\w-]+(?:\.[\w-]+)+"
 #: A hostname built from data: template/f-string/format/% with a fixed domain after the data,
 #: concatenation in front of a quoted domain, or a long hex/base32 label in a literal.
+#: Searched within `ARGUMENT_WIDTH` characters of a call; the substitutions are bounded to that
+#: width too, so a search of longer text stays linear (each `${` scanned at most that far).
 BUILT_HOST = re.compile(
-    rf"\$\{{[^}}]+\}}{_SUFFIX}"  # `${hex}.x.exfil.invalid`
-    rf"|\bf['\"][^'\"]*\{{[^}}]+\}}{_SUFFIX}['\"]"  # f"{b32}.attacker.invalid"
+    rf"\$\{{[^}}]{{1,300}}\}}{_SUFFIX}"  # `${hex}.x.exfil.invalid`
+    rf"|\bf['\"][^'\"]{{0,300}}\{{[^}}]{{1,300}}\}}{_SUFFIX}['\"]"  # f"{b32}.attacker.invalid"
     rf"|\+\s*['\"]{_SUFFIX}['\"]"  # hex + '.x.exfil.invalid'
     rf"|['\"](?:%s|\{{\w*\}}){_SUFFIX}['\"]\s*(?:%|\.format\()"  # "%s.a.invalid" % data
     r"|['\"`](?:[0-9a-fA-F]{32,}|[A-Z2-7]{32,})\.[\w-]+\.[\w.-]+['\"`]",  # a long encoded label
@@ -45,7 +47,9 @@ _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 
 def _builder_of(name: str, source: SourceFile) -> AddedLine | None:
     """The added line that assigns `name` a hostname built from data, if any."""
-    assign = re.compile(rf"(?<![\w$.]){re.escape(name)}\s*(?::[^=\n]+)?=(?!=)")
+    # The type annotation (`name: str = …`) is bounded: unbounded, every `name:` of a long
+    # line scanned the rest of it, quadratic in the line's length (issue 9).
+    assign = re.compile(rf"(?<![\w$.]){re.escape(name)}\s*(?::[^=\n]{{1,200}})?=(?!=)")
     for match in assign.finditer(source.joined):
         if BUILT_HOST.search(source.rest_of_line(match.end(), ARGUMENT_WIDTH)):
             return source.line_at(match.start())

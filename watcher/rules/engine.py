@@ -40,6 +40,9 @@ def run_rules(
         for rule in registry:
             if rule.id != INCOMPLETE:
                 _run(rule, ctx, findings, failures)
+    # Whoever collects around this call (a test, a caller) sees them too.
+    for gap in recorded:
+        gaps.record(gap.reason, gap.path, gap.sha256, gap.artifact)
     failed = tuple(Gap(f"rule {f.rule} failed: {f.error}") for f in failures)
     if INCOMPLETE in registry:
         final = replace(ctx, gaps=(*ctx.gaps, *recorded, *failed))

@@ -6,7 +6,9 @@ import ast
 import re
 from collections.abc import Iterator
 
+from watcher import gaps
 from watcher.models import ChangeKind, Ecosystem, Severity
+from watcher.parse.python import parse_module
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt
 
@@ -114,14 +116,25 @@ def pth_file(ctx: ArtifactContext) -> Iterator[Hit]:
             )
 
 
-def _parse(source: str | None) -> ast.Module | None:
+def _parse(
+    source: str | None, pinned: bool = False, sha256: str | None = None
+) -> ast.Module | None:
+    """setup.py's tree, through the one guarded parser (a gap when it cannot be analysed).
+
+    A setup.py that does not parse fails the install too; nothing to learn from it here. The
+    pinned release's setup.py is only the baseline: its gaps belong to its own analysis.
+    """
     if source is None:
         return None
-    try:
-        return ast.parse(source)
-    # A setup.py that does not parse fails the install too; nothing to learn from it here.
-    except (SyntaxError, ValueError):
-        return None
+    if pinned:
+        with gaps.collecting():
+            return parse_module("setup.py", source)
+    return parse_module("setup.py", source, sha256)
+
+
+def _setup_sha256(ctx: ArtifactContext) -> str | None:
+    entry = ctx.diff.new.files.get("setup.py")
+    return entry.sha256 if entry is not None else None
 
 
 def _import_aliases(tree: ast.Module) -> dict[str, str]:
@@ -142,11 +155,15 @@ def _import_aliases(tree: ast.Module) -> dict[str, str]:
 
 def _dotted(node: ast.expr) -> str | None:
     """`a.b.c` for a Name/Attribute chain; `__import__('os').system` as `os.system`."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):  # a loop: chains may be long
+        attrs.append(node.attr)
+        node = node.value
+    if attrs:
+        inner = _dotted(node)
+        return ".".join([inner, *reversed(attrs)]) if inner is not None else None
     if isinstance(node, ast.Name):
         return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return f"{inner}.{node.attr}" if inner is not None else None
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -310,9 +327,9 @@ def setup_cmdclass(ctx: ArtifactContext) -> Iterator[Hit]:
     old = ctx.diff.old_manifest.setup_py if ctx.diff.old_manifest else None
     if new is None or new == old:
         return
-    before = _command_overrides(_parse(old))
+    before = _command_overrides(_parse(old, pinned=True))
     lines = new.splitlines()
-    for name, line in _command_overrides(_parse(new)).items():
+    for name, line in _command_overrides(_parse(new, sha256=_setup_sha256(ctx))).items():
         if name not in before:
             yield Hit(
                 f"setup.py overrides an install-time command: {name}",
@@ -333,8 +350,10 @@ def setup_code(ctx: ArtifactContext) -> Iterator[Hit]:
     """Module-level calls in setup.py run on every build of the sdist, before any review."""
     new = ctx.diff.new_manifest.setup_py
     old = ctx.diff.old_manifest.setup_py if ctx.diff.old_manifest else None
-    tree = _parse(new)
-    if tree is None or new is None or new == old:
+    if new is None or new == old:
+        return
+    tree = _parse(new, sha256=_setup_sha256(ctx))
+    if tree is None:
         return
     old_lines = set((old or "").splitlines())
     lines = new.splitlines()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from watcher.models import Severity
 from watcher.rules.metadata import version_key
@@ -27,7 +27,8 @@ def version_lower(a: str, b: str) -> bool:
     """Whether version `a` sorts below `b` (PEP 440 where both parse, else major.minor.patch)."""
     try:
         return Version(a) < Version(b)
-    except InvalidVersion:  # not a gap: compared as major.minor.patch instead
+    # not a gap: compared as major.minor.patch instead (InvalidVersion, or too many digits)
+    except ValueError:
         ka, kb = version_key(a), version_key(b)
         return ka is not None and kb is not None and ka < kb
 

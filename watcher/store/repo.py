@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -415,7 +415,7 @@ def _is_older(candidate: str, than: str) -> bool:
     """
     try:
         return Version(candidate) < Version(than)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a plain ValueError for 4,300+ digits
         return False
 
 
