@@ -353,7 +353,8 @@ def _json_value(text: str | None, origin: str | None, depth: int = 0) -> Value:
         return None
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError):  # not JSON: the text stays opaque
+    # not a gap: `JSON.parse` of it would throw as the server loads, so it declares nothing
+    except (ValueError, RecursionError):
         return None
     return _from_json(data, origin, 0)
 
