@@ -462,6 +462,18 @@ def description_changed(ctx: ArtifactContext) -> Iterator[Hit]:
         return
     for tool in _unique(s for s in changes.new if s.kind in _DESCRIBED):
         # An empty description is one that could not be resolved statically: unknown, not new.
+        # Unless it was static before: then the model reads text no reviewer can (a description
+        # fetched or assembled at run time is a rug pull that needs no new release).
+        before = changes.before.get((tool.kind, tool.name), [])
+        if not tool.description and before and all(t.description for t in before):
+            yield Hit(
+                f"{_subject(tool, 'description')} is no longer static: it is computed at run "
+                "time, so the text the model reads cannot be reviewed",
+                path=tool.path,
+                line=tool.line,
+                evidence=word_diff(before[0].description, "⟨computed at run time⟩"),
+                severity=Severity.MEDIUM,
+            )
         old = changes.old_description(tool) if tool.description else None
         if old is not None:
             yield Hit(
