@@ -1,6 +1,6 @@
-"""Static extraction of MCP tools from Python source, with `ast` (parsed, never imported).
+"""Static extraction of MCP surfaces from Python source, with `ast` (parsed, never imported).
 
-Shapes recognised:
+Shapes recognised (tools unless said otherwise):
 
 * decorated functions: `@mcp.tool`, `@mcp.tool()`, `@server.tool("name")`,
   `@app.tool(name=..., description=...)` (FastMCP and the `mcp` SDK). The tool is named after the
@@ -9,20 +9,43 @@ Shapes recognised:
   descriptions from `Annotated[T, Field(description=...)]`, `Annotated[T, "text"]` or a
   `= Field(description=...)` default;
 * `Tool(name=..., description=..., inputSchema={...})` calls (`types.Tool`, `mcp.types.Tool`);
-* dict literals `{"name": ..., "description": ..., "inputSchema": {...}}`.
+* dict literals `{"name": ..., "description": ..., "inputSchema": {...}}`;
+* prompts and resources: `@mcp.prompt(...)`, `@mcp.resource("uri", ...)`, as tools;
+* server instructions: `FastMCP("name", instructions=...)`, `Server("name", instructions=...)`;
+* fixed text returned to the model: string `return`s of tool/prompt/resource functions and
+  `TextContent(type="text", text=...)` anywhere.
 
 Strings may be literals, implicit or `+` concatenations, `textwrap.dedent(...)`/`.strip()` of
-one, f-strings (substitutions shown as `{…}`), or names bound once at module level.
+one, f-strings (substitutions shown as `{…}`), names bound once at module level, names imported
+from another module of the package (`from .texts import DESCRIPTION`), and files of the package
+read at load: `(Path(__file__).parent / "x.md").read_text()`, `open(os.path.join(HERE, "x.md"))
+.read()`, `importlib.resources.files(__package__).joinpath("x.md").read_text()`,
+`importlib.resources.read_text(pkg, "x.md")`, `pkgutil.get_data(__name__, "x.md").decode()`.
+Other files are read through the `Loader` the caller sets with `using_loader` (the snapshot's
+files, never the disk).
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import posixpath
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from watcher.gaps import record as record_gap
-from watcher.mcp.base import Tool
+from watcher.mcp.base import (
+    EXTRACTING,
+    INSTRUCTIONS,
+    PROMPT,
+    RESOURCE,
+    RESPONSE,
+    TOOL,
+    Loader,
+    Tool,
+)
 from watcher.parse.python import parse_module
 
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters")
@@ -40,12 +63,85 @@ def _callee_name(node: ast.expr) -> str | None:
     return None
 
 
+#: Sentinel path of the module file itself (`__file__`), before `.parent` makes it a folder.
+_FILE = "\0file"
+#: How far a constant is followed through imports (`server.py` → `tools.py` → `texts.py`).
+_MAX_HOPS = 3
+#: Server classes whose `instructions` argument the model reads at initialization.
+_SERVER_CLASSES = frozenset({"FastMCP", "Server", "MCPServer", "McpServer", "LowLevelServer"})
+#: Decorator attributes that declare a surface: `@mcp.tool`, `@mcp.prompt`, `@mcp.resource`.
+_DECORATORS = {"tool": TOOL, "prompt": PROMPT, "resource": RESOURCE}
+#: Call names that reach the network (`requests.post`, `httpx.AsyncClient().get`, `urlopen`).
+_NETWORK_ROOTS = ("requests", "httpx", "aiohttp", "urllib", "urlopen", "session", "client", "http")
+_NETWORK_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "request", "urlopen", "send", "stream", "fetch"}
+)
+
+
+@dataclass
+class _Context:
+    """What extraction of one file may read beyond it: the snapshot's other files."""
+
+    loader: Loader
+    #: `_Strings` of every module parsed so far in this extraction, by artifact path.
+    modules: dict[str, _Strings] = field(default_factory=dict)
+    #: Modules being resolved now (an import cycle stops here).
+    active: set[str] = field(default_factory=set)
+
+
+_CONTEXT: ContextVar[_Context | None] = ContextVar("watcher_mcp_python", default=None)
+
+
+@contextmanager
+def using_loader(loader: Loader) -> Iterator[None]:
+    """Let `python_tools` resolve imports and files read at load through `loader`."""
+    token = _CONTEXT.set(_Context(loader))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def _dotted(node: ast.expr) -> str:
+    """`a.b.c` for attribute chains and calls on them (`a.b().c` → `a.b.c`), else ""."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            return ".".join(reversed(parts))
+        else:
+            return ".".join(reversed(parts))
+
+
+def _join(base: str | None, part: str | None) -> str | None:
+    if base is None or part is None:
+        return None
+    if base == _FILE:  # `Path(__file__) / "x"` is not meaningful; treat as the folder
+        base = "."
+    return posixpath.join(base, part) if not part.startswith("/") else part
+
+
 class _Strings:
     """Static string values, with module-level `NAME = "..."` bindings resolved."""
 
-    def __init__(self, module: ast.Module) -> None:
+    def __init__(self, module: ast.Module, path: str = "") -> None:
+        self.path = path
+        self.context = _CONTEXT.get()
+        #: The artifact path of the last file a value was read from (imports, `x.md`).
+        self.loaded: str | None = None
+        #: Names imported at module level: local name -> (module, level, imported name).
+        self.imports: dict[str, tuple[str, int, str]] = {}
         self.names: dict[str, ast.expr | None] = {}
         for stmt in module.body:
+            if isinstance(stmt, ast.ImportFrom):
+                for alias in stmt.names:
+                    local = alias.asname or alias.name
+                    self.imports[local] = (stmt.module or "", stmt.level, alias.name)
             targets: list[ast.expr] = []
             value: ast.expr | None = None
             if isinstance(stmt, ast.Assign):
@@ -75,6 +171,10 @@ class _Strings:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.value(node.left, depth + 1), self.value(node.right, depth + 1)
             return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.Call) and self.context is not None:
+            read = self._read(node, depth)
+            if read is not None:
+                return read
         if isinstance(node, ast.Call) and _callee_name(node.func) in _STRING_METHODS:
             if node.args:  # dedent("...")
                 inner = self.value(node.args[0], depth + 1)
@@ -84,12 +184,151 @@ class _Strings:
                 return inner.strip() if inner is not None else None
             return None
         if isinstance(node, ast.Name) and node.id not in self._resolving:
-            self._resolving.add(node.id)
+            self._resolving.add(node.id)  # also ends import cycles (a imports b imports a)
             try:
+                if node.id not in self.names and node.id in self.imports:
+                    return self._imported(*self.imports[node.id])
                 return self.value(self.names.get(node.id), depth + 1)
             finally:
                 self._resolving.discard(node.id)
         return None
+
+    # --- other files of the package -------------------------------------------------------------
+
+    def _imported(self, module: str, level: int, name: str) -> str | None:
+        """The string another module of the package binds to `name` (`from .texts import X`)."""
+        context = self.context
+        if context is None or len(context.active) >= _MAX_HOPS:
+            return None
+        if level:  # relative to this module's folder: `.` is it, `..` its parent
+            base = posixpath.join(".", *[".."] * (level - 1))
+            stem = posixpath.join(base, *module.split(".")) if module else base
+        else:  # `from pkg.texts import X`: the package's own module, wherever its root is
+            stem = "/" + module.replace(".", "/")
+        for candidate in (stem + ".py", stem + "/__init__.py"):
+            target = self._normal(candidate)
+            if target is None or target in context.active:
+                continue
+            strings = context.modules.get(target)
+            if strings is None:
+                text = self._load(candidate)
+                if text is None:
+                    continue
+                context.active.add(target)
+                try:
+                    python_tools(target, text)  # parses it and registers its `_Strings`
+                finally:
+                    context.active.discard(target)
+                strings = context.modules.get(target)
+            if strings is not None:
+                strings.loaded = None
+                value = strings.value(ast.Name(name, ast.Load()))
+                self.loaded = strings.loaded or target
+                return value
+        return None
+
+    def _normal(self, relative: str) -> str | None:
+        if relative.startswith("/"):
+            return relative.lstrip("/")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(self.path), relative))
+        return None if joined.startswith("..") else joined
+
+    def _load(self, relative: str) -> str | None:
+        if self.context is None:
+            return None
+        self.loaded = self._normal(relative)
+        if relative.startswith("/"):
+            return self.context.loader("", relative.lstrip("/"))
+        return self.context.loader(self.path, relative)
+
+    def _read(self, call: ast.Call, depth: int) -> str | None:
+        """The text of a package file read at load, when its path is static."""
+        callee = _callee_name(call.func)
+        func = call.func
+        if callee == "decode" and isinstance(func, ast.Attribute):
+            inner = func.value
+            return self._read(inner, depth + 1) if isinstance(inner, ast.Call) else None
+        if callee in ("read_text", "read", "read_bytes") and isinstance(func, ast.Attribute):
+            if len(call.args) >= 2 and callee == "read_text":  # resources.read_text(pkg, name)
+                return self._load_path(self._package_file(call.args[0], call.args[1], depth))
+            target = func.value
+            if isinstance(target, ast.Call) and _callee_name(target.func) == "open":
+                target = target.args[0] if target.args else target
+            return self._load_path(self.path_of(target, depth + 1))
+        if callee == "get_data" and len(call.args) >= 2:  # pkgutil.get_data(__name__, name)
+            return self._load_path(self._package_file(call.args[0], call.args[1], depth))
+        return None
+
+    def _load_path(self, path: str | None) -> str | None:
+        return self._load(path) if path is not None and path != _FILE else None
+
+    def _package_file(self, package: ast.expr, name: ast.expr, depth: int) -> str | None:
+        return _join(self._package_dir(package), self.value(name, depth + 1))
+
+    def _package_dir(self, node: ast.expr) -> str | None:
+        """The folder of a package named by `__package__`, `__name__` or a dotted literal."""
+        if isinstance(node, ast.Name) and node.id in ("__package__", "__name__", "__spec__"):
+            return "."
+        text = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(text, str):
+            return "/" + text.replace(".", "/")
+        return None
+
+    def path_of(self, node: ast.expr | None, depth: int = 0) -> str | None:
+        """A path expression relative to this module's folder ("/..." from the package root),
+        `_FILE` for the module file itself, None when not static."""
+        if node is None or depth > 24:
+            return None
+        if isinstance(node, ast.Name):
+            if node.id == "__file__":
+                return _FILE
+            if node.id in self.names and node.id not in self._resolving:
+                self._resolving.add(node.id)
+                try:
+                    return self.path_of(self.names[node.id], depth + 1)
+                finally:
+                    self._resolving.discard(node.id)
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value if node.value.startswith("..") else "/" + node.value
+        if isinstance(node, ast.Attribute) and node.attr == "parent":
+            return self._parent(self.path_of(node.value, depth + 1))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            right = self.value(node.right, depth + 1)
+            return _join(self.path_of(node.left, depth + 1), right)
+        if not isinstance(node, ast.Call):
+            return None
+        callee = _callee_name(node.func)
+        func = node.func
+        if callee in ("resolve", "absolute", "abspath", "realpath", "expanduser", "Path"):
+            if callee == "Path" or isinstance(func, ast.Name) or func_is_os_path(func):
+                if not node.args:
+                    return None
+                base = self.path_of(node.args[0], depth + 1)
+                for extra in node.args[1:]:
+                    base = _join(base, self.value(extra, depth + 1))
+                return base
+            return self.path_of(func.value, depth + 1) if isinstance(func, ast.Attribute) else None
+        if callee == "dirname" and node.args:
+            return self._parent(self.path_of(node.args[0], depth + 1))
+        if callee in ("join", "joinpath"):
+            if callee == "joinpath" and isinstance(func, ast.Attribute):
+                base, parts = self.path_of(func.value, depth + 1), node.args
+            else:
+                base, parts = self.path_of(node.args[0], depth + 1), node.args[1:]
+            for part in parts:
+                base = _join(base, self.value(part, depth + 1))
+            return base
+        if callee == "files" and node.args:  # importlib.resources.files(__package__)
+            return self._package_dir(node.args[0])
+        return None
+
+    def _parent(self, path: str | None) -> str | None:
+        if path is None:
+            return None
+        if path == _FILE:
+            return "."
+        return posixpath.join(path, "..")
 
     def dict(self, node: ast.expr | None, depth: int = 0) -> dict[str, ast.expr] | None:
         """A dict literal (or a module-level name bound to one) as str key -> value node."""
@@ -105,6 +344,11 @@ class _Strings:
             if text is not None:
                 out.setdefault(text, value)
         return out
+
+
+def func_is_os_path(func: ast.expr) -> bool:
+    """`os.path.abspath`, `os.path.realpath`: a function of its argument, not a method."""
+    return isinstance(func, ast.Attribute) and _dotted(func.value).endswith("path")
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
@@ -169,12 +413,40 @@ def _signature_params(
     return tuple(params)
 
 
-def _tool_decorator(decorator: ast.expr) -> ast.Call | ast.Attribute | None:
-    """The decorator if it is `@x.tool` or `@x.tool(...)`."""
+def _surface_decorator(decorator: ast.expr) -> tuple[str, ast.Call | ast.Attribute] | None:
+    """(kind, decorator) if it is `@x.tool`, `@x.prompt(...)`, `@x.resource("uri")`..."""
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    if isinstance(target, ast.Attribute) and target.attr == "tool":
-        return decorator if isinstance(decorator, ast.Call | ast.Attribute) else None
+    if isinstance(target, ast.Attribute) and target.attr in _DECORATORS:
+        if isinstance(decorator, ast.Call | ast.Attribute):
+            return _DECORATORS[target.attr], decorator
     return None
+
+
+def _optional_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Parameters a caller may leave out: a default, or `Optional[...]`/`X | None`."""
+    args = fn.args
+    positional = [*args.posonlyargs, *args.args]
+    optional = {a.arg for a in positional[len(positional) - len(args.defaults) :]}
+    optional |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d}
+    for arg in [*positional, *args.kwonlyargs]:
+        note = ast.unparse(arg.annotation) if arg.annotation is not None else ""
+        if "Optional" in note or "None" in note:
+            optional.add(arg.arg)
+    return frozenset(optional)
+
+
+def _sends(fn: ast.FunctionDef | ast.AsyncFunctionDef, names: frozenset[str]) -> frozenset[str]:
+    """Parameters passed (by name) into a network call in the function's body."""
+    found: set[str] = set()
+    for node in ast.walk(fn):
+        if not isinstance(node, ast.Call) or _callee_name(node.func) not in _NETWORK_METHODS:
+            continue
+        dotted = _dotted(node.func).lower()
+        if not any(root in dotted for root in _NETWORK_ROOTS):
+            continue
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            found |= {n.id for n in ast.walk(arg) if isinstance(n, ast.Name) and n.id in names}
+    return frozenset(found)
 
 
 def _schema_params(node: ast.expr | None, strings: _Strings) -> tuple[tuple[str, str], ...]:
@@ -195,35 +467,90 @@ class _Visitor:
     def __init__(self, path: str, module: ast.Module) -> None:
         self.path = path
         self.module = module
-        self.strings = _Strings(module)
+        self.strings = _Strings(module, path)
+        context = _CONTEXT.get()
+        if context is not None:  # other files' imports of this module read its constants
+            context.modules[path] = self.strings
 
     def tools(self) -> Iterator[Tool]:
+        """Every surface under a loader (`python_surfaces`), the tools only without one."""
+        every = _CONTEXT.get() is not None
+        return (t for t in self._surfaces() if every or t.kind == TOOL)
+
+    def _surfaces(self) -> Iterator[Tool]:
         for node in ast.walk(self.module):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 yield from self._decorated(node)
-            elif isinstance(node, ast.Call) and _callee_name(node.func) == "Tool":
-                yield from self._tool_call(node)
+            elif isinstance(node, ast.Call):
+                callee = _callee_name(node.func)
+                if callee == "Tool":
+                    yield from self._tool_call(node)
+                elif callee in _SERVER_CLASSES:
+                    yield from self._instructions(node)
+                elif callee == "TextContent":
+                    yield from self._text_content(node)
             elif isinstance(node, ast.Dict):
                 yield from self._tool_dict(node)
 
     def _decorated(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[Tool]:
         for decorator in fn.decorator_list:
-            found = _tool_decorator(decorator)
+            found = _surface_decorator(decorator)
             if found is None:
                 continue
+            kind, call = found
             name: str | None = fn.name
             description = ast.get_docstring(fn, clean=True) or ""
-            if isinstance(found, ast.Call):
-                given = _keyword(found, "name") or (found.args[0] if found.args else None)
+            origin = None
+            if isinstance(call, ast.Call):
+                given = _keyword(call, "name") or (call.args[0] if call.args else None)
                 if given is not None:
                     name = self.strings.value(given)
-                text = self.strings.value(_keyword(found, "description"))
+                text, loaded = self._text(_keyword(call, "description"))
                 if text is not None:
-                    description = text
+                    description, origin = text, loaded
             if name:
-                params = _signature_params(fn, self.strings)
-                yield Tool(name, description, params, self.path, decorator.lineno)
+                params = _signature_params(fn, self.strings) if kind != RESOURCE else ()
+                names = frozenset(p for p, _ in params)
+                yield Tool(
+                    name,
+                    description,
+                    params,
+                    self.path,
+                    decorator.lineno,
+                    kind,
+                    _optional_params(fn) & names,
+                    _sends(fn, names),
+                    origin,
+                )
+                yield from self._returns(fn, name)
             return
+
+    def _text(self, node: ast.expr | None) -> tuple[str | None, str | None]:
+        """A static string and the other file it was read from (None: written here)."""
+        self.strings.loaded = None
+        text = self.strings.value(node)
+        return text, self.strings.loaded if text is not None else None
+
+    def _returns(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, owner: str) -> Iterator[Tool]:
+        """Fixed strings the function returns to the model."""
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Return) and node.value is not None:
+                text = self.strings.value(node.value)
+                if text and text.replace("{…}", "").strip():
+                    yield Tool(owner, text, (), self.path, node.lineno, RESPONSE)
+
+    def _instructions(self, call: ast.Call) -> Iterator[Tool]:
+        node = _keyword(call, "instructions")
+        text, origin = self._text(node) if node is not None else (None, None)
+        if text:
+            given = _keyword(call, "name") or (call.args[0] if call.args else None)
+            name = self.strings.value(given) or "server"
+            yield Tool(name, text, (), self.path, call.lineno, INSTRUCTIONS, origin=origin)
+
+    def _text_content(self, call: ast.Call) -> Iterator[Tool]:
+        text = self.strings.value(_keyword(call, "text"))
+        if text and text.replace("{…}", "").strip():
+            yield Tool("", text, (), self.path, call.lineno, RESPONSE)
 
     def _tool_call(self, call: ast.Call) -> Iterator[Tool]:
         name = self.strings.value(_keyword(call, "name"))
@@ -246,6 +573,16 @@ class _Visitor:
             description = self.strings.value(entries.get("description")) or ""
             params = _schema_params(schema, self.strings)
             yield Tool(name, description, params, self.path, node.lineno)
+
+
+def python_surfaces(path: str, text: str, loader: Loader | None = None) -> list[Tool]:
+    """Every MCP surface a Python file declares; `loader` (given, or set by
+    `tools.iter_surfaces`) reads the package's other files. Without one: its tools only."""
+    loader = loader if loader is not None else EXTRACTING.get()
+    if loader is None or _CONTEXT.get() is not None:
+        return python_tools(path, text)
+    with using_loader(loader):
+        return python_tools(path, text)
 
 
 def python_tools(path: str, text: str) -> list[Tool]:

@@ -1,9 +1,14 @@
-"""The MCP tools an artifact declares, read statically from its JS/TS, Python and JSON files.
+"""The MCP surfaces an artifact declares, read statically from its JS/TS, Python and JSON files.
 
-`extract_tools(snapshot)` gives one `Tool` per name; `iter_tools` gives every declaration (a
+`extract_tools(snapshot)` gives one `Tool` per name; `iter_tools` gives every tool declaration (a
 TypeScript package ships the same tool in `src/` and `dist/`, and the two can differ, which is
-itself worth seeing). `paths` restricts the work to some files: the rules pass only what a
-release added or changed, so unchanged code costs nothing.
+itself worth seeing); `iter_surfaces` gives every surface (tools, prompts, resources, server
+instructions, fixed text returned to the model). `paths` restricts the work to some files: the
+rules pass only what a release added or changed (and the files that read those: `dependents`),
+so unchanged code costs nothing.
+
+Texts may live in other files of the package (an imported module, a `.md` read at load): the
+extractors read them through a `Loader` over the same snapshot, never from disk.
 """
 
 from __future__ import annotations
@@ -11,22 +16,40 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from watcher import gaps
-from watcher.mcp.base import Tool, normalize
+from watcher.mcp.base import EXTRACTING, PROMPT, RESPONSE, TOOL, Loader, Tool, normalize
 from watcher.mcp.javascript import js_tools
-from watcher.mcp.python import python_tools
+from watcher.mcp.python import python_surfaces
 from watcher.models import FileEntry, Snapshot
 
-__all__ = ["Tool", "extract_tools", "is_candidate", "iter_tools", "normalize", "tools_in_file"]
+__all__ = [
+    "Tool",
+    "dependents",
+    "extract_tools",
+    "is_candidate",
+    "iter_surfaces",
+    "iter_tools",
+    "normalize",
+    "snapshot_loader",
+    "tools_in_file",
+]
 
 #: File names of JSON manifests that list tools (DXT/MCPB `manifest.json`, the MCP registry's
 #: `server.json`, ad-hoc `mcp.json`).
 MANIFEST_NAMES = frozenset({"manifest.json", "server.json", "mcp.json"})
-#: Literals every recognised declaration contains (`tool(`, `registerTool(`, `Tool(`, `tools:`).
-PREFILTER = (b"tool", b"Tool")
+#: Literals every recognised declaration contains (`tool(`, `registerTool(`, `Tool(`, `tools:`,
+#: `prompt(`, `resource(`, `instructions`, `@mcp.prompt`); returned text is read only in files
+#: that have one.
+#: Plain `prompt`/`resource`/`text` would send most of any package to the parsers.
+PREFILTER: tuple[bytes, ...] = (b"tool", b"Tool", b"prompt(", b"Prompt(", b"resource(")
+PREFILTER += (b"Resource(", b"instructions", b"mcp.", b"MCP(", b'"prompts"')
+#: Text files a server reads at load for its descriptions (and the size it may read of one).
+TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".json", ".prompt", ".html")
+MAX_LOADED_BYTES = 1024 * 1024
 #: Files larger than this are not tokenized: a bundle this size would cost seconds, and the
 #: line-based code rules still see every line it adds.
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
@@ -63,8 +86,53 @@ def is_candidate(path: str, entry: FileEntry) -> bool:
     )
 
 
+def snapshot_loader(files: Mapping[str, FileEntry]) -> Loader:
+    """A `Loader` over a snapshot's files: `relative` is read from `from_path`'s folder (""
+    for the package root); when no file is there, the one file whose path ends with it (a
+    path relative to the working directory, a `src/` layout; never for `./x`). Binary and large
+    files, and paths leaving the root, read as None."""
+    by_suffix: dict[str, list[str]] = {}
+
+    def load(from_path: str, relative: str) -> str | None:
+        if relative.startswith("/") or "\0" in relative:
+            return None
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), relative))
+        entry = files.get(joined) if not joined.startswith("..") else None
+        if entry is None:
+            # `./x` and `../x` are relative to the module, and nothing else.
+            tail = posixpath.normpath(relative)
+            if relative.startswith(".") or tail.startswith(".") or tail == ".":
+                return None
+            if not by_suffix:
+                for path in files:
+                    by_suffix.setdefault(posixpath.basename(path), []).append(path)
+            matches = [
+                p
+                for p in by_suffix.get(posixpath.basename(tail), [])
+                if p == tail or p.endswith("/" + tail)
+            ]
+            entry = files.get(matches[0]) if len(matches) == 1 else None
+        if entry is None or entry.is_binary or entry.size > MAX_LOADED_BYTES:
+            return None
+        return entry.text
+
+    return load
+
+
+@contextmanager
+def _loading(loader: Loader) -> Iterator[None]:
+    token = EXTRACTING.set(loader)
+    try:
+        yield
+    finally:
+        EXTRACTING.reset(token)
+
+
 def tools_in_file(path: str, entry: FileEntry) -> list[Tool]:
-    """Every tool one file declares, in source order ([] for files that cannot declare any)."""
+    """Every surface one file declares, in source order ([] for files that cannot declare any).
+
+    Inside `iter_surfaces`, texts in other files of the snapshot are resolved too.
+    """
     if not is_candidate(path, entry):
         return []
     kind = _kind(path)
@@ -75,7 +143,7 @@ def tools_in_file(path: str, entry: FileEntry) -> list[Tool]:
         if kind == "js":
             tools = js_tools(path, text)
         elif kind == "py":
-            tools = python_tools(path, text)
+            tools = python_surfaces(path, text)
         else:
             tools = json_tools(path, text)
     for gap in found:
@@ -83,13 +151,54 @@ def tools_in_file(path: str, entry: FileEntry) -> list[Tool]:
     return tools
 
 
-def iter_tools(snapshot: Snapshot, paths: Iterable[str] | None = None) -> Iterator[Tool]:
-    """Every tool declaration in the snapshot (or in `paths` of it), file by file in path order."""
+def iter_surfaces(snapshot: Snapshot, paths: Iterable[str] | None = None) -> Iterator[Tool]:
+    """Every surface declared in the snapshot (or in `paths` of it), file by file in path order."""
     selected = sorted(snapshot.files if paths is None else set(paths))
+    loader = snapshot_loader(snapshot.files)
     for path in selected:
         entry = snapshot.files.get(path)
         if entry is not None:
-            yield from tools_in_file(path, entry)
+            with _loading(loader):
+                found = tools_in_file(path, entry)
+            yield from found
+
+
+def iter_tools(snapshot: Snapshot, paths: Iterable[str] | None = None) -> Iterator[Tool]:
+    """Every tool declaration in the snapshot (or in `paths` of it), file by file in path order."""
+    return (s for s in iter_surfaces(snapshot, paths) if s.kind == TOOL)
+
+
+def dependents(snapshot: Snapshot, changed: Iterable[str]) -> set[str]:
+    """Unchanged source files that may read a changed one (import it, or load it as text): a
+    description kept in `tools.md` or `texts.py` changes what `index.js` declares.
+
+    A word-level prefilter on the changed files' stems (one pass over each unchanged file,
+    whatever the number of changed files); the extractors then decide.
+    """
+    changed = set(changed)
+    needles: set[bytes] = set()
+    for path in changed:
+        base = posixpath.basename(path)
+        stem = posixpath.splitext(base)[0]
+        if base.endswith(TEXT_SUFFIXES) or _kind(path) in ("js", "py"):
+            if stem == "__init__":
+                stem = posixpath.basename(posixpath.dirname(path))
+            if len(stem) >= 3 and base not in MANIFEST_NAMES:
+                needles.add(stem.encode())
+    if not needles:
+        return set()
+    found = set()
+    for path, entry in snapshot.files.items():
+        if path in changed or _kind(path) not in ("js", "py") or not is_candidate(path, entry):
+            continue
+        if not needles.isdisjoint(_WORD.findall(entry.data)):
+            found.add(path)
+    return found
+
+
+#: Words of a source file, as a module specifier or file name spells a stem (`texts`,
+#: `save_note`, `tool-docs`).
+_WORD = re.compile(rb"[A-Za-z0-9_$-]+")
 
 
 def extract_tools(snapshot: Snapshot, paths: Iterable[str] | None = None) -> dict[str, Tool]:
@@ -124,14 +233,41 @@ def _schema_params(schema: Any) -> tuple[tuple[str, str], ...]:
 
 
 def json_tools(path: str, text: str) -> list[Tool]:
-    """Tools listed in a manifest's top-level `tools` array ([] if it is not such JSON)."""
+    """Tools listed in a manifest's top-level `tools` array, and (DXT/MCPB) its `prompts`
+    with their descriptions and template text ([] if it is not such JSON)."""
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError):  # not a gap: not a tools manifest npm or MCP reads
+    except (ValueError, RecursionError):  # not a gap: not a manifest npm or an MCP client reads
         return []
     listed = data.get("tools") if isinstance(data, dict) else None
+    prompts = data.get("prompts") if isinstance(data, dict) else None
+    found = _json_prompts(path, text, prompts) if isinstance(prompts, list) else []
     if not isinstance(listed, list):
-        return []
+        return found
+    return _json_tools(path, text, listed) + found
+
+
+def _json_prompts(path: str, text: str, listed: list[Any]) -> list[Tool]:
+    found, offset = [], 0
+    for item in listed:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            continue
+        line, offset = _json_line(text, item["name"], offset)
+        description = item.get("description")
+        arguments = item.get("arguments")
+        params = tuple(
+            (str(a["name"]), str(a.get("description") or ""))
+            for a in (arguments if isinstance(arguments, list) else [])
+            if isinstance(a, dict) and isinstance(a.get("name"), str)
+        )
+        described = description if isinstance(description, str) else ""
+        found.append(Tool(item["name"], described, params, path, line, PROMPT))
+        if isinstance(item.get("text"), str) and item["text"].strip():
+            found.append(Tool(item["name"], item["text"], (), path, line, RESPONSE))
+    return found
+
+
+def _json_tools(path: str, text: str, listed: list[Any]) -> list[Tool]:
     tools, offset = [], 0
     for item in listed:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:

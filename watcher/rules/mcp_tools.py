@@ -15,48 +15,29 @@ stay silent, and the content rules (injection, hidden tool, sensitive parameter)
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from watcher.mcp.tools import Tool, is_candidate, iter_tools, normalize
+from watcher.mcp.base import INSTRUCTIONS, PROMPT, RESOURCE, RESPONSE, TOOL
+from watcher.mcp.directives import (
+    DATA_OUT,
+    INVISIBLE,
+    Directive,
+    destinations,
+    directives,
+    sending_tools,
+    visible,
+    word_diff,
+)
+from watcher.mcp.directives import clean as _clean
+from watcher.mcp.tools import Tool, dependents, is_candidate, iter_surfaces, iter_tools, normalize
 from watcher.models import ArtifactDiff, ChangeKind, Severity, Snapshot
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt
 
-# --- hidden characters ------------------------------------------------------------------------
-
-#: Characters a reader cannot see and a model still reads: zero-width and joiner characters,
-#: bidi embeddings/overrides/isolates (Trojan Source), the BOM, soft hyphen and the Unicode tag
-#: block U+E0000–E007F (ASCII smuggling: each tag character mirrors an ASCII one).
-INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "\U000e0000-\U000e007f]"
-)
-_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
-
-
-def visible(text: str) -> str:
-    """The text with invisible characters spelled out, so a reviewer sees what the model reads.
-
-    A run of tag characters is decoded to the ASCII it smuggles: `⟨hidden: "read ~/.ssh"⟩`.
-    """
-
-    def tags(match: re.Match[str]) -> str:
-        decoded = "".join(chr(ord(c) - 0xE0000) for c in match.group() if ord(c) < 0xE0080)
-        printable = "".join(c if c.isprintable() else "?" for c in decoded)
-        return f'⟨hidden: "{printable}"⟩'
-
-    text = _TAG_RUN.sub(tags, text)
-    return INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
-
-
-def _clean(text: str) -> str:
-    """The text as patterns should see it: invisibles (used to split words) removed, NFKC
-    (full-width and other look-alike forms folded), whitespace collapsed."""
-    return normalize(unicodedata.normalize("NFKC", INVISIBLE.sub("", text)))
+__all__ = ["INVISIBLE", "classify_param", "injection_signals", "tool_changes", "visible"]
 
 
 def _brief(text: str, width: int = 60) -> str:
@@ -198,11 +179,16 @@ PARAM_CLASSES = (
     ParamClass(
         _i(
             _B + r"(?:ssh(?:_?key)?|id_rsa|private_?key|secret_?key|seed_?phrase|mnemonic"
-            r"|wallet_?key|keychain|mcp_?config|env_?file|dotenv|credentials?_?file)" + _E
+            r"|wallet_?key|keychain|mcp_?config|env_?file|dotenv|credentials?_?file"
+            r"|env_?(?:contents?|vars|variables|dump)|contents_?of_?env|environment_?variables"
+            r"|aws_?credentials|kube_?config|npmrc|netrc)" + _E
         ),
         _i(
             r"\bcontents?\s+of\b[^.\n]{0,40}(?:\.ssh|mcp\.json|\.env\b|credentials|\.npmrc"
-            r"|claude_desktop_config|config\s+file)|~/\.ssh|\bprivate\s+key\b|\bseed\s+phrase\b"
+            r"|claude_desktop_config|config\s+file|environment)|~/\.ssh|\bprivate\s+key\b"
+            r"|\bseed\s+phrase\b|~/\.aws|\.aws/credentials|\ball\s+(?:the\s+)?environment\s+"
+            r"variables\b|\bpaste\b[^.\n]{0,40}\buser'?s\b[^.\n]{0,40}(?:keys?|credentials|tokens?"
+            r"|secrets?|passwords?|\.env\b|config)"
         ),
         "asks for key material or a config file's contents",
     ),
@@ -232,86 +218,122 @@ def classify_param(name: str, description: str) -> ParamClass | None:
     return None
 
 
-# --- the diff of tools, computed once per artifact ---------------------------------------------
+# --- the diff of surfaces, computed once per artifact ------------------------------------------
+
+Key = tuple[str, str]
 
 
-def _by_name(tools: Iterable[Tool]) -> dict[str, list[Tool]]:
-    grouped: dict[str, list[Tool]] = {}
-    for tool in tools:
-        grouped.setdefault(tool.name, []).append(tool)
+def _key(surface: Tool) -> Key:
+    return (surface.kind, surface.name)
+
+
+def _by_key(surfaces: Iterable[Tool]) -> dict[Key, list[Tool]]:
+    grouped: dict[Key, list[Tool]] = {}
+    for surface in surfaces:
+        grouped.setdefault(_key(surface), []).append(surface)
     return grouped
 
 
+def _subject(surface: Tool, what: str) -> str:
+    """How a finding names a text: `description of tool \\`x\\``, `server instructions`..."""
+    if surface.kind == INSTRUCTIONS:
+        return f"the server instructions (`{surface.name}`)"
+    if surface.kind == RESPONSE:
+        return f"text returned by `{surface.name}`" if surface.name else "text a handler returns"
+    return f"{what} of {surface.kind} `{surface.name}`"
+
+
 class ToolChanges:
-    """The tools one artifact diff touches, old and new, and what changed between them."""
+    """The surfaces one artifact diff touches, old and new, and what changed between them.
+
+    Extraction covers the files the release added or changed, and the unchanged files that
+    read those (a description kept in `tools.md` or `texts.py`): see `tools.dependents`.
+    """
 
     def __init__(self, diff: ArtifactDiff) -> None:
         self.diff = diff
         self.first_release = diff.old is None
         changed = {c.path for c in diff.changes}
-        new_paths = [c.path for c in diff.changes if c.kind is not ChangeKind.REMOVED]
-        old_paths = [c.path for c in diff.changes if c.kind is not ChangeKind.ADDED]
-        #: Every declaration in the added/changed files of the new release.
-        self.new: list[Tool] = list(iter_tools(diff.new, new_paths))
-        old = list(iter_tools(diff.old, old_paths)) if diff.old is not None else []
-        #: Declarations of each name before this release, for comparing texts.
-        self.before: dict[str, list[Tool]] = _by_name(old)
-        new_names = {tool.name for tool in self.new}
-        stable: set[str] = set()
+        new_paths = {c.path for c in diff.changes if c.kind is not ChangeKind.REMOVED}
+        old_paths = {c.path for c in diff.changes if c.kind is not ChangeKind.ADDED}
+        if diff.old is not None:
+            new_paths |= dependents(diff.new, changed)
+            old_paths |= dependents(diff.old, changed)
+        #: Every surface declared in the extracted files of the new release.
+        self.new: list[Tool] = list(iter_surfaces(diff.new, new_paths))
+        old = list(iter_surfaces(diff.old, old_paths)) if diff.old is not None else []
+        #: Declarations of each (kind, name) before this release, for comparing texts.
+        self.before: dict[Key, list[Tool]] = _by_key(old)
+        new_keys = {_key(s) for s in self.new}
+        stable: set[Key] = set()
         if diff.old is not None:
             # A name seen on one side only may still be declared in an unchanged file (moved,
             # or a src/ copy beside a rebuilt dist/): look there, for those names only.
-            unsettled = new_names ^ self.before.keys()
-            for tool in _tools_in_unchanged(diff.new, changed, unsettled):
-                stable.add(tool.name)
-                self.before.setdefault(tool.name, []).append(tool)
-        first_new = _by_name(self.new)
+            unsettled = {k for k in new_keys ^ self.before.keys() if k[1]}
+            for surface in _in_unchanged(diff.new, changed | new_paths, unsettled):
+                stable.add(_key(surface))
+                self.before.setdefault(_key(surface), []).append(surface)
+        first_new = _by_key(s for s in self.new if s.kind == TOOL)
         self.added: list[Tool] = (
             []
             if self.first_release
-            else [tools[0] for name, tools in first_new.items() if name not in self.before]
+            else [tools[0] for key, tools in first_new.items() if key not in self.before]
         )
-        old_names = _by_name(old)
+        old_tools = _by_key(s for s in old if s.kind == TOOL)
         self.removed: list[Tool] = [
             tools[0]
-            for name, tools in old_names.items()
-            if name not in new_names and name not in stable
+            for key, tools in old_tools.items()
+            if key not in new_keys and key not in stable
         ]
         self._added_names = {tool.name for tool in self.added}
+        #: Parameters that reach the network in a handler of this release, for any tool.
+        self.sending_params: frozenset[str] = frozenset(p for s in self.new for p in s.sends)
+
+    @property
+    def new_tools(self) -> list[Tool]:
+        """The tools among the new surfaces."""
+        return [s for s in self.new if s.kind == TOOL]
 
     def is_new_tool(self, tool: Tool) -> bool:
         """Whether the tool appeared in this release (every tool, on a first release)."""
         return self.first_release or tool.name in self._added_names
 
     def old_description(self, tool: Tool) -> str | None:
-        """The tool's previous description when this one differs from all of them, else None."""
-        before = self.before.get(tool.name, [])
+        """The surface's previous description when this one differs from all of them, else
+        None (also None when it is new: nothing to compare)."""
+        before = self.before.get(_key(tool), [])
         if not before or normalize(tool.description) in {normalize(t.description) for t in before}:
             return None
         return before[0].description
 
     def old_param_description(self, tool: Tool, param: str, text: str) -> str | None:
         """The parameter's previous description when this one differs from all, else None."""
-        texts = [d for t in self.before.get(tool.name, []) for p, d in t.params if p == param]
+        before = self.before.get(_key(tool), [])
+        texts = [d for t in before for p, d in t.params if p == param]
         if not texts or normalize(text) in {normalize(d) for d in texts}:
             return None
         return texts[0]
 
-    def new_texts(self, tool: Tool) -> Iterator[tuple[str, str]]:
-        """(what, text) for the tool's description and parameter descriptions that are new or
-        changed in this release: the texts whose instructions the model has not read before."""
-        before = self.before.get(tool.name, [])
+    def new_texts(self, tool: Tool) -> Iterator[tuple[str, str, str | None]]:
+        """(what, text, previous text or None) for the surface's description and parameter
+        descriptions that are new or changed in this release: the texts whose instructions
+        the model has not read before."""
+        before = self.before.get(_key(tool), [])
         old_descriptions = {normalize(t.description) for t in before}
         if tool.description and normalize(tool.description) not in old_descriptions:
-            yield "description", tool.description
+            previous = next((t.description for t in before if t.description), None)
+            if tool.kind == RESPONSE and len(before) != 1:
+                previous = None  # a handler returning several texts: none is "the" old one
+            yield "description", tool.description, previous
         old_params = {(p, normalize(d)) for t in before for p, d in t.params}
         for param, text in tool.params:
             if text and (param, normalize(text)) not in old_params:
-                yield f"parameter `{param}`", text
+                previous = next((d for t in before for p, d in t.params if p == param and d), None)
+                yield f"parameter `{param}`", text, previous
 
     def new_params(self, tool: Tool) -> Iterator[tuple[str, str]]:
         """(name, description) of parameters the tool did not have before."""
-        known = {p for t in self.before.get(tool.name, []) for p, _ in t.params}
+        known = {p for t in self.before.get(_key(tool), []) for p, _ in t.params}
         return ((p, d) for p, d in tool.params if p not in known)
 
     @cached_property
@@ -328,17 +350,17 @@ class ToolChanges:
         return False
 
 
-def _tools_in_unchanged(snapshot: Snapshot, changed: set[str], names: set[str]) -> list[Tool]:
-    """Declarations of `names` in files this release did not touch (literal prefilter first)."""
-    if not names:
+def _in_unchanged(snapshot: Snapshot, extracted: set[str], keys: set[Key]) -> list[Tool]:
+    """Declarations of `keys` in files not extracted already (literal prefilter first)."""
+    if not keys:
         return []
-    needles = [name.encode() for name in names]
+    needles = {name.encode() for _, name in keys}
     found: list[Tool] = []
     for path, entry in snapshot.files.items():
-        if path in changed or not any(n in entry.data for n in needles):
+        if path in extracted or not any(n in entry.data for n in needles):
             continue
         if is_candidate(path, entry):
-            found.extend(t for t in iter_tools(snapshot, [path]) if t.name in names)
+            found.extend(s for s in iter_surfaces(snapshot, [path]) if _key(s) in keys)
     return found
 
 
@@ -362,10 +384,10 @@ def tool_changes(diff: ArtifactDiff) -> ToolChanges:
 
 
 def _unique(tools: Iterable[Tool]) -> Iterator[Tool]:
-    """Tools with distinct (name, texts): src/ and dist/ copies of one tool report once."""
-    seen: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
+    """Surfaces with distinct (kind, name, texts): src/ and dist/ copies report once."""
+    seen: set[tuple[str, str, str, tuple[tuple[str, str], ...]]] = set()
     for tool in tools:
-        key = (tool.name, normalize(tool.description), tool.params)
+        key = (tool.kind, tool.name, normalize(tool.description), tool.params)
         if key not in seen:
             seen.add(key)
             yield tool
@@ -373,6 +395,10 @@ def _unique(tools: Iterable[Tool]) -> Iterator[Tool]:
 
 def _evidence(text: str, start: int = 0, end: int | None = None) -> str:
     return excerpt(text, start, end) if text else ""
+
+
+def _loaded_from(surface: Tool) -> str:
+    return f" (text loaded from {surface.origin})" if surface.origin else ""
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -413,42 +439,62 @@ def tool_removed(ctx: ArtifactContext) -> Iterator[Hit]:
         )
 
 
+#: Surfaces whose description changes are reported; returned text changes with every wording
+#: fix of an error message, and is judged for directives only (mcp.prompt-injection).
+_DESCRIBED = (TOOL, PROMPT, RESOURCE, INSTRUCTIONS)
+
+
 @artifact_rule(
     id="mcp.description-changed",
-    summary="An MCP tool's or parameter's description changed (what the model is told)",
-    severity=Severity.MEDIUM,
+    summary="An MCP tool's, parameter's, prompt's or resource's description or the server "
+    "instructions changed (what the model is told); evidence is the word diff",
+    severity=Severity.LOW,
     category="mcp-tool",
 )
 def description_changed(ctx: ArtifactContext) -> Iterator[Hit]:
-    """The rug pull's vehicle: the text the model obeys changed after the user approved it."""
+    """The rug pull's vehicle: the text the model obeys changed after the user approved it.
+
+    Low on its own (typo fixes, usage examples, "Returns JSON"): mcp.prompt-injection judges
+    what a change directs. The evidence is a word diff, so a reviewer sees the change.
+    """
     changes = tool_changes(ctx.diff)
     if changes.first_release:
         return
-    for tool in _unique(changes.new):
+    for tool in _unique(s for s in changes.new if s.kind in _DESCRIBED):
         # An empty description is one that could not be resolved statically: unknown, not new.
+        # Unless it was static before: then the model reads text no reviewer can (a description
+        # fetched or assembled at run time is a rug pull that needs no new release).
+        before = changes.before.get((tool.kind, tool.name), [])
+        if not tool.description and before and all(t.description for t in before):
+            yield Hit(
+                f"{_subject(tool, 'description')} is no longer static: it is computed at run "
+                "time, so the text the model reads cannot be reviewed",
+                path=tool.path,
+                line=tool.line,
+                evidence=word_diff(before[0].description, "⟨computed at run time⟩"),
+                severity=Severity.MEDIUM,
+            )
         old = changes.old_description(tool) if tool.description else None
         if old is not None:
             yield Hit(
-                f"description of tool `{tool.name}` changed: “{_brief(old)}” → "
-                f"“{_brief(tool.description)}”",
+                f"{_subject(tool, 'description')} changed{_loaded_from(tool)}",
                 path=tool.path,
                 line=tool.line,
-                evidence=_evidence(visible(normalize(tool.description))),
+                evidence=word_diff(old, tool.description),
             )
         for param, text in tool.params:
             old = changes.old_param_description(tool, param, text) if text else None
             if old is not None:
                 yield Hit(
-                    f"description of parameter `{param}` of tool `{tool.name}` changed: "
-                    f"“{_brief(old)}” → “{_brief(text)}”",
+                    f"description of parameter `{param}` of {tool.kind} `{tool.name}` changed",
                     path=tool.path,
                     line=tool.line,
-                    evidence=_evidence(visible(normalize(text))),
+                    evidence=word_diff(old, text),
                 )
 
 
 def injection_signals(text: str) -> list[tuple[str, str]]:
-    """(what, evidence) for each kind of model-directed instruction in a description.
+    """(what, evidence) for each kind of model-directed wording in a tool description.
 
     Hidden characters come first, then the patterns in the order they occur in the text, so
     the first evidence shows where the injected part starts.
@@ -465,32 +511,135 @@ def injection_signals(text: str) -> list[tuple[str, str]]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What a new or changed text directs, and how bad that is (SPEC §4.4)."""
+
+    severity: Severity
+    #: Directive classes and wording signals, for the message.
+    kinds: tuple[str, ...]
+    #: Evidence when there is no previous text to diff against.
+    evidence: str
+    #: The exfiltration path that made it critical, if any.
+    path: str | None = None
+
+
+def judge(
+    surface: Tool, text: str, old: str | None, changes: ToolChanges | None = None
+) -> Judgement | None:
+    """What `text` (new, or changed from `old`) adds in directives aimed at the model.
+
+    Critical: it directs the model to read secrets or pass data out, and the data has a way
+    out (a URL or address in the text, a parameter the handler sends over the network, another
+    tool that sends). High: any other strong directive, hidden characters, `<IMPORTANT>`-style
+    tags in tool texts. Medium: only what honest tools say too ("You must first call x").
+    Server instructions, prompts and returned text exist to guide the model, so weak
+    directives and wording signals there say nothing.
+    """
+    tool_text = surface.kind == TOOL
+    signals = injection_signals(text) if tool_text else _hidden_only(text)
+    if old is not None and signals:
+        before = {kind for kind, _ in (injection_signals(old) if tool_text else _hidden_only(old))}
+        signals = [(kind, ev) for kind, ev in signals if kind not in before]
+    found = directives(text)
+    if old is not None and found:
+        before_found = {(f.directive, f.strong) for f in directives(old)}
+        found = [f for f in found if (f.directive, f.strong) not in before_found]
+    if not tool_text:
+        found = [f for f in found if f.strong]
+    if not signals and not found:
+        return None
+    classes = {f.directive for f in found}
+    path = _exfiltration_path(surface, text, classes, changes)
+    if classes & DATA_OUT and path is not None:
+        severity = Severity.CRITICAL
+    elif any(f.strong for f in found) or any(k not in WEAK_INJECTION for k, _ in signals):
+        severity = Severity.HIGH
+    else:
+        severity = Severity.MEDIUM
+    kinds = [f.directive.value for f in found]
+    kinds += [k for k, _ in signals if _SAME_AS.get(k) not in classes]
+    unique = tuple(dict.fromkeys(kinds))
+    if signals:
+        evidence = signals[0][1]
+    else:
+        clean = _clean(text)
+        evidence = excerpt(clean, found[0].start, found[0].end)
+    return Judgement(severity, unique, evidence, path)
+
+
+#: Wording signals that say what a directive class already says (one name per thing found).
+_SAME_AS = {
+    "tells the model to ignore its instructions": Directive.OVERRIDE,
+    "claims to replace the model's instructions": Directive.OVERRIDE,
+    "tells the model to keep something from the user": Directive.HIDE,
+    "redirects where the data goes": Directive.SHADOW,
+    "asks to send data to an address": Directive.INCLUDE_DATA,
+    "asks for the conversation": Directive.INCLUDE_DATA,
+    "orders steps before the tool is used": Directive.CALL_TOOLS,
+}
+
+
+def _hidden_only(text: str) -> list[tuple[str, str]]:
+    return [s for s in injection_signals(text) if s[0] == "hidden Unicode characters"][:1]
+
+
+def _exfiltration_path(
+    surface: Tool, text: str, classes: set[Directive], changes: ToolChanges | None
+) -> str | None:
+    """Where directed data would leave, or None."""
+    places = destinations(text)
+    if places:
+        return f"the text names {places[0]}"
+    if surface.sends and Directive.INCLUDE_DATA in classes:
+        return f"parameter `{sorted(surface.sends)[0]}` is sent over the network by the handler"
+    senders = sending_tools(text)
+    if senders:
+        return f"it names `{senders[0]}`, a tool that sends"
+    if Directive.SHADOW in classes:
+        return "it rewrites what another tool sends"
+    if changes is not None and Directive.INCLUDE_DATA in classes:
+        clean = _clean(text)
+        named = sorted(
+            p for p in changes.sending_params if re.search(rf"\b{re.escape(p)}\b", clean)
+        )
+        if named:
+            return f"parameter `{named[0]}` is sent over the network by its handler"
+    return None
+
+
 @artifact_rule(
     id="mcp.prompt-injection",
-    summary="A new or changed MCP tool description gives the model instructions (tool "
-    "poisoning: IMPORTANT blocks, ignore previous, do not tell the user, hidden characters)",
+    summary="A new or changed MCP text (tool description, server instructions, prompt, resource, "
+    "returned text) directs the model: read secrets, pass data out, call or change other tools, "
+    "hide from the user, hidden characters; critical with an exfiltration path",
     severity=Severity.HIGH,
     category="mcp-injection",
 )
 def prompt_injection(ctx: ArtifactContext) -> Iterator[Hit]:
-    """Instructions to the model in texts it has not read before (tool poisoning)."""
+    """Directives to the model in texts it has not read before (tool poisoning, rug pulls)."""
     changes = tool_changes(ctx.diff)
-    seen: set[tuple[str, str]] = set()
-    for tool in changes.new:
-        for what, text in changes.new_texts(tool):
-            key = (tool.name, normalize(text))
-            signals = injection_signals(text) if key not in seen else []
+    seen: set[tuple[str, str, str]] = set()
+    for surface in changes.new:
+        for what, text, old in changes.new_texts(surface):
+            key = (surface.kind, surface.name, normalize(text))
+            if key in seen:
+                continue
             seen.add(key)
-            if signals:
-                kinds = "; ".join(kind for kind, _ in signals)
-                weak = all(kind in WEAK_INJECTION for kind, _ in signals)
-                yield Hit(
-                    f"{what} of tool `{tool.name}` addresses the model: {kinds}",
-                    path=tool.path,
-                    line=tool.line,
-                    evidence=signals[0][1],
-                    severity=Severity.MEDIUM if weak else None,
-                )
+            verdict = judge(surface, text, old, changes)
+            if verdict is None:
+                continue
+            critical = verdict.severity is Severity.CRITICAL
+            out = f"; exfiltration path: {verdict.path}" if critical else ""
+            verb = "direct" if surface.kind == INSTRUCTIONS else "directs"
+            yield Hit(
+                f"{_subject(surface, what)} {verb} the model: {'; '.join(verdict.kinds)}{out}"
+                f"{_loaded_from(surface)}",
+                path=surface.path,
+                line=surface.line,
+                evidence=word_diff(old, text) if old is not None else verdict.evidence,
+                severity=verdict.severity,
+            )
 
 
 @artifact_rule(
@@ -502,8 +651,8 @@ def prompt_injection(ctx: ArtifactContext) -> Iterator[Hit]:
 def hidden_tool(ctx: ArtifactContext) -> Iterator[Hit]:
     """A tool that asks not to be shown to the user exists only for the model's eyes."""
     changes = tool_changes(ctx.diff)
-    for tool in _unique(changes.new):
-        texts = [text for what, text in changes.new_texts(tool) if what == "description"]
+    for tool in _unique(changes.new_tools):
+        texts = [text for what, text, _ in changes.new_texts(tool) if what == "description"]
         match = next((m for t in texts if (m := HIDDEN_DESCRIPTION.search(_clean(t)))), None)
         if match is not None:
             clean = _clean(tool.description)
@@ -522,24 +671,45 @@ def hidden_tool(ctx: ArtifactContext) -> Iterator[Hit]:
             )
 
 
+#: A credential parameter's description that says it is the server's own service's key, used
+#: when the environment does not provide one ("Example API key; defaults to $EXAMPLE_KEY").
+OWN_API = _i(
+    r"\b(?:api|account|service|workspace|project|org(?:anization)?)\b|\bdefaults?\s+to\b"
+    r"|\benv(?:ironment)?\b|\boverrides?\b"
+)
+
+
+def _own_api_credential(tool: Tool, param: str, text: str) -> bool:
+    """An optional credential the server itself uses to call its API: the model may pass the
+    user's key for this service, falling back to the server's configuration. Not a request
+    for secrets the model would otherwise not have."""
+    if param not in tool.optional:
+        return False
+    return param in tool.sends or OWN_API.search(_clean(text)) is not None
+
+
 @artifact_rule(
     id="mcp.sensitive-parameter",
-    summary="An MCP tool gained a parameter asking for secrets, key files or the conversation",
+    summary="An MCP tool gained a parameter asking for secrets, key files or the conversation "
+    "(not an optional key for the server's own API)",
     severity=Severity.HIGH,
     category="mcp-tool",
 )
 def sensitive_parameter(ctx: ArtifactContext) -> Iterator[Hit]:
     """The model fills parameters from what it can see: a parameter named `conversation_history`
-    or `auth_context` is a request to exfiltrate it. An API key parameter is weaker when the
-    previous release already took credentials (the server is an API client)."""
+    or `auth_context` is a request to exfiltrate it. An optional `api_key` the handler sends to
+    its own API is not a finding; a required one is weaker when the previous release already
+    took credentials (the server is an API client)."""
     changes = tool_changes(ctx.diff)
     seen: set[tuple[str, str]] = set()
-    for tool in changes.new:
+    for tool in changes.new_tools:
         for param, text in changes.new_params(tool):
             kind = classify_param(param, text)
             if kind is None or (tool.name, param) in seen:
                 continue
             seen.add((tool.name, param))
+            if kind.credential and _own_api_credential(tool, param, text):
+                continue
             weaker = kind.credential and changes.old_takes_credentials
             shown = f"{param}: {visible(normalize(text))}" if text else param
             yield Hit(
