@@ -147,8 +147,11 @@ def test_results_meet_github_code_scanning_expectations(tmp_path: Path) -> None:
         assert result["properties"]["newVersion"] == "2.1.4"
     levels = {r["ruleId"]: r["level"] for r in run["results"]}
     assert levels["npm.install-script"] == "error"  # high
-    assert levels["code.network"] == "warning"  # medium
+    assert levels["code.network"] == "error"  # critical: setup.js runs at install time
     assert levels["code.new-host"] == "note"  # low
+    expected = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+    for result, finding in zip(run["results"], report.findings, strict=True):
+        assert result["level"] == expected[finding.severity.value]
     props = run["properties"]
     assert (props["score"], props["severity"]) == (report.score, report.severity.value)
     assert props["oldVersion"] == "2.1.3" and props["reasons"] == list(report.reasons)
