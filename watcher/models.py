@@ -226,9 +226,11 @@ class _TextCache:
         return text
 
 
-#: 64 MiB of decoded text kept across reads; texts over 16 MiB are decoded per read (a 16 MiB
-#: source file is a bundle the code rules read once, through its added lines).
-_TEXTS = _TextCache(budget=64 * 1024 * 1024, largest=16 * 1024 * 1024)
+#: 16 MiB of decoded text kept across reads; texts over 2 MiB are decoded per read. Measured on
+#: typescript 5.8.3 → 5.9.2: 68 reads of 59 files, the repeats being of small sources that
+#: several rules parse or search; bundles are read once or twice (their rules go through the
+#: added lines), so keeping them would only raise the peak.
+_TEXTS = _TextCache(budget=16 * 1024 * 1024, largest=2 * 1024 * 1024)
 
 
 class SpecialKind(StrEnum):

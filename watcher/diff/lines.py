@@ -137,10 +137,13 @@ class AddedLines(Sequence[AddedLine]):
     exactly the lines shown (`LineIndex.subset`) and `numbers` their 1-based line numbers.
 
     Behaves as the tuple it replaces (indexing, slicing, `len`, equality with tuples and
-    lists, hashing as the equal tuple), but each `AddedLine` is built on access and not kept.
+    lists, hashing as the equal tuple), but each `AddedLine` is built on access. Once a reader
+    has gone through every line, the lines are kept for the next one: a dozen rules read the
+    same lines (today each keeps its own copy of what it read, so sharing the objects costs
+    nothing), and the line budgets of `watcher.diff.tree` bound how many there can be.
     """
 
-    __slots__ = ("_count", "_index", "_numbers")
+    __slots__ = ("_count", "_index", "_kept", "_numbers")
 
     def __init__(
         self, index: LineIndex, numbers: array[int] | None = None, count: int | None = None
@@ -150,10 +153,13 @@ class AddedLines(Sequence[AddedLine]):
         self._numbers = numbers
         full = len(index)
         self._count = full if count is None else min(count, full)
+        self._kept: tuple[AddedLine, ...] | None = None
 
     def bounded(self, count: int) -> AddedLines:
         """The first `count` lines of this view (the same arrays, nothing copied)."""
-        return AddedLines(self._index, self._numbers, min(count, self._count))
+        if count >= self._count:
+            return self  # shared, with the lines it keeps (a memo hit in a wheel and sdist)
+        return AddedLines(self._index, self._numbers, count)
 
     def lineno(self, position: int) -> int:
         """1-based line number in the file of the `position`-th line of the view."""
@@ -183,16 +189,26 @@ class AddedLines(Sequence[AddedLine]):
             position += self._count
         if not 0 <= position < self._count:
             raise IndexError("added line index out of range")
+        if self._kept is not None:
+            return self._kept[position]
         return AddedLine(self.lineno(position), self._index.text(position))
 
     def __iter__(self) -> Iterator[AddedLine]:
-        text, numbers = self._index.text, self._numbers
-        if numbers is None:
-            for i in range(self._count):
-                yield AddedLine(i + 1, text(i))
-        else:
-            for i in range(self._count):
-                yield AddedLine(numbers[i], text(i))
+        if self._kept is not None:
+            yield from self._kept
+            return
+        index, numbers = self._index, self._numbers
+        data, starts, ends = index.data, index.starts, index.ends
+        kept: list[AddedLine] = []
+        keep = kept.append
+        for i in range(self._count):
+            line = AddedLine(
+                i + 1 if numbers is None else numbers[i],
+                data[starts[i] : ends[i]].decode("utf-8", errors="replace"),
+            )
+            keep(line)
+            yield line
+        self._kept = tuple(kept)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
