@@ -27,6 +27,7 @@ import io
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tarfile
@@ -257,10 +258,15 @@ def sourceless_pyc(_: Sizes) -> tuple[str, bytes]:
     return f"{name}-1.0.0-py3-none-any.whl", _wheel(files)
 
 
+#: The seven 64 MiB files exceed today's default archive limit (128 MiB): the plain row shows
+#: the refusal, the "limit raised" row what the analysis costs at the former 512 MiB limit.
+RAISED = {"WATCHER_MAX_ARCHIVE_BYTES": str(512 * MiB)}
+
 CASES: tuple[tuple[str, Builder], ...] = (
     ("one 64 MiB file", one_big_file),
     ("22 M short lines", short_lines),
     ("seven 64 MiB files", many_big_files),
+    ("seven 64 MiB, limit raised", many_big_files),
     ("3,000-deep member chain", member_chain),
     ("100,000 nested parentheses", nested_parens),
     ("120,000-char host string", long_host),
@@ -298,6 +304,8 @@ class Row:
     archive_kb: float
     unpacked_mb: float
     seconds: float
+    #: User + system CPU seconds of the child: the wall time on a busy machine overstates.
+    cpu: float
     rss_mb: float
     code: str
     severity: str
@@ -309,7 +317,8 @@ class Row:
 
     @property
     def meets(self) -> bool:
-        return self.seconds < TARGET_SECONDS and self.rss_mb <= self.target_mb
+        """Within both targets; the time judged as CPU time, which load does not inflate."""
+        return self.cpu < TARGET_SECONDS and self.rss_mb <= self.target_mb
 
 
 def _hwm_kib(text: str) -> int:
@@ -347,7 +356,10 @@ def run_case(case: str, path: Path, timeout: float) -> Row:
     """Run `watcher scan --artifact path --format json` in a fresh process and measure it."""
     hwm_file = path.with_suffix(path.suffix + ".hwm")
     env = {**os.environ, "BENCH_HWM_FILE": str(hwm_file), "WATCHER_DATA_DIR": str(path.parent)}
+    if "limit raised" in case:
+        env.update(RAISED)
     argv = [sys.executable, "-c", CHILD, "scan", "--artifact", str(path), "--format", "json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     child = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=path.parent
@@ -363,6 +375,8 @@ def run_case(case: str, path: Path, timeout: float) -> Row:
         out, err = child.communicate()
         code = f"timeout {timeout:g}s"
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stop.set()
     poller.join()
     written = _hwm_kib(hwm_file.read_text()) if hwm_file.exists() else 0
@@ -381,6 +395,7 @@ def run_case(case: str, path: Path, timeout: float) -> Row:
         archive_kb=path.stat().st_size / 1024,
         unpacked_mb=unpacked_bytes(path) / 1e6,
         seconds=elapsed,
+        cpu=cpu,
         rss_mb=max(written, polled[0]) / 1024,
         code=code,
         severity=severity,
@@ -390,7 +405,8 @@ def run_case(case: str, path: Path, timeout: float) -> Row:
 
 def print_table(rows: list[Row]) -> None:
     header = (
-        f"{'case':<28} {'archive KB':>10} {'unpacked MB':>11} {'wall s':>7} {'rss MB':>7} "
+        f"{'case':<28} {'archive KB':>10} {'unpacked MB':>11} {'wall s':>7} {'cpu s':>6} "
+        f"{'rss MB':>7} "
         f"{'target MB':>9} {'ok':>3} {'exit':>6} {'severity':>8}  first finding"
     )
     print(header)
@@ -398,11 +414,11 @@ def print_table(rows: list[Row]) -> None:
     for r in rows:
         print(
             f"{r.case:<28} {r.archive_kb:>10.1f} {r.unpacked_mb:>11.1f} {r.seconds:>7.2f} "
-            f"{r.rss_mb:>7.0f} {r.target_mb:>9.0f} {'yes' if r.meets else 'NO':>3} "
+            f"{r.cpu:>6.2f} {r.rss_mb:>7.0f} {r.target_mb:>9.0f} {'yes' if r.meets else 'NO':>3} "
             f"{r.code:>6} {r.severity:>8}  {r.first_rule}"
         )
     print(
-        f"targets: wall < {TARGET_SECONDS:g} s; rss <= {TARGET_BASE_MB:g} MB + "
+        f"targets: cpu < {TARGET_SECONDS:g} s; rss <= {TARGET_BASE_MB:g} MB + "
         f"{TARGET_FACTOR:g} × unpacked (and < {TARGET_CAP_MB:g} MB except seven 64 MiB files)"
     )
 
@@ -449,20 +465,22 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="watcher-hostile-") as tmp:
+        built_by: dict[Builder, Path] = {}
         for case, build in CASES:
             if args.only and not any(o.lower() in case.lower() for o in args.only):
                 continue
-            started = time.perf_counter()
-            filename, data = build(sizes)
-            path = Path(tmp) / filename
-            path.write_bytes(data)
-            del data
-            built = time.perf_counter() - started
-            print(
-                f"built {case!r}: {path.stat().st_size / 1024:.0f} KB in {built:.1f}s", flush=True
-            )
+            path = built_by.get(build)
+            if path is None:
+                started = time.perf_counter()
+                filename, data = build(sizes)
+                path = Path(tmp) / filename
+                path.write_bytes(data)
+                del data
+                built = time.perf_counter() - started
+                size_kb = path.stat().st_size / 1024
+                print(f"built {case!r}: {size_kb:.0f} KB in {built:.1f}s", flush=True)
+                built_by[build] = path
             rows.append(run_case(case, path, sizes.timeout))
-            path.unlink()
     print()
     print_table(rows)
     if not (args.quick or args.no_diff):

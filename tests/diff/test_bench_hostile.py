@@ -31,7 +31,7 @@ def test_quick_run_prints_a_row_per_case() -> None:
     header = next(i for i, line in enumerate(lines) if line.startswith("case "))
     for column in ("wall s", "rss MB", "exit", "severity", "first finding"):
         assert column in lines[header]
-    rows = lines[header + 2 : header + 2 + 14]
+    rows = lines[header + 2 : header + 2 + 15]
     assert [row.split("  ")[0].strip() for row in rows][0] == "one 64 MiB file"
-    assert len(rows) == 14 and all(len(row.split()) >= 8 for row in rows)
-    assert lines[header + 2 + 14].startswith("targets:")
+    assert len(rows) == 15 and all(len(row.split()) >= 8 for row in rows)
+    assert lines[header + 2 + 15].startswith("targets:")

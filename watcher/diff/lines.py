@@ -67,15 +67,17 @@ class LineIndex:
     """Where each line of a file's bytes starts and ends (its break excluded).
 
     `limit` stops indexing after that many lines: only what a budget allows is ever stored.
+    `lines` is `count_lines(data)` when the caller has it already.
     """
 
     __slots__ = ("data", "ends", "starts")
 
-    def __init__(self, data: bytes, limit: int | None = None) -> None:
+    def __init__(self, data: bytes, limit: int | None = None, lines: int | None = None) -> None:
         self.data = data
         make = _offsets if len(data) < _SMALL else _wide_offsets
         self.starts, self.ends = make(), make()
-        wanted = count_lines(data) if limit is None else min(limit, count_lines(data))
+        total = count_lines(data) if lines is None else lines
+        wanted = total if limit is None else min(limit, total)
         if wanted == 0:
             return
         starts, ends = self.starts, self.ends

@@ -132,7 +132,7 @@ def _all_lines(entry: FileEntry, budget: LineBudget) -> AddedLines | tuple[Added
         return _NO_LINES
     total = count_lines(entry.data)
     # Only as many lines as the budget allows are ever indexed.
-    index = LineIndex(entry.data, min(total, budget.allows()))
+    index = LineIndex(entry.data, min(total, budget.allows()), lines=total)
     return budget.take(entry, AddedLines(index), total)
 
 
