@@ -15,6 +15,7 @@ byte can never continue another sequence, so decoding line by line gives the sam
 
 from __future__ import annotations
 
+import itertools
 import re
 from array import array
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,13 @@ def _wide_offsets() -> array[int]:
     return array("Q")
 
 
+def _plain(data: bytes) -> bool:
+    """Whether `\n` is the only line break in `data` (ASCII text cannot hold the others)."""
+    if any(b in data for b in _BREAK_BYTES[1:]):
+        return False
+    return data.isascii() or not any(s in data for s in _BREAK_SEQUENCES)
+
+
 def count_lines(data: bytes) -> int:
     """How many lines `data.decode(errors="replace").splitlines()` gives, without splitting.
 
@@ -47,9 +55,7 @@ def count_lines(data: bytes) -> int:
     """
     if not data:
         return 0
-    if not any(b in data for b in _BREAK_BYTES[1:]) and not any(
-        s in data for s in _BREAK_SEQUENCES
-    ):
+    if _plain(data):
         breaks = data.count(b"\n")
         last_is_break = data.endswith(b"\n")
     else:
@@ -82,11 +88,7 @@ class LineIndex:
             return
         starts, ends = self.starts, self.ends
         position = 0
-        if (
-            b"\n" in data
-            and not any(b in data for b in _BREAK_BYTES[1:])
-            and not any(s in data for s in _BREAK_SEQUENCES)
-        ):
+        if _plain(data):
             # The common case, `\n` only: `find` is several times faster than the regex.
             find = data.find
             while len(starts) < wanted:
@@ -106,6 +108,25 @@ class LineIndex:
         if len(starts) < wanted:
             starts.append(position)
             ends.append(len(data))
+
+    @classmethod
+    def of_split(cls, data: bytes, lines: Sequence[str]) -> LineIndex:
+        """The index of `data` from its `splitlines()` (a diffed file has them already).
+
+        Offsets come from the line lengths, which is exact when the bytes are ASCII with `\n`
+        as the only break (most source files); otherwise the bytes are scanned as usual.
+        """
+        if not data.isascii() or not _plain(data):
+            return cls(data)
+        index = cls(b"")
+        index.data = data
+        make = _offsets if len(data) < _SMALL else _wide_offsets
+        starts = make()
+        starts.extend(itertools.accumulate((len(x) + 1 for x in lines[:-1]), initial=0))
+        index.starts = starts if lines else make()
+        index.ends = make()
+        index.ends.extend(s + len(x) for s, x in zip(index.starts, lines, strict=True))
+        return index
 
     def __len__(self) -> int:
         return len(self.starts)

@@ -164,6 +164,9 @@ def _modified(
     )
 
 
+_EMPTY = LineIndex(b"")
+
+
 def _line_changes(before: FileEntry, after: FileEntry) -> tuple[AddedLines, LineTexts]:
     """Added lines (with their number in the new file) and removed lines.
 
@@ -173,7 +176,8 @@ def _line_changes(before: FileEntry, after: FileEntry) -> tuple[AddedLines, Line
     themselves stay in the files' bytes. Both sides are at most `MAX_DIFF_BYTES`, so the line
     lists built for the matcher are bounded and dropped on return.
     """
-    a, b = before.text.splitlines(), after.text.splitlines()
+    old_lines, new_lines = before.text.splitlines(), after.text.splitlines()
+    a, b = old_lines, new_lines
     head = 0
     limit = min(len(a), len(b))
     while head < limit and a[head] == b[head]:
@@ -188,6 +192,6 @@ def _line_changes(before: FileEntry, after: FileEntry) -> tuple[AddedLines, Line
             removed.extend(range(head + i1 + 1, head + i2 + 1))
         if tag in ("replace", "insert"):
             added.extend(range(head + j1 + 1, head + j2 + 1))
-    new_index = LineIndex(after.data).subset(added) if added else LineIndex(b"")
-    old_index = LineIndex(before.data).subset(removed) if removed else LineIndex(b"")
+    new_index = LineIndex.of_split(after.data, new_lines).subset(added) if added else _EMPTY
+    old_index = LineIndex.of_split(before.data, old_lines).subset(removed) if removed else _EMPTY
     return AddedLines(new_index, added), LineTexts(old_index)
