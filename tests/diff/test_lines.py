@@ -205,3 +205,18 @@ def test_no_gap_within_budgets() -> None:
     with gaps.collecting() as found:
         tree.diff_snapshots(snap({"a.js": "1\n"}), snap({"a.js": "1\n2\n", "b.js": "x\n"}))
     assert found == []
+
+
+# --- decoded texts -------------------------------------------------------------------------------
+
+
+def test_a_small_text_is_decoded_once_and_shared() -> None:
+    first, second = entry("a.py", "x = 1\n"), entry("b.py", "x = 1\n")
+    assert first.text is first.text is second.text
+    assert first.text == "x = 1\n"
+
+
+def test_a_large_text_is_decoded_per_read_and_never_kept() -> None:
+    data = b"y" * (3 * 1024 * 1024)
+    big = entry("big.js", data)
+    assert big.text == data.decode() and big.text is not big.text
