@@ -73,7 +73,11 @@ class ExtractLimits:
     """Bounds on what one archive may contain; crossing any of them raises `UnsafeArchive`."""
 
     max_members: int = 20_000
-    max_total_bytes: int = 512 * MiB
+    #: One analysis holds the old and the new release, up to two artifacts each (PyPI's sdist
+    #: and wheel), and needs ~2× their unpacked size: 4 × 128 MiB is ~1.2 GB, which is what
+    #: deploy/ budgets per worker (typescript, 23 MB unpacked, fits five times over).
+    max_total_bytes: int = 128 * MiB
+    #: The 50 MiB one-line bundle of the hostile set must still be read (and scanned).
     max_file_bytes: int = 64 * MiB
     #: Total uncompressed bytes / compressed archive size (judged above `RATIO_FLOOR`).
     max_ratio: float = 200.0
