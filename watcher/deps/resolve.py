@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cmp_to_key
@@ -101,13 +101,7 @@ def added_dependencies(
     """
     seen: set[str] = set(bundled)
     result: list[AddedDependency] = []
-    for diff in diffs:
-        if diff.old_manifest is None:
-            continue
-        # A new build requirement is a new install-time dependency: pip installs and runs
-        # it to build the sdist (PEP 517), before any of the package's own code.
-        before = {**diff.old_manifest.dependencies, **diff.old_manifest.build_requires}
-        declared = {**diff.new_manifest.build_requires, **diff.new_manifest.dependencies}
+    for before, declared in _declared(diffs):
         for name, spec in declared.items():
             if name in before or name in seen:
                 continue
@@ -116,6 +110,21 @@ def added_dependencies(
             if added is not None:
                 result.append(added)
     return tuple(result)
+
+
+def _declared(diffs: Sequence[ArtifactDiff]) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """(old, new) installed requirements of each artifact that has an old side.
+
+    A build requirement counts like a dependency: pip installs and runs it to build the
+    sdist (PEP 517), before any of the package's own code.
+    """
+    for diff in diffs:
+        if diff.old_manifest is not None:
+            old, new = diff.old_manifest, diff.new_manifest
+            yield (
+                {**old.dependencies, **old.build_requires},
+                {**new.build_requires, **new.dependencies},
+            )
 
 
 def changed_dependencies(
@@ -129,11 +138,7 @@ def changed_dependencies(
     """
     seen: set[str] = set(bundled)
     result: list[ChangedDependency] = []
-    for diff in diffs:
-        if diff.old_manifest is None:
-            continue
-        before = {**diff.old_manifest.dependencies, **diff.old_manifest.build_requires}
-        declared = {**diff.new_manifest.build_requires, **diff.new_manifest.dependencies}
+    for before, declared in _declared(diffs):
         for name, spec in declared.items():
             was = before.get(name)
             if was is None or name in seen or _same_spec(ecosystem, was, spec):
