@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from watcher.models import Finding, Severity
-from watcher.scoring import score
+from watcher.scoring import DOWNLOAD_EXEC_REASON, escalate, score, settle
 
 
 def finding(category: str, severity: Severity, rule: str = "r.x") -> Finding:
@@ -56,3 +58,42 @@ def test_many_lows_stay_low() -> None:
 def test_severity_order() -> None:
     assert Severity.NONE < Severity.LOW < Severity.MEDIUM < Severity.HIGH < Severity.CRITICAL
     assert max([Severity.LOW, Severity.CRITICAL, Severity.HIGH]) is Severity.CRITICAL
+
+
+def located(
+    category: str, path: str, reach: str | None, severity: Severity = Severity.MEDIUM
+) -> Finding:
+    return Finding("r.x", severity, "m", category, path=path, line=3, reach=reach)
+
+
+def test_download_and_exec_split_across_two_imported_files_is_high() -> None:
+    # ultralytics 8.3.41, rewritten: the fetch in one module, the start in another.
+    found = [located("network", "pkg/net.py", "import"), located("exec", "pkg/run.py", "import")]
+    verdict = score(found)
+    assert verdict.severity is Severity.HIGH and DOWNLOAD_EXEC_REASON in verdict.reasons
+    raised = escalate(found)
+    assert [f.severity for f in raised] == [Severity.MEDIUM, Severity.HIGH]
+    assert "pkg/net.py:3" in raised[1].message
+    # Undone for a re-score (policy), exactly.
+    assert settle(raised) == found
+
+
+def test_download_and_exec_in_one_file_is_high_whatever_is_known_of_its_reach() -> None:
+    found = [located("network", "pkg/d.py", None), located("exec", "pkg/d.py", None)]
+    assert escalate(found)[1].severity is Severity.HIGH
+
+
+def test_download_and_exec_apart_needs_both_files_to_run() -> None:
+    # A file nothing installs or imports (a script the sdist ships), or of unknown reach,
+    # does not pair with another file: honest packages ship tools next to a fetching client.
+    for reach in ("shipped", None):
+        found = [located("network", "pkg/net.py", "import"), located("exec", "tools/x.py", reach)]
+        assert score(found).severity is Severity.MEDIUM
+        assert escalate(found) == found
+
+
+def test_download_and_exec_never_pairs_with_a_dependency_or_another_artifact() -> None:
+    dep = replace(located("network", "index.js", "import"), via="dep@1.0.0")
+    assert score([dep, located("exec", "run.js", "import")]).severity is Severity.MEDIUM
+    wheel = replace(located("network", "a.py", "import"), artifact="x.whl")
+    assert score([wheel, located("exec", "a.py", "import")]).severity is Severity.MEDIUM

@@ -406,6 +406,10 @@ class Finding:
     #: What the finding is about, when a rule can name it exactly (e.g. the host a network
     #: call reaches); `allow` entries match it instead of searching the evidence text.
     subject: str | None = None
+    #: When the finding's file runs, from the installed view: "install", "import" or
+    #: "shipped"; None when unknown (no path, no model, or a finding rebuilt from the store).
+    #: Scoring correlates findings across the files of one artifact by it.
+    reach: str | None = None
 
     @property
     def fingerprint(self) -> str:
