@@ -763,8 +763,8 @@ def _sends_mail(
                 names = [i.module.lower() for i in facts.imports]
                 names += [c.callee.lower() for c in facts.calls]
                 answer.append(any(m in n for n in names for m in MAIL_MODULES))
-            if not answer or not answer[0]:
-                answer[:] = [bool(_MAIL_TEXT.search(text))]
+            else:  # no parse: the text says it (`mailto:` links and all, so only then)
+                answer.append(bool(_MAIL_TEXT.search(text)))
         return answer[0]
 
     return ask
@@ -811,11 +811,13 @@ def email_bcc_added(ctx: ArtifactContext) -> Iterator[Hit]:
             for site in _sites(source.path, old_file, None, old_package, lambda: True):
                 before.update(a.lower() for a in site.addresses)
         lines = {a.lineno: a.text for a in source.lines}
+        reported: set[tuple[int, str]] = set()
         for site in sites:
             fresh = [a for a in site.addresses if a.lower() not in before]
-            if not fresh:
+            if not fresh or (site.line, fresh[0].lower()) in reported:
                 continue
             address = fresh[0]
+            reported.add((site.line, address.lower()))
             if old_text is None:
                 old_text = old_source_text(ctx.diff.old).lower()
             known = address.lower() in old_text
