@@ -31,6 +31,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from watcher import gaps
 from watcher.models import Severity, Snapshot
 from watcher.parse import facts_for
 from watcher.rules.added_source import SourceFile, changed_sources, old_source_text
@@ -79,6 +80,8 @@ _WINDOW = 2000
 _MAX_TOKENS = 400
 _MAX_RESOLVE = 12
 _MAX_DEPTH = 24
+#: Recipient fields evaluated per file; past it the file is a gap (SPEC §4.5), not a pass.
+_MAX_SITES = 500
 #: Bytes a decompression may produce (an address is short; a zip bomb is not evaluated).
 _MAX_INFLATE = 1 << 16
 #: Files larger than this are evaluated within their added lines only.
@@ -229,17 +232,26 @@ def _binding(text: str, name: str, py: bool) -> int | None:
     return m.end() if m is not None else None
 
 
+#: `from x import a, b` and `import { a, b } from 'x'`, the names bounded (linear searches).
+_PY_FROM = re.compile(r"(?m)^[ \t]*from[ \t]+([\w.]+)[ \t]+import([^\n]{1,400})")
+_JS_NAMED = re.compile(r"\bimport\s*\{([^}]{0,400})\}\s*from\s+['\"]([^'\"\n]{1,200})['\"]")
+
+
 def _imported(text: str, name: str, py: bool) -> tuple[str, str | None] | None:
     """(module, attribute) that `name` is imported from in `text`, if it is."""
-    n = re.escape(name)
+    word = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
     if py:
-        m = re.search(rf"(?m)^[ \t]*from[ \t]+([\w.]+)[ \t]+import[^\n]*\b{n}\b", text)
-        return (m.group(1), name) if m else None
-    m = re.search(rf"\bimport\s+{n}\s+from\s+['\"]([^'\"\n]+)['\"]", text)
-    if m:
-        return m.group(1), None
-    m = re.search(rf"\bimport\s*\{{[^}}]*\b{n}\b[^}}]*\}}\s*from\s+['\"]([^'\"\n]+)['\"]", text)
-    return (m.group(1), name) if m else None
+        for m in _PY_FROM.finditer(text):
+            if word.search(m.group(2)):
+                return m.group(1), name
+        return None
+    default = re.search(rf"\bimport\s+{re.escape(name)}\s+from\s+['\"]([^'\"\n]+)['\"]", text)
+    if default is not None:
+        return default.group(1), None
+    for named in _JS_NAMED.finditer(text):
+        if word.search(named.group(1)):
+            return named.group(2), name
+    return None
 
 
 class _Eval:
@@ -685,6 +697,7 @@ def _sites(
     py = package.py
     pattern = _PY_SITES if py else _JS_SITES
     evaluator = _Eval(package, path, text)
+    evaluated = 0
     offset = 0
     for lineno, line in enumerate(text.split("\n"), start=1):
         line_start, offset = offset, offset + len(line) + 1
@@ -706,6 +719,7 @@ def _sites(
             elif groups.get("list"):
                 field = _field(groups["list"])
             elif groups.get("sendmail"):
+                package.budget = _MAX_RESOLVE
                 args = evaluator.args_at(value_at)
                 position = 1 if groups["sendmail"] == "sendmail" else 2
                 if len(args) > position:
@@ -715,6 +729,15 @@ def _sites(
                 continue
             if field not in MAIL_ONLY and not sends_mail():
                 continue
+            evaluated += 1
+            if evaluated > _MAX_SITES:
+                gaps.record(
+                    f"mail recipients of {path}: more than {_MAX_SITES} recipient fields,"
+                    " the rest not evaluated",
+                    path,
+                )
+                return
+            package.budget = _MAX_RESOLVE
             if groups.get("method") or groups.get("list"):
                 value: object = _Any(tuple(evaluator.args_at(value_at)))
             else:
@@ -784,7 +807,7 @@ def _text_of(snapshot: Snapshot | None, path: str, source: SourceFile | None) ->
 
 @artifact_rule(
     id="code.email-bcc-added",
-    summary="Added code sends outgoing mail to a fixed address (to/CC/BCC, SMTP recipients)",
+    summary="Added code copies outgoing mail to a hard-coded address (BCC/CC, SMTP recipients)",
     severity=Severity.CRITICAL,
     category="exfil",
 )
