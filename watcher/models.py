@@ -408,8 +408,9 @@ class Finding:
     subject: str | None = None
     #: When the finding's file runs, from the installed view: "install", "import" or
     #: "shipped"; None when unknown (no path, no model, or a finding rebuilt from the store).
-    #: Scoring correlates findings across the files of one artifact by it.
-    reach: str | None = None
+    #: Scoring correlates findings across the files of one artifact by it. An annotation, not
+    #: part of the finding's identity: a report read back from JSON or the store lacks it.
+    reach: str | None = field(default=None, compare=False)
 
     @property
     def fingerprint(self) -> str:

@@ -272,7 +272,11 @@ class _Eval:
         self.tokens, self.at = _tokens(self.text, start), 0
         try:
             return self.expr()
-        except (_Stop, IndexError, RecursionError):
+        # Syntax this evaluator does not read (or the token window's end) leaves the value
+        # unknown, as a caller's value is. Nesting is bounded (`_MAX_DEPTH`), so no
+        # RecursionError is caught here: one would fail the rule, which is a gap.
+        # not a gap: an unknown value, never a skipped file
+        except (_Stop, IndexError):
             return None
 
     def args_at(self, start: int) -> list[object]:
@@ -284,7 +288,8 @@ class _Eval:
                 out.append(self.expr())
                 if not self.eat(","):
                     break
-        except (_Stop, IndexError, RecursionError):
+        # not a gap: as in `value_at`, the arguments read so far are kept.
+        except (_Stop, IndexError):
             pass
         return out
 
@@ -573,7 +578,7 @@ def _decode(name: str, path: str, args: list[object]) -> object:
         if name in ("decompress", "inflateSync", "unzipSync") and isinstance(first, bytes):
             inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
             return inflater.decompress(first, _MAX_INFLATE)
-    # Not a gap: the text does not decode, so it is no address either (JS would throw too).
+    # not a gap: the text does not decode, so it is no address either (JS would throw too).
     except (binascii.Error, ValueError, LookupError, zlib.error, TypeError):
         return None
     return _UNKNOWN
