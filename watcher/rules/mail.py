@@ -849,7 +849,10 @@ def email_bcc_added(ctx: ArtifactContext) -> Iterator[Hit]:
             if old_text is None:
                 old_text = old_source_text(ctx.diff.old).lower()
             known = address.lower() in old_text
-            line = lines.get(site.line)
+            lineno = site.line
+            if big:  # `text` is the added lines joined: its row n is the n-th added line
+                lineno = source.lines[site.line - 1].lineno
+            line = lines.get(lineno)
             if line is None:
                 line = text.split("\n")[site.line - 1]
             how = " (assembled from pieces or decoded)" if site.built else ""
@@ -857,7 +860,7 @@ def email_bcc_added(ctx: ArtifactContext) -> Iterator[Hit]:
                 f"outgoing mail: `{address}` added as a hard-coded {_label(site.field)}{how}"
                 + (" (the previous release already named this address)" if known else ""),
                 path=source.path,
-                line=site.line,
+                line=lineno,
                 evidence=excerpt(line, site.column, site.end),
                 weaker=known,
                 subject=address,
