@@ -406,6 +406,11 @@ class Finding:
     #: What the finding is about, when a rule can name it exactly (e.g. the host a network
     #: call reaches); `allow` entries match it instead of searching the evidence text.
     subject: str | None = None
+    #: When the finding's file runs, from the installed view: "install", "import" or
+    #: "shipped"; None when unknown (no path, no model, or a finding rebuilt from the store).
+    #: Scoring correlates findings across the files of one artifact by it. An annotation, not
+    #: part of the finding's identity: a report read back from JSON or the store lacks it.
+    reach: str | None = field(default=None, compare=False)
 
     @property
     def fingerprint(self) -> str:

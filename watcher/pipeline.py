@@ -47,7 +47,7 @@ from watcher.models import (
 from watcher.parse import budget
 from watcher.registries.base import Registry
 from watcher.rules import ReleaseContext, run_rules
-from watcher.scoring import score
+from watcher.scoring import escalate, score
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def analyse(ctx: ReleaseContext) -> Report:
         kept[(ctx.ecosystem, ctx.name, ctx.old_version, ctx.new_version)] = ctx.artifacts
     # A new dependency's code runs in the same process: its findings are scored with ours.
     findings.extend(f for dep in ctx.dependencies for f in dep.findings)
+    findings = escalate(findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.artifact or "", f.path or "", f.line or 0))
     verdict = score(findings)
     old, new = ctx.old_release, ctx.new_release

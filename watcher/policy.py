@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 
 from watcher.models import Finding, Report, Suppressed
-from watcher.scoring import score
+from watcher.scoring import escalate, score, settle
 
 __all__ = [
     "Allow",
@@ -203,6 +203,8 @@ def apply_policy(report: Report, policy: Policy) -> Report:
             covered.append(Suppressed(finding, by))
     if not covered:
         return report
+    # A combination that an allowed finding completed no longer raises its partner.
+    kept = escalate(settle(kept))
     verdict = score(kept)
     return replace(
         report,

@@ -13,7 +13,7 @@ a combination.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from watcher.models import Finding, Severity
 
@@ -113,21 +113,92 @@ class Verdict:
     reasons: tuple[str, ...]
 
 
-#: A single new file (outside tests) that both fetches and starts processes: the dropper
-#: shape (ultralytics 8.3.41 fetched and started a miner at import). High, not critical: an
-#: updater or a CLI wrapper can do the same honestly, and a reviewer decides which.
+#: New code that fetches from the network and new code that starts processes, in one file or in
+#: two files of the package that both run at import or install time: the dropper shape
+#: (ultralytics 8.3.41 fetched and started a miner at import). Splitting the fetch and the
+#: start across two modules, gating them behind a delay or a condition, or fetching with
+#: another client changes neither fact, so none of that loses the combination.
+#: High, not critical: an updater or a CLI wrapper can do the same honestly, and a reviewer
+#: decides which. Tradeoff, documented: the facts say *that* both happen, not that the fetched
+#: bytes are what runs, so a new release that fetches JSON in one imported module and shells
+#: out to git in another is high too; code nothing reaches (tests, docs) is capped low by the
+#: engine and never completes it, and a dependency's findings (`via`) never pair with ours.
 DOWNLOAD_EXEC_REASON = (
-    "one new file both fetches from the network and starts processes (download and execute)"
+    "new code that runs at import or install time both fetches from the network and starts "
+    "processes (download and execute)"
 )
+#: Appended to a finding `escalate` raised, so `settle` can undo it before a re-score.
+DOWNLOAD_EXEC_NOTE = " (download and execute: new code also fetches from the network at "
+#: Files whose code runs when the package is installed or imported (`Finding.reach`).
+RUNS = frozenset({"import", "install"})
+
+
+def _candidates(findings: Sequence[Finding], category: str) -> list[Finding]:
+    return [
+        f for f in findings if f.category == category and f.severity >= M and f.path and not f.via
+    ]
+
+
+def _pairs(fetch: Finding, run: Finding) -> bool:
+    """Whether a fetch and a process start make the dropper shape together."""
+    if fetch.artifact != run.artifact:
+        return False
+    if fetch.path == run.path:
+        return True
+    # Two files: only when the installed view says both run on install or import. A finding
+    # of unknown reach (rebuilt from the store, or no model) pairs within its own file only.
+    return fetch.reach in RUNS and run.reach in RUNS
+
+
+def _dropper(findings: Sequence[Finding]) -> dict[int, Finding]:
+    """Process starts (by index in `findings`) that pair with a fetch, with that fetch."""
+    fetches = _candidates(findings, "network")
+    if not fetches:
+        return {}
+    paired: dict[int, Finding] = {}
+    for index, f in enumerate(findings):
+        if f.category != "exec" or f.severity < M or not f.path or f.via:
+            continue
+        # The fetch in the same file first: it is the better evidence.
+        same = [n for n in fetches if n.path == f.path and n.artifact == f.artifact]
+        fetch = next(iter(same), None) or next((n for n in fetches if _pairs(n, f)), None)
+        if fetch is not None:
+            paired[index] = fetch
+    return paired
 
 
 def _download_exec(findings: Sequence[Finding]) -> bool:
-    seen: dict[tuple[str | None, str | None, str], set[str]] = {}
+    return bool(_dropper(findings))
+
+
+def escalate(findings: Sequence[Finding]) -> list[Finding]:
+    """`findings` with each process start of a download-and-execute shape raised to high.
+
+    The report's severity alone is not enough: the reviewer (and `--fail-on`, SARIF, the
+    benchmark) must see *which line* makes it high, so the finding that starts the process
+    carries it, naming where the fetch is. `settle` undoes it (policy re-scores after
+    removing allowed findings, and an allowed fetch must no longer raise the start).
+    """
+    paired = _dropper(findings)
+    out = list(findings)
+    for index, fetch in paired.items():
+        f = out[index]
+        if f.severity >= H:
+            continue
+        where = f"{fetch.path}:{fetch.line}" if fetch.line else f"{fetch.path}"
+        out[index] = replace(f, severity=H, message=f"{f.message}{DOWNLOAD_EXEC_NOTE}{where})")
+    return out
+
+
+def settle(findings: Sequence[Finding]) -> list[Finding]:
+    """Undo `escalate`: raised findings back to medium, the severity they were raised from."""
+    out: list[Finding] = []
     for f in findings:
-        if f.category in ("network", "exec") and f.severity >= M and f.path and not f.via:
-            seen.setdefault((f.artifact, f.path, f.category), set()).add(f.category)
-    files = {(artifact, path) for artifact, path, _ in seen}
-    return any((a, p, "network") in seen and (a, p, "exec") in seen for a, p in files)
+        at = f.message.find(DOWNLOAD_EXEC_NOTE)
+        if at != -1 and f.severity is H:
+            f = replace(f, severity=M, message=f.message[:at])
+        out.append(f)
+    return out
 
 
 def score(findings: Sequence[Finding]) -> Verdict:
@@ -138,8 +209,9 @@ def score(findings: Sequence[Finding]) -> Verdict:
     reasons = [combo.reason for combo in COMBINATIONS if combo.matches(findings)]
     if reasons:
         severity = Severity.CRITICAL
-    elif severity < H and _download_exec(findings):
-        severity = H
+    elif _download_exec(findings):
+        # Also when `escalate` already raised the process start: the reason says why.
+        severity = max(severity, H)
         reasons = [DOWNLOAD_EXEC_REASON]
     remaining = 1.0
     for finding in findings:

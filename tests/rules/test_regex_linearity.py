@@ -33,7 +33,7 @@ UNITS = [
     "#", "a,", "a b", "'a'", "+", "a+", "send ", "<", "..", "a..", "+'.a",
 ]  # fmt: skip
 #: Patterns only ever applied with `.match` at one position, where they are linear.
-MATCH_ONLY = {"watcher.rules.wallet._BARE_VALUE"}
+MATCH_ONLY = {"watcher.rules.wallet._BARE_VALUE", "watcher.rules.mail._TOKEN"}
 
 
 def _modules() -> list[ModuleType]:
@@ -97,4 +97,16 @@ def test_match_only_pattern_is_linear_where_it_is_used() -> None:
         line = unit * (LENGTH // len(unit))
         for position in range(0, len(line), 997):
             _BARE_VALUE.match(line, position)
+    assert time.monotonic() - start < HANG
+
+
+def test_mail_tokenizer_is_bounded_where_it_is_used() -> None:
+    # `_TOKEN` is matched token by token from one position, within a window of the source.
+    from watcher.rules.mail import _tokens
+
+    start = time.monotonic()
+    for unit in UNITS:
+        line = unit * (LENGTH // len(unit))
+        for position in range(0, len(line), 997):
+            _tokens(line, position)
     assert time.monotonic() - start < HANG

@@ -128,6 +128,11 @@ def _collect(
                     evidence=hit.evidence,
                     artifact=artifact,
                     subject=hit.subject,
+                    reach=(
+                        view.reach(hit.path).name.lower()
+                        if view is not None and hit.path is not None
+                        else None
+                    ),
                 )
             )
             if produced >= rule.max_hits:
