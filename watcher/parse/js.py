@@ -794,7 +794,9 @@ def _pairs_query(dialect: str) -> Query:
     return Query(_language(dialect), _PAIRS)
 
 
-def _keys_of_values(tree: Tree, dialect: str) -> dict[tuple[int, int], str]:
+def _keys_of_values(
+    tree: Tree, dialect: str, named: list[Node] | None = None
+) -> dict[tuple[int, int], str]:
     """(start, end) byte range of each string that is a property's value → the property name.
 
     Found by a query rather than `node.parent`, which tree-sitter answers by walking down from
@@ -806,11 +808,16 @@ def _keys_of_values(tree: Tree, dialect: str) -> dict[tuple[int, int], str]:
         key, value = match.get("key"), match.get("value")
         if key and value:
             keys[(value[0].start_byte, value[0].end_byte)] = _text(key[0]).strip("'\"`")
+            if named is not None and value[0].type == "identifier":
+                named.append(value[0])
     return keys
 
 
 def _built_strings(
-    extractor: _Extractor, captures: dict[str, list[Node]], keys: dict[tuple[int, int], str]
+    extractor: _Extractor,
+    captures: dict[str, list[Node]],
+    keys: dict[tuple[int, int], str],
+    named_values: list[Node],
 ) -> Iterator[StringLit]:
     """Expressions that fold to a constant string (`'ht' + 'tps'`, `atob(…)`, `${a}${b}`).
 
@@ -828,6 +835,8 @@ def _built_strings(
         if n.type == "template_string"
         and any(c.type == "template_substitution" for c in n.named_children)
     ]
+    # `{host: H}`: the property's value is the constant `H` names.
+    candidates += named_values
     candidates.sort(key=lambda n: (n.start_byte, -n.end_byte))
     covered = -1
     for node in candidates:
@@ -844,7 +853,7 @@ def _built_strings(
                 key = keys.get((node.start_byte, node.end_byte))
                 yield StringLit(extractor.columns.span(node), value, raw, key)
             continue
-        if folded[1] == LITERAL:
+        if folded[1] == LITERAL and node.type != "identifier":
             continue
         covered = node.end_byte
         value = folded[0]
@@ -986,7 +995,8 @@ def _parse(path: str, columns: Columns, dialect: str, clock: Clock) -> Facts | N
     calls.sort(key=lambda c: (c.span.line, c.span.col))
     imports.sort(key=lambda i: (i.span.line, i.span.col))
     strings: list[StringLit] = []
-    keys = _keys_of_values(tree, dialect)
+    named_values: list[Node] = []
+    keys = _keys_of_values(tree, dialect, named_values)
     for node in captures.get("str", []):
         value = extractor.string_value(node)
         if value is None:  # a template with substitutions: folded when they are constants
@@ -994,7 +1004,7 @@ def _parse(path: str, columns: Columns, dialect: str, clock: Clock) -> Facts | N
         raw = _text(node) if node.start_point.row == node.end_point.row else value
         key = keys.get((node.start_byte, node.end_byte))
         strings.append(StringLit(columns.span(node), value, raw, key))
-    strings.extend(_built_strings(extractor, captures, keys))
+    strings.extend(_built_strings(extractor, captures, keys, named_values))
     strings.sort(key=lambda lit: (lit.span.line, lit.span.col))
     env_reads = []
     for node in captures.get("env", []):

@@ -390,12 +390,12 @@ class _Extractor(ast.NodeVisitor):
                     self.aliases[target.id] = resolved[0]
         return True
 
-    def built_string(self, node: ast.expr) -> None:
+    def built_string(self, node: ast.expr, named: bool = False) -> None:
         """Record an expression that folds to a constant it took work to write."""
         if id(node) in self.inside_folded:
             return
         folded = self.fold_level(node)
-        if folded is None or folded[1] == LITERAL:
+        if folded is None or (folded[1] == LITERAL and not named):
             return
         for sub in ast.walk(node):
             self.inside_folded.add(id(sub))
@@ -479,6 +479,9 @@ class _Extractor(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> bool:
         if self.aliases.get(node.id) == ENVIRON:
             self.env_reads.append(self.env_use(node))
+        elif node.id in self.constants and self.key_of(node) is not None:
+            # `ftp(host=H)`, `{'host': H}`: the value given is the constant `H` names.
+            self.built_string(node, named=True)
         return False
 
     def visit_Constant(self, node: ast.Constant) -> bool:
