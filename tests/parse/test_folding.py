@@ -282,3 +282,18 @@ def test_python_keyword_and_dict_values_through_names_are_keyed() -> None:
     facts = _py("H = 'collect.attacker.invalid'\nftp(host=H)\nopts = {'hostname': H}\n")
     keyed = {s.key for s in facts.strings if s.value == "collect.attacker.invalid"}
     assert keyed == {None, "host", "hostname"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "fetch(x - 1 + " + " + ".join(["'a'"] * 5000) + ");\n",
+        "fetch(y + " + " + ".join(["'a'"] * 5000) + ");\n",
+        "const z = " + " * ".join(["2"] * 5000) + ";\nfetch(z);\n",
+    ],
+)
+def test_long_chains_that_do_not_fold_are_walked_once(source: str) -> None:
+    facts, _, seconds = _timed("a.js", source)
+    assert seconds < 5.0
+    assert facts is not None
+    assert facts.calls[0].first_arg is None

@@ -72,7 +72,7 @@ _QUERY = """
 ((identifier) @hex (#match? @hex "^_0x[0-9a-fA-F]{4,6}$"))
 (member_expression object: (identifier) @_p (#eq? @_p "process")
   property: (property_identifier) @_e (#eq? @_e "env")) @env
-(binary_expression operator: "+") @concat
+(binary_expression) @concat
 (assignment_expression left: (identifier) @assigned) @assign
 (augmented_assignment_expression left: (identifier) @rebound)
 (update_expression argument: (identifier) @rebound)
@@ -225,11 +225,13 @@ class _Extractor:
             operands: list[Node | None] = []
             top = node
             while node is not None and node.type == "binary_expression":
+                # Marked before the verdict: a chain that does not fold is not walked again
+                # from each of its inner nodes (quadratic in a long `x - 1 + 'a' + …`).
+                if node is not top:
+                    self.spine.add((node.start_byte, node.end_byte))
                 operator = node.child_by_field_name("operator")
                 if operator is None or operator.type != "+":
                     return None
-                if node is not top:
-                    self.spine.add((node.start_byte, node.end_byte))
                 operands.append(node.child_by_field_name("right"))
                 node = node.child_by_field_name("left")
             operands.append(node)
