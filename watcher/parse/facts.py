@@ -82,6 +82,14 @@ class StringLit:
     raw: str
     #: The property or keyword it is the value of (`{host: '…'}`, `FTP(host='…')`).
     key: str | None = None
+    #: Not a literal as written but an expression folded to a constant: pieces joined
+    #: (`'ht' + 'tps'`, a template or f-string of constants, `[…].join('')`, names assigned
+    #: once). `value` is the folded string and `span` the whole expression.
+    built: bool = False
+    #: Reading the value took decoding (base64, hex, char codes, `atob`, rot13, zlib, a
+    #: reversed string): written not to be read, which is itself a fact (SPEC §4.2). Implies
+    #: `built`.
+    decoded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

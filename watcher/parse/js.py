@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import operator
 import re
+import urllib.parse
+from collections.abc import Callable, Iterator
 from functools import cache
 
 import tree_sitter_javascript
@@ -37,6 +40,12 @@ MATCH_LIMIT = 1 << 16
 #: levels (100,000 nested parentheses) it runs for minutes (issue 9), while 60,000 levels take
 #: 30 ms. Honest code nests a few dozen levels; a 5,000-term string concatenation is 5,000.
 MAX_TREE_DEPTH = 16384
+#: Longest string (and list) constant folding builds: `a = b + b` repeated doubles each time,
+#: and no honest host, module name or command is this long.
+MAX_FOLDED = 1 << 16
+#: How a folded constant was written: as one literal; assembled (concatenation, a template, a
+#: join, a name bound to it); or decoded (base64, hex, char codes, reversed).
+LITERAL, BUILT, DECODED = 0, 1, 2
 #: Bytes handed to tree-sitter per read callback.
 _CHUNK = 1 << 16
 
@@ -63,6 +72,12 @@ _QUERY = """
 ((identifier) @hex (#match? @hex "^_0x[0-9a-fA-F]{4,6}$"))
 (member_expression object: (identifier) @_p (#eq? @_p "process")
   property: (property_identifier) @_e (#eq? @_e "env")) @env
+(binary_expression) @concat
+(assignment_expression left: (identifier) @assigned) @assign
+(augmented_assignment_expression left: (identifier) @rebound)
+(update_expression argument: (identifier) @rebound)
+(for_in_statement left: (identifier) @rebound)
+(arrow_function parameter: (identifier) @rebound)
 (ERROR) @error
 (MISSING) @error
 """
@@ -77,9 +92,18 @@ def _language(dialect: str) -> Language:
     return Language(tree_sitter_javascript.language())
 
 
+#: Parameters are bound by every call: never constants.
+_PARAMETERS = {
+    "javascript": "(formal_parameters (identifier) @rebound)",
+    "typescript": "(required_parameter pattern: (identifier) @rebound)"
+    " (optional_parameter pattern: (identifier) @rebound)",
+}
+
+
 @cache
 def _query(dialect: str) -> Query:
-    return Query(_language(dialect), _QUERY)
+    parameters = _PARAMETERS["javascript" if dialect == "javascript" else "typescript"]
+    return Query(_language(dialect), _QUERY + parameters)
 
 
 def dialect_of(path: str) -> str:
@@ -129,6 +153,15 @@ class _Extractor:
         self.aliases: dict[str, str] = {}
         #: Some expression nested deeper than `MAX_DEPTH`: facts past it were not extracted.
         self.exhausted = False
+        #: Names bound exactly once (a declaration or one assignment) → the value's node.
+        self.constants: dict[str, Node] = {}
+        #: Names bound more than once, or by a loop, a parameter or `+=`: never constants.
+        self.rebound: set[str] = set()
+        self.folded_names: dict[str, tuple[str | tuple[str, ...], int] | None] = {}
+        #: Names being folded right now: `a = b; b = a` stops instead of looping.
+        self.resolving: set[str] = set()
+        #: Byte ranges of `+` nodes folded as part of a longer chain (not folded again).
+        self.spine: set[tuple[int, int]] = set()
 
     # -- values ---------------------------------------------------------------------------
 
@@ -151,51 +184,265 @@ class _Extractor:
 
     def fold(self, node: Node | None, depth: int = 0) -> tuple[str, bool] | None:
         """A constant string and whether it took work to build (concatenation, decoding)."""
+        folded = self.fold_level(node, depth)
+        return None if folded is None else (folded[0], folded[1] > LITERAL)
+
+    def fold_level(self, node: Node | None, depth: int = 0) -> tuple[str, int] | None:
+        """A constant string and how it was written: `LITERAL`, `BUILT` or `DECODED`."""
         if node is None or self.deep(depth):
             return None
         kind = node.type
-        if kind in ("string", "template_string"):
+        if kind == "string":
             value = self.string_value(node)
-            return None if value is None else (value, False)
+            return None if value is None else (value, LITERAL)
+        if kind == "template_string":
+            parts: list[str] = []
+            level = LITERAL
+            for child in node.named_children:
+                if child.type == "template_substitution":
+                    inner = self.fold_level(
+                        child.named_children[0] if child.named_children else None, depth + 1
+                    )
+                    if inner is None:
+                        return None
+                    parts.append(inner[0])
+                    level = max(level, inner[1], BUILT)
+                else:
+                    parts.append(_unescape(_text(child)))
+            return _capped("".join(parts), level)
+        if kind == "identifier":
+            bound = self.constant(_text(node), depth + 1)
+            if bound is None or not isinstance(bound[0], str):
+                return None
+            return bound[0], bound[1]
         if kind == "parenthesized_expression":
-            return self.fold(node.named_children[-1] if node.named_children else None, depth + 1)
+            return self.fold_level(
+                node.named_children[-1] if node.named_children else None, depth + 1
+            )
         if kind == "binary_expression":
             # `'a' + 'b' + … + 'z'` nests to the left, one level per `+`: walk that spine in a
             # loop, so a long honest concatenation costs no recursion budget.
             operands: list[Node | None] = []
+            top = node
             while node is not None and node.type == "binary_expression":
+                # Marked before the verdict: a chain that does not fold is not walked again
+                # from each of its inner nodes (quadratic in a long `x - 1 + 'a' + …`).
+                if node is not top:
+                    self.spine.add((node.start_byte, node.end_byte))
                 operator = node.child_by_field_name("operator")
                 if operator is None or operator.type != "+":
                     return None
                 operands.append(node.child_by_field_name("right"))
                 node = node.child_by_field_name("left")
             operands.append(node)
-            parts: list[str] = []
+            pieces: list[str] = []
+            size = 0
+            level = BUILT
             for operand in reversed(operands):
-                folded = self.fold(operand, depth + 1)
+                folded = self.fold_level(operand, depth + 1)
                 if folded is None:
                     return None
-                parts.append(folded[0])
-            return "".join(parts), True
+                pieces.append(folded[0])
+                level = max(level, folded[1])
+                size += len(folded[0])
+                if size > MAX_FOLDED:
+                    return None
+            return "".join(pieces), level
         if kind == "call_expression":
-            callee = self.path(node.child_by_field_name("function"), depth + 1)
-            args = node.child_by_field_name("arguments")
-            items = args.named_children if args is not None else []
-            if callee is not None and callee[0] == "atob" and items:
-                encoded = self.fold(items[0], depth + 1)
-                if encoded is not None:
-                    try:
-                        decoded = base64.b64decode(encoded[0], validate=True)
-                    except (binascii.Error, ValueError):  # not a gap: atob would throw
-                        return None
-                    return decoded.decode("latin-1"), True
-            if callee is not None and callee[0] == "String.fromCharCode" and items:
-                if all(i.type == "number" for i in items):
-                    try:
-                        return "".join(chr(int(_text(i), 0)) for i in items), True
-                    except (ValueError, OverflowError):  # not a gap: not foldable
-                        return None
+            return self.fold_call(node, depth)
         return None
+
+    def constant(self, name: str, depth: int) -> tuple[str | tuple[str, ...], int] | None:
+        """The value of a name bound once to a constant (a string, or a list of strings)."""
+        if name in self.folded_names:
+            return self.folded_names[name]
+        value = self.constants.get(name)
+        if value is None or name in self.resolving or self.deep(depth):
+            return None
+        self.resolving.add(name)
+        try:
+            result: tuple[str | tuple[str, ...], int] | None = self.fold_level(value, depth + 1)
+            if result is None:
+                items = self.fold_list(value, depth + 1)
+                result = None if items is None else (tuple(items[0]), items[1])
+        finally:
+            self.resolving.discard(name)
+        if result is not None and not isinstance(result[0], str):
+            result = (result[0], max(result[1], BUILT))
+        self.folded_names[name] = result
+        return result
+
+    def fold_list(self, node: Node | None, depth: int) -> tuple[list[str], int] | None:
+        """A constant list of strings: `['a', 'b']`, `s.split('')`, `….reverse()`."""
+        if node is None or self.deep(depth):
+            return None
+        if node.type == "array":
+            out: list[str] = []
+            level = BUILT
+            for item in node.named_children:
+                if item.type == "spread_element":
+                    inner = self.fold_list(
+                        item.named_children[0] if item.named_children else None, depth + 1
+                    )
+                    if inner is None:
+                        return None
+                    out.extend(inner[0])
+                    level = max(level, inner[1])
+                else:
+                    folded = self.fold_level(item, depth + 1)
+                    if folded is None:
+                        return None
+                    out.append(folded[0])
+                    level = max(level, folded[1])
+                if len(out) > MAX_FOLDED:
+                    return None
+            return out, level
+        if node.type == "identifier":
+            value = self.constant(_text(node), depth + 1)
+            if value is None or isinstance(value[0], str):
+                return None
+            return list(value[0]), value[1]
+        if node.type == "parenthesized_expression" and node.named_children:
+            return self.fold_list(node.named_children[-1], depth + 1)
+        if node.type != "call_expression":
+            return None
+        method, obj, items = _method_call(node)
+        if method == "split" and obj is not None:
+            text = self.fold_level(obj, depth + 1)
+            sep = self.fold_level(items[0], depth + 1) if items else None
+            if text is None or sep is None:
+                return None
+            parts = list(text[0]) if sep[0] == "" else text[0].split(sep[0])
+            return parts, max(text[1], BUILT)
+        if method == "reverse" and obj is not None and not items:
+            inner = self.fold_list(obj, depth + 1)
+            # Reversed text is written not to be read.
+            return None if inner is None else (inner[0][::-1], DECODED)
+        return None
+
+    def fold_number(self, node: Node | None, depth: int) -> int | None:
+        """A constant integer: a literal, or arithmetic on literals (`0x68`, `100 + 4`)."""
+        if node is None or self.deep(depth):
+            return None
+        kind = node.type
+        if kind == "number":
+            try:
+                return int(_text(node).replace("_", ""), 0)
+            except ValueError:  # not a gap: a float or an odd literal is not folded
+                return None
+        if kind == "parenthesized_expression" and node.named_children:
+            return self.fold_number(node.named_children[-1], depth + 1)
+        if kind == "unary_expression" and node.named_children:
+            operator = node.child_by_field_name("operator")
+            value = self.fold_number(node.named_children[-1], depth + 1)
+            if value is None or operator is None or operator.type not in ("-", "+"):
+                return None
+            return -value if operator.type == "-" else value
+        if kind == "binary_expression":
+            operator = node.child_by_field_name("operator")
+            op = _ARITHMETIC.get(operator.type) if operator is not None else None
+            left = self.fold_number(node.child_by_field_name("left"), depth + 1)
+            right = self.fold_number(node.child_by_field_name("right"), depth + 1)
+            if op is None or left is None or right is None:
+                return None
+            if abs(left) > 1 << 32 or abs(right) > 1 << 32:
+                return None  # not folded: no honest char code is built from huge numbers
+            try:
+                return op(left, right)
+            except (ValueError, ZeroDivisionError, OverflowError):  # not a gap: not folded
+                return None
+        return None
+
+    def char_codes(self, items: list[Node], depth: int) -> list[int] | None:
+        codes: list[int] = []
+        for item in items:
+            if item.type == "spread_element":
+                inner = item.named_children[0] if item.named_children else None
+                if inner is None or inner.type != "array":
+                    return None
+                more = self.char_codes(inner.named_children, depth + 1)
+                if more is None:
+                    return None
+                codes.extend(more)
+            else:
+                code = self.fold_number(item, depth + 1)
+                if code is None:
+                    return None
+                codes.append(code)
+            if len(codes) > MAX_FOLDED:
+                return None
+        return codes
+
+    def fold_call(self, node: Node, depth: int) -> tuple[str, int] | None:
+        """Decoders and string methods applied to constants."""
+        args = node.child_by_field_name("arguments")
+        items = args.named_children if args is not None else []
+        method, obj, _ = _method_call(node)
+        if method == "join" and obj is not None:
+            parts = self.fold_list(obj, depth + 1)
+            sep = self.fold_level(items[0], depth + 1) if items else (",", LITERAL)
+            if parts is None or sep is None:
+                return None
+            return _capped(sep[0].join(parts[0]), max(parts[1], sep[1], BUILT))
+        if method == "concat" and obj is not None:
+            pieces = [self.fold_level(n, depth + 1) for n in [obj, *items]]
+            if any(p is None for p in pieces):
+                return None
+            return _capped(
+                "".join(p[0] for p in pieces if p is not None),
+                max([BUILT, *(p[1] for p in pieces if p is not None)]),
+            )
+        if method == "toString" and obj is not None and obj.type == "call_expression":
+            return self.fold_buffer(obj, depth + 1)
+        callee = self.path(node.child_by_field_name("function"), depth + 1)
+        if callee is None or not items:
+            return None
+        name = callee[0]
+        if name == "atob":
+            encoded = self.fold_level(items[0], depth + 1)
+            if encoded is not None:
+                try:
+                    decoded = base64.b64decode(encoded[0], validate=True)
+                except (binascii.Error, ValueError):  # not a gap: atob would throw
+                    return None
+                return _capped(decoded.decode("latin-1"), DECODED)
+        if name == "String.fromCharCode":
+            codes = self.char_codes(items, depth + 1)
+            if codes is None:
+                return None
+            try:
+                return _capped("".join(chr(c & 0xFFFF) for c in codes), DECODED)
+            except (ValueError, OverflowError):  # not a gap: not foldable
+                return None
+        if name in ("decodeURIComponent", "decodeURI", "unescape"):
+            encoded = self.fold_level(items[0], depth + 1)
+            if encoded is not None:
+                return _capped(urllib.parse.unquote(encoded[0]), DECODED)
+        return None
+
+    def fold_buffer(self, node: Node, depth: int) -> tuple[str, int] | None:
+        """`Buffer.from(<constant>, 'base64' | 'hex' | …)` read back as text."""
+        if self.deep(depth):
+            return None
+        callee = self.path(node.child_by_field_name("function"), depth + 1)
+        args = node.child_by_field_name("arguments")
+        items = args.named_children if args is not None else []
+        if callee is None or callee[0] != "Buffer.from" or not items:
+            return None
+        if items[0].type == "array":
+            codes = self.char_codes(items[0].named_children, depth + 1)
+            if codes is None:
+                return None
+            return bytes(c & 0xFF for c in codes).decode("utf-8", "replace"), DECODED
+        value = self.fold_level(items[0], depth + 1)
+        encoding = self.fold_level(items[1], depth + 1) if len(items) > 1 else ("utf8", LITERAL)
+        if value is None or encoding is None:
+            return None
+        data = _buffer_bytes(value[0], encoding[0].lower())
+        if data is None:
+            return None
+        level = value[1] if encoding[0].lower() in _TEXT_ENCODINGS else DECODED
+        return _capped(data.decode("utf-8", "replace"), max(level, BUILT))
 
     def module_of(self, call: Node, depth: int = 0) -> tuple[str, bool] | None:
         """The module a `require(…)`/`import(…)`/interop-wrapper call yields, if constant."""
@@ -324,9 +571,21 @@ class _Extractor:
                 return False
         return False
 
+    def bound(self, name: str, value: Node | None) -> None:
+        """One binding of `name` (None: a binding whose value is not an expression)."""
+        if name in self.rebound:
+            return
+        if value is None or name in self.constants:
+            self.constants.pop(name, None)
+            self.rebound.add(name)
+            return
+        self.constants[name] = value
+
     def declaration(self, node: Node) -> None:
         name = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
+        if name is not None and name.type == "identifier" and value is not None:
+            self.bound(_text(name), value)
         if name is None or value is None:
             return
         resolved = self.path(value)
@@ -469,8 +728,54 @@ ENV_DUMPERS = frozenset(
 #: Node types `fold` can turn into a constant (anything else is skipped without a look).
 _FOLDABLE = frozenset(
     {"string", "template_string", "binary_expression", "parenthesized_expression"}
-    | {"call_expression"}
+    | {"call_expression", "identifier"}
 )
+_ARITHMETIC: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "^": operator.xor,
+    "|": operator.or_,
+    "&": operator.and_,
+    "%": operator.mod,
+    "<<": lambda a, b: a << b if 0 <= b < 64 else 0,
+    ">>": lambda a, b: a >> b if 0 <= b < 64 else 0,
+}
+#: `Buffer.from(s, enc)` encodings that store text as it is (no decoding to read it).
+_TEXT_ENCODINGS = frozenset({"utf8", "utf-8", "latin1", "binary", "ascii"})
+
+
+def _capped(value: str, level: int) -> tuple[str, int] | None:
+    return (value, level) if len(value) <= MAX_FOLDED else None
+
+
+def _method_call(node: Node) -> tuple[str | None, Node | None, list[Node]]:
+    """(method name, object, arguments) of `obj.method(…)`; (None, None, args) otherwise."""
+    function = node.child_by_field_name("function")
+    args = node.child_by_field_name("arguments")
+    items = args.named_children if args is not None else []
+    if function is None or function.type != "member_expression":
+        return None, None, items
+    prop = function.child_by_field_name("property")
+    obj = function.child_by_field_name("object")
+    return (_text(prop) if prop is not None else None), obj, items
+
+
+def _buffer_bytes(value: str, encoding: str) -> bytes | None:
+    """The bytes `Buffer.from(value, encoding)` holds (Node skips what it cannot decode)."""
+    try:
+        if encoding in ("base64", "base64url"):
+            cleaned = re.sub(r"[^A-Za-z0-9+/\-_]", "", value)
+            cleaned = cleaned.replace("-", "+").replace("_", "/")
+            return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
+        if encoding == "hex":
+            match = re.match(r"(?:[0-9a-fA-F]{2})*", value)
+            return bytes.fromhex(match.group(0) if match else "")
+        if encoding in _TEXT_ENCODINGS:
+            return value.encode("latin-1" if encoding in ("latin1", "binary") else "utf-8")
+    except (binascii.Error, ValueError, UnicodeEncodeError):  # not a gap: not folded
+        return None
+    return None
 
 
 def _same(a: Node | None, b: Node) -> bool:
@@ -482,7 +787,7 @@ def _module_name(name: str) -> str:
 
 
 _PAIRS = """
-(pair key: (_) @key value: [(string) (template_string)] @value)
+(pair key: (_) @key value: (_) @value)
 """
 
 
@@ -491,7 +796,9 @@ def _pairs_query(dialect: str) -> Query:
     return Query(_language(dialect), _PAIRS)
 
 
-def _keys_of_values(tree: Tree, dialect: str) -> dict[tuple[int, int], str]:
+def _keys_of_values(
+    tree: Tree, dialect: str, named: list[Node] | None = None
+) -> dict[tuple[int, int], str]:
     """(start, end) byte range of each string that is a property's value → the property name.
 
     Found by a query rather than `node.parent`, which tree-sitter answers by walking down from
@@ -503,7 +810,65 @@ def _keys_of_values(tree: Tree, dialect: str) -> dict[tuple[int, int], str]:
         key, value = match.get("key"), match.get("value")
         if key and value:
             keys[(value[0].start_byte, value[0].end_byte)] = _text(key[0]).strip("'\"`")
+            if named is not None and value[0].type == "identifier":
+                named.append(value[0])
     return keys
+
+
+def _built_strings(
+    extractor: _Extractor,
+    captures: dict[str, list[Node]],
+    keys: dict[tuple[int, int], str],
+    named_values: list[Node],
+) -> Iterator[StringLit]:
+    """Expressions that fold to a constant string (`'ht' + 'tps'`, `atob(…)`, `${a}${b}`).
+
+    Outermost first: the pieces of a folded expression are not folded again (each is a
+    literal of its own already), so a long chain is folded once.
+    """
+    candidates = [
+        n
+        for n in captures.get("concat", []) + captures.get("call", [])
+        if n.type != "call_expression" or n.child_by_field_name("function") is not None
+    ]
+    candidates += [
+        n
+        for n in captures.get("str", [])
+        if n.type == "template_string"
+        and any(c.type == "template_substitution" for c in n.named_children)
+    ]
+    # `{host: H}`: the property's value is the constant `H` names.
+    candidates += named_values
+    candidates.sort(key=lambda n: (n.start_byte, -n.end_byte))
+    covered = -1
+    for node in candidates:
+        if node.end_byte <= covered or (node.start_byte, node.end_byte) in extractor.spine:
+            continue
+        folded = extractor.fold_level(node)
+        if folded is None:
+            if node.type == "template_string":  # keep its constant parts, as written
+                value = "".join(
+                    "${}" if c.type == "template_substitution" else _unescape(_text(c))
+                    for c in node.named_children
+                )
+                raw = _text(node) if node.start_point.row == node.end_point.row else value
+                key = keys.get((node.start_byte, node.end_byte))
+                yield StringLit(extractor.columns.span(node), value, raw, key)
+            continue
+        if folded[1] == LITERAL and node.type != "identifier":
+            continue
+        covered = node.end_byte
+        value = folded[0]
+        raw = _text(node) if node.start_point.row == node.end_point.row else value
+        key = keys.get((node.start_byte, node.end_byte))
+        yield StringLit(
+            extractor.columns.span(node),
+            value,
+            raw,
+            key,
+            built=True,
+            decoded=folded[1] >= DECODED,
+        )
 
 
 def parse(path: str, source: str, dialect: str | None = None) -> Facts | None:
@@ -613,6 +978,16 @@ def _parse(path: str, columns: Columns, dialect: str, clock: Clock) -> Facts | N
             extractor.import_statement(node, imports)
         else:
             extractor.declaration(node)
+    for node in captures.get("assign", []):
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is not None and left.type == "identifier":
+            extractor.bound(_text(left), right)
+    for node in captures.get("rebound", []):
+        extractor.bound(_text(node), None)
+    # Constants in source order, each folded once: a chain `b = a; c = b; …` then costs one
+    # step a name, not one recursion level.
+    for name in list(extractor.constants):
+        extractor.constant(name, 0)
     calls: list[Call] = []
     for kind, new in (("call", False), ("new", True)):
         for node in captures.get(kind, []):
@@ -622,17 +997,16 @@ def _parse(path: str, columns: Columns, dialect: str, clock: Clock) -> Facts | N
     calls.sort(key=lambda c: (c.span.line, c.span.col))
     imports.sort(key=lambda i: (i.span.line, i.span.col))
     strings: list[StringLit] = []
-    keys = _keys_of_values(tree, dialect)
+    named_values: list[Node] = []
+    keys = _keys_of_values(tree, dialect, named_values)
     for node in captures.get("str", []):
         value = extractor.string_value(node)
-        if value is None:  # a template with substitutions: keep its constant parts
-            value = "".join(
-                "${}" if c.type == "template_substitution" else _unescape(_text(c))
-                for c in node.named_children
-            )
+        if value is None:  # a template with substitutions: folded when they are constants
+            continue
         raw = _text(node) if node.start_point.row == node.end_point.row else value
         key = keys.get((node.start_byte, node.end_byte))
         strings.append(StringLit(columns.span(node), value, raw, key))
+    strings.extend(_built_strings(extractor, captures, keys, named_values))
     strings.sort(key=lambda lit: (lit.span.line, lit.span.col))
     env_reads = []
     for node in captures.get("env", []):

@@ -13,6 +13,10 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import bz2
+import codecs
+import lzma
+import zlib
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -38,6 +42,19 @@ ENV_DUMPERS = frozenset(
     {"dict", "str", "repr", "list", "sorted", "json.dumps", "json.dump", "pickle.dumps", "print"}
 )
 ENVIRON = "os.environ"
+#: Longest string (and list) constant folding builds: `a = b + b` repeated doubles each time,
+#: and no honest host, module name or command is this long.
+MAX_FOLDED = 1 << 16
+#: How a folded constant was written: as one literal; assembled (concatenation, an f-string,
+#: a join, a name bound to it); or decoded (base64, hex, `chr`, rot13, zlib, reversed).
+LITERAL, BUILT, DECODED = 0, 1, 2
+#: Calls that turn text (or bytes) into the bytes it encodes.
+_BYTE_DECODERS = frozenset(
+    {"base64.b64decode", "base64.decodebytes", "base64.urlsafe_b64decode", "b64decode"}
+    | {"base64.b32decode", "base64.b16decode", "base64.a85decode", "base64.b85decode"}
+    | {"bytes.fromhex", "bytearray.fromhex", "binascii.unhexlify", "binascii.a2b_hex"}
+    | {"binascii.a2b_base64"}
+)
 GETENV = frozenset({"os.getenv"})
 
 
@@ -50,6 +67,14 @@ class _Extractor(ast.NodeVisitor):
         self.imports: list[Import] = []
         self.env_reads: list[EnvRead] = []
         self.strings: list[StringLit] = []
+        #: Names bound once to an expression (`collect_constants`), and what each folded to.
+        self.constants: dict[str, ast.expr] = {}
+        self.folded_names: dict[str, tuple[str, int] | None] = {}
+        self.resolving: set[str] = set()
+        #: Some expression nested deeper than `MAX_DEPTH`: folding stopped there.
+        self.exhausted = False
+        #: Expressions inside one already folded into a string: not folded again.
+        self.inside_folded: set[int] = set()
 
     def span(self, node: ast.expr | ast.stmt) -> Span:
         return self.columns.span_of(
@@ -60,65 +85,250 @@ class _Extractor(ast.NodeVisitor):
 
     def fold(self, node: ast.expr | None) -> tuple[str, bool] | None:
         """A constant string and whether it took work to build (concatenation, decoding)."""
-        if node is None:
+        folded = self.fold_level(node)
+        return None if folded is None else (folded[0], folded[1] > LITERAL)
+
+    def deep(self, depth: int) -> bool:
+        if depth > MAX_DEPTH:
+            self.exhausted = True
+            return True
+        return False
+
+    def fold_level(self, node: ast.expr | None, depth: int = 0) -> tuple[str, int] | None:
+        """A constant string and how it was written: `LITERAL`, `BUILT` or `DECODED`."""
+        if node is None or self.deep(depth):
             return None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value, False
+            return node.value, LITERAL
+        if isinstance(node, ast.Name):
+            return self.constant(node.id, depth + 1)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.fold(node.left), self.fold(node.right)
+            left = self.fold_level(node.left, depth + 1)
+            right = self.fold_level(node.right, depth + 1) if left is not None else None
             if left is None or right is None:
                 return None
-            return left[0] + right[0], True
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            func = node.func
-            # ''.join(['o', 's'])
-            if (
-                func.attr == "join"
-                and isinstance(func.value, ast.Constant)
-                and isinstance(func.value.value, str)
-                and len(node.args) == 1
-                and isinstance(node.args[0], ast.List | ast.Tuple)
-            ):
-                parts = [self.fold(e) for e in node.args[0].elts]
-                if any(p is None for p in parts):
+            return _capped(left[0] + right[0], max(left[1], right[1], BUILT))
+        if isinstance(node, ast.JoinedStr):
+            parts: list[str] = []
+            level = LITERAL
+            for value in node.values:
+                if isinstance(value, ast.FormattedValue):
+                    if value.format_spec is not None or value.conversion not in (-1, 115):
+                        return None
+                    inner = self.fold_level(value.value, depth + 1)
+                    if inner is None:
+                        return None
+                    parts.append(inner[0])
+                    level = max(level, inner[1], BUILT)
+                elif isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    parts.append(value.value)
+                else:
                     return None
-                return func.value.value.join(p[0] for p in parts if p is not None), True
-            # base64.b64decode('…').decode() / bytes.fromhex('…').decode()
-            if func.attr == "decode" and isinstance(func.value, ast.Call):
-                inner = func.value
-                callee = self.path(inner.func)
-                if callee is not None and inner.args:
-                    arg = self.fold(inner.args[0])
-                    if arg is not None:
-                        decoded = _decode(callee[0], arg[0])
-                        if decoded is not None:
-                            return decoded, True
+            return _capped("".join(parts), level)
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            # 'lanretni.live'[::-1]
+            sl = node.slice
+            step = sl.step
+            if sl.lower is None and sl.upper is None and _int_of(step) == -1:
+                inner = self.fold_level(node.value, depth + 1)
+                return None if inner is None else (inner[0][::-1], DECODED)
+            return None
+        if isinstance(node, ast.Call):
+            return self.fold_call(node, depth)
         return None
 
-    def path(self, node: ast.expr | None) -> tuple[str, bool] | None:
+    def fold_call(self, node: ast.Call, depth: int) -> tuple[str, int] | None:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            # ''.join([...]) / ''.join(chr(c) for c in [...])
+            if func.attr == "join" and len(node.args) == 1:
+                sep = self.fold_level(func.value, depth + 1)
+                parts = self.fold_list(node.args[0], depth + 1)
+                if sep is None or parts is None:
+                    return None
+                return _capped(sep[0].join(parts[0]), max(sep[1], parts[1], BUILT))
+            # base64.b64decode('…').decode() / bytes.fromhex('…').decode()
+            if func.attr == "decode" and len(node.args) <= 1:
+                data = self.fold_bytes(func.value, depth + 1)
+                if data is None:
+                    return None
+                return _capped(data[0].decode("utf-8", "replace"), max(data[1], BUILT))
+        callee = self.path(func, depth + 1)
+        if callee is None:
+            return None
+        name = callee[0]
+        if name == "chr" and len(node.args) == 1:
+            code = _int_of(node.args[0])
+            if code is None or not 0 <= code < 0x110000:
+                return None
+            return chr(code), DECODED
+        if name == "codecs.decode" and len(node.args) >= 2:
+            text = self.fold_level(node.args[0], depth + 1)
+            codec = self.fold_level(node.args[1], depth + 1)
+            if text is None or codec is None:
+                return None
+            if codec[0].lower().replace("-", "_") in ("rot13", "rot_13"):
+                return codecs.decode(text[0], "rot13"), DECODED
+        return None
+
+    def fold_list(self, node: ast.expr, depth: int) -> tuple[list[str], int] | None:
+        """Constant strings in a list, tuple, or `chr(c) for c in [...]`."""
+        if self.deep(depth):
+            return None
+        if isinstance(node, ast.List | ast.Tuple):
+            if len(node.elts) > MAX_FOLDED:
+                return None
+            out: list[str] = []
+            level = BUILT
+            for element in node.elts:
+                folded = self.fold_level(element, depth + 1)
+                if folded is None:
+                    return None
+                out.append(folded[0])
+                level = max(level, folded[1])
+            return out, level
+        if isinstance(node, ast.Name):
+            bound = self.constants.get(node.id)
+            if bound is None or node.id in self.resolving:
+                return None
+            self.resolving.add(node.id)
+            try:
+                return self.fold_list(bound, depth + 1)
+            finally:
+                self.resolving.discard(node.id)
+        if (
+            isinstance(node, ast.GeneratorExp | ast.ListComp)
+            and len(node.generators) == 1
+            and not node.generators[0].ifs
+            and isinstance(node.generators[0].target, ast.Name)
+            and isinstance(node.generators[0].iter, ast.List | ast.Tuple)
+            and isinstance(node.elt, ast.Call)
+            and isinstance(node.elt.func, ast.Name)
+            and node.elt.func.id == "chr"
+            and len(node.elt.args) == 1
+            and isinstance(node.elt.args[0], ast.Name)
+            and node.elt.args[0].id == node.generators[0].target.id
+        ):
+            codes = [_int_of(e) for e in node.generators[0].iter.elts]
+            if len(codes) > MAX_FOLDED or any(c is None or not 0 <= c < 0x110000 for c in codes):
+                return None
+            return [chr(c) for c in codes if c is not None], DECODED
+        return None
+
+    def fold_bytes(self, node: ast.expr, depth: int) -> tuple[bytes, int] | None:
+        """A constant byte string: a literal, or one decoded from constants."""
+        if self.deep(depth):
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, bytes):
+            return node.value, LITERAL
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "encode" and len(node.args) <= 1:
+            text = self.fold_level(func.value, depth + 1)
+            if text is None:
+                return None
+            try:
+                return text[0].encode("utf-8"), text[1]
+            except UnicodeEncodeError:  # not a gap: not folded
+                return None
+        callee = self.path(func, depth + 1)
+        if callee is None or not node.args:
+            return None
+        name = callee[0].removeprefix("builtins.")
+        if name in ("bytes", "bytearray") and isinstance(node.args[0], ast.List | ast.Tuple):
+            codes = [_int_of(e) for e in node.args[0].elts]
+            if len(codes) > MAX_FOLDED or any(c is None or not 0 <= c < 256 for c in codes):
+                return None
+            return bytes(c for c in codes if c is not None), DECODED
+        if name in ("zlib.decompress", "gzip.decompress", "bz2.decompress", "lzma.decompress"):
+            data = self.fold_bytes(node.args[0], depth + 1)
+            if data is None:
+                return None
+            return _decompress(name, data[0])
+        if name == "codecs.decode" and len(node.args) >= 2:
+            codec = self.fold_level(node.args[1], depth + 1)
+            if codec is None or codec[0].lower() not in ("hex", "base64", "hex_codec"):
+                return None
+            name = "bytes.fromhex" if codec[0].lower().startswith("hex") else "b64decode"
+        if name in _BYTE_DECODERS or name == "b64decode":
+            value: tuple[str | bytes, int] | None = self.fold_level(node.args[0], depth + 1)
+            if value is None:
+                value = self.fold_bytes(node.args[0], depth + 1)
+            if value is None:
+                return None
+            decoded = _decode_bytes(name, value[0])
+            return None if decoded is None else (decoded, DECODED)
+        return None
+
+    def constant(self, name: str, depth: int) -> tuple[str, int] | None:
+        """The value of a name assigned once (in any scope of the file) to a constant string."""
+        if name in self.folded_names:
+            return self.folded_names[name]
+        value = self.constants.get(name)
+        if value is None or name in self.resolving or self.deep(depth):
+            return None
+        self.resolving.add(name)
+        try:
+            result = self.fold_level(value, depth + 1)
+        finally:
+            self.resolving.discard(name)
+        self.folded_names[name] = result
+        return result
+
+    def collect_constants(self, tree: ast.AST) -> None:
+        """Names bound exactly once in the file, and that by a plain `name = <expression>`.
+
+        A name assigned in a loop body is bound once in the text but many times when run: it is
+        kept only when nothing else (`+=`, a `for` target, a parameter, `global`) binds it.
+        """
+        stores: dict[str, int] = {}
+        simple: dict[str, ast.expr] = {}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                simple[node.targets[0].id] = node.value
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                stores[node.id] = stores.get(node.id, 0) + 1
+            elif isinstance(node, ast.arg):
+                stores[node.arg] = stores.get(node.arg, 0) + 2
+            elif isinstance(node, ast.Global | ast.Nonlocal):
+                for name in node.names:
+                    stores[name] = stores.get(name, 0) + 2
+            elif isinstance(node, ast.alias):
+                name = node.asname or node.name.split(".")[0]
+                stores[name] = stores.get(name, 0) + 2
+        self.constants = {name: value for name, value in simple.items() if stores[name] == 1}
+
+    def path(self, node: ast.expr | None, depth: int = 0) -> tuple[str, bool] | None:
         """The dotted path an expression names, through aliases, and whether it was concealed."""
+        if self.deep(depth):
+            return None
         if isinstance(node, ast.Name):
             return self.aliases.get(node.id, node.id), False
         if isinstance(node, ast.Attribute):
-            base = self.path(node.value)
+            base = self.path(node.value, depth + 1)
             if base is None:
                 return None
             if base[0] in BUILTIN_MODULES:
                 return node.attr, base[1]
             return f"{base[0]}.{node.attr}", base[1]
         if isinstance(node, ast.Call):
-            callee = self.path(node.func)
+            callee = self.path(node.func, depth + 1)
             if callee is None:
                 return None
             if callee[0] in MODULE_LOADERS and node.args:
-                folded = self.fold(node.args[0])
-                return folded
+                folded = self.fold_level(node.args[0], depth + 1)
+                return None if folded is None else (folded[0], folded[1] > LITERAL)
             if callee[0] == "getattr" and len(node.args) >= 2:
-                base = self.path(node.args[0])
-                name = self.fold(node.args[1])
+                base = self.path(node.args[0], depth + 1)
+                name = self.fold_level(node.args[1], depth + 1)
                 if base is None or name is None:
                     return None
-                concealed = base[1] or name[1]
+                concealed = base[1] or name[1] > LITERAL
                 if base[0] in BUILTIN_MODULES:
                     return name[0], concealed
                 return f"{base[0]}.{name[0]}", concealed
@@ -180,11 +390,56 @@ class _Extractor(ast.NodeVisitor):
                     self.aliases[target.id] = resolved[0]
         return True
 
+    def built_string(self, node: ast.expr, named: bool = False) -> None:
+        """Record an expression that folds to a constant it took work to write."""
+        if id(node) in self.inside_folded:
+            return
+        folded = self.fold_level(node)
+        if folded is None or (folded[1] == LITERAL and not named):
+            return
+        for sub in ast.walk(node):
+            self.inside_folded.add(id(sub))
+        span = self.span(node)
+        raw = folded[0]
+        if node.end_lineno == node.lineno and node.end_col_offset is not None:
+            raw = self.columns.lines[node.lineno - 1][span.col : span.end] or raw
+        self.strings.append(
+            StringLit(
+                span, folded[0], raw, self.key_of(node), built=True, decoded=folded[1] >= DECODED
+            )
+        )
+
+    def key_of(self, node: ast.expr) -> str | None:
+        """The keyword or constant dict key a value is given under (`host=…`, `{'host': …}`)."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.keyword):
+            return parent.arg
+        if isinstance(parent, ast.Dict):
+            for key, value in zip(parent.keys, parent.values, strict=True):
+                if value is node and isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    return key.value
+        return None
+
+    def visit_BinOp(self, node: ast.BinOp) -> bool:
+        if isinstance(node.op, ast.Add):
+            self.built_string(node)
+        return True
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> bool:
+        self.built_string(node)
+        return True
+
+    def visit_Subscript(self, node: ast.Subscript) -> bool:
+        if isinstance(node.slice, ast.Slice):
+            self.built_string(node)
+        return True
+
     def visit_Expr(self, node: ast.Expr) -> bool:
         # A bare string statement is a docstring or a comment in disguise: not data the code uses.
         return not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))
 
     def visit_Call(self, node: ast.Call) -> bool:
+        self.built_string(node)
         resolved = self.path(node.func)
         if resolved is not None:
             callee, concealed = resolved
@@ -224,6 +479,9 @@ class _Extractor(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> bool:
         if self.aliases.get(node.id) == ENVIRON:
             self.env_reads.append(self.env_use(node))
+        elif node.id in self.constants and self.key_of(node) is not None:
+            # `ftp(host=H)`, `{'host': H}`: the value given is the constant `H` names.
+            self.built_string(node, named=True)
         return False
 
     def visit_Constant(self, node: ast.Constant) -> bool:
@@ -237,9 +495,7 @@ class _Extractor(ast.NodeVisitor):
         if node.end_lineno == node.lineno and node.end_col_offset is not None:
             line = self.columns.lines[node.lineno - 1]
             raw = line[span.col : span.end] or value
-        parent = self.parents.get(id(node))
-        key = parent.arg if isinstance(parent, ast.keyword) else None
-        self.strings.append(StringLit(span, value, raw, key))
+        self.strings.append(StringLit(span, value, raw, self.key_of(node)))
         return False
 
     # -- environment ----------------------------------------------------------------------
@@ -285,18 +541,67 @@ _DISPATCH: dict[type[ast.AST], Callable[[_Extractor, Any], bool]] = {
     ast.Attribute: _Extractor.visit_Attribute,
     ast.Name: _Extractor.visit_Name,
     ast.Constant: _Extractor.visit_Constant,
+    ast.BinOp: _Extractor.visit_BinOp,
+    ast.JoinedStr: _Extractor.visit_JoinedStr,
+    ast.Subscript: _Extractor.visit_Subscript,
 }
 
 
-def _decode(callee: str, text: str) -> str | None:
-    try:
-        if callee in ("base64.b64decode", "base64.decodebytes", "b64decode"):
-            return base64.b64decode(text, validate=True).decode("latin-1")
-        if callee in ("bytes.fromhex", "binascii.unhexlify"):
-            return bytes.fromhex(text).decode("latin-1")
-    except (binascii.Error, ValueError):  # not a gap: not an encoding, the text stays as is
-        return None
+def _capped(value: str, level: int) -> tuple[str, int] | None:
+    return (value, level) if len(value) <= MAX_FOLDED else None
+
+
+def _int_of(node: ast.expr | None) -> int | None:
+    """A constant integer: a literal, `-n`, or arithmetic on literals (`100 + 4`)."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int_of(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.BitXor):
+        left, right = _int_of(node.left), _int_of(node.right)
+        if left is None or right is None or abs(left) > 1 << 32 or abs(right) > 1 << 32:
+            return None
+        if isinstance(node.op, ast.Add):
+            return left + right
+        return left - right if isinstance(node.op, ast.Sub) else left ^ right
     return None
+
+
+def _decode_bytes(callee: str, value: str | bytes) -> bytes | None:
+    """What a decoder call gives for a constant argument; None when it would raise."""
+    try:
+        if callee in ("bytes.fromhex", "bytearray.fromhex"):
+            return bytes.fromhex(value if isinstance(value, str) else value.decode("latin-1"))
+        if callee in ("binascii.unhexlify", "binascii.a2b_hex", "base64.b16decode"):
+            return binascii.unhexlify(value)
+        if callee == "base64.b32decode":
+            return base64.b32decode(value)
+        if callee == "base64.a85decode":
+            return base64.a85decode(value)
+        if callee == "base64.b85decode":
+            return base64.b85decode(value)
+        if callee == "base64.urlsafe_b64decode":
+            return base64.urlsafe_b64decode(value)
+        return base64.b64decode(value)
+    except (binascii.Error, ValueError):  # not a gap: the call would raise, nothing is folded
+        return None
+
+
+def _decompress(callee: str, data: bytes) -> tuple[bytes, int] | None:
+    """Decompressed constant bytes, never more than `MAX_FOLDED` of them (no zip bombs)."""
+    try:
+        if callee == "zlib.decompress":
+            out = zlib.decompressobj().decompress(data, MAX_FOLDED + 1)
+        elif callee == "gzip.decompress":
+            out = zlib.decompressobj(wbits=31).decompress(data, MAX_FOLDED + 1)
+        elif callee == "bz2.decompress":
+            out = bz2.BZ2Decompressor().decompress(data, MAX_FOLDED + 1)
+        else:
+            out = lzma.LZMADecompressor().decompress(data, MAX_FOLDED + 1)
+    except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError):  # not a gap: not folded
+        return None
+    return (out, DECODED) if len(out) <= MAX_FOLDED else None
 
 
 @cache
@@ -398,7 +703,15 @@ def parse(path: str, source: str) -> Facts | None:
     if tree is None:
         return None
     extractor = _Extractor(columns)
+    extractor.collect_constants(tree)
+    # Each constant folded once, in source order: a chain `b = a; c = b; …` then costs one
+    # step a name, not one recursion level.
+    for name in list(extractor.constants):
+        extractor.constant(name, 0)
     extractor.run(tree)
+    if extractor.exhausted:
+        gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path)
+        return None
     by_position = lambda fact: (fact.span.line, fact.span.col)  # noqa: E731
     return Facts(
         language="python",

@@ -335,6 +335,15 @@ CONCAT_NEEDLES = tuple(f"{a}{plus}{b}" for a in "'\"`" for b in "'\"`" for plus 
     "''.join(",
     '"".join(',
     "getattr(",
+    "base64",
+    "fromhex",
+    "hex'",
+    'hex"',
+    "rot13",
+    "decompress",
+    "reverse()",
+    "[::-1]",
+    "chr(",
 )
 
 # -- network ----------------------------------------------------------------------------------
@@ -1065,6 +1074,9 @@ def _concealed_names(facts: Facts) -> Iterator[Spot]:
     for imp in facts.imports:
         if imp.concealed and imp.module in SENSITIVE_MODULES:
             yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
+    for lit in facts.strings:  # a host, URL or address that has to be decoded to be read
+        if lit.decoded and (host := _HOST_IN.search(lit.value)) is not None:
+            yield Spot(lit.span.line, lit.span.col, lit.span.end, host.group(0))
 
 
 OBFUSCATION = (
