@@ -23,7 +23,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 from watcher import gaps
 from watcher.parse.budget import MAX_DEPTH, Clock
 from watcher.parse.facts import Call, EnvRead, Facts, Import, StringLit
-from watcher.parse.lines import Columns
+from watcher.parse.lines import JS_TERMINATORS, Columns
 
 #: More lines than this under ERROR nodes (and more than this fraction of the file): the parse
 #: is not worth trusting and the caller falls back to text rules for the whole file.
@@ -881,7 +881,7 @@ def parse(path: str, source: str, dialect: str | None = None) -> Facts | None:
     dialect = dialect or dialect_of(path)
     clock = Clock()
     try:
-        return _parse(path, Columns(source), dialect, clock)
+        return _parse(path, Columns(source, JS_TERMINATORS), dialect, clock)
     finally:
         clock.stop()
 
@@ -964,7 +964,8 @@ def _parse(path: str, columns: Columns, dialect: str, clock: Clock) -> Facts | N
         return None
     error_lines: set[int] = set()
     for node in captures.get("error", []):
-        error_lines.update(range(node.start_point.row + 1, node.end_point.row + 2))
+        first = columns.diff_line(node.start_point.row + 1)
+        error_lines.update(range(first, columns.diff_line(node.end_point.row + 1) + 1))
     if len(error_lines) > max(MAX_ERROR_LINES, MAX_ERROR_FRACTION * columns.line_count):
         return None
     _SOURCE.data = columns.data

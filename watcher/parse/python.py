@@ -402,7 +402,7 @@ class _Extractor(ast.NodeVisitor):
         span = self.span(node)
         raw = folded[0]
         if node.end_lineno == node.lineno and node.end_col_offset is not None:
-            raw = self.columns.lines[node.lineno - 1][span.col : span.end] or raw
+            raw = self.columns.text_at(span) or raw
         self.strings.append(
             StringLit(
                 span, folded[0], raw, self.key_of(node), built=True, decoded=folded[1] >= DECODED
@@ -493,8 +493,7 @@ class _Extractor(ast.NodeVisitor):
         span = self.span(node)
         raw = value
         if node.end_lineno == node.lineno and node.end_col_offset is not None:
-            line = self.columns.lines[node.lineno - 1]
-            raw = line[span.col : span.end] or value
+            raw = self.columns.text_at(span) or value
         self.strings.append(StringLit(span, value, raw, self.key_of(node)))
         return False
 
