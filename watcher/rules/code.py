@@ -19,11 +19,12 @@ import itertools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from watcher.models import AddedLine, FileChange, Severity, Snapshot
 from watcher.parse import MAX_PARSE_BYTES, Call, Facts, facts_for
 from watcher.parse.purpose import purpose_of
+from watcher.rules import env_flow
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
 
@@ -595,8 +596,34 @@ ENV = (
     category="env",
 )
 def env_access(ctx: ArtifactContext) -> Iterator[Hit]:
-    """Added code reads the environment (dumping all of it is worse than reading one)."""
-    return scan_added_lines(ctx, ENV, "environment")
+    """Added code reads the environment (dumping all of it is worse than reading one).
+
+    A whole environment whose every route ends as a child process's `env` option is not a
+    dump: the child inherits it anyway and nothing leaves the machine (`env_flow`). It is
+    reported as an environment read (low), never hidden.
+    """
+    for hit in scan_added_lines(ctx, ENV, "environment"):
+        if hit.severity is Severity.HIGH and _env_only_to_children(ctx, hit):
+            yield replace(
+                hit,
+                message="environment: passes a copy of the environment to a child process",
+                severity=Severity.LOW,
+            )
+        else:
+            yield hit
+
+
+def _env_only_to_children(ctx: ArtifactContext, hit: Hit) -> bool:
+    """Whether the whole-environment uses on the hit's line all end as a child's `env`."""
+    if hit.path is None or hit.line is None:
+        return False
+    change = next((c for c in ctx.changed_files() if c.path == hit.path), None)
+    if change is None or change.new is None:
+        return False
+    facts = facts_for(hit.path, change.new, ctx.dialect(hit.path))
+    if facts is None or hit.line in facts.error_lines:
+        return False
+    return env_flow.only_to_children(change.new.text, facts, hit.line, _is_exec_call)
 
 
 # -- processes --------------------------------------------------------------------------------
