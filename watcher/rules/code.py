@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from watcher.models import AddedLine, FileChange, Severity, Snapshot
 from watcher.parse import MAX_PARSE_BYTES, Call, Facts, facts_for
 from watcher.parse.purpose import purpose_of
-from watcher.rules import env_flow
+from watcher.rules import env_flow, path_match
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
 
@@ -615,15 +615,11 @@ def env_access(ctx: ArtifactContext) -> Iterator[Hit]:
 
 def _env_only_to_children(ctx: ArtifactContext, hit: Hit) -> bool:
     """Whether the whole-environment uses on the hit's line all end as a child's `env`."""
-    if hit.path is None or hit.line is None:
+    parsed = _parsed(ctx, hit.path, hit.line)
+    if parsed is None or hit.line is None:
         return False
-    change = next((c for c in ctx.changed_files() if c.path == hit.path), None)
-    if change is None or change.new is None:
-        return False
-    facts = facts_for(hit.path, change.new, ctx.dialect(hit.path))
-    if facts is None or hit.line in facts.error_lines:
-        return False
-    return env_flow.only_to_children(change.new.text, facts, hit.line, _is_exec_call)
+    text, facts = parsed
+    return env_flow.only_to_children(text, facts, hit.line, _is_exec_call)
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -912,8 +908,45 @@ SECRETS = (
     category="secrets",
 )
 def secret_files(ctx: ArtifactContext) -> Iterator[Hit]:
-    """Added code refers to credential files (ssh, aws, npmrc, .env, MCP client configs)."""
-    return scan_added_lines(ctx, SECRETS, "secret files")
+    """Added code refers to credential files (ssh, aws, npmrc, .env, MCP client configs).
+
+    Names that are only compared against (a sanitizer's deny-list: `DENY.some((d) =>
+    p.endsWith(d))`) open nothing: reported low, never hidden (`path_match`).
+    """
+    for hit in scan_added_lines(ctx, SECRETS, "secret files"):
+        if _secret_names_only_matched(ctx, hit):
+            yield replace(
+                hit,
+                message="secret files: names credential files only to match paths against"
+                " them (a deny-list); nothing here opens them",
+                severity=Severity.LOW,
+            )
+        else:
+            yield hit
+
+
+def _parsed(ctx: ArtifactContext, path: str | None, line: int | None) -> tuple[str, Facts] | None:
+    """(new text, facts) of a changed file, when the parser read the hit's line cleanly."""
+    if path is None or line is None:
+        return None
+    change = next((c for c in ctx.changed_files() if c.path == path), None)
+    if change is None or change.new is None:
+        return None
+    facts = facts_for(path, change.new, ctx.dialect(path))
+    if facts is None or line in facts.error_lines:
+        return None
+    return change.new.text, facts
+
+
+def _secret_names_only_matched(ctx: ArtifactContext, hit: Hit) -> bool:
+    """Whether every credential-path literal on the hit's line is only compared against."""
+    parsed = _parsed(ctx, hit.path, hit.line)
+    if parsed is None:
+        return False
+    text, facts = parsed
+    spots = {(s.line, s.start) for s in _secret_strings(facts) if s.line == hit.line}
+    literals = [lit for lit in facts.strings if (lit.span.line, lit.span.col) in spots]
+    return path_match.only_matched(text, facts, literals)
 
 
 # -- hosts ------------------------------------------------------------------------------------

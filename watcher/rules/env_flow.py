@@ -38,7 +38,7 @@ _COPIERS_PY = frozenset({"dict"})
 
 
 @cache
-def _language(dialect: str) -> Language:
+def js_language(dialect: str) -> Language:
     if dialect == "typescript":
         return Language(tree_sitter_typescript.language_typescript())
     if dialect == "tsx":
@@ -78,7 +78,7 @@ def _js_only_to_children(
 ) -> bool:
     data = "\n".join(lines).encode("utf-8", errors="surrogatepass")
     # The file already parsed within its budget for `facts`; this is a second pass over it.
-    tree = Parser(_language(dialect)).parse(data)
+    tree = Parser(js_language(dialect)).parse(data)
     root = tree.root_node
 
     def char_col(row: int, byte_col: int) -> int:

@@ -1,0 +1,267 @@
+"""Whether a credential-path literal is only compared against, never opened.
+
+A path sanitizer names the files it protects (`const DENY = ['.ssh/id_rsa', '.aws/credentials'];
+if (DENY.some((d) => p.endsWith(d))) throw …`): the names are matched against a path the caller
+gives, and nothing here reads them. A stealer names the same files to read them. So a literal is
+"only matched" when every route it takes ends in a comparison: an equality, a
+`startsWith`/`endsWith`/`includes`/`indexOf`/`has` test, `in`/`not in`, or a deny-list whose
+every use is such a test (with `some`/`every`/`find` callbacks that only compare their item).
+Anything else — a `path.join`, a read, a loop, an export, an unknown call — keeps it a read.
+Failing toward "read" keeps the rule closed: this only weakens a finding whose whole route is
+seen.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from tree_sitter import Node, Parser
+
+from watcher.parse import Facts, StringLit
+from watcher.rules.env_flow import MAX_HOPS, MAX_USES, js_language
+
+#: Methods that test a string against another (JS receiver or argument; Python `str` methods).
+COMPARE_METHODS_JS = frozenset(
+    {"endsWith", "startsWith", "includes", "indexOf", "lastIndexOf", "localeCompare", "has"}
+)
+#: Array methods whose callback gets each item: the item must only be compared in it.
+ITEM_CALLBACKS_JS = frozenset({"some", "every", "find", "findIndex", "filter"})
+EQUALITY_JS = frozenset({"===", "!==", "==", "!="})
+COMPARE_METHODS_PY = frozenset({"endswith", "startswith"})
+#: Builders of a container from literals: `frozenset({...})`, `set([...])`, `tuple(...)`.
+CONTAINERS_PY = frozenset({"frozenset", "set", "tuple", "list"})
+
+
+def only_matched(text: str, facts: Facts, literals: list[StringLit]) -> bool:
+    """Whether every literal given (all on one line of this file) is only compared against."""
+    if not literals:
+        return False
+    lines = text.splitlines()
+    if facts.language == "python":
+        return _py_only_matched(lines, literals)
+    return _js_only_matched(lines, literals, facts.language)
+
+
+# -- JavaScript / TypeScript ------------------------------------------------------------------
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", errors="replace")
+
+
+def _method(call: Node) -> tuple[Node, str] | None:
+    """(receiver, method name) of `recv.name(…)` / `recv['name'](…)`."""
+    func = call.child_by_field_name("function")
+    if func is None:
+        return None
+    recv = func.child_by_field_name("object")
+    if recv is None:
+        return None
+    if func.type == "member_expression":
+        prop = func.child_by_field_name("property")
+        return (recv, _text(prop)) if prop is not None else None
+    if func.type == "subscript_expression":
+        index = func.child_by_field_name("index")
+        if index is not None and index.type == "string":
+            return recv, _text(index)[1:-1]
+    return None
+
+
+def _js_only_matched(lines: list[str], literals: list[StringLit], dialect: str) -> bool:
+    data = "\n".join(lines).encode("utf-8", errors="surrogatepass")
+    # The file already parsed within its budget for `facts`; this is a second pass over it.
+    root = Parser(js_language(dialect)).parse(data).root_node
+
+    def uses_of(name: Node, scope: Node) -> list[Node] | None:
+        ident = _text(name)
+        found: list[Node] = []
+        stack = [scope]
+        while stack:
+            node = stack.pop()
+            if node.type in ("identifier", "shorthand_property_identifier"):
+                if _text(node) == ident and node.start_byte != name.start_byte:
+                    found.append(node)
+                    if len(found) > MAX_USES:
+                        return None
+            stack.extend(node.children)
+        return found
+
+    def callback_compares(fn: Node, hops: int) -> bool:
+        """A `(d) => p.endsWith(d)` callback: its first parameter is only compared."""
+        if fn.type not in ("arrow_function", "function_expression", "function"):
+            return False
+        param = fn.child_by_field_name("parameter")
+        if param is None:
+            params = fn.child_by_field_name("parameters")
+            named = params.named_children if params is not None else []
+            param = named[0] if named else None
+        if param is None or param.type not in ("identifier", "required_parameter"):
+            return False
+        if param.type == "required_parameter":
+            param = param.child_by_field_name("pattern")
+            if param is None or param.type != "identifier":
+                return False
+        body = fn.child_by_field_name("body")
+        if body is None:
+            return False
+        uses = uses_of(param, body)
+        return bool(uses) and all(compared(u, hops + 1) for u in uses or ())
+
+    def method_compares(call: Node | None, hops: int) -> bool:
+        """`x.endsWith(…)`, or `DENY.some((d) => …)` whose callback only compares `d`."""
+        if call is None or call.type != "call_expression":
+            return False
+        found = _method(call)
+        if found is None:
+            return False
+        if found[1] in COMPARE_METHODS_JS:
+            return True
+        if found[1] in ITEM_CALLBACKS_JS:
+            args = call.child_by_field_name("arguments")
+            first = args.named_children[0] if args and args.named_children else None
+            return first is not None and callback_compares(first, hops)
+        return False
+
+    def compared(node: Node, hops: int) -> bool:
+        if hops > MAX_HOPS:
+            return False
+        cur = node
+        while True:
+            parent = cur.parent
+            if parent is None:
+                return False
+            kind = parent.type
+            if kind in ("array", "parenthesized_expression"):
+                cur = parent
+                continue
+            if kind == "call_expression" and parent.child_by_field_name("function") is not None:
+                # `String(d).endsWith(x)`: `String(d)` is `d` as a string.
+                func = parent.child_by_field_name("function")
+                if func is not None and _text(func) == "String" and not _same(func, cur):
+                    cur = parent
+                    continue
+            if kind == "binary_expression":
+                op = parent.child_by_field_name("operator")
+                return op is not None and _text(op) in EQUALITY_JS
+            if kind == "switch_case":
+                return True
+            if kind in ("member_expression", "subscript_expression") and _same(
+                parent.child_by_field_name("object"), cur
+            ):
+                return method_compares(parent.parent, hops)
+            if kind == "arguments" and parent.parent is not None:
+                call = parent.parent
+                if call.type == "new_expression":
+                    ctor = call.child_by_field_name("constructor")
+                    if ctor is not None and _text(ctor) == "Set":
+                        cur = call
+                        continue
+                    return False
+                found = _method(call) if call.type == "call_expression" else None
+                return found is not None and found[1] in COMPARE_METHODS_JS
+            if kind == "variable_declarator" and _same(parent.child_by_field_name("value"), cur):
+                bound = parent.child_by_field_name("name")
+                if bound is None or bound.type != "identifier":
+                    return False
+                uses = uses_of(bound, root)
+                return bool(uses) and all(compared(u, hops + 1) for u in uses or ())
+            return False
+
+    for lit in literals:
+        row = lit.span.line - 1
+        if not 0 <= row < len(lines):
+            return False
+        text = lines[row]
+        start = (row, len(text[: lit.span.col].encode("utf-8", errors="surrogatepass")))
+        end = (row, len(text[: lit.span.end].encode("utf-8", errors="surrogatepass")))
+        node = root.descendant_for_point_range(start, end)
+        while node is not None and node.type not in ("string", "template_string"):
+            node = node.parent
+        if node is None or not compared(node, 0):
+            return False
+    return True
+
+
+def _same(a: Node | None, b: Node) -> bool:
+    return a is not None and a.start_byte == b.start_byte and a.end_byte == b.end_byte
+
+
+# -- Python -----------------------------------------------------------------------------------
+
+
+def _py_only_matched(lines: list[str], literals: list[StringLit]) -> bool:
+    try:
+        tree = ast.parse("\n".join(lines))
+    # The file parsed for `facts` already; anything else here means "cannot tell": a read.
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    parents: dict[int, ast.AST] = {}
+    loads: dict[str, list[ast.Name]] = {}
+    constants: list[ast.Constant] = []
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            constants.append(node)
+
+    def uses_in(name: str, scope: ast.AST) -> list[ast.Name]:
+        return [
+            n
+            for n in ast.walk(scope)
+            if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+        ]
+
+    def compared(node: ast.AST, hops: int) -> bool:
+        if hops > MAX_HOPS:
+            return False
+        cur = node
+        while True:
+            parent = parents.get(id(cur))
+            if parent is None:
+                return False
+            if isinstance(parent, ast.Tuple | ast.List | ast.Set):
+                cur = parent
+                continue
+            if isinstance(parent, ast.Call):
+                func = parent.func
+                if isinstance(func, ast.Name) and func.id in CONTAINERS_PY and cur in parent.args:
+                    cur = parent
+                    continue
+                if isinstance(func, ast.Attribute) and func.attr in COMPARE_METHODS_PY:
+                    return cur in parent.args
+                return False
+            if isinstance(parent, ast.Compare):
+                ops = parent.ops
+                # `p == '.npmrc'`, `p in DENY`, `'.ssh/' in p`: each a test, none a read.
+                return all(isinstance(o, ast.Eq | ast.NotEq | ast.In | ast.NotIn) for o in ops)
+            if isinstance(parent, ast.comprehension) and cur is parent.iter:
+                # `any(p.endswith(d) for d in DENY)`: the item is only compared in the element.
+                comp = parents.get(id(parent))
+                target = parent.target
+                if not isinstance(target, ast.Name) or comp is None:
+                    return False
+                elts = [
+                    getattr(comp, "elt", None),
+                    getattr(comp, "key", None),
+                    getattr(comp, "value", None),
+                    *parent.ifs,
+                ]
+                uses = [u for e in elts if e is not None for u in uses_in(target.id, e)]
+                return bool(uses) and all(compared(u, hops + 1) for u in uses)
+            if isinstance(parent, ast.Assign | ast.AnnAssign) and parent.value is cur:
+                targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+                if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+                    return False
+                uses = loads.get(targets[0].id, [])
+                if not uses or len(uses) > MAX_USES:
+                    return False
+                return all(compared(u, hops + 1) for u in uses)
+            return False
+
+    for lit in literals:
+        found = [c for c in constants if c.lineno == lit.span.line and c.value == lit.value]
+        if not found or not all(compared(c, 0) for c in found):
+            return False
+    return True
