@@ -1100,11 +1100,25 @@ def _hex_identifiers(facts: Facts) -> Iterator[Spot]:
         yield Spot(span.line, span.col, span.end, "_0x")
 
 
-#: Modules worth hiding: loading one under an assembled name is hiding what the code does.
-SENSITIVE_MODULES = frozenset(
-    {"child_process", "vm", "http", "https", "net", "dns", "tls", "dgram", "fs", "os"}
-    | {"subprocess", "socket", "builtins", "pty", "ctypes", "urllib.request", "requests"}
+#: Modules worth hiding: loading one under an assembled name is hiding a capability to run
+#: code or processes or to reach the network. Node's `fs`, `os` and `path` are not among them:
+#: assembling `'f' + 's'` to read a config file hides nothing worth news (the secret-file and
+#: network rules judge what is read and where it goes); Python's `os` runs processes.
+SENSITIVE_MODULES_JS = frozenset(
+    {"child_process", "vm", "http", "https", "http2", "net", "dns", "tls", "dgram", "module"}
+    | {"worker_threads", "cluster", "inspector", "undici", "axios", "node-fetch"}
 )
+SENSITIVE_MODULES_PY = frozenset(
+    {"subprocess", "socket", "builtins", "pty", "ctypes", "urllib.request", "requests", "os"}
+    | {"httpx", "urllib3", "aiohttp", "http.client", "importlib", "marshal", "pickle", "runpy"}
+)
+SENSITIVE_MODULES = SENSITIVE_MODULES_JS | SENSITIVE_MODULES_PY
+
+
+def _sensitive_module(module: str, python: bool) -> bool:
+    """Whether hiding this module's name hides a capability (see `SENSITIVE_MODULES_JS`)."""
+    modules = SENSITIVE_MODULES_PY if python else SENSITIVE_MODULES_JS
+    return module in modules or module.split(".", 1)[0] in modules
 
 
 def _is_sensitive_call(call: Call, python: bool) -> bool:
@@ -1123,7 +1137,16 @@ def _concealed_names(facts: Facts) -> Iterator[Spot]:
         if call.concealed and _is_sensitive_call(call, python):
             yield Spot(call.span.line, call.span.col, call.span.end, call.callee)
     for imp in facts.imports:
-        if imp.concealed and imp.module in SENSITIVE_MODULES:
+        if imp.concealed and _sensitive_module(imp.module, python):
+            yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
+
+
+def _concealed_other_modules(facts: Facts) -> Iterator[Spot]:
+    """Imports of other modules under an assembled name (`require('f' + 's')`): weak evidence
+    of concealment, shown low (context weakens, never hides)."""
+    python = facts.language == "python"
+    for imp in facts.imports:
+        if imp.concealed and not _sensitive_module(imp.module, python):
             yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
 
 
@@ -1143,6 +1166,14 @@ OBFUSCATION = (
         CONCAT_NEEDLES,
         severity=Severity.HIGH,
         facts=_concealed_names,
+    ),
+    Signal(
+        None,
+        None,
+        "assembles a module name from pieces (`require('f' + 's')`)",
+        CONCAT_NEEDLES,
+        severity=Severity.LOW,
+        facts=_concealed_other_modules,
     ),
     Signal(
         _c(r"['\"`][A-Za-z0-9+/]{300,}={0,2}['\"`]"),
