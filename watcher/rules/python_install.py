@@ -84,22 +84,44 @@ PAYLOAD_DECODERS = frozenset(
     ecosystems=PYPI,
 )
 def pth_file(ctx: ArtifactContext) -> Iterator[Hit]:
-    """`site` runs `.pth` lines starting with `import` at every Python start (litellm 1.82.8)."""
+    """`site` runs `.pth` lines starting with `import` at every Python start (litellm 1.82.8).
+
+    Judged by what the lines do: one that only imports modules by name, reads environment
+    variables and calls into the package's own modules (setuptools' `distutils-precedence.pth`)
+    is medium when the hook is not new (the pinned `.pth` already ran code) or it only calls
+    modules this release ships; anything else (processes, network, decoding, dynamic code,
+    files, a name built at run time, a line that does not parse) stays high.
+    """
+    shipped = _shipped_modules(ctx)
     for change in ctx.changed_files():
         if not change.path.endswith(".pth") or change.new is None:
             continue
         lines = change.new.text.splitlines()
-        executable = next(
-            (
-                (n, line)
-                for n, line in enumerate(lines, start=1)
-                if line.startswith(("import ", "import\t"))
-            ),
-            None,
-        )
+        executable = [
+            (n, line) for n, line in enumerate(lines, start=1) if line.startswith(_PTH_EXEC)
+        ]
         verb = "added" if change.kind is ChangeKind.ADDED else "changed"
-        if executable is not None:
-            number, line = executable
+        if executable:
+            number, line = executable[0]
+            plain = [_pth_plain_imports(text) for _, text in executable]
+            old_ran = change.old is not None and any(
+                x.startswith(_PTH_EXEC) for x in change.old.text.splitlines()
+            )
+            if all(p is not None for p in plain):
+                modules = sorted({m for p in plain if p is not None for m in p})
+                own = all(m.split(".", 1)[0] in shipped or m in _PTH_STDLIB for m in modules)
+                if old_ran or own:
+                    why = "its .pth already ran code" if old_ran else "the modules are its own"
+                    yield Hit(
+                        f"`{change.path}` {verb}: it runs code at every interpreter start, but"
+                        f" only imports {', '.join(f'`{m}`' for m in modules) or 'nothing'} and"
+                        f" reads environment variables ({why})",
+                        path=change.path,
+                        line=number,
+                        evidence=excerpt(line),
+                        severity=Severity.MEDIUM,
+                    )
+                    continue
             yield Hit(
                 f"`{change.path}` {verb}: it runs code at every interpreter start",
                 path=change.path,
@@ -114,6 +136,131 @@ def pth_file(ctx: ArtifactContext) -> Iterator[Hit]:
                 evidence=excerpt(lines[0]) if lines else None,
                 severity=Severity.LOW,
             )
+
+
+#: How `site` recognises an executable `.pth` line.
+_PTH_EXEC = ("import ", "import\t")
+#: Standard modules a `.pth` line may import and use harmlessly (the rest of the line is still
+#: judged: `os.system` is not in `_PTH_CALLS`).
+_PTH_STDLIB = frozenset({"os", "sys", "importlib", "site", "warnings"})
+#: Calls a harmless `.pth` line makes: reading the environment, extending `sys.path`.
+_PTH_CALLS = frozenset(
+    {"os.environ.get", "os.getenv", "sys.path.insert", "sys.path.append", "os.path.join"}
+    | {"os.path.dirname", "os.path.exists", "os.path.isdir", "os.environ.__getitem__"}
+)
+#: Modules whose import alone means processes, network, decoding or native code.
+_PTH_SENSITIVE = frozenset(
+    {"subprocess", "socket", "urllib", "requests", "httpx", "http", "base64", "codecs", "zlib"}
+    | {"marshal", "pickle", "ctypes", "runpy", "pty", "binascii", "lzma", "bz2", "gzip", "ssl"}
+    | {"shutil", "tempfile", "builtins", "asyncio", "multiprocessing", "threading", "aiohttp"}
+)
+
+
+def _pth_plain_imports(line: str) -> set[str] | None:
+    """The modules a `.pth` line imports, when all it does is import modules by literal name,
+    read environment variables and call functions of the modules it imported; None if it does
+    anything else (or does not parse: fail closed)."""
+    with gaps.collecting():
+        tree = parse_module("line.pth", line)
+    if tree is None:
+        return None
+    modules: dict[str, str] = {}  # local name -> module
+
+    def literal_import(node: ast.expr) -> str | None:
+        """`__import__('m')` / `importlib.import_module('m')` / a name bound to a module."""
+        if isinstance(node, ast.Name):
+            return modules.get(node.id)
+        if not isinstance(node, ast.Call) or len(node.args) != 1 or node.keywords:
+            return None
+        arg = node.args[0]
+        name = resolve(node.func)
+        if name in ("__import__", "importlib.import_module") and isinstance(arg, ast.Constant):
+            return arg.value if isinstance(arg.value, str) else None
+        return None
+
+    def resolve(node: ast.expr) -> str | None:
+        """Dotted name through imports, `getattr(x, 'a')` and `x.__dict__['a']`."""
+        if isinstance(node, ast.Name):
+            return modules.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            inner = resolve(node.value)
+            return f"{inner}.{node.attr}" if inner is not None else None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            value = node.value
+            if isinstance(value, ast.Attribute) and value.attr == "__dict__":
+                inner = resolve(value.value)
+                key = node.slice.value
+                return f"{inner}.{key}" if inner is not None and isinstance(key, str) else None
+            return None
+        if isinstance(node, ast.Call):
+            module = literal_import(node)
+            if module is not None:
+                return module
+            if (
+                isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+                and len(node.args) == 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                inner = resolve(node.args[0])
+                return f"{inner}.{node.args[1].value}" if inner is not None else None
+        return None
+
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                modules[alias.asname or alias.name.split(".", 1)[0]] = (
+                    alias.name if alias.asname else alias.name.split(".", 1)[0]
+                )
+                imported.add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            return None
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            module = literal_import(node.value) if isinstance(node.value, ast.Call) else None
+            if isinstance(target, ast.Name) and module is not None:
+                modules[target.id] = module
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    imported.update(m for node in calls if (m := literal_import(node)) is not None)
+    for node in calls:
+        if literal_import(node) is not None:
+            continue
+        name = resolve(node.func)
+        if name is None:
+            return None
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        if any(_is_name(a) and resolve(a) == "os.environ" for a in arguments):
+            return None  # the whole environment handed to a function
+        if name == "getattr" and len(node.args) == 2 and isinstance(node.args[1], ast.Constant):
+            continue
+        if name in _PTH_CALLS:
+            continue
+        head = name.split(".", 1)[0]
+        # A function of a module the line imported by name (`_distutils_hack.add_shim()`).
+        if head in imported and head not in _PTH_STDLIB and "." in name:
+            continue
+        return None
+    if any(m.split(".", 1)[0] in _PTH_SENSITIVE for m in imported):
+        return None
+    return imported
+
+
+def _is_name(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name | ast.Attribute | ast.Subscript | ast.Call)
+
+
+def _shipped_modules(ctx: ArtifactContext) -> frozenset[str]:
+    """Top-level Python modules and packages the new release installs."""
+    names: set[str] = set()
+    for path in ctx.diff.new.files:
+        head, _, rest = path.partition("/")
+        if rest and not head.endswith((".dist-info", ".data", ".egg-info")):
+            names.add(head)
+        elif not rest and path.endswith(".py"):
+            names.add(path[:-3])
+    return frozenset(names)
 
 
 def _parse(
