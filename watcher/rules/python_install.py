@@ -230,11 +230,11 @@ def _pth_plain_imports(line: str) -> set[str] | None:
         name = resolve(node.func)
         if name is None:
             return None
+        if name == "getattr" and len(node.args) == 2 and isinstance(node.args[1], ast.Constant):
+            continue  # member access: `getattr(os.environ, 'get')`
         arguments = [*node.args, *(k.value for k in node.keywords)]
         if any(_is_name(a) and resolve(a) == "os.environ" for a in arguments):
             return None  # the whole environment handed to a function
-        if name == "getattr" and len(node.args) == 2 and isinstance(node.args[1], ast.Constant):
-            continue
         if name in _PTH_CALLS:
             continue
         head = name.split(".", 1)[0]
