@@ -528,8 +528,12 @@ ENV_NEEDLES: tuple[str, ...] = (
     "environ[",
 )
 ENV_NEEDLES += ("environ.", "(environ", "environ)", "*environ")
-#: Variable names that hold credentials.
-CREDENTIAL_NAME = re.compile(r"TOKEN|SECRET|KEY|PASS|AUTH|CRED|NPM|AWS|GITHUB")
+#: Variable names that hold credentials. By what the name says it holds, not whose it is:
+#: `GITHUB_SHA`, `NPM_CONFIG_REGISTRY` and `AWS_REGION` are not secrets; `GITHUB_TOKEN`,
+#: `NPM_TOKEN` and `AWS_SECRET_ACCESS_KEY` are, and say so.
+CREDENTIAL_NAME = re.compile(
+    r"TOKEN|SECRET|KEY|PASS|PWD|AUTH|CRED|SESSION|COOKIE|PRIVATE|WEBHOOK|DSN|(?:^|_)PAT(?:_|$)"
+)
 
 
 def _env(kind: str) -> FactMatcher:
@@ -568,10 +572,10 @@ ENV = (
         alias_needles=(b"from os import",),
     ),
     Signal(
-        _c(r"process\.env(?:\.|\[\s*['\"`])\w*(?:TOKEN|SECRET|KEY|PASS|AUTH|CRED|NPM|AWS|GITHUB)"),
+        _c(r"process\.env(?:\.|\[\s*['\"`])\w*(?:TOKEN|SECRET|KEY|PASS|PWD|AUTH|CRED|SESSION)"),
         _c(
-            r"os\.(?:environ(?:\.get\(|\[)|getenv\()\s*['\"]\w*(?:TOKEN|SECRET|KEY|PASS|AUTH|CRED"
-            r"|AWS|GITHUB)"
+            r"os\.(?:environ(?:\.get\(|\[)|getenv\()\s*['\"]\w*(?:TOKEN|SECRET|KEY|PASS|PWD|AUTH"
+            r"|CRED|SESSION)"
         ),
         "reads a credential-like environment variable",
         ENV_NEEDLES,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from watcher import gaps
 from watcher.models import ChangeKind, Ecosystem, Severity
 from watcher.parse.python import parse_module
+from watcher.rules.code import CREDENTIAL_NAME, SECRET_PATHS
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt
 
@@ -434,10 +435,14 @@ def _suspicious_call(node: ast.Call, aliases: dict[str, str], feeds_exec: bool) 
     """The qualified name of a call setup.py should not make at import time, or None."""
     func = node.func
     if isinstance(func, ast.Name) and func.id in DYNAMIC_BUILTINS and func.id not in aliases:
+        if func.id == "__import__" and _imports_by_name(node):
+            return None  # `__import__('os')` is an import; what it then calls is judged
         return func.id
     qualified = _qualified(func, aliases)
     if qualified is None or (isinstance(func, ast.Name) and qualified == func.id):
         # A bare name never imported: a local helper, not `requests.get`.
+        return None
+    if qualified in ("builtins.__import__", "importlib.import_module") and _imports_by_name(node):
         return None
     if (
         qualified in SUSPICIOUS_SETUP_CALLS
@@ -447,6 +452,13 @@ def _suspicious_call(node: ast.Call, aliases: dict[str, str], feeds_exec: bool) 
     ):
         return qualified
     return None
+
+
+def _imports_by_name(node: ast.Call) -> bool:
+    """`__import__('os')` / `import_module('os')`: a module named by a constant, not one built
+    at run time (that, and whatever the module is then asked to do, is still suspicious)."""
+    first = node.args[0] if node.args else None
+    return isinstance(first, ast.Constant) and isinstance(first.value, str)
 
 
 def _feeding_exec(statement: ast.stmt, aliases: dict[str, str]) -> set[ast.AST]:
@@ -476,14 +488,167 @@ def setup_cmdclass(ctx: ArtifactContext) -> Iterator[Hit]:
         return
     before = _command_overrides(_parse(old, pinned=True))
     lines = new.splitlines()
-    for name, line in _command_overrides(_parse(new, sha256=_setup_sha256(ctx))).items():
+    tree = _parse(new, sha256=_setup_sha256(ctx))
+    benign = _benign_commands(tree)
+    for name, line in _command_overrides(tree).items():
         if name not in before:
+            what = _benign_override(name, benign, tree)
             yield Hit(
-                f"setup.py overrides an install-time command: {name}",
+                f"setup.py overrides an install-time command: {name}"
+                + (f" (it only {what})" if what is not None else ""),
                 path="setup.py",
                 line=line,
                 evidence=excerpt(lines[line - 1]),
+                severity=Severity.MEDIUM if what is not None else None,
             )
+
+
+def _benign_override(name: str, benign: dict[str, str], tree: ast.Module | None) -> str | None:
+    """What a benign override does, or None: a class by its own body; a `cmdclass` entry when
+    every command class it can name (those `setup(cmdclass={...})` maps to) is benign."""
+    if tree is None:
+        return None
+    if name.startswith("class "):
+        return benign.get(name[len("class ") :].split("(", 1)[0])
+    named: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "cmdclass":
+            if not isinstance(node.value, ast.Dict):
+                return None
+            for value in node.value.values:
+                if not isinstance(value, ast.Name) or value.id not in benign:
+                    return None
+                named.append(value.id)
+    return "; ".join(dict.fromkeys(benign[n] for n in named)) if named else None
+
+
+#: Calls a build command makes that change nothing outside its build: paths, strings, logging.
+_BUILD_SAFE_PREFIXES = ("os.path.", "pathlib.", "logging.", "log.", "distutils.log.", "sys.")
+#: Modules a command may import without running anyone else's code.
+_BUILD_SAFE_MODULES = frozenset({"os", "os.path", "sys", "pathlib", "importlib", "logging"})
+#: Calls that remove, move or re-permission files: not a build's own output.
+_FILE_MUTATORS = ("os.remove", "os.unlink", "os.rename", "os.chmod", "os.replace", "shutil.")
+
+
+def _benign_commands(tree: ast.Module | None) -> dict[str, str]:
+    """Command classes defined in setup.py whose behaviour is only a build's own: class name ->
+    what they do ("reads GITHUB_SHA; writes under the build directory").
+
+    A command that reads one non-secret environment variable and writes a file under its own
+    build directory (`self.build_lib`) — the git revision into `_rev.py` — is new install-time
+    code, not a credential read nor a persistence write. Anything the checks cannot resolve, a
+    process, the network, dynamic code, decoding, the whole or a secret environment variable, a
+    write anywhere but the build directory, keeps the override high (None for that class).
+    """
+    found: dict[str, str] = {}
+    if tree is None:
+        return found
+    aliases = _import_aliases(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            what = _benign_command(node, aliases)
+            if what is not None:
+                found[node.name] = what
+    return found
+
+
+def _benign_command(cls: ast.ClassDef, aliases: dict[str, str]) -> str | None:
+    secret = re.compile(SECRET_PATHS)
+
+    def resolve(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            inner = resolve(node.value)
+            return f"{inner}.{node.attr}" if inner is not None else None
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
+            key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            if node.value.attr == "__dict__" and isinstance(key, str):
+                inner = resolve(node.value.value)
+                return f"{inner}.{key}" if inner is not None else None
+            return None
+        if isinstance(node, ast.Call):
+            name = resolve(node.func)
+            first = node.args[0] if node.args else None
+            constant = first.value if isinstance(first, ast.Constant) else None
+            if name == "super":
+                return "super()"
+            if name in ("__import__", "importlib.import_module") and isinstance(constant, str):
+                return constant
+            if name == "getattr" and len(node.args) == 2:
+                attr = node.args[1]
+                if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                    inner = resolve(node.args[0])
+                    return f"{inner}.{attr.value}" if inner is not None else None
+        return None
+
+    reads: set[str] = set()
+    writes = False
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(n not in _BUILD_SAFE_MODULES for n in names):
+                return None
+        if isinstance(node, ast.Subscript) and resolve(node.value) == "os.environ":
+            key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            if not isinstance(key, str) or CREDENTIAL_NAME.search(key):
+                return None
+            reads.add(key)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if secret.search(f"'{node.value}'"):
+                return None
+        if not isinstance(node, ast.Call):
+            continue
+        name = resolve(node.func)
+        if name is None:
+            return None
+        leaf = name.rsplit(".", 1)[-1]
+        first = node.args[0] if node.args else None
+        if name in ("getattr", "super", "__import__", "importlib.import_module"):
+            target = resolve(node)
+            if target is None:
+                return None  # a member or module named at run time
+            if name != "getattr" and name != "super" and target not in _BUILD_SAFE_MODULES:
+                return None  # runs another module's code at install time
+            continue
+        if name in ("os.environ.get", "os.getenv"):
+            key = first.value if isinstance(first, ast.Constant) else None
+            if not isinstance(key, str) or CREDENTIAL_NAME.search(key):
+                return None
+            reads.add(key)
+            continue
+        if name.startswith("os.environ") or (
+            name in SUSPICIOUS_SETUP_CALLS
+            or name.startswith(SUSPICIOUS_SETUP_MODULES)
+            or leaf in SUSPICIOUS_SETUP_LEAVES
+            or name in PAYLOAD_DECODERS
+            or name.removeprefix("builtins.") in DYNAMIC_BUILTINS
+            or name.startswith(_FILE_MUTATORS)
+            or name.startswith(("os.", "pty.", "ctypes.", "marshal.", "pickle.", "codecs."))
+            and not name.startswith(_BUILD_SAFE_PREFIXES)
+        ):
+            return None
+        if name == "open":
+            mode = node.args[1] if len(node.args) > 1 else None
+            writing = isinstance(mode, ast.Constant) and any(c in str(mode.value) for c in "wax+")
+            if writing:
+                # Only under the command's own build directory (`self.build_lib`, …).
+                under_build = first is not None and any(
+                    (resolve(n) or "").startswith("self.build")
+                    for n in ast.walk(first)
+                    if isinstance(n, ast.Attribute | ast.Call)
+                )
+                if not under_build:
+                    return None
+                writes = True
+            continue
+    parts = []
+    if reads:
+        parts.append("reads " + ", ".join(f"`{r}`" for r in sorted(reads)))
+    if writes:
+        parts.append("writes under the build directory")
+    return "; ".join(parts) or "extends the command"
 
 
 @artifact_rule(
