@@ -950,7 +950,25 @@ def _secret_names_only_matched(ctx: ArtifactContext, hit: Hit) -> bool:
     text, facts = parsed
     spots = {(s.line, s.start) for s in _secret_strings(facts) if s.line == hit.line}
     literals = [lit for lit in facts.strings if (lit.span.line, lit.span.col) in spots]
-    return path_match.only_matched(text, facts, literals)
+    verdict = path_match.judge(text, facts, literals)
+    if verdict != path_match.EXPORTED or hit.path is None:
+        return verdict == path_match.MATCHED
+    # A table of names other files take (`module.exports = ['.npmrc', …]`): every file of the
+    # release that requires it must only compare what it takes, and at least one must.
+    stem = hit.path.rsplit("/", 1)[-1].removesuffix(".js")
+    seen = False
+    for path, entry in ctx.diff.new.files.items():
+        dialect = ctx.dialect(path)
+        if path == hit.path or entry.is_binary or dialect in (None, "python"):
+            continue
+        if entry.size > MAX_PARSE_BYTES or stem not in entry.text:
+            continue
+        assert dialect is not None
+        judged = path_match.requirers_only_compare(path, entry.text, dialect, hit.path)
+        if judged is False:
+            return False
+        seen = seen or judged is True
+    return seen
 
 
 # -- hosts ------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ seen.
 from __future__ import annotations
 
 import ast
+import posixpath
+from collections.abc import Callable
 
 from tree_sitter import Node, Parser
 
@@ -32,14 +34,94 @@ COMPARE_METHODS_PY = frozenset({"endswith", "startswith"})
 CONTAINERS_PY = frozenset({"frozenset", "set", "tuple", "list"})
 
 
+#: `judge`'s answers: every route ends in a comparison; some end as the module's exports (a
+#: table other files use: judge them with `requirers_only_compare`); some route reads.
+MATCHED, EXPORTED, READ = "matched", "exported", "read"
+
+
 def only_matched(text: str, facts: Facts, literals: list[StringLit]) -> bool:
     """Whether every literal given (all on one line of this file) is only compared against."""
+    return judge(text, facts, literals) == MATCHED
+
+
+def judge(text: str, facts: Facts, literals: list[StringLit]) -> str:
+    """`MATCHED`, `EXPORTED` (a JS `module.exports = [...]` table) or `READ`."""
     if not literals:
-        return False
+        return READ
     lines = text.splitlines()
     if facts.language == "python":
-        return _py_only_matched(lines, literals)
-    return _js_only_matched(lines, literals, facts.language)
+        return MATCHED if _py_only_matched(lines, literals) else READ
+    exported: list[bool] = []
+
+    def starts(root: Node) -> list[Node] | None:
+        found = []
+        for lit in literals:
+            row = lit.span.line - 1
+            if not 0 <= row < len(lines):
+                return None
+            text = lines[row]
+            start = (row, len(text[: lit.span.col].encode("utf-8", errors="surrogatepass")))
+            end = (row, len(text[: lit.span.end].encode("utf-8", errors="surrogatepass")))
+            node = root.descendant_for_point_range(start, end)
+            while node is not None and node.type not in ("string", "template_string"):
+                node = node.parent
+            if node is None:
+                return None
+            found.append(node)
+        return found
+
+    if not _js_compared(lines, facts.language, starts, exported):
+        return READ
+    return EXPORTED if exported else MATCHED
+
+
+def requirers_only_compare(path: str, text: str, dialect: str, target: str) -> bool | None:
+    """Whether what this file takes from `target` (`require('./table')[0]`) is only compared
+    against; None when it does not require `target` at all. Exports of its own: not judged
+    (False)."""
+    lines = text.splitlines()
+    exported: list[bool] = []
+    directory = posixpath.dirname(path)
+
+    def starts(root: Node) -> list[Node] | None:
+        found: list[Node] = []
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.type != "call_expression":
+                continue
+            func = node.child_by_field_name("function")
+            args = node.child_by_field_name("arguments")
+            first = args.named_children[0] if args is not None and args.named_children else None
+            if func is None or _text(func) != "require" or first is None or first.type != "string":
+                continue
+            spec = _text(first)[1:-1]
+            if not spec.startswith("."):
+                continue
+            resolved = posixpath.normpath(posixpath.join(directory, spec))
+            if resolved not in (target, target.removesuffix(".js")):
+                continue
+            parent = node.parent
+            # `require('./t')[0]`: the item is the value; `require('./t')` whole: the table.
+            if parent is not None and parent.type == "subscript_expression":
+                found.append(parent)
+            else:
+                found.append(node)
+        return found
+
+    found_any: list[bool] = []
+
+    def counted(root: Node) -> list[Node] | None:
+        nodes = starts(root)
+        if nodes:
+            found_any.append(True)
+        return nodes
+
+    verdict = _js_compared(lines, dialect, counted, exported)
+    if not found_any:
+        return None
+    return verdict and not exported
 
 
 # -- JavaScript / TypeScript ------------------------------------------------------------------
@@ -67,7 +149,14 @@ def _method(call: Node) -> tuple[Node, str] | None:
     return None
 
 
-def _js_only_matched(lines: list[str], literals: list[StringLit], dialect: str) -> bool:
+def _js_compared(
+    lines: list[str],
+    dialect: str,
+    starts: Callable[[Node], list[Node] | None],
+    exported: list[bool],
+) -> bool:
+    """Whether every node `starts` picks is only compared against (see the module docstring).
+    A route ending as `module.exports = …` counts as compared here and is noted in `exported`."""
     data = "\n".join(lines).encode("utf-8", errors="surrogatepass")
     # The file already parsed within its budget for `facts`; this is a second pass over it.
     root = Parser(js_language(dialect)).parse(data).root_node
@@ -159,6 +248,12 @@ def _js_only_matched(lines: list[str], literals: list[StringLit], dialect: str) 
                     return False
                 found = _method(call) if call.type == "call_expression" else None
                 return found is not None and found[1] in COMPARE_METHODS_JS
+            if kind == "assignment_expression" and _same(parent.child_by_field_name("right"), cur):
+                left = parent.child_by_field_name("left")
+                if left is not None and _text(left) == "module.exports":
+                    exported.append(True)
+                    return True
+                return False
             if kind == "variable_declarator" and _same(parent.child_by_field_name("value"), cur):
                 bound = parent.child_by_field_name("name")
                 if bound is None or bound.type != "identifier":
@@ -167,19 +262,8 @@ def _js_only_matched(lines: list[str], literals: list[StringLit], dialect: str) 
                 return bool(uses) and all(compared(u, hops + 1) for u in uses or ())
             return False
 
-    for lit in literals:
-        row = lit.span.line - 1
-        if not 0 <= row < len(lines):
-            return False
-        text = lines[row]
-        start = (row, len(text[: lit.span.col].encode("utf-8", errors="surrogatepass")))
-        end = (row, len(text[: lit.span.end].encode("utf-8", errors="surrogatepass")))
-        node = root.descendant_for_point_range(start, end)
-        while node is not None and node.type not in ("string", "template_string"):
-            node = node.parent
-        if node is None or not compared(node, 0):
-            return False
-    return True
+    nodes = starts(root)
+    return bool(nodes) and all(compared(node, 0) for node in nodes or ())
 
 
 def _same(a: Node | None, b: Node) -> bool:
