@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from watcher.models import AddedLine, FileChange, Severity, Snapshot
-from watcher.parse import MAX_PARSE_BYTES, Call, Facts, facts_for
+from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for
 from watcher.parse.purpose import purpose_of
 from watcher.rules import env_flow, path_match
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
@@ -942,14 +942,34 @@ def _parsed(ctx: ArtifactContext, path: str | None, line: int | None) -> tuple[s
     return change.new.text, facts
 
 
+#: Credential-path literals by line, for the last few files asked about (by facts identity):
+#: one pass per file, not one per hit line.
+_SECRET_LITERALS: OrderedDict[int, tuple[Facts, dict[int, list[StringLit]]]] = OrderedDict()
+
+
+def _secret_literals_by_line(facts: Facts) -> dict[int, list[StringLit]]:
+    cached = _SECRET_LITERALS.get(id(facts))
+    # The entry keeps `facts` alive, so its id cannot be reused while cached.
+    if cached is not None and cached[0] is facts:
+        return cached[1]
+    spots = {(s.line, s.start) for s in _secret_strings(facts)}
+    by_line: dict[int, list[StringLit]] = {}
+    for lit in facts.strings:
+        if (lit.span.line, lit.span.col) in spots:
+            by_line.setdefault(lit.span.line, []).append(lit)
+    _SECRET_LITERALS[id(facts)] = (facts, by_line)
+    if len(_SECRET_LITERALS) > 8:
+        _SECRET_LITERALS.popitem(last=False)
+    return by_line
+
+
 def _secret_names_only_matched(ctx: ArtifactContext, hit: Hit) -> bool:
     """Whether every credential-path literal on the hit's line is only compared against."""
     parsed = _parsed(ctx, hit.path, hit.line)
-    if parsed is None:
+    if parsed is None or hit.line is None:
         return False
     text, facts = parsed
-    spots = {(s.line, s.start) for s in _secret_strings(facts) if s.line == hit.line}
-    literals = [lit for lit in facts.strings if (lit.span.line, lit.span.col) in spots]
+    literals = _secret_literals_by_line(facts).get(hit.line, [])
     verdict = path_match.judge(text, facts, literals)
     if verdict != path_match.EXPORTED or hit.path is None:
         return verdict == path_match.MATCHED

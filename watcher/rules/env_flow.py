@@ -14,8 +14,10 @@ closed: this only ever weakens a finding whose whole route is seen.
 from __future__ import annotations
 
 import ast
+from collections import OrderedDict
 from collections.abc import Callable
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 import tree_sitter_javascript
 import tree_sitter_typescript
@@ -46,6 +48,123 @@ def js_language(dialect: str) -> Language:
     return Language(tree_sitter_javascript.language())
 
 
+#: Route steps one judgement may take in all (each a use followed): past it, the answer is
+#: "dump" (hostile files with thousands of aliases cost a bounded amount).
+MAX_STEPS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class JsIndex:
+    """A JS/TS syntax tree with its identifiers by name, built once per file content."""
+
+    root: Node
+    names: dict[str, list[Node]]
+
+    def uses(self, name: Node, scope: Node | None = None) -> list[Node] | None:
+        """Other occurrences of `name`'s identifier (within `scope`); None past `MAX_USES`."""
+        ident = _node_text(name)
+        found = [
+            n
+            for n in self.names.get(ident, ())
+            if n.start_byte != name.start_byte
+            and (scope is None or scope.start_byte <= n.start_byte < scope.end_byte)
+        ]
+        return found if len(found) <= MAX_USES else None
+
+
+@lru_cache(maxsize=8)
+def js_index(data: bytes, dialect: str) -> JsIndex:
+    """The tree and identifier index of a file (a second parse: the file already parsed within
+    its budget for its facts; cached, so every hit in the file shares it)."""
+    root = Parser(js_language(dialect)).parse(data).root_node
+    names: dict[str, list[Node]] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type in ("identifier", "shorthand_property_identifier"):
+            names.setdefault(_node_text(node), []).append(node)
+        stack.extend(node.children)
+    return JsIndex(root, names)
+
+
+@dataclass(frozen=True, slots=True)
+class PyIndex:
+    """A Python module's tree with each node's parent and the loads of each name."""
+
+    tree: ast.Module
+    parents: dict[int, ast.AST]
+    loads: dict[str, list[ast.Name]]
+    #: Expressions by their first line.
+    lines: dict[int, list[ast.expr]]
+
+
+@lru_cache(maxsize=8)
+def py_index(text: str) -> PyIndex | None:
+    """The `ast` index of a file, or None when it does not parse here (callers: "cannot tell")."""
+    try:
+        tree = ast.parse(text)
+    # not a gap: the file parsed for its facts (any gap is recorded there); failing here only
+    # means "cannot tell", and callers then keep the finding at its full severity.
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    parents: dict[int, ast.AST] = {}
+    loads: dict[str, list[ast.Name]] = {}
+    lines: dict[int, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
+        if isinstance(node, ast.expr):
+            lines.setdefault(node.lineno, []).append(node)
+    return PyIndex(tree, parents, loads, lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What every judgement on one parsed file shares: its lines, calls by position, and the
+    syntax index (`js`, or `py` — None when Python's `ast` does not read it here)."""
+
+    facts: Facts
+    lines: list[str]
+    callee_at: dict[tuple[int, int], str]
+    js: JsIndex | None
+    py: PyIndex | None
+    #: Positions of the calls a predicate accepts (process starts), by predicate.
+    exec_starts: dict[Callable[[Call, bool], bool], set[tuple[int, int]]] = field(
+        default_factory=dict
+    )
+
+
+#: The last few files prepared, by the identity of their (cached) facts: a rule asks about each
+#: hit line of a file in turn, and must not split, join or hash the file once per line.
+_PREPARED: OrderedDict[int, Prepared] = OrderedDict()
+_PREPARED_SIZE = 8
+
+
+def prepared(text: str, facts: Facts) -> Prepared:
+    """The shared view of a parsed file (cached by its facts object)."""
+    cached = _PREPARED.get(id(facts))
+    # The entry keeps `facts` alive, so its id cannot be reused while cached.
+    if cached is not None and cached.facts is facts:
+        _PREPARED.move_to_end(id(facts))
+        return cached
+    lines = text.splitlines()
+    joined = "\n".join(lines)
+    python = facts.language == "python"
+    made = Prepared(
+        facts,
+        lines,
+        {(c.span.line, c.span.col): c.callee for c in facts.calls},
+        None if python else js_index(joined.encode("utf-8", "surrogatepass"), facts.language),
+        py_index(joined) if python else None,
+    )
+    _PREPARED[id(facts)] = made
+    if len(_PREPARED) > _PREPARED_SIZE:
+        _PREPARED.popitem(last=False)
+    return made
+
+
 def only_to_children(
     text: str, facts: Facts, line: int, is_exec: Callable[[Call, bool], bool]
 ) -> bool:
@@ -58,12 +177,18 @@ def only_to_children(
     if not reads:
         return False
     python = facts.language == "python"
-    lines = text.splitlines()
-    starts = {(c.span.line, c.span.col) for c in facts.calls if is_exec(c, python)}
-    callee_at = {(c.span.line, c.span.col): c.callee for c in facts.calls}
+    prep = prepared(text, facts)
+    callee_at = prep.callee_at
+    starts = prep.exec_starts.get(is_exec)
+    if starts is None:
+        starts = {(c.span.line, c.span.col) for c in facts.calls if is_exec(c, python)}
+        prep.exec_starts[is_exec] = starts
     if python:
-        return _py_only_to_children(lines, reads, starts, callee_at)
-    return _js_only_to_children(lines, reads, starts, callee_at, facts.language)
+        return prep.py is not None and _py_only_to_children(
+            prep.lines, reads, starts, callee_at, prep.py
+        )
+    assert prep.js is not None
+    return _js_only_to_children(prep.lines, reads, starts, callee_at, prep.js)
 
 
 # -- JavaScript / TypeScript ------------------------------------------------------------------
@@ -74,12 +199,10 @@ def _js_only_to_children(
     reads: list[EnvRead],
     starts: set[tuple[int, int]],
     callee_at: dict[tuple[int, int], str],
-    dialect: str,
+    index: JsIndex,
 ) -> bool:
-    data = "\n".join(lines).encode("utf-8", errors="surrogatepass")
-    # The file already parsed within its budget for `facts`; this is a second pass over it.
-    tree = Parser(js_language(dialect)).parse(data)
-    root = tree.root_node
+    root = index.root
+    steps = [MAX_STEPS]
 
     def char_col(row: int, byte_col: int) -> int:
         return len(
@@ -106,21 +229,11 @@ def _js_only_to_children(
         name = decl.child_by_field_name("name")
         if name is None or name.type != "identifier":
             return None
-        ident = _node_text(name)
-        found: list[Node] = []
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if node.type in ("identifier", "shorthand_property_identifier"):
-                if _node_text(node) == ident and node.start_byte != name.start_byte:
-                    found.append(node)
-                    if len(found) > MAX_USES:
-                        return None
-            stack.extend(node.children)
-        return found
+        return index.uses(name)
 
     def ends_in_child(node: Node, under_env: bool, hops: int) -> bool:
-        if hops > MAX_HOPS:
+        steps[0] -= 1
+        if hops > MAX_HOPS or steps[0] < 0:
             return False
         cur = node
         while True:
@@ -207,19 +320,10 @@ def _py_only_to_children(
     reads: list[EnvRead],
     starts: set[tuple[int, int]],
     callee_at: dict[tuple[int, int], str],
+    index: PyIndex,
 ) -> bool:
-    try:
-        tree = ast.parse("\n".join(lines))
-    # The file parsed for `facts` already; anything else here means "cannot tell": a dump.
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    parents: dict[int, ast.AST] = {}
-    names: dict[str, list[ast.Name]] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            names.setdefault(node.id, []).append(node)
+    parents, names = index.parents, index.loads
+    steps = [MAX_STEPS]
 
     def char_col(node: ast.expr) -> tuple[int, int]:
         row = node.lineno - 1
@@ -228,7 +332,8 @@ def _py_only_to_children(
         return (node.lineno, col)
 
     def ends_in_child(node: ast.AST, under_env: bool, hops: int) -> bool:
-        if hops > MAX_HOPS:
+        steps[0] -= 1
+        if hops > MAX_HOPS or steps[0] < 0:
             return False
         cur = node
         while True:
@@ -282,11 +387,10 @@ def _py_only_to_children(
 
     for read in reads:
         hit = None
-        for node in ast.walk(tree):
-            if isinstance(node, ast.expr) and getattr(node, "lineno", None) == read.span.line:
-                if char_col(node) == (read.span.line, read.span.col) and _is_environ(node):
-                    hit = node
-                    break
+        for node in index.lines.get(read.span.line, ()):
+            if char_col(node) == (read.span.line, read.span.col) and _is_environ(node):
+                hit = node
+                break
         if hit is None or not ends_in_child(hit, False, 0):
             return False
     return True

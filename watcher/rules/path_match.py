@@ -17,10 +17,18 @@ import ast
 import posixpath
 from collections.abc import Callable
 
-from tree_sitter import Node, Parser
+from tree_sitter import Node
 
 from watcher.parse import Facts, StringLit
-from watcher.rules.env_flow import MAX_HOPS, MAX_USES, js_language
+from watcher.rules.env_flow import (
+    MAX_HOPS,
+    MAX_STEPS,
+    MAX_USES,
+    JsIndex,
+    PyIndex,
+    js_index,
+    prepared,
+)
 
 #: Methods that test a string against another (JS receiver or argument; Python `str` methods).
 COMPARE_METHODS_JS = frozenset(
@@ -48,9 +56,11 @@ def judge(text: str, facts: Facts, literals: list[StringLit]) -> str:
     """`MATCHED`, `EXPORTED` (a JS `module.exports = [...]` table) or `READ`."""
     if not literals:
         return READ
-    lines = text.splitlines()
+    prep = prepared(text, facts)
+    lines = prep.lines
     if facts.language == "python":
-        return MATCHED if _py_only_matched(lines, literals) else READ
+        return MATCHED if prep.py and _py_only_matched(prep.py, literals) else READ
+    assert prep.js is not None
     exported: list[bool] = []
 
     def starts(root: Node) -> list[Node] | None:
@@ -70,7 +80,7 @@ def judge(text: str, facts: Facts, literals: list[StringLit]) -> str:
             found.append(node)
         return found
 
-    if not _js_compared(lines, facts.language, starts, exported):
+    if not _js_compared(prep.js, starts, exported):
         return READ
     return EXPORTED if exported else MATCHED
 
@@ -118,7 +128,8 @@ def requirers_only_compare(path: str, text: str, dialect: str, target: str) -> b
             found_any.append(True)
         return nodes
 
-    verdict = _js_compared(lines, dialect, counted, exported)
+    data = "\n".join(lines).encode("utf-8", errors="surrogatepass")
+    verdict = _js_compared(js_index(data, dialect), counted, exported)
     if not found_any:
         return None
     return verdict and not exported
@@ -150,30 +161,17 @@ def _method(call: Node) -> tuple[Node, str] | None:
 
 
 def _js_compared(
-    lines: list[str],
-    dialect: str,
+    index: JsIndex,
     starts: Callable[[Node], list[Node] | None],
     exported: list[bool],
 ) -> bool:
     """Whether every node `starts` picks is only compared against (see the module docstring).
     A route ending as `module.exports = …` counts as compared here and is noted in `exported`."""
-    data = "\n".join(lines).encode("utf-8", errors="surrogatepass")
-    # The file already parsed within its budget for `facts`; this is a second pass over it.
-    root = Parser(js_language(dialect)).parse(data).root_node
+    root = index.root
+    steps = [MAX_STEPS]
 
     def uses_of(name: Node, scope: Node) -> list[Node] | None:
-        ident = _text(name)
-        found: list[Node] = []
-        stack = [scope]
-        while stack:
-            node = stack.pop()
-            if node.type in ("identifier", "shorthand_property_identifier"):
-                if _text(node) == ident and node.start_byte != name.start_byte:
-                    found.append(node)
-                    if len(found) > MAX_USES:
-                        return None
-            stack.extend(node.children)
-        return found
+        return index.uses(name, scope)
 
     def callback_compares(fn: Node, hops: int) -> bool:
         """A `(d) => p.endsWith(d)` callback: its first parameter is only compared."""
@@ -212,7 +210,8 @@ def _js_compared(
         return False
 
     def compared(node: Node, hops: int) -> bool:
-        if hops > MAX_HOPS:
+        steps[0] -= 1
+        if hops > MAX_HOPS or steps[0] < 0:
             return False
         cur = node
         while True:
@@ -273,22 +272,15 @@ def _same(a: Node | None, b: Node) -> bool:
 # -- Python -----------------------------------------------------------------------------------
 
 
-def _py_only_matched(lines: list[str], literals: list[StringLit]) -> bool:
-    try:
-        tree = ast.parse("\n".join(lines))
-    # The file parsed for `facts` already; anything else here means "cannot tell": a read.
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    parents: dict[int, ast.AST] = {}
-    loads: dict[str, list[ast.Name]] = {}
-    constants: list[ast.Constant] = []
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            loads.setdefault(node.id, []).append(node)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            constants.append(node)
+def _py_only_matched(index: PyIndex, literals: list[StringLit]) -> bool:
+    parents, loads = index.parents, index.loads
+    constants = [
+        node
+        for line in {lit.span.line for lit in literals}
+        for node in index.lines.get(line, ())
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    steps = [MAX_STEPS]
 
     def uses_in(name: str, scope: ast.AST) -> list[ast.Name]:
         return [
@@ -298,7 +290,8 @@ def _py_only_matched(lines: list[str], literals: list[StringLit]) -> bool:
         ]
 
     def compared(node: ast.AST, hops: int) -> bool:
-        if hops > MAX_HOPS:
+        steps[0] -= 1
+        if hops > MAX_HOPS or steps[0] < 0:
             return False
         cur = node
         while True:
