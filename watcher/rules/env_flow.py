@@ -103,8 +103,9 @@ def py_index(text: str) -> PyIndex | None:
     """The `ast` index of a file, or None when it does not parse here (callers: "cannot tell")."""
     try:
         tree = ast.parse(text)
-    # not a gap: the file parsed for its facts (any gap is recorded there); failing here only
-    # means "cannot tell", and callers then keep the finding at its full severity.
+    # The file parsed for its facts (any gap is recorded there); failing here only means
+    # "cannot tell", and callers then keep the finding at its full severity.
+    # not a gap: see above
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     parents: dict[int, ast.AST] = {}
