@@ -524,6 +524,15 @@ def _benign_override(name: str, benign: dict[str, str], tree: ast.Module | None)
 
 #: Calls a build command makes that change nothing outside its build: paths, strings, logging.
 _BUILD_SAFE_PREFIXES = ("os.path.", "pathlib.", "logging.", "log.", "distutils.log.", "sys.")
+#: Builtins a build step calls that run nothing else.
+_PLAIN_BUILTINS = frozenset(
+    {"open", "str", "repr", "print", "len", "isinstance", "format", "dict", "list", "tuple"}
+    | {"set", "sorted", "int", "float", "bool", "super", "getattr", "hasattr", "min", "max"}
+    | {"enumerate", "range", "zip", "any", "all", "iter", "next", "bytes"}
+)
+#: Top-level modules whose functions a build step may call (their dangerous ones are
+#: caught above: `os.system`, `os.exec*`…).
+_BUILD_SAFE_HEADS = frozenset({"os", "sys", "pathlib", "logging", "setuptools", "distutils"})
 #: Modules a command may import without running anyone else's code.
 _BUILD_SAFE_MODULES = frozenset({"os", "os.path", "sys", "pathlib", "importlib", "logging"})
 #: Calls that remove, move or re-permission files: not a build's own output.
@@ -544,15 +553,30 @@ def _benign_commands(tree: ast.Module | None) -> dict[str, str]:
     if tree is None:
         return found
     aliases = _import_aliases(tree)
+    imported = frozenset(
+        name.split(".", 1)[0]
+        for node in ast.walk(tree)
+        for name in (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    )
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
-            what = _benign_command(node, aliases)
+            what = _benign_command(node, aliases, imported)
             if what is not None:
                 found[node.name] = what
     return found
 
 
-def _benign_command(cls: ast.ClassDef, aliases: dict[str, str]) -> str | None:
+def _benign_command(
+    cls: ast.ClassDef, aliases: dict[str, str], imported: frozenset[str]
+) -> str | None:
+    """What one command class does, when that is only a build's own (see `_benign_commands`);
+    `imported`: the top-level modules setup.py imports."""
     secret = re.compile(SECRET_PATHS)
 
     def resolve(node: ast.expr) -> str | None:
@@ -629,6 +653,11 @@ def _benign_command(cls: ast.ClassDef, aliases: dict[str, str]) -> str | None:
             and not name.startswith(_BUILD_SAFE_PREFIXES)
         ):
             return None
+        head = name.split(".", 1)[0]
+        if "." not in name and name not in _PLAIN_BUILTINS:
+            return None  # a function of setup.py (not judged here) or a name bound at run time
+        if head in imported and head not in _BUILD_SAFE_HEADS:
+            return None  # another module's code, run at install time
         if name == "open":
             mode = node.args[1] if len(node.args) > 1 else None
             writing = isinstance(mode, ast.Constant) and any(c in str(mode.value) for c in "wax+")
