@@ -19,11 +19,12 @@ import itertools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from watcher.models import AddedLine, FileChange, Severity, Snapshot
-from watcher.parse import MAX_PARSE_BYTES, Call, Facts, facts_for
+from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for
 from watcher.parse.purpose import purpose_of
+from watcher.rules import env_flow, path_match
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
 
@@ -536,8 +537,12 @@ ENV_NEEDLES: tuple[str, ...] = (
     "environ[",
 )
 ENV_NEEDLES += ("environ.", "(environ", "environ)", "*environ")
-#: Variable names that hold credentials.
-CREDENTIAL_NAME = re.compile(r"TOKEN|SECRET|KEY|PASS|AUTH|CRED|NPM|AWS|GITHUB")
+#: Variable names that hold credentials. By what the name says it holds, not whose it is:
+#: `GITHUB_SHA`, `NPM_CONFIG_REGISTRY` and `AWS_REGION` are not secrets; `GITHUB_TOKEN`,
+#: `NPM_TOKEN` and `AWS_SECRET_ACCESS_KEY` are, and say so.
+CREDENTIAL_NAME = re.compile(
+    r"TOKEN|SECRET|KEY|PASS|PWD|AUTH|CRED|SESSION|COOKIE|PRIVATE|WEBHOOK|DSN|(?:^|_)PAT(?:_|$)"
+)
 
 
 def _env(kind: str) -> FactMatcher:
@@ -576,10 +581,10 @@ ENV = (
         alias_needles=(b"from os import",),
     ),
     Signal(
-        _c(r"process\.env(?:\.|\[\s*['\"`])\w*(?:TOKEN|SECRET|KEY|PASS|AUTH|CRED|NPM|AWS|GITHUB)"),
+        _c(r"process\.env(?:\.|\[\s*['\"`])\w*(?:TOKEN|SECRET|KEY|PASS|PWD|AUTH|CRED|SESSION)"),
         _c(
-            r"os\.(?:environ(?:\.get\(|\[)|getenv\()\s*['\"]\w*(?:TOKEN|SECRET|KEY|PASS|AUTH|CRED"
-            r"|AWS|GITHUB)"
+            r"os\.(?:environ(?:\.get\(|\[)|getenv\()\s*['\"]\w*(?:TOKEN|SECRET|KEY|PASS|PWD|AUTH"
+            r"|CRED|SESSION)"
         ),
         "reads a credential-like environment variable",
         ENV_NEEDLES,
@@ -604,8 +609,30 @@ ENV = (
     category="env",
 )
 def env_access(ctx: ArtifactContext) -> Iterator[Hit]:
-    """Added code reads the environment (dumping all of it is worse than reading one)."""
-    return scan_added_lines(ctx, ENV, "environment")
+    """Added code reads the environment (dumping all of it is worse than reading one).
+
+    A whole environment whose every route ends as a child process's `env` option is not a
+    dump: the child inherits it anyway and nothing leaves the machine (`env_flow`). It is
+    reported as an environment read (low), never hidden.
+    """
+    for hit in scan_added_lines(ctx, ENV, "environment"):
+        if hit.severity is Severity.HIGH and _env_only_to_children(ctx, hit):
+            yield replace(
+                hit,
+                message="environment: passes a copy of the environment to a child process",
+                severity=Severity.LOW,
+            )
+        else:
+            yield hit
+
+
+def _env_only_to_children(ctx: ArtifactContext, hit: Hit) -> bool:
+    """Whether the whole-environment uses on the hit's line all end as a child's `env`."""
+    parsed = _parsed(ctx, hit.path, hit.line)
+    if parsed is None or hit.line is None:
+        return False
+    text, facts = parsed
+    return env_flow.only_to_children(text, facts, hit.line, _is_exec_call)
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -894,8 +921,83 @@ SECRETS = (
     category="secrets",
 )
 def secret_files(ctx: ArtifactContext) -> Iterator[Hit]:
-    """Added code refers to credential files (ssh, aws, npmrc, .env, MCP client configs)."""
-    return scan_added_lines(ctx, SECRETS, "secret files")
+    """Added code refers to credential files (ssh, aws, npmrc, .env, MCP client configs).
+
+    Names that are only compared against (a sanitizer's deny-list: `DENY.some((d) =>
+    p.endsWith(d))`) open nothing: reported low, never hidden (`path_match`).
+    """
+    for hit in scan_added_lines(ctx, SECRETS, "secret files"):
+        if _secret_names_only_matched(ctx, hit):
+            yield replace(
+                hit,
+                message="secret files: names credential files only to match paths against"
+                " them (a deny-list); nothing here opens them",
+                severity=Severity.LOW,
+            )
+        else:
+            yield hit
+
+
+def _parsed(ctx: ArtifactContext, path: str | None, line: int | None) -> tuple[str, Facts] | None:
+    """(new text, facts) of a changed file, when the parser read the hit's line cleanly."""
+    if path is None or line is None:
+        return None
+    change = next((c for c in ctx.changed_files() if c.path == path), None)
+    if change is None or change.new is None:
+        return None
+    facts = facts_for(path, change.new, ctx.dialect(path))
+    if facts is None or line in facts.error_lines:
+        return None
+    return change.new.text, facts
+
+
+#: Credential-path literals by line, for the last few files asked about (by facts identity):
+#: one pass per file, not one per hit line.
+_SECRET_LITERALS: OrderedDict[int, tuple[Facts, dict[int, list[StringLit]]]] = OrderedDict()
+
+
+def _secret_literals_by_line(facts: Facts) -> dict[int, list[StringLit]]:
+    cached = _SECRET_LITERALS.get(id(facts))
+    # The entry keeps `facts` alive, so its id cannot be reused while cached.
+    if cached is not None and cached[0] is facts:
+        return cached[1]
+    spots = {(s.line, s.start) for s in _secret_strings(facts)}
+    by_line: dict[int, list[StringLit]] = {}
+    for lit in facts.strings:
+        if (lit.span.line, lit.span.col) in spots:
+            by_line.setdefault(lit.span.line, []).append(lit)
+    _SECRET_LITERALS[id(facts)] = (facts, by_line)
+    if len(_SECRET_LITERALS) > 8:
+        _SECRET_LITERALS.popitem(last=False)
+    return by_line
+
+
+def _secret_names_only_matched(ctx: ArtifactContext, hit: Hit) -> bool:
+    """Whether every credential-path literal on the hit's line is only compared against."""
+    parsed = _parsed(ctx, hit.path, hit.line)
+    if parsed is None or hit.line is None:
+        return False
+    text, facts = parsed
+    literals = _secret_literals_by_line(facts).get(hit.line, [])
+    verdict = path_match.judge(text, facts, literals)
+    if verdict != path_match.EXPORTED or hit.path is None:
+        return verdict == path_match.MATCHED
+    # A table of names other files take (`module.exports = ['.npmrc', …]`): every file of the
+    # release that requires it must only compare what it takes, and at least one must.
+    stem = hit.path.rsplit("/", 1)[-1].removesuffix(".js")
+    seen = False
+    for path, entry in ctx.diff.new.files.items():
+        dialect = ctx.dialect(path)
+        if path == hit.path or entry.is_binary or dialect in (None, "python"):
+            continue
+        if entry.size > MAX_PARSE_BYTES or stem not in entry.text:
+            continue
+        assert dialect is not None
+        judged = path_match.requirers_only_compare(path, entry.text, dialect, hit.path)
+        if judged is False:
+            return False
+        seen = seen or judged is True
+    return seen
 
 
 # -- hosts ------------------------------------------------------------------------------------
@@ -1049,11 +1151,25 @@ def _hex_identifiers(facts: Facts) -> Iterator[Spot]:
         yield Spot(span.line, span.col, span.end, "_0x")
 
 
-#: Modules worth hiding: loading one under an assembled name is hiding what the code does.
-SENSITIVE_MODULES = frozenset(
-    {"child_process", "vm", "http", "https", "net", "dns", "tls", "dgram", "fs", "os"}
-    | {"subprocess", "socket", "builtins", "pty", "ctypes", "urllib.request", "requests"}
+#: Modules worth hiding: loading one under an assembled name is hiding a capability to run
+#: code or processes or to reach the network. Node's `fs`, `os` and `path` are not among them:
+#: assembling `'f' + 's'` to read a config file hides nothing worth news (the secret-file and
+#: network rules judge what is read and where it goes); Python's `os` runs processes.
+SENSITIVE_MODULES_JS = frozenset(
+    {"child_process", "vm", "http", "https", "http2", "net", "dns", "tls", "dgram", "module"}
+    | {"worker_threads", "cluster", "inspector", "undici", "axios", "node-fetch"}
 )
+SENSITIVE_MODULES_PY = frozenset(
+    {"subprocess", "socket", "builtins", "pty", "ctypes", "urllib.request", "requests", "os"}
+    | {"httpx", "urllib3", "aiohttp", "http.client", "importlib", "marshal", "pickle", "runpy"}
+)
+SENSITIVE_MODULES = SENSITIVE_MODULES_JS | SENSITIVE_MODULES_PY
+
+
+def _sensitive_module(module: str, python: bool) -> bool:
+    """Whether hiding this module's name hides a capability (see `SENSITIVE_MODULES_JS`)."""
+    modules = SENSITIVE_MODULES_PY if python else SENSITIVE_MODULES_JS
+    return module in modules or module.split(".", 1)[0] in modules
 
 
 def _is_sensitive_call(call: Call, python: bool) -> bool:
@@ -1072,7 +1188,16 @@ def _concealed_names(facts: Facts) -> Iterator[Spot]:
         if call.concealed and _is_sensitive_call(call, python):
             yield Spot(call.span.line, call.span.col, call.span.end, call.callee)
     for imp in facts.imports:
-        if imp.concealed and imp.module in SENSITIVE_MODULES:
+        if imp.concealed and _sensitive_module(imp.module, python):
+            yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
+
+
+def _concealed_other_modules(facts: Facts) -> Iterator[Spot]:
+    """Imports of other modules under an assembled name (`require('f' + 's')`): weak evidence
+    of concealment, shown low (context weakens, never hides)."""
+    python = facts.language == "python"
+    for imp in facts.imports:
+        if imp.concealed and not _sensitive_module(imp.module, python):
             yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
     for lit in facts.strings:  # a host, URL or address that has to be decoded to be read
         if lit.decoded and (host := _HOST_IN.search(lit.value)) is not None:
@@ -1095,6 +1220,14 @@ OBFUSCATION = (
         CONCAT_NEEDLES,
         severity=Severity.HIGH,
         facts=_concealed_names,
+    ),
+    Signal(
+        None,
+        None,
+        "assembles a module name from pieces (`require('f' + 's')`)",
+        CONCAT_NEEDLES,
+        severity=Severity.LOW,
+        facts=_concealed_other_modules,
     ),
     Signal(
         _c(r"['\"`][A-Za-z0-9+/]{300,}={0,2}['\"`]"),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from watcher import gaps
 from watcher.models import ChangeKind, Ecosystem, Severity
 from watcher.parse.python import parse_module
+from watcher.rules.code import CREDENTIAL_NAME, SECRET_PATHS
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt
 
@@ -84,22 +85,44 @@ PAYLOAD_DECODERS = frozenset(
     ecosystems=PYPI,
 )
 def pth_file(ctx: ArtifactContext) -> Iterator[Hit]:
-    """`site` runs `.pth` lines starting with `import` at every Python start (litellm 1.82.8)."""
+    """`site` runs `.pth` lines starting with `import` at every Python start (litellm 1.82.8).
+
+    Judged by what the lines do: one that only imports modules by name, reads environment
+    variables and calls into the package's own modules (setuptools' `distutils-precedence.pth`)
+    is medium when the hook is not new (the pinned `.pth` already ran code) or it only calls
+    modules this release ships; anything else (processes, network, decoding, dynamic code,
+    files, a name built at run time, a line that does not parse) stays high.
+    """
+    shipped = _shipped_modules(ctx)
     for change in ctx.changed_files():
         if not change.path.endswith(".pth") or change.new is None:
             continue
         lines = change.new.text.splitlines()
-        executable = next(
-            (
-                (n, line)
-                for n, line in enumerate(lines, start=1)
-                if line.startswith(("import ", "import\t"))
-            ),
-            None,
-        )
+        executable = [
+            (n, line) for n, line in enumerate(lines, start=1) if line.startswith(_PTH_EXEC)
+        ]
         verb = "added" if change.kind is ChangeKind.ADDED else "changed"
-        if executable is not None:
-            number, line = executable
+        if executable:
+            number, line = executable[0]
+            plain = [_pth_plain_imports(text) for _, text in executable]
+            old_ran = change.old is not None and any(
+                x.startswith(_PTH_EXEC) for x in change.old.text.splitlines()
+            )
+            if all(p is not None for p in plain):
+                modules = sorted({m for p in plain if p is not None for m in p})
+                own = all(m.split(".", 1)[0] in shipped or m in _PTH_STDLIB for m in modules)
+                if old_ran or own:
+                    why = "its .pth already ran code" if old_ran else "the modules are its own"
+                    yield Hit(
+                        f"`{change.path}` {verb}: it runs code at every interpreter start, but"
+                        f" only imports {', '.join(f'`{m}`' for m in modules) or 'nothing'} and"
+                        f" reads environment variables ({why})",
+                        path=change.path,
+                        line=number,
+                        evidence=excerpt(line),
+                        severity=Severity.MEDIUM,
+                    )
+                    continue
             yield Hit(
                 f"`{change.path}` {verb}: it runs code at every interpreter start",
                 path=change.path,
@@ -114,6 +137,131 @@ def pth_file(ctx: ArtifactContext) -> Iterator[Hit]:
                 evidence=excerpt(lines[0]) if lines else None,
                 severity=Severity.LOW,
             )
+
+
+#: How `site` recognises an executable `.pth` line.
+_PTH_EXEC = ("import ", "import\t")
+#: Standard modules a `.pth` line may import and use harmlessly (the rest of the line is still
+#: judged: `os.system` is not in `_PTH_CALLS`).
+_PTH_STDLIB = frozenset({"os", "sys", "importlib", "site", "warnings"})
+#: Calls a harmless `.pth` line makes: reading the environment, extending `sys.path`.
+_PTH_CALLS = frozenset(
+    {"os.environ.get", "os.getenv", "sys.path.insert", "sys.path.append", "os.path.join"}
+    | {"os.path.dirname", "os.path.exists", "os.path.isdir", "os.environ.__getitem__"}
+)
+#: Modules whose import alone means processes, network, decoding or native code.
+_PTH_SENSITIVE = frozenset(
+    {"subprocess", "socket", "urllib", "requests", "httpx", "http", "base64", "codecs", "zlib"}
+    | {"marshal", "pickle", "ctypes", "runpy", "pty", "binascii", "lzma", "bz2", "gzip", "ssl"}
+    | {"shutil", "tempfile", "builtins", "asyncio", "multiprocessing", "threading", "aiohttp"}
+)
+
+
+def _pth_plain_imports(line: str) -> set[str] | None:
+    """The modules a `.pth` line imports, when all it does is import modules by literal name,
+    read environment variables and call functions of the modules it imported; None if it does
+    anything else (or does not parse: fail closed)."""
+    with gaps.collecting():
+        tree = parse_module("line.pth", line)
+    if tree is None:
+        return None
+    modules: dict[str, str] = {}  # local name -> module
+
+    def literal_import(node: ast.expr) -> str | None:
+        """`__import__('m')` / `importlib.import_module('m')` / a name bound to a module."""
+        if isinstance(node, ast.Name):
+            return modules.get(node.id)
+        if not isinstance(node, ast.Call) or len(node.args) != 1 or node.keywords:
+            return None
+        arg = node.args[0]
+        name = resolve(node.func)
+        if name in ("__import__", "importlib.import_module") and isinstance(arg, ast.Constant):
+            return arg.value if isinstance(arg.value, str) else None
+        return None
+
+    def resolve(node: ast.expr) -> str | None:
+        """Dotted name through imports, `getattr(x, 'a')` and `x.__dict__['a']`."""
+        if isinstance(node, ast.Name):
+            return modules.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            inner = resolve(node.value)
+            return f"{inner}.{node.attr}" if inner is not None else None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            value = node.value
+            if isinstance(value, ast.Attribute) and value.attr == "__dict__":
+                inner = resolve(value.value)
+                key = node.slice.value
+                return f"{inner}.{key}" if inner is not None and isinstance(key, str) else None
+            return None
+        if isinstance(node, ast.Call):
+            module = literal_import(node)
+            if module is not None:
+                return module
+            if (
+                isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+                and len(node.args) == 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                inner = resolve(node.args[0])
+                return f"{inner}.{node.args[1].value}" if inner is not None else None
+        return None
+
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                modules[alias.asname or alias.name.split(".", 1)[0]] = (
+                    alias.name if alias.asname else alias.name.split(".", 1)[0]
+                )
+                imported.add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            return None
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            module = literal_import(node.value) if isinstance(node.value, ast.Call) else None
+            if isinstance(target, ast.Name) and module is not None:
+                modules[target.id] = module
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    imported.update(m for node in calls if (m := literal_import(node)) is not None)
+    for node in calls:
+        if literal_import(node) is not None:
+            continue
+        name = resolve(node.func)
+        if name is None:
+            return None
+        if name == "getattr" and len(node.args) == 2 and isinstance(node.args[1], ast.Constant):
+            continue  # member access: `getattr(os.environ, 'get')`
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        if any(_is_name(a) and resolve(a) == "os.environ" for a in arguments):
+            return None  # the whole environment handed to a function
+        if name in _PTH_CALLS:
+            continue
+        head = name.split(".", 1)[0]
+        # A function of a module the line imported by name (`_distutils_hack.add_shim()`).
+        if head in imported and head not in _PTH_STDLIB and "." in name:
+            continue
+        return None
+    if any(m.split(".", 1)[0] in _PTH_SENSITIVE for m in imported):
+        return None
+    return imported
+
+
+def _is_name(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name | ast.Attribute | ast.Subscript | ast.Call)
+
+
+def _shipped_modules(ctx: ArtifactContext) -> frozenset[str]:
+    """Top-level Python modules and packages the new release installs."""
+    names: set[str] = set()
+    for path in ctx.diff.new.files:
+        head, _, rest = path.partition("/")
+        if rest and not head.endswith((".dist-info", ".data", ".egg-info")):
+            names.add(head)
+        elif not rest and path.endswith(".py"):
+            names.add(path[:-3])
+    return frozenset(names)
 
 
 def _parse(
@@ -287,10 +435,14 @@ def _suspicious_call(node: ast.Call, aliases: dict[str, str], feeds_exec: bool) 
     """The qualified name of a call setup.py should not make at import time, or None."""
     func = node.func
     if isinstance(func, ast.Name) and func.id in DYNAMIC_BUILTINS and func.id not in aliases:
+        if func.id == "__import__" and _imports_by_name(node):
+            return None  # `__import__('os')` is an import; what it then calls is judged
         return func.id
     qualified = _qualified(func, aliases)
     if qualified is None or (isinstance(func, ast.Name) and qualified == func.id):
         # A bare name never imported: a local helper, not `requests.get`.
+        return None
+    if qualified in ("builtins.__import__", "importlib.import_module") and _imports_by_name(node):
         return None
     if (
         qualified in SUSPICIOUS_SETUP_CALLS
@@ -300,6 +452,13 @@ def _suspicious_call(node: ast.Call, aliases: dict[str, str], feeds_exec: bool) 
     ):
         return qualified
     return None
+
+
+def _imports_by_name(node: ast.Call) -> bool:
+    """`__import__('os')` / `import_module('os')`: a module named by a constant, not one built
+    at run time (that, and whatever the module is then asked to do, is still suspicious)."""
+    first = node.args[0] if node.args else None
+    return isinstance(first, ast.Constant) and isinstance(first.value, str)
 
 
 def _feeding_exec(statement: ast.stmt, aliases: dict[str, str]) -> set[ast.AST]:
@@ -329,14 +488,196 @@ def setup_cmdclass(ctx: ArtifactContext) -> Iterator[Hit]:
         return
     before = _command_overrides(_parse(old, pinned=True))
     lines = new.splitlines()
-    for name, line in _command_overrides(_parse(new, sha256=_setup_sha256(ctx))).items():
+    tree = _parse(new, sha256=_setup_sha256(ctx))
+    benign = _benign_commands(tree)
+    for name, line in _command_overrides(tree).items():
         if name not in before:
+            what = _benign_override(name, benign, tree)
             yield Hit(
-                f"setup.py overrides an install-time command: {name}",
+                f"setup.py overrides an install-time command: {name}"
+                + (f" (it only {what})" if what is not None else ""),
                 path="setup.py",
                 line=line,
                 evidence=excerpt(lines[line - 1]),
+                severity=Severity.MEDIUM if what is not None else None,
             )
+
+
+def _benign_override(name: str, benign: dict[str, str], tree: ast.Module | None) -> str | None:
+    """What a benign override does, or None: a class by its own body; a `cmdclass` entry when
+    every command class it can name (those `setup(cmdclass={...})` maps to) is benign."""
+    if tree is None:
+        return None
+    if name.startswith("class "):
+        return benign.get(name[len("class ") :].split("(", 1)[0])
+    named: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "cmdclass":
+            if not isinstance(node.value, ast.Dict):
+                return None
+            for value in node.value.values:
+                if not isinstance(value, ast.Name) or value.id not in benign:
+                    return None
+                named.append(value.id)
+    return "; ".join(dict.fromkeys(benign[n] for n in named)) if named else None
+
+
+#: Calls a build command makes that change nothing outside its build: paths, strings, logging.
+_BUILD_SAFE_PREFIXES = ("os.path.", "pathlib.", "logging.", "log.", "distutils.log.", "sys.")
+#: Builtins a build step calls that run nothing else.
+_PLAIN_BUILTINS = frozenset(
+    {"open", "str", "repr", "print", "len", "isinstance", "format", "dict", "list", "tuple"}
+    | {"set", "sorted", "int", "float", "bool", "super", "getattr", "hasattr", "min", "max"}
+    | {"enumerate", "range", "zip", "any", "all", "iter", "next", "bytes"}
+)
+#: Top-level modules whose functions a build step may call (their dangerous ones are
+#: caught above: `os.system`, `os.exec*`…).
+_BUILD_SAFE_HEADS = frozenset({"os", "sys", "pathlib", "logging", "setuptools", "distutils"})
+#: Modules a command may import without running anyone else's code.
+_BUILD_SAFE_MODULES = frozenset({"os", "os.path", "sys", "pathlib", "importlib", "logging"})
+#: Calls that remove, move or re-permission files: not a build's own output.
+_FILE_MUTATORS = ("os.remove", "os.unlink", "os.rename", "os.chmod", "os.replace", "shutil.")
+
+
+def _benign_commands(tree: ast.Module | None) -> dict[str, str]:
+    """Command classes defined in setup.py whose behaviour is only a build's own: class name ->
+    what they do ("reads GITHUB_SHA; writes under the build directory").
+
+    A command that reads one non-secret environment variable and writes a file under its own
+    build directory (`self.build_lib`) — the git revision into `_rev.py` — is new install-time
+    code, not a credential read nor a persistence write. Anything the checks cannot resolve, a
+    process, the network, dynamic code, decoding, the whole or a secret environment variable, a
+    write anywhere but the build directory, keeps the override high (None for that class).
+    """
+    found: dict[str, str] = {}
+    if tree is None:
+        return found
+    aliases = _import_aliases(tree)
+    imported = frozenset(
+        name.split(".", 1)[0]
+        for node in ast.walk(tree)
+        for name in (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            what = _benign_command(node, aliases, imported)
+            if what is not None:
+                found[node.name] = what
+    return found
+
+
+def _benign_command(
+    cls: ast.ClassDef, aliases: dict[str, str], imported: frozenset[str]
+) -> str | None:
+    """What one command class does, when that is only a build's own (see `_benign_commands`);
+    `imported`: the top-level modules setup.py imports."""
+    secret = re.compile(SECRET_PATHS)
+
+    def resolve(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            inner = resolve(node.value)
+            return f"{inner}.{node.attr}" if inner is not None else None
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
+            key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            if node.value.attr == "__dict__" and isinstance(key, str):
+                inner = resolve(node.value.value)
+                return f"{inner}.{key}" if inner is not None else None
+            return None
+        if isinstance(node, ast.Call):
+            name = resolve(node.func)
+            first = node.args[0] if node.args else None
+            constant = first.value if isinstance(first, ast.Constant) else None
+            if name == "super":
+                return "super()"
+            if name in ("__import__", "importlib.import_module") and isinstance(constant, str):
+                return constant
+            if name == "getattr" and len(node.args) == 2:
+                attr = node.args[1]
+                if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                    inner = resolve(node.args[0])
+                    return f"{inner}.{attr.value}" if inner is not None else None
+        return None
+
+    reads: set[str] = set()
+    writes = False
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(n not in _BUILD_SAFE_MODULES for n in names):
+                return None
+        if isinstance(node, ast.Subscript) and resolve(node.value) == "os.environ":
+            key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            if not isinstance(key, str) or CREDENTIAL_NAME.search(key):
+                return None
+            reads.add(key)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if secret.search(f"'{node.value}'"):
+                return None
+        if not isinstance(node, ast.Call):
+            continue
+        name = resolve(node.func)
+        if name is None:
+            return None
+        leaf = name.rsplit(".", 1)[-1]
+        first = node.args[0] if node.args else None
+        if name in ("getattr", "super", "__import__", "importlib.import_module"):
+            target = resolve(node)
+            if target is None:
+                return None  # a member or module named at run time
+            if name != "getattr" and name != "super" and target not in _BUILD_SAFE_MODULES:
+                return None  # runs another module's code at install time
+            continue
+        if name in ("os.environ.get", "os.getenv"):
+            key = first.value if isinstance(first, ast.Constant) else None
+            if not isinstance(key, str) or CREDENTIAL_NAME.search(key):
+                return None
+            reads.add(key)
+            continue
+        if name.startswith("os.environ") or (
+            name in SUSPICIOUS_SETUP_CALLS
+            or name.startswith(SUSPICIOUS_SETUP_MODULES)
+            or leaf in SUSPICIOUS_SETUP_LEAVES
+            or name in PAYLOAD_DECODERS
+            or name.removeprefix("builtins.") in DYNAMIC_BUILTINS
+            or name.startswith(_FILE_MUTATORS)
+            or name.startswith(("os.", "pty.", "ctypes.", "marshal.", "pickle.", "codecs."))
+            and not name.startswith(_BUILD_SAFE_PREFIXES)
+        ):
+            return None
+        head = name.split(".", 1)[0]
+        if "." not in name and name not in _PLAIN_BUILTINS:
+            return None  # a function of setup.py (not judged here) or a name bound at run time
+        if head in imported and head not in _BUILD_SAFE_HEADS:
+            return None  # another module's code, run at install time
+        if name == "open":
+            mode = node.args[1] if len(node.args) > 1 else None
+            writing = isinstance(mode, ast.Constant) and any(c in str(mode.value) for c in "wax+")
+            if writing:
+                # Only under the command's own build directory (`self.build_lib`, …).
+                under_build = first is not None and any(
+                    (resolve(n) or "").startswith("self.build")
+                    for n in ast.walk(first)
+                    if isinstance(n, ast.Attribute | ast.Call)
+                )
+                if not under_build:
+                    return None
+                writes = True
+            continue
+    parts = []
+    if reads:
+        parts.append("reads " + ", ".join(f"`{r}`" for r in sorted(reads)))
+    if writes:
+        parts.append("writes under the build directory")
+    return "; ".join(parts) or "extends the command"
 
 
 @artifact_rule(
