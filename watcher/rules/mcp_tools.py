@@ -711,12 +711,18 @@ def sensitive_parameter(ctx: ArtifactContext) -> Iterator[Hit]:
             if kind.credential and _own_api_credential(tool, param, text):
                 continue
             weaker = kind.credential and changes.old_takes_credentials
+            # An optional credential the handler never reads asks the model for nothing it
+            # must supply: worth a line, not an alert. What the description directs the model
+            # to put there is judged by mcp.prompt-injection.
+            idle = kind.credential and param in tool.optional and param not in tool.sends
             shown = f"{param}: {visible(normalize(text))}" if text else param
             yield Hit(
                 f"tool `{tool.name}` has a new parameter `{param}` that {kind.what}"
-                + (" (the previous release already took credentials)" if weaker else ""),
+                + (" (the previous release already took credentials)" if weaker else "")
+                + (" (optional, and the handler does not send it)" if idle else ""),
                 path=tool.path,
                 line=tool.line,
                 evidence=excerpt(shown),
                 weaker=weaker,
+                severity=Severity.LOW if idle else None,
             )
