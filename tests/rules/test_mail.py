@@ -47,3 +47,10 @@ def test_values_that_are_the_callers() -> None:
     assert _value("`${user}@corp.invalid`") == []
     assert _value("user + '.admin@corp.invalid'") == []
     assert _value("'you@example.com'") == []
+
+
+def test_odd_number_literals_are_values_not_crashes() -> None:
+    """Real malware had `07` (legacy JS octal) in a recipient expression: the rule raised."""
+    assert _value("String.fromCharCode(97, 07 + 57) + '@c.invalid'") in ([], ["a@c.invalid"])
+    assert _value("[1.5, 0x61, '9' + 'a@c.invalid'][2]") in ([], ["9a@c.invalid"])
+    assert _value("x[" + "9" * 5000 + "]") == []

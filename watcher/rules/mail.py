@@ -379,7 +379,7 @@ class _Eval:
         if kind == "tpl":
             return self.template(token[1:-1])
         if kind == "num":
-            return int(token, 0)
+            return _number(token)
         if kind == "name":
             if token in ("new", "await", "typeof", "void", "not"):
                 return self.postfix(depth)
@@ -865,3 +865,15 @@ def email_bcc_added(ctx: ArtifactContext) -> Iterator[Hit]:
                 weaker=known,
                 subject=address,
             )
+
+
+def _number(token: str) -> int | None:
+    """A number token's value: `0x68`, `104`, JS legacy octal `07`; None for anything else."""
+    text = token.replace("_", "")
+    try:
+        return int(text, 0)
+    # not a gap: `07` (legacy octal), floats and 4,300+ digit numbers are no address part
+    except ValueError:
+        if text.isdigit() and len(text) < 20:
+            return int(text, 8 if set(text) <= set("01234567") else 10)
+        return None
