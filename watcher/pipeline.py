@@ -62,6 +62,10 @@ class Sources:
     #: The ecosystem's public registry when `registry` is a private one: the same name there
     #: is the dependency-confusion signal. None for the public registry or local files.
     public: Registry | None = None
+    #: Every sdist and wheel of a PyPI release (the release being watched), or only the first
+    #: sdist and the pure (else first) wheel: dependencies, where 30 platform wheels of each
+    #: changed dependency would cost minutes per release and add little.
+    every_artifact: bool = True
 
 
 #: (ecosystem, name, old version, new version) -> the artifact diffs behind that analysis.
@@ -167,7 +171,7 @@ def pair_snapshots(old: Sequence[Snapshot], new: Sequence[Snapshot]) -> tuple[Ar
 MAX_ARTIFACTS = 64
 
 
-def select_artifacts(release: Release) -> list[ArtifactRef]:
+def select_artifacts(release: Release, every: bool = True) -> list[ArtifactRef]:
     """The files to analyse: npm's tarball; every sdist and every wheel of a PyPI release.
 
     pip picks a wheel by platform tag, and falls back to the sdist where none fits, so any of
@@ -185,7 +189,7 @@ def select_artifacts(release: Release) -> list[ArtifactRef]:
         wheels = sorted(
             (a for a in refs if a.kind is ArtifactKind.WHEEL), key=lambda a: not a.pure_python
         )
-        chosen = sdists + wheels
+        chosen = sdists + wheels if every else sdists[:1] + wheels[:1]
     if not chosen:
         raise NoArtifact(
             f"{release.ecosystem.value} package {release.name} {release.version} has no "
@@ -195,7 +199,7 @@ def select_artifacts(release: Release) -> list[ArtifactRef]:
 
 
 def _snapshots(sources: Sources, release: Release) -> list[Snapshot]:
-    refs = select_artifacts(release)
+    refs = select_artifacts(release, sources.every_artifact)
     snapshots = [
         installed_view(sources.fetcher.fetch(ref), ref.filename, sources.limits)
         for ref in refs[:MAX_ARTIFACTS]

@@ -117,6 +117,7 @@ def scan_dependencies(
         fetcher=dataclasses.replace(
             sources.fetcher, max_bytes=min(sources.fetcher.max_bytes, MAX_DEPENDENCY_BYTES)
         ),
+        every_artifact=False,
     )
     results: list[DependencyScan] = []
     down: str | None = None

@@ -121,6 +121,7 @@ class PythonLayout:
                 self.installed.setdefault(target, path)
         #: sys.path entries (archive prefixes) the build and the runtime import from.
         self.roots: tuple[str, ...] = ("",) if snapshot.kind is ArtifactKind.WHEEL else ("", "src/")
+        self._by_directory: dict[str, list[str]] | None = None
 
     def module_files(self, name: str) -> list[str]:
         """Archive paths that `import name` executes: parent `__init__`s, then the module."""
@@ -158,11 +159,17 @@ class PythonLayout:
 
     def files_in(self, directory: str) -> Iterator[str]:
         """Install paths directly inside a directory."""
-        prefix = f"{directory}/" if directory else ""
-        source = self.installed if self.snapshot.kind is ArtifactKind.WHEEL else self.snapshot.files
-        for path in source:
-            if path.startswith(prefix) and "/" not in path[len(prefix) :]:
-                yield path
+        if self._by_directory is None:
+            # Built once: a lookup per import of every file made this quadratic (a 1,700-file
+            # sdist spent seconds here).
+            source = (
+                self.installed if self.snapshot.kind is ArtifactKind.WHEEL else self.snapshot.files
+            )
+            by_directory: dict[str, list[str]] = {}
+            for path in source:
+                by_directory.setdefault(path.rpartition("/")[0], []).append(path)
+            self._by_directory = by_directory
+        yield from self._by_directory.get(directory, ())
 
     def package_of(self, path: str) -> str:
         """The dotted package a source file belongs to (for relative imports)."""
