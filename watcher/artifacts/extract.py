@@ -107,6 +107,8 @@ class _Member:
     kind: _Kind
     data: bytes = b""
     target: str | None = None
+    #: node-tar refuses the header (a number past 2**53) and npm writes nothing for it.
+    npm_skips: bool = False
 
 
 def load_artifact(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Snapshot:
@@ -463,6 +465,7 @@ def _read_tar(
     while (info := archive.next()) is not None:
         budget.member(info.name)
         path = info.name
+        skipped_by_npm = _beyond_javascript_numbers(info)
         if info.isdir():
             members.append(_Member(path, _Kind.DIR))
         elif info.issym():
@@ -487,13 +490,31 @@ def _read_tar(
             content = handle.read() if handle is not None else b""
             if len(content) != info.size:
                 raise ArchiveError(f"corrupt archive {filename}: truncated tar stream")
-            members.append(_Member(path, _Kind.FILE, data=content))
+            members.append(_Member(path, _Kind.FILE, data=content, npm_skips=skipped_by_npm))
     hidden = _check_tar_end(source, archive.offset, filename)
     if hidden:
         members.append(
             _Member("", _Kind.HIDDEN, target=f"{hidden:,} bytes after the end-of-archive marker")
         )
     return members
+
+
+#: JavaScript's largest exact integer (Number.MAX_SAFE_INTEGER).
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _beyond_javascript_numbers(info: tarfile.TarInfo) -> bool:
+    """Whether node-tar rejects this header (TAR_ENTRY_INVALID) and npm skips the entry.
+
+    Only base-256 header fields can hold such numbers; a pax record overrides the header's
+    field and is parsed differently, so a field the pax header sets does not count.
+    """
+    fields = {"mode": info.mode, "uid": info.uid, "gid": info.gid, "mtime": info.mtime}
+    fields |= {"devmajor": info.devmajor, "devminor": info.devminor}
+    return any(
+        isinstance(value, int) and value > _MAX_SAFE_INTEGER and name not in info.pax_headers
+        for name, value in fields.items()
+    )
 
 
 def _check_tar_end(source: _TarSource, offset: int, filename: str) -> int:
@@ -782,10 +803,9 @@ def _npm_view(members: list[_Member], filename: str) -> Snapshot:
         # npm on Windows splits on backslashes too: `package\x.js` installs as `x.js` there.
         windows = _npm_path(member.path.replace("\\", "/")) if "\\" in member.path else None
         places = [p for p in dict.fromkeys((posix, windows)) if p is not None]
-        if not places:
-            specials.append(
-                SpecialEntry(_shown_path(member.path), SpecialKind.SKIPPED, member.kind.value)
-            )
+        if not places or member.npm_skips:
+            why = "header number node-tar rejects" if member.npm_skips else member.kind.value
+            specials.append(SpecialEntry(_shown_path(member.path), SpecialKind.SKIPPED, why))
             continue
         if member.kind is not _Kind.FILE:
             # pacote extracts regular files only: links, devices and fifos are never written.
