@@ -171,6 +171,21 @@ def _unscanned(item: Work, why: str) -> DependencyScan:
     return DependencyScan(dep.name, dep.spec, error=why, change=_change(item))
 
 
+def _resolve(
+    sources: Sources, ecosystem: Ecosystem, dep: AddedDependency, result: DependencyScan
+) -> tuple[DependencyScan, PackageInfo, str]:
+    """The version an install of `dep` picks now, recorded on `result` with its dates."""
+    package = sources.registry.package(dep.package)
+    version = _pick(sources, ecosystem, dep, package)
+    result = dataclasses.replace(
+        result,
+        first_published=_first_published(package),
+        version=version,
+        published_at=package.versions.get(version),
+    )
+    return result, package, version
+
+
 def _scan_changed(
     sources: Sources,
     ecosystem: Ecosystem,
@@ -186,12 +201,7 @@ def _scan_changed(
         return dataclasses.replace(scanned, change=_change(item))
     result = DependencyScan(dep.name, dep.spec, change=DependencyChange.CHANGED)
     try:
-        package = sources.registry.package(dep.package)
-        result = dataclasses.replace(result, first_published=_first_published(package))
-        version = _pick(sources, ecosystem, dep, package)
-        result = dataclasses.replace(
-            result, version=version, published_at=package.versions.get(version)
-        )
+        result, package, version = _resolve(sources, ecosystem, dep, result)
         try:
             before = _pick(sources, ecosystem, old, as_of(package, published))
         # The old spec matched nothing then (or cannot be read): nothing to diff against,
@@ -240,12 +250,7 @@ def _scan_one(
 ) -> DependencyScan:
     result = DependencyScan(dep.name, dep.spec)
     try:
-        package = sources.registry.package(dep.package)
-        result = dataclasses.replace(result, first_published=_first_published(package))
-        version = _pick(sources, ecosystem, dep, package)
-        result = dataclasses.replace(
-            result, version=version, published_at=package.versions.get(version)
-        )
+        result, package, version = _resolve(sources, ecosystem, dep, result)
         report = scan(sources, dep.package, version)
     except Unresolvable as e:  # not a gap: reported as manifest.dependency-unscanned
         return dataclasses.replace(result, error=str(e))
