@@ -53,6 +53,8 @@ RATIO_FLOOR = 1 * MiB
 _INFLATE_CHUNK = 256 * 1024
 #: Feed compressed input in slices of this size (zlib copies its unconsumed input each call).
 _INPUT_CHUNK = 256 * 1024
+#: Tar reads at least this large (a member's content) are inflated straight into their result.
+_DIRECT_READ = 1 * MiB
 #: Tar headers, pax records and padding allowed per member on top of the content budget.
 _TAR_OVERHEAD_PER_MEMBER = 8 * 1024
 
@@ -341,12 +343,14 @@ def _check_parents(members: list[_Member], filename: str) -> None:
 
 
 class _TarSource:
-    """A seekable, read-only byte stream over a tar archive, inflating gzip lazily.
+    """A forward-only, read-only byte stream over a tar archive, inflating gzip lazily.
 
     tarfile's own gzip support either inflates without bounds or (in random-access mode)
-    re-inflates from the start on every backward seek. Here the inflated bytes are kept in
-    one buffer that grows only as far as tarfile reads, slice by slice, and every slice is
-    checked against the size and ratio limits, so a bomb stops within one slice.
+    re-inflates from the start on every backward seek. Here only the inflated bytes from the
+    member being read on are kept (`release` drops what lies before it), every slice is checked
+    against the size and ratio limits, so a bomb stops within one slice, and a member's bytes
+    are inflated straight into the object that holds them: a 64 MiB member costs 64 MiB, not
+    the whole stream plus a copy.
     """
 
     def __init__(self, data: bytes, filename: str, limits: ExtractLimits, gzipped: bool) -> None:
@@ -357,6 +361,10 @@ class _TarSource:
             limits.max_total_bytes + (limits.max_members + 1) * _TAR_OVERHEAD_PER_MEMBER + MiB
         )
         self._pos = 0
+        #: Stream offset of `_buf[0]`; everything before it was released.
+        self._base = 0
+        #: Bytes inflated so far (released ones included): what the limits judge.
+        self._inflated = 0
         self._buf: bytes | bytearray
         self._input = memoryview(data)
         self._in_pos = 0
@@ -367,18 +375,57 @@ class _TarSource:
             self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         else:
             self._buf = data
+            self._inflated = len(data)
 
     # The file-object surface tarfile uses.
     def read(self, size: int = -1) -> bytes:
         """Read up to `size` bytes (all remaining when negative) from the current position."""
+        start = self._pos - self._base
+        if start < 0:
+            raise ArchiveError(f"corrupt archive {self._filename}: tar stream seeks backwards")
+        if size >= _DIRECT_READ and self._inflater is not None:
+            return self._read_direct(size)
         end = None if size < 0 else self._pos + size
         self._fill(end)
         # Slice through a view: one copy instead of two (the view is released at once, so
         # the buffer can keep growing).
         with memoryview(self._buf) as view:
-            chunk = bytes(view[self._pos : end])
+            chunk = bytes(view[start : None if end is None else end - self._base])
         self._pos += len(chunk)
         return chunk
+
+    def _read_direct(self, size: int) -> bytes:
+        """`size` bytes from the position, inflated into the result rather than the buffer.
+
+        `BytesIO.getvalue` hands over its own buffer when nothing else holds it, so the member
+        is never held twice.
+        """
+        self._fill(self._pos)
+        out = io.BytesIO()
+        start = self._pos - self._base
+        with memoryview(self._buf) as view:
+            out.write(view[start : start + size])
+        self.release(self._pos + min(size, len(self._buf) - start))
+        while out.tell() < size and self._inflater is not None:
+            piece = self._inflate(min(_INFLATE_CHUNK, size - out.tell()))
+            if piece is None:
+                break
+            out.write(piece)
+        data = out.getvalue()
+        del out
+        self._pos += len(data)
+        self._base = self._pos
+        return data
+
+    def release(self, upto: int) -> None:
+        """Forget the stream before offset `upto`: nothing before it is read again."""
+        drop = upto - self._base
+        if drop <= 0 or not isinstance(self._buf, bytearray):
+            return
+        # What lies between (a member's padding) must still pass through the inflater.
+        self._fill(upto)
+        del self._buf[:drop]
+        self._base = upto
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Move the position; seeking never inflates, reading does."""
@@ -388,7 +435,7 @@ class _TarSource:
             self._pos += offset
         else:
             self._fill(None)
-            self._pos = len(self._buf) + offset
+            self._pos = self._base + len(self._buf) + offset
         return self._pos
 
     def tell(self) -> int:
@@ -398,13 +445,22 @@ class _TarSource:
     def tail(self, start: int) -> bytes:
         """Everything from `start` to the end of the stream, inflating (within limits) as needed."""
         self._fill(None)
-        return bytes(self._buf[start:])
+        return bytes(self._buf[max(0, start - self._base) :])
 
     def _fill(self, upto: int | None) -> None:
+        while upto is None or self._base + len(self._buf) < upto:
+            piece = self._inflate(_INFLATE_CHUNK)
+            if piece is None:
+                return
+            assert isinstance(self._buf, bytearray)
+            self._buf += piece
+
+    def _inflate(self, most: int) -> bytes | None:
+        """Up to `most` more inflated bytes (limits checked), or None at the end of the stream."""
         inflater = self._inflater
-        while inflater is not None and (upto is None or len(self._buf) < upto):
+        while inflater is not None:
             if inflater.eof:
-                inflater = self._next_member(inflater)
+                inflater = self._inflater = self._next_member(inflater)
                 continue
             chunk: bytes | memoryview = inflater.unconsumed_tail
             if not chunk:
@@ -413,16 +469,17 @@ class _TarSource:
                 if not chunk:
                     raise ArchiveError(f"corrupt archive {self._filename}: truncated gzip stream")
             try:
-                out = inflater.decompress(chunk, _INFLATE_CHUNK)
+                out = inflater.decompress(chunk, most)
             # zlib names the damage ("invalid block type", "incorrect data check"); keep it.
             except zlib.error as e:
                 raise ArchiveError(
                     f"corrupt archive {self._filename}: invalid gzip data ({e})"
                 ) from e
-            assert isinstance(self._buf, bytearray)
-            self._buf += out
-            self._check_limits()
-        self._inflater = inflater
+            if out:
+                self._inflated += len(out)
+                self._check_limits()
+                return out
+        return None
 
     def _next_member(self, finished: zlib._Decompress) -> zlib._Decompress | None:
         """After one gzip member ends: start the next one, or stop at the end of the input."""
@@ -440,7 +497,7 @@ class _TarSource:
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
 
     def _check_limits(self) -> None:
-        size = len(self._buf)
+        size = self._inflated
         if size > self._cap:
             raise UnsafeArchive(
                 f"unsafe archive {self._filename}: inflates past {self._cap} bytes; "
@@ -486,17 +543,29 @@ def _read_tar(
                     f"corrupt archive {filename}: member {info.name!r} has a negative size"
                 )
             budget.content(info.name, info.size)
-            handle = archive.extractfile(info) if info.size else None
-            content = handle.read() if handle is not None else b""
+            content = _tar_content(archive, source, info)
             if len(content) != info.size:
                 raise ArchiveError(f"corrupt archive {filename}: truncated tar stream")
             members.append(_Member(path, _Kind.FILE, data=content, npm_skips=skipped_by_npm))
+        # tarfile re-reads the byte before the next header to check the stream goes on.
+        source.release(archive.offset - 1)
     hidden = _check_tar_end(source, archive.offset, filename)
     if hidden:
         members.append(
             _Member("", _Kind.HIDDEN, target=f"{hidden:,} bytes after the end-of-archive marker")
         )
     return members
+
+
+def _tar_content(archive: tarfile.TarFile, source: _TarSource, info: tarfile.TarInfo) -> bytes:
+    """A regular member's bytes, read in one call (tarfile's file object would join chunks)."""
+    if not info.size:
+        return b""
+    if info.issparse():
+        handle = archive.extractfile(info)
+        return handle.read() if handle is not None else b""
+    source.seek(info.offset_data)
+    return source.read(info.size)
 
 
 #: JavaScript's largest exact integer (Number.MAX_SAFE_INTEGER).
@@ -717,9 +786,10 @@ def _stored_or_deflated(data: bytes, info: zipfile.ZipInfo, filename: str) -> by
 def _inflate_raw(compressed: memoryview, declared: int, filename: str, raw: str) -> bytes:
     """Inflate a raw deflate stream, stopping one byte past `declared`."""
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    out = bytearray()
+    # A BytesIO hands over its buffer on `getvalue`: the member is never held twice.
+    out = io.BytesIO()
     position = 0
-    while not inflater.eof and len(out) <= declared:
+    while not inflater.eof and out.tell() <= declared:
         chunk: bytes | memoryview = inflater.unconsumed_tail
         if not chunk:
             chunk = compressed[position : position + _INPUT_CHUNK]
@@ -727,13 +797,13 @@ def _inflate_raw(compressed: memoryview, declared: int, filename: str, raw: str)
             if not chunk:
                 raise ArchiveError(f"corrupt archive {filename}: member {raw!r} is truncated")
         try:
-            out += inflater.decompress(chunk, declared + 1 - len(out))
+            out.write(inflater.decompress(chunk, declared + 1 - out.tell()))
         # Same reasoning as for gzip: zlib's message says what is broken.
         except zlib.error as e:
             raise ArchiveError(
                 f"corrupt archive {filename}: invalid deflate data in {raw!r} ({e})"
             ) from e
-    return bytes(out)
+    return out.getvalue()
 
 
 # --- assembly ---------------------------------------------------------------------------------
