@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
 
+from watcher import gaps
 from watcher.gaps import Gap
 
 
@@ -186,10 +187,21 @@ class FileEntry:
 
     @property
     def text(self) -> str:
-        """The content decoded as UTF-8, undecodable bytes replaced.
+        """The content decoded as UTF-8, undecodable bytes replaced; at most `MAX_TEXT_BYTES`.
 
         Decoded once per content and shared (`_TEXTS`): a dozen rules read the same files.
+        A larger file is read only that far, and the rest is a gap (never a silent skip): the
+        per-artifact line budget stops its lines there anyway, and holding the bytes and a full
+        copy as text would double the memory of the largest file a release may hold.
         """
+        if len(self.data) > MAX_TEXT_BYTES:
+            gaps.record(
+                f"{self.path}: {len(self.data):,} bytes, only the first "
+                f"{MAX_TEXT_BYTES // (1024 * 1024)} MiB read as text",
+                self.path,
+                self.sha256,
+            )
+            return _TEXTS.get(self.sha256, memoryview(self.data)[:MAX_TEXT_BYTES])
         return _TEXTS.get(self.sha256, self.data)
 
     @classmethod
@@ -201,6 +213,10 @@ class FileEntry:
             sha256=hashlib.sha256(data).hexdigest(),
             is_binary=b"\x00" in data[:8192],
         )
+
+
+#: The most of one file read as text (the per-artifact line budget's size, `watcher.diff.tree`).
+MAX_TEXT_BYTES = 32 * 1024 * 1024
 
 
 class _TextCache:
@@ -220,14 +236,14 @@ class _TextCache:
         self._held = 0
         self._lock = threading.Lock()
 
-    def get(self, sha256: str, data: bytes) -> str:
+    def get(self, sha256: str, data: bytes | memoryview) -> str:
         """The text of `data` (whose hash is `sha256`), from the cache when it is there."""
         with self._lock:
             text = self._texts.get(sha256)
             if text is not None:
                 self._texts.move_to_end(sha256)
                 return text
-        text = data.decode("utf-8", errors="replace")
+        text = str(data, "utf-8", errors="replace")
         size = sys.getsizeof(text)
         if size > self.largest:
             return text

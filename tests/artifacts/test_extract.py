@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import gzip
 import hashlib
 import io
 import os
+import random
 import stat
 import struct
 import tarfile
@@ -1297,3 +1299,27 @@ def test_win32_root_stripping_stays_fast_on_hostile_names(name: str) -> None:
     for _ in range(2000):
         extract._strip_win32_roots(name)
     assert time.perf_counter() - started < 5
+
+
+def test_large_members_read_straight_from_the_stream_match_tarfile() -> None:
+    # Members over the direct-read size, small ones between, and the gzip stream cut into
+    # two members: what is read must be byte for byte what tarfile reads.
+    big = random.Random(7).randbytes(2 * 1024 * 1024 + 5)
+    files = {
+        "package/package.json": b'{"name": "x", "version": "1.0.0"}',
+        "package/a.js": big,
+        "package/b.js": b"module.exports = 2;\n",
+        "package/c.js": big[::-1] + b"x" * 1000,
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    raw = buffer.getvalue()
+    cut = len(raw) // 3
+    data = gzip.compress(raw[:cut], mtime=0) + gzip.compress(raw[cut:], mtime=0)
+    snapshot = read(data, "x-1.0.0.tgz")
+    for name, content in files.items():
+        assert snapshot.files[name.removeprefix("package/")].data == content

@@ -171,13 +171,12 @@ class AddedLines(Sequence[AddedLine]):
     exactly the lines shown (`LineIndex.subset`) and `numbers` their 1-based line numbers.
 
     Behaves as the tuple it replaces (indexing, slicing, `len`, equality with tuples and
-    lists, hashing as the equal tuple), but each `AddedLine` is built on access. Once a reader
-    has gone through every line, the lines are kept for the next one: a dozen rules read the
-    same lines (today each keeps its own copy of what it read, so sharing the objects costs
-    nothing), and the line budgets of `watcher.diff.tree` bound how many there can be.
+    lists, hashing as the equal tuple), but each `AddedLine` is built on access and never
+    kept: the rules that search every line share one joined text (`watcher.rules.added_text`)
+    instead of an object per line.
     """
 
-    __slots__ = ("_count", "_index", "_kept", "_numbers")
+    __slots__ = ("_count", "_index", "_numbers")
 
     def __init__(
         self, index: LineIndex, numbers: array[int] | None = None, count: int | None = None
@@ -187,13 +186,29 @@ class AddedLines(Sequence[AddedLine]):
         self._numbers = numbers
         full = len(index)
         self._count = full if count is None else min(count, full)
-        self._kept: tuple[AddedLine, ...] | None = None
 
     def bounded(self, count: int) -> AddedLines:
         """The first `count` lines of this view (the same arrays, nothing copied)."""
         if count >= self._count:
-            return self  # shared, with the lines it keeps (a memo hit in a wheel and sdist)
+            return self
         return AddedLines(self._index, self._numbers, count)
+
+    def block(self) -> tuple[str, array[int]] | None:
+        """The view's lines joined by `\n` and their start offsets, without a per-line object.
+
+        Only for a view of a file's first lines when the file is ASCII with `\n` as its only
+        break (most sources and bundles): the lines are then one slice of the bytes, and byte
+        offsets are character offsets. None otherwise (join the lines instead).
+        """
+        index = self._index
+        if self._numbers is not None or not self._count:
+            return None
+        data = index.data
+        if not data.isascii() or not _plain(data):
+            return None
+        # Decoded from a view of the bytes: no copy of the slice on the way.
+        text = str(memoryview(data)[: index.ends[self._count - 1]], "ascii")
+        return text, index.starts[: self._count]
 
     def lineno(self, position: int) -> int:
         """1-based line number in the file of the `position`-th line of the view."""
@@ -223,26 +238,16 @@ class AddedLines(Sequence[AddedLine]):
             position += self._count
         if not 0 <= position < self._count:
             raise IndexError("added line index out of range")
-        if self._kept is not None:
-            return self._kept[position]
         return AddedLine(self.lineno(position), self._index.text(position))
 
     def __iter__(self) -> Iterator[AddedLine]:
-        if self._kept is not None:
-            yield from self._kept
-            return
         index, numbers = self._index, self._numbers
         data, starts, ends = index.data, index.starts, index.ends
-        kept: list[AddedLine] = []
-        keep = kept.append
         for i in range(self._count):
-            line = AddedLine(
+            yield AddedLine(
                 i + 1 if numbers is None else numbers[i],
                 data[starts[i] : ends[i]].decode("utf-8", errors="replace"),
             )
-            keep(line)
-            yield line
-        self._kept = tuple(kept)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):

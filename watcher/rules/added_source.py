@@ -6,40 +6,60 @@ rules only need the added lines of source files, without comments.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from watcher.models import AddedLine, ArtifactDiff, Snapshot
+from watcher.rules.added_text import AddedText, added_text
 from watcher.rules.registry import ArtifactContext
 from watcher.rules.text import is_js, is_python
-
-#: Comment-only lines run nothing: an address in a JSDoc example is not a recipient.
-COMMENT_PREFIXES = ("//", "/*", "*", "#")
-
-
-def is_comment(line: str) -> bool:
-    """Whether a line holds only a comment (in either language)."""
-    return line.lstrip().startswith(COMMENT_PREFIXES)
 
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One added or changed source file: its path, language and the lines the release adds.
+    """One added or changed source file: its path, language and the code lines the release adds.
 
-    `joined` holds those lines joined by newlines, so that a rule runs each regex once per file
-    rather than once per line (a 400,000-line diff pays the per-call cost 400,000 times).
+    `joined` is the change's shared `AddedText` (comment-only lines blanked), so that a rule
+    runs each regex once per file rather than once per line, and no rule holds its own copy.
     """
 
     path: str
     js: bool
-    lines: tuple[AddedLine, ...]
-    joined: str
-    lowered: str
-    #: Offset of each line in `joined`.
-    starts: tuple[int, ...]
+    text: AddedText
+
+    @property
+    def joined(self) -> str:
+        """The added lines joined by newlines, comment-only lines as spaces."""
+        return self.text.joined
+
+    @property
+    def lines(self) -> Sequence[AddedLine]:
+        """The added lines (the n-th line of `joined` is the n-th of these)."""
+        lines = self.text.lines
+        assert lines is not None  # built from a change, never from a whole text
+        return lines
+
+    @property
+    def lowered(self) -> str:
+        """`joined` lower-cased, same length (built per call: rules that need it are few)."""
+        joined = self.text.joined
+        lowered = joined.lower()
+        # Lower-casing may change the length of a few characters (`İ`); needles then miss
+        # nothing that matters, but offsets would drift, so fall back to a same-length copy.
+        if len(lowered) != len(joined):
+            lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in joined)
+        return lowered
+
+    def code_linenos(self) -> set[int]:
+        """File line numbers of the added lines that hold code (not blank, not comment)."""
+        text = self.text
+        return {text.lineno(i) for i in range(len(text)) if text.line(i).strip()}
+
+    def line_text(self, lineno: int) -> str | None:
+        """The added line with this file line number, as added (None if not added)."""
+        index = self.text.index_of_lineno(lineno)
+        return None if index is None else self.text.added(index).text
 
     def mentions(self, needles: tuple[str, ...], *, lower: bool = False) -> bool:
         """Whether any needle occurs in the added lines (lower-cased first when `lower`)."""
@@ -48,38 +68,29 @@ class SourceFile:
 
     def index_of(self, offset: int) -> int:
         """Index in `lines` of the line holding `offset` of `joined`."""
-        return bisect.bisect_right(self.starts, offset) - 1
+        return self.text.index_of(offset)
 
     def line_at(self, offset: int) -> AddedLine:
         """The added line holding `offset` of `joined`."""
-        return self.lines[self.index_of(offset)]
+        return self.text.added(self.index_of(offset))
 
     def column(self, offset: int) -> int:
         """`offset` of `joined` as a position within its own line."""
-        return offset - self.starts[self.index_of(offset)]
+        return offset - self.text.starts[self.index_of(offset)]
 
     def around(self, start: int, end: int, width: int) -> str:
         """`joined[start:end]` with up to `width` characters each side, within its line."""
-        line_start = self.starts[self.index_of(start)]
-        line_end = self.joined.find("\n", end)
-        line_end = len(self.joined) if line_end == -1 else line_end
-        return self.joined[max(line_start, start - width) : min(line_end, end + width)]
+        joined = self.joined
+        line_start = self.text.starts[self.index_of(start)]
+        line_end = joined.find("\n", end)
+        line_end = len(joined) if line_end == -1 else line_end
+        return joined[max(line_start, start - width) : min(line_end, end + width)]
 
     def rest_of_line(self, offset: int, width: int) -> str:
         """Up to `width` characters of `joined` from `offset`, not past the end of its line."""
-        end = self.joined.find("\n", offset, offset + width)
-        return self.joined[offset : end if end != -1 else offset + width]
-
-
-def _source_file(path: str, js: bool, lines: tuple[AddedLine, ...]) -> SourceFile:
-    joined = "\n".join(a.text for a in lines)
-    starts = tuple(itertools.accumulate((len(a.text) + 1 for a in lines[:-1]), initial=0))
-    lowered = joined.lower()
-    # Lower-casing may change the length of a few characters (`İ`); needles then miss nothing
-    # that matters, but offsets would drift, so fall back to a same-length copy.
-    if len(lowered) != len(joined):
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in joined)
-    return SourceFile(path, js, lines, joined, lowered, starts)
+        joined = self.joined
+        end = joined.find("\n", offset, offset + width)
+        return joined[offset : end if end != -1 else offset + width]
 
 
 #: The last artifact's sources: every rule of this family reads the same files.
@@ -99,15 +110,14 @@ def changed_sources(ctx: ArtifactContext) -> tuple[SourceFile, ...]:
     sources: list[SourceFile] = []
     for change in ctx.changed_files():
         path = change.path
-        if change.new is None or change.new.is_binary:
+        if change.new is None or change.new.is_binary or not change.added_lines:
             continue
         dialect = ctx.dialect(path)
         if dialect is None:
             continue
-        file_js = dialect != "python"
-        lines = tuple(a for a in change.added_lines if a.text.strip() and not is_comment(a.text))
-        if lines:
-            sources.append(_source_file(path, file_js, lines))
+        text = added_text(change)
+        if text.joined and not text.joined.isspace():
+            sources.append(SourceFile(path, dialect != "python", text))
     # The entry keeps the diff alive, so `is` cannot be fooled by a reused id.
     result = tuple(sources)
     _CACHE[:] = [(ctx.diff, result)]

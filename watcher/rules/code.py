@@ -14,22 +14,18 @@ shell server). Purpose never weakens secrets, obfuscation or dynamic code.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from watcher.models import AddedLine, FileChange, Severity, Snapshot
+from watcher.models import AddedLine, Severity, Snapshot
 from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for
 from watcher.parse.purpose import purpose_of
 from watcher.rules import env_flow, path_match
+from watcher.rules.added_text import AddedText, added_text
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
-
-#: Comment-only lines run nothing: a URL in a JSDoc block or a commented-out call is not news.
-COMMENT_PREFIXES = ("//", "/*", "*", "#")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,66 +82,116 @@ def _c(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.MULTILINE)
 
 
-class _Text:
-    """Lines joined once, with each line's start offset, for whole-text searches."""
+def _may_match(text: AddedText, signal: Signal, pattern: re.Pattern[str] | None) -> bool:
+    """The prefilter: whether any line can match (a needle is present)."""
+    if signal.needles is not None:
+        return any(text.has(needle) for needle in signal.needles)
+    return pattern is not None and pattern.search(text.joined) is not None
 
-    def __init__(self, lines: Sequence[str]) -> None:
-        self.lines = lines
-        self.joined = "\n".join(lines)
-        self.starts = list(itertools.accumulate((len(x) + 1 for x in lines), initial=0))
 
-    def line_of(self, offset: int) -> int:
-        """Index of the line holding `offset`."""
-        return bisect.bisect_right(self.starts, offset) - 1
+def _candidates(text: AddedText, signal: Signal, pattern: re.Pattern[str]) -> Iterator[int]:
+    """Indexes of lines that may match, in order, each once."""
+    joined = text.joined
+    if signal.needles is None:
+        seen = -1
+        for match in pattern.finditer(joined):
+            index = text.index_of(match.start())
+            if index != seen:
+                seen = index
+                yield index
+        return
+    indexes: set[int] = set()
+    starts = text.starts
+    for needle in signal.needles:
+        position = joined.find(needle)
+        while position != -1:
+            index = text.index_of(position)
+            indexes.add(index)
+            if index + 1 >= len(starts):
+                break
+            # Jump to the next line: one hit per line is all a candidate needs.
+            position = joined.find(needle, starts[index + 1])
+    yield from sorted(indexes)
 
-    def may_match(self, signal: Signal, pattern: re.Pattern[str] | None) -> bool:
-        """The prefilter: whether any line can match (a needle is present)."""
-        if signal.needles is not None:
-            return any(needle in self.joined for needle in signal.needles)
-        return pattern is not None and pattern.search(self.joined) is not None
 
-    def candidates(self, signal: Signal, pattern: re.Pattern[str]) -> Iterator[int]:
-        """Indexes of lines that may match, in order, each once."""
-        if signal.needles is None:
-            seen = -1
-            for match in pattern.finditer(self.joined):
-                index = self.line_of(match.start())
-                if index != seen:
-                    seen = index
-                    yield index
+#: Below this many characters, lines are judged one by one (finding candidates is cheap).
+_DENSE_MIN = 1024 * 1024
+#: Samples taken to judge whether needles sit on most lines, and their size.
+_SAMPLES, _SAMPLE = 4, 64 * 1024
+
+
+def _dense(text: AddedText, needles: tuple[str, ...]) -> bool:
+    """Whether needles occur on about every fourth line or more (judged from samples)."""
+    joined = text.joined
+    if len(joined) < _DENSE_MIN:
+        return False
+    step = len(joined) // _SAMPLES
+    hits = lines = 0
+    for sample in range(_SAMPLES):
+        lo = sample * step
+        hi = lo + _SAMPLE
+        lines += joined.count("\n", lo, hi) + 1
+        hits += sum(joined.count(needle, lo, hi) for needle in needles)
+    return hits * 4 >= lines
+
+
+def _search(
+    text: AddedText, signal: Signal, pattern: re.Pattern[str]
+) -> Iterator[tuple[int, int, int, str]]:
+    """(line index, start, end, matched text) of the first match on every line that has one.
+
+    Comment-only lines are blank in the joined text, so they never match. Where needles sit on
+    most lines (minified bundles, string-heavy code), one search runs through the whole text
+    instead of a call per line: the same first match per line, found at C speed.
+    """
+    if signal.needles is not None and _dense(text, signal.needles):
+        yield from _search_through(text, pattern)
+        return
+    for index in _candidates(text, signal, pattern):
+        match = pattern.search(text.line(index))
+        if match is not None:
+            yield index, match.start(), match.end(), match.group(0)
+
+
+def _search_through(
+    text: AddedText, pattern: re.Pattern[str]
+) -> Iterator[tuple[int, int, int, str]]:
+    """`_search` over the whole joined text, judging each line as a search of it alone would.
+
+    A match that runs past its line's end (a `\\s` or `[^)]` crossing the newline) is not what
+    the line alone holds: that line is then searched on its own.
+    """
+    joined, starts = text.joined, text.starts
+    count = len(starts)
+    position = 0
+    while position < len(joined):
+        match = pattern.search(joined, position)
+        if match is None:
             return
-        indexes: set[int] = set()
-        for needle in signal.needles:
-            position = self.joined.find(needle)
-            while position != -1:
-                index = self.line_of(position)
-                indexes.add(index)
-                # Jump to the next line: one hit per line is all a candidate needs.
-                position = self.joined.find(needle, self.starts[index + 1])
-        yield from sorted(indexes)
-
-    def search(
-        self, signal: Signal, pattern: re.Pattern[str]
-    ) -> Iterator[tuple[int, re.Match[str]]]:
-        """(line index, match within that line) for every non-comment line that matches."""
-        for index in self.candidates(signal, pattern):
-            line = self.lines[index]
-            if line.lstrip().startswith(COMMENT_PREFIXES):
-                continue
-            match = pattern.search(line)
-            if match is not None:
-                yield index, match
+        start, end = match.span()
+        index = text.index_of(start)
+        line_start = starts[index]
+        following = starts[index + 1] if index + 1 < count else len(joined) + 1
+        if end < following:
+            yield index, start - line_start, end - line_start, match.group(0)
+        else:
+            alone = pattern.search(text.line(index))
+            if alone is not None:
+                yield index, alone.start(), alone.end(), alone.group(0)
+        if index + 1 >= count:
+            return
+        position = following
 
 
 def _text_matches(
-    text: _Text, signal: Signal, pattern: re.Pattern[str] | None, only: frozenset[int] | None
+    text: AddedText, signal: Signal, pattern: re.Pattern[str] | None, only: frozenset[int] | None
 ) -> Iterator[tuple[int, int, int, str]]:
     """(line index, start, end, matched text) of the regex path; `only`: 0-based indexes."""
     if pattern is None:
         return
-    for index, match in text.search(signal, pattern):
-        if only is None or index in only:
-            yield index, match.start(), match.end(), match.group(0)
+    for found in _search(text, signal, pattern):
+        if only is None or found[0] in only:
+            yield found
 
 
 def _had_before(ctx: ArtifactContext, signal: Signal) -> bool:
@@ -170,30 +216,9 @@ def _had_before(ctx: ArtifactContext, signal: Signal) -> bool:
             only = frozenset(n - 1 for n in facts.error_lines)
         else:
             only = None
-        if next(_text_matches(_Text(text.splitlines()), signal, pattern, only), None):
+        if next(_text_matches(AddedText.of_text(text), signal, pattern, only), None):
             return True
     return False
-
-
-#: Joined texts of the last few files scanned: every code rule scans the same added lines, and
-#: joining a 9 MB bundle's lines once instead of once per rule halves a large diff's time.
-_TEXT_CACHE: OrderedDict[int, tuple[FileChange, _Text, dict[int, int]]] = OrderedDict()
-_TEXT_CACHE_SIZE = 32
-
-
-def _added_text(change: FileChange) -> tuple[_Text, dict[int, int]]:
-    """The change's added lines as a `_Text`, and line number → index, shared by all rules."""
-    cached = _TEXT_CACHE.get(id(change))
-    # The entry keeps `change` alive, so its id cannot be reused while cached.
-    if cached is not None and cached[0] is change:
-        _TEXT_CACHE.move_to_end(id(change))
-        return cached[1], cached[2]
-    text = _Text([a.text for a in change.added_lines])
-    index = {a.lineno: i for i, a in enumerate(change.added_lines)}
-    _TEXT_CACHE[id(change)] = (change, text, index)
-    if len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
-        _TEXT_CACHE.popitem(last=False)
-    return text, index
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +246,7 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
         dialect = ctx.dialect(path)
         if dialect is None:
             continue
-        text, index_of = _added_text(change)
+        text = added_text(change)
         # Alias needles only matter to the parser: a file too large to parse skips them.
         whole = change.new.data if change.new is not None else b""
         if len(whole) > MAX_PARSE_BYTES:
@@ -231,7 +256,7 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
             for s in signals
             if s.applies_to(dialect)
             and (
-                text.may_match(s, p := s.pattern_for(dialect))
+                _may_match(text, s, p := s.pattern_for(dialect))
                 or (s.facts is not None and any(n in whole for n in s.alias_needles))
             )
         ]
@@ -240,7 +265,7 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
         wants_facts = any(s.facts is not None for s, _ in live)
         facts = facts_for(path, change.new, dialect) if wants_facts else None
         error_lines = (
-            frozenset(i for n in facts.error_lines if (i := index_of.get(n)) is not None)
+            frozenset(i for n in facts.error_lines if (i := text.index_of_lineno(n)) is not None)
             if facts is not None
             else frozenset()
         )
@@ -251,7 +276,7 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
                     found.setdefault(index, (signal, start, end, matched))
                 continue
             for spot in signal.facts(facts):
-                added = index_of.get(spot.line)
+                added = text.index_of_lineno(spot.line)
                 if added is not None:
                     found.setdefault(added, (signal, spot.start, spot.end, spot.text))
             if error_lines:

@@ -835,7 +835,7 @@ def email_bcc_added(ctx: ArtifactContext) -> Iterator[Hit]:
             continue
         package = _Package(new, not source.js)
         big = new.files[source.path].size > _MAX_TEXT
-        rows = None if big else {a.lineno for a in source.lines}
+        rows = None if big else source.code_linenos()
         sends = _sends_mail(source.path, new, text, ctx.dialect(source.path))
         sites = list(_sites(source.path, text, rows, package, sends))
         if not sites:
@@ -847,7 +847,6 @@ def email_bcc_added(ctx: ArtifactContext) -> Iterator[Hit]:
             old_package = _Package(ctx.diff.old, not source.js)
             for site in _sites(source.path, old_file, None, old_package, lambda: True):
                 before.update(a.lower() for a in site.addresses)
-        lines = {a.lineno: a.text for a in source.lines}
         reported: set[tuple[int, str]] = set()
         for site in sites:
             fresh = [a for a in site.addresses if a.lower() not in before]
@@ -861,7 +860,7 @@ def email_bcc_added(ctx: ArtifactContext) -> Iterator[Hit]:
             lineno = site.line
             if big:  # `text` is the added lines joined: its row n is the n-th added line
                 lineno = source.lines[site.line - 1].lineno
-            line = lines.get(lineno)
+            line = source.line_text(lineno)
             if line is None:
                 line = text.split("\n")[site.line - 1]
             how = " (assembled from pieces or decoded)" if site.built else ""
