@@ -1024,24 +1024,35 @@ def test_unicode_path_field_cannot_smuggle_traversal_past_a_legacy_name() -> Non
 
 def test_small_gnu_sparse_file_is_read_as_its_logical_content() -> None:
     sparse_map = b"%011o\0" % 4 + b"%011o\0" % 5  # 5 bytes of data at offset 4
-    header = A._header(
-        "package/sparse.bin",
-        5,
-        tarfile.GNUTYPE_SPARSE,
-        patches={386: sparse_map, 482: b"\0", 483: b"%011o\0" % 12},
-    )
-    data = A.gz(header + A._pad(b"hello") + A._end())
-    assert read(data, "a.tgz").files["sparse.bin"].data == b"\0\0\0\0hello\0\0\0"
+
+    def sparse(root: str) -> bytes:
+        header = A._header(
+            f"{root}/sparse.bin",
+            5,
+            tarfile.GNUTYPE_SPARSE,
+            patches={386: sparse_map, 482: b"\0", 483: b"%011o\0" % 12},
+        )
+        return A.gz(header + A._pad(b"hello") + A._end())
+
+    sdist = read(sparse("demo-1.0"), "demo-1.0.tar.gz")
+    assert sdist.files["sparse.bin"].data == b"\0\0\0\0hello\0\0\0"
+    # node-tar does not write a SparseFile entry: npm skips it, and so does the view.
+    npm = read(sparse("package"), "a.tgz")
+    assert "sparse.bin" not in npm.files
+    assert [s.kind for s in npm.specials] == [SpecialKind.SKIPPED]
 
 
 def test_member_under_a_regular_file() -> None:
     data = A.tgz([A.regular("demo-1.0/a", "x"), A.regular("demo-1.0/a/b.js", "y")])
     error = error_of(data, "demo-1.0.tar.gz")
     assert "'demo-1.0/a/b.js' lies under 'demo-1.0/a', which is a file" in str(error)
-    # npm: both are kept. (The real npm fails to make the folder `a` and keeps the file only:
-    # watcher sees one file more than npm writes; see tests/e2e/test_installed_view_e2e.py.)
-    npm = A.tgz([A.regular("package/a", "x"), A.regular("package/a/b.js", "y")])
-    assert sorted(read(npm, "a.tgz").files) == ["a", "a/b.js"]
+    # npm fails to make the folder `a` over the file and keeps the file only (checked against
+    # the real npm in tests/e2e/test_installed_view_e2e.py); the skip is shown.
+    npm = read(A.tgz([A.regular("package/a", "x"), A.regular("package/a/b.js", "y")]), "a.tgz")
+    assert sorted(npm.files) == ["a"]
+    assert npm.specials == (
+        SpecialEntry("a/b.js", SpecialKind.SKIPPED, "`a` is a file, so its folder cannot be made"),
+    )
 
 
 def test_member_under_a_symlink_whatever_the_order() -> None:
@@ -1323,3 +1334,33 @@ def test_large_members_read_straight_from_the_stream_match_tarfile() -> None:
     snapshot = read(data, "x-1.0.0.tgz")
     for name, content in files.items():
         assert snapshot.files[name.removeprefix("package/")].data == content
+
+
+def _npm_files(*members: A.Member) -> dict[str, bytes]:
+    data = A.tgz([A.regular("package/package.json", A.NPM_MANIFEST), *members])
+    snapshot = read(data, "x-1.0.0.tgz")
+    return {path: entry.data for path, entry in snapshot.files.items()}
+
+
+def test_npm_view_skips_a_file_under_a_file_and_a_file_over_a_folder() -> None:
+    # node-tar cannot make folder `a` over file `a` (EEXIST), nor replace a folder holding
+    # files by a file (ENOTEMPTY): npm writes neither, so neither is analysed as installed.
+    under = _npm_files(A.regular("package/a", "x"), A.regular("package/a/b.js", "y"))
+    assert under.keys() == {"package.json", "a"}
+    over = _npm_files(A.regular("package/a/b.js", "y"), A.regular("package/a", "x"))
+    assert over.keys() == {"package.json", "a/b.js"}
+
+
+def test_npm_view_skips_entry_types_pacote_does_not_write() -> None:
+    info, content = A.regular("package/z.js", "Z")
+    info.type = b"Z"
+    assert _npm_files((info, content)).keys() == {"package.json"}
+
+
+def test_npm_view_renames_gitignore_by_its_unstripped_folder() -> None:
+    files = _npm_files(A.regular("package/.npmignore", "n"), A.regular("other/.gitignore", "g"))
+    assert files[".npmignore"] == b"g"
+    same_root = _npm_files(
+        A.regular("package/.npmignore", "n"), A.regular("package/.gitignore", "g")
+    )
+    assert same_root == {"package.json": A.NPM_MANIFEST.encode(), ".npmignore": b"n"}

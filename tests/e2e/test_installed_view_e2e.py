@@ -13,7 +13,7 @@ the target folder, while in a real environment (a venv, the prefix scheme) it la
 interpreter's site-packages. `test_pip_target_folder` runs the `--target` form too.
 
 Every fixture is synthetic and inert: payloads are comments or strings, hosts end in `.invalid`.
-Cases where the real installer and watcher disagree are strict xfails that say how.
+Where the real installer and watcher part ways, the case is a strict xfail saying how (none today).
 """
 
 from __future__ import annotations
@@ -142,8 +142,9 @@ def _with_manifest(*members: A.Member) -> bytes:
 _INERT = A._INERT
 _BENIGN = b"module.exports = 'benign';\n"
 
-#: Tarballs where npm and watcher part ways (found by this test): npm is right (SPEC 4.1).
-NPM_DISAGREEMENTS: dict[str, tuple[Callable[[], bytes], str]] = {
+#: Tarballs where npm and watcher once parted ways (found by this test; npm is right, SPEC 4.1):
+#: what npm does with each, which the view now does too.
+NPM_EDGES: dict[str, tuple[Callable[[], bytes], str]] = {
     "file_then_folder": (
         lambda: _with_manifest(A.regular("package/a", "x"), A.regular("package/a/b.js", "y")),
         "npm cannot make the folder `a` over the file (EEXIST) and skips `a/b.js`",
@@ -156,12 +157,27 @@ NPM_DISAGREEMENTS: dict[str, tuple[Callable[[], bytes], str]] = {
         lambda: _with_manifest(_file("package/z.js", _INERT, b"Z")),
         "pacote writes File/OldFile/ContiguousFile entries only; tarfile reads type `Z` as a file",
     ),
+    "gnu_sparse_file": (
+        lambda: A.with_npm_manifest(
+            A.gz(
+                A._header(
+                    "package/sparse.js",
+                    5,
+                    b"S",
+                    patches={386: b"%011o\0" % 4 + b"%011o\0" % 5, 483: b"%011o\0" % 12},
+                )
+                + A._pad(b"hello")
+                + A._end()
+            )
+        ),
+        "node-tar does not write a GNU SparseFile entry (unsupported type): npm skips it",
+    ),
     "gitignore_across_roots": (
         lambda: _with_manifest(
             A.regular("package/.npmignore", "n"), A.regular("other/.gitignore", "g")
         ),
         "pacote looks for an earlier `.npmignore` by the unstripped path (`other/.npmignore`), "
-        "so `other/.gitignore` is renamed and overwrites `.npmignore`; watcher drops it",
+        "so `other/.gitignore` is renamed and overwrites `.npmignore`",
     ),
 }
 
@@ -206,14 +222,8 @@ def _npm_cases() -> list[object]:
         )
     for name, (build, _why) in NPM_HEADER_CASES.items():
         cases.append(pytest.param(build, id=f"header-{name}"))
-    for name, (build, reason) in NPM_DISAGREEMENTS.items():
-        cases.append(
-            pytest.param(
-                build,
-                id=f"disagrees-{name}",
-                marks=pytest.mark.xfail(raises=AssertionError, strict=True, reason=reason),
-            )
-        )
+    for name, (build, _what) in NPM_EDGES.items():
+        cases.append(pytest.param(build, id=f"edge-{name}"))
     return cases
 
 

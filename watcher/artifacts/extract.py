@@ -33,6 +33,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -109,8 +110,9 @@ class _Member:
     kind: _Kind
     data: bytes = b""
     target: str | None = None
-    #: node-tar refuses the header (a number past 2**53) and npm writes nothing for it.
-    npm_skips: bool = False
+    #: Why npm writes nothing for this entry (node-tar refuses its header, or pacote does not
+    #: write its type); None when npm writes it.
+    npm_skips: str | None = None
 
 
 def load_artifact(path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> Snapshot:
@@ -546,7 +548,13 @@ def _read_tar(
             content = _tar_content(archive, source, info)
             if len(content) != info.size:
                 raise ArchiveError(f"corrupt archive {filename}: truncated tar stream")
-            members.append(_Member(path, _Kind.FILE, data=content, npm_skips=skipped_by_npm))
+            if skipped_by_npm:
+                npm_skips: str | None = "header number node-tar rejects"
+            elif info.type not in _NPM_FILE_TYPES:
+                npm_skips = f"entry type {info.type!r} npm does not write"
+            else:
+                npm_skips = None
+            members.append(_Member(path, _Kind.FILE, data=content, npm_skips=npm_skips))
         # tarfile re-reads the byte before the next header to check the stream goes on.
         source.release(archive.offset - 1)
     hidden = _check_tar_end(source, archive.offset, filename)
@@ -566,6 +574,11 @@ def _tar_content(archive: tarfile.TarFile, source: _TarSource, info: tarfile.Tar
         return handle.read() if handle is not None else b""
     source.seek(info.offset_data)
     return source.read(info.size)
+
+
+#: The tar types node-tar (as pacote runs it) writes as files: File, OldFile, ContiguousFile.
+#: Anything else tarfile reads as a file (sparse, unknown letters) npm skips.
+_NPM_FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 
 
 #: JavaScript's largest exact integer (Number.MAX_SAFE_INTEGER).
@@ -866,6 +879,8 @@ def _npm_view(members: list[_Member], filename: str) -> Snapshot:
     files: dict[str, FileEntry] = {}
     specials: list[SpecialEntry] = []
     npmignores: set[str] = set()
+    #: Every folder the files written so far sit in.
+    folders: set[str] = set()
     for member in members:
         if member.kind is _Kind.DIR:
             continue
@@ -874,7 +889,7 @@ def _npm_view(members: list[_Member], filename: str) -> Snapshot:
         windows = _npm_path(member.path.replace("\\", "/")) if "\\" in member.path else None
         places = [p for p in dict.fromkeys((posix, windows)) if p is not None]
         if not places or member.npm_skips:
-            why = "header number node-tar rejects" if member.npm_skips else member.kind.value
+            why = member.npm_skips or member.kind.value
             specials.append(SpecialEntry(_shown_path(member.path), SpecialKind.SKIPPED, why))
             continue
         if member.kind is not _Kind.FILE:
@@ -882,10 +897,16 @@ def _npm_view(members: list[_Member], filename: str) -> Snapshot:
             kind = SpecialKind(member.kind.value)
             specials.extend(SpecialEntry(place, kind, member.target) for place in places)
             continue
+        rename = _npm_ignore_rename(member.path, npmignores)
+        if rename is False:
+            continue
         for place in places:
-            path = _npm_ignore_name(place, npmignores)
-            if path is None:
+            path = _renamed(place) if rename else place
+            blocked = _npm_blocked(path, files, folders)
+            if blocked is not None:
+                specials.append(SpecialEntry(path, SpecialKind.SKIPPED, blocked))
                 continue
+            folders.update(_parents(path))
             if path in files:
                 specials.append(SpecialEntry(path, SpecialKind.DUPLICATE, member.path))
             elif place is windows:
@@ -896,15 +917,43 @@ def _npm_view(members: list[_Member], filename: str) -> Snapshot:
     )
 
 
-def _npm_ignore_name(path: str, npmignores: set[str]) -> str | None:
-    """pacote's rename of `.gitignore` to `.npmignore` (dropped when one was already there)."""
-    directory, _, base = path.rpartition("/")
+def _npm_ignore_rename(raw: str, npmignores: set[str]) -> bool | None:
+    """pacote's rename of `.gitignore` to `.npmignore`: True to rename, False to drop the
+    entry (an `.npmignore` came first), None for any other entry.
+
+    pacote decides by the entry's path *before* the first segment is stripped, so
+    `other/.gitignore` is renamed (and overwrites `.npmignore`) even after a
+    `package/.npmignore`.
+    """
+    directory, _, base = raw.rpartition("/")
     if base == ".npmignore":
-        npmignores.add(path)
+        npmignores.add(raw)
     elif base == ".gitignore":
-        renamed = f"{directory}/.npmignore" if directory else ".npmignore"
-        return None if renamed in npmignores else renamed
-    return path
+        return (f"{directory}/.npmignore" if directory else ".npmignore") not in npmignores
+    return None
+
+
+def _renamed(path: str) -> str:
+    directory, _, _ = path.rpartition("/")
+    return f"{directory}/.npmignore" if directory else ".npmignore"
+
+
+def _parents(path: str) -> Iterator[str]:
+    parts = path.split("/")
+    for end in range(1, len(parts)):
+        yield "/".join(parts[:end])
+
+
+def _npm_blocked(path: str, files: dict[str, FileEntry], folders: set[str]) -> str | None:
+    """Why node-tar cannot write a file at `path`, or None: a file where a folder must be
+    (EEXIST: `a`, then `a/b.js`), or a folder with files where the file must be (`a/b.js`,
+    then `a`: a non-empty folder is not replaced)."""
+    for parent in _parents(path):
+        if parent in files:
+            return f"`{parent}` is a file, so its folder cannot be made"
+    if path in folders:
+        return f"`{path}` is a folder with files, which a file cannot replace"
+    return None
 
 
 def _shown_path(raw: str) -> str:
