@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 import threading
@@ -114,10 +115,14 @@ def _env(data: Path) -> dict[str, str]:
     return env
 
 
-def _run_on_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
-    """Run with stderr on a pseudo-terminal (stdout a pipe): exit code, stdout, terminal bytes."""
+def _run_on_terminal(
+    argv: list[str], env: dict[str, str], *, stdout_too: bool = False
+) -> tuple[int, bytes, bytes]:
+    """Run with stderr (and stdout when `stdout_too`, else a pipe) on a pseudo-terminal:
+    exit code, stdout, terminal bytes."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=slave)
+    stdout = slave if stdout_too else subprocess.PIPE
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=stdout, stderr=slave)
     os.close(slave)
     screen = bytearray()
     while True:
@@ -132,9 +137,43 @@ def _run_on_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, 
             break
         screen += data
     os.close(master)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
+    out = proc.stdout.read() if proc.stdout is not None else b""
     return proc.wait(timeout=60), out, bytes(screen)
+
+
+_CSI = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])")
+
+
+def _final_screen(data: bytes) -> list[str]:
+    """The lines a terminal shows at the end, for what rich sends: text, CR, LF, cursor up
+    (CSI A) and erase line (CSI K); colours and cursor visibility change nothing here."""
+    lines, row, col = [""], 0, 0
+    text = data.decode()
+    i = 0
+    while i < len(text):
+        if text[i] == "\x1b":
+            match = _CSI.match(text, i)
+            assert match is not None, repr(text[i : i + 12])
+            arg, command = match.groups()
+            if command == "A":
+                row = max(0, row - int(arg or 1))
+            elif command == "K":
+                lines[row] = lines[row][:col] if arg in ("", "0") else ""
+            i = match.end()
+            continue
+        char = text[i]
+        if char == "\r":
+            col = 0
+        elif char == "\n":
+            row, col = row + 1, 0
+            if row == len(lines):
+                lines.append("")
+        else:
+            line = lines[row].ljust(col)
+            lines[row] = line[:col] + char + line[col + 1 :]
+            col += 1
+        i += 1
+    return [line.rstrip() for line in lines]
 
 
 def _diff_argv(registry: _SlowRegistry) -> list[str]:
@@ -182,6 +221,31 @@ def test_check_shows_each_subscription_on_a_terminal_and_nothing_on_a_pipe(
     assert b"checking" not in piped.stderr and b"downloading" not in piped.stderr
     assert b"\x1b" not in piped.stderr
     assert piped.stdout == out
+
+
+def test_output_on_the_same_terminal_goes_above_the_bars_and_the_bars_leave_no_trace(
+    registry: _SlowRegistry, tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs.toml"
+    subs.write_text(
+        f'[[package]]\necosystem = "npm"\nname = "{STRUTIL}"\npinned = "2.1.3"\n'
+        f'registry = "{registry.url}/"\n'
+    )
+    # -v: log lines arrive while the bars are drawn; the console alert is written meanwhile.
+    argv = [*WATCHER, "-v", "check", "--subscriptions", str(subs)]
+    code, _, data = _run_on_terminal(argv, _env(tmp_path / "tty"), stdout_too=True)
+    assert code == 1, data.decode(errors="replace")
+    assert f"checking npm/{STRUTIL}".encode() in data  # bars were drawn
+
+    screen = _final_screen(data)
+    assert not any("━" in line or "downloading" in line for line in screen), screen
+    alert = [line for line in screen if line.startswith("=== watcher alert")]
+    assert len(alert) == 1, screen
+    assert f"npm/{STRUTIL} 2.1.3 -> 2.1.4: critical (score 95)" in screen
+    assert "VERDICT: CRITICAL   score 95/100" in screen
+    logged = [line for line in screen if " INFO watcher" in line]
+    assert logged, screen
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:", line) for line in logged), logged
 
 
 # --------------------------------------------------------------------------- closed pipes

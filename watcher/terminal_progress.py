@@ -8,10 +8,12 @@ files: their control characters are escaped and they are never read as rich mark
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import os
 import sys
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterator
+from typing import TextIO, cast
 
 from rich.console import Console
 from rich.progress import (
@@ -56,11 +58,13 @@ class TerminalProgress:
             _Amount(),
             console=Console(file=stream),
             transient=True,
-            # stdout may be a pipe: its bytes must not be moved onto the terminal.
+            # Rich's own stand-ins read a partial line as markup; `_AboveBars` never does.
             redirect_stdout=False,
+            redirect_stderr=False,
         )
+        self._stream = stream
         self._tasks = 0
-        self._log_streams: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
+        self._restore: list[Callable[[], object]] = []
 
     @contextlib.contextmanager
     def download(self, name: str, total: int | None) -> Iterator[Advance]:
@@ -97,19 +101,60 @@ class TerminalProgress:
                 self._stop()
 
     def _start(self) -> None:
-        real = sys.stderr
         self._progress.start()
-        # Log handlers hold the stderr they were made with; while the bars are drawn, lines
-        # must go through rich's stand-in for stderr so they print above the bars, not into them.
-        if sys.stderr is real:
-            return
+        # Anything written while the bars are drawn must go above them, or the next redraw
+        # overwrites it and the bars are left in the middle of it. Log handlers hold the
+        # stderr they were made with, so they are pointed at the stand-in too.
+        above = _AboveBars(self._progress.console)
+        real_stderr = sys.stderr
+        sys.stderr = cast(TextIO, above)
+        self._restore.append(lambda: setattr(sys, "stderr", real_stderr))
         for handler in logging.getLogger("watcher").handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream is real:
-                handler.setStream(sys.stderr)
-                self._log_streams.append((handler, real))
+            if isinstance(handler, logging.StreamHandler) and handler.stream is self._stream:
+                handler.setStream(cast(TextIO, above))
+                self._restore.append(functools.partial(handler.setStream, self._stream))
+        # Only a stdout on this same terminal: a pipe's or a file's bytes stay where they go.
+        if _same_terminal(sys.stdout, self._stream):
+            real_stdout = sys.stdout
+            sys.stdout = cast(TextIO, above)
+            self._restore.append(lambda: setattr(sys, "stdout", real_stdout))
+        self._restore.append(above.finish)
 
     def _stop(self) -> None:
-        for handler, real in self._log_streams:
-            handler.setStream(real)
-        self._log_streams.clear()
+        while self._restore:
+            self._restore.pop()()
         self._progress.stop()
+
+
+class _AboveBars:
+    """A stand-in for stdout/stderr while bars are shown: each whole line is printed above the
+    bars exactly as written (no markup, highlighting or wrapping); a partial line waits."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines, newline, self._partial = (self._partial + text).rpartition("\n")
+        if newline:
+            self._console.out(lines, highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def finish(self) -> None:
+        """Print a partial line left over (the bars are about to go)."""
+        if self._partial:
+            self._console.out(self._partial, highlight=False, end="")
+            self._partial = ""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _same_terminal(stdout: TextIO, terminal: TextIO) -> bool:
+    try:
+        return stdout.isatty() and os.ttyname(stdout.fileno()) == os.ttyname(terminal.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
