@@ -3,11 +3,11 @@
 
 A stock Debian or Ubuntu python refuses `pip install` outside a venv (PEP 668) and may lack
 `ensurepip`, so this needs neither: with the standard library only, it downloads the uv wheel
-pinned by sha256 in `.ci/uv-requirements.txt` from the package index (`UV_INDEX_URL`,
-`PIP_INDEX_URL`, else PyPI), checks the hash before opening it, copies its one `uv` binary
-into `.tools/uv-VERSION/` (`WATCHER_TOOLS_DIR` overrides `.tools`), and then runs
-`uv run --locked watcher ARGS...`, which builds the project's venv from `uv.lock`. Nothing
-outside the checkout (and uv's own cache) is written; a system-wide uv is left alone.
+pinned by sha256 in `.ci/uv-requirements.txt` from the package index (`UV_DEFAULT_INDEX`,
+`UV_INDEX_URL`, `PIP_INDEX_URL`, else PyPI), checks the hash before opening it, copies its
+one `uv` binary into `.tools/uv-VERSION/` (`WATCHER_TOOLS_DIR` overrides `.tools`), and then
+runs `uv run --locked watcher ARGS...`, which builds the project's venv from `uv.lock`.
+Nothing outside the checkout (and uv's own cache) is written; a system-wide uv is left alone.
 
 `python3 scripts/bootstrap.py --uv-path` only installs uv and prints where (for CI).
 """
@@ -164,7 +164,8 @@ def ensure_uv() -> Path:
     binary = target / "uv"
     if binary.is_file() and os.access(binary, os.X_OK):
         return binary
-    index = os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX
+    configured = (os.environ.get(v) for v in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"))
+    index = next((url for url in configured if url), DEFAULT_INDEX)
     filename, url = choose_wheel(index, version, hashes)
     target.mkdir(parents=True, exist_ok=True)
     print(f"bootstrap: installing uv {version} into {target} ({filename})", file=sys.stderr)
