@@ -41,7 +41,9 @@ from watcher.pipeline import (
     scan_local,
     scan_release,
 )
+from watcher.pipes import reader_may_leave
 from watcher.policy import Policy, apply_policy
+from watcher.progress import Step, reporter, reporting
 from watcher.registries import open_registry, public_counterpart, resolve_ecosystem
 from watcher.report import RENDERERS
 from watcher.report.html import diffs_for, render_html
@@ -349,7 +351,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from watcher.watch import NotifierCache, check_once, registry_sources, unreviewed
 
     subscriptions = list(load_subscriptions(args.subscriptions))
-    with open_store() as store:
+    with open_store() as store, reporter().steps(len(subscriptions)) as step:
         outcomes = check_once(
             store,
             subscriptions,
@@ -357,17 +359,15 @@ def _run_check(args: argparse.Namespace) -> int:
             NotifierCache(os.environ),
             datetime.now(UTC),
             owner_id(),
-            progress=_progress if sys.stderr.isatty() else None,
+            progress=_checking(step),
         )
-        if sys.stderr.isatty():
-            sys.stderr.write("\r\033[K")
         pending = unreviewed(store, subscriptions)
     return check_summary(outcomes, pending)
 
 
-def _progress(done: int, total: int, sub: Subscription) -> None:
-    sys.stderr.write(f"\r\033[Kchecking {done + 1}/{total}: {sub.ecosystem.value}/{sub.name}")
-    sys.stderr.flush()
+def _checking(step: Step) -> Callable[[int, int, Subscription], None]:
+    """`check_once`'s progress callback: the subscription about to be polled is the step."""
+    return lambda done, _total, sub: step(done, f"checking {sub.ecosystem.value}/{sub.name}")
 
 
 def check_summary(outcomes: Sequence[Outcome], pending: Sequence[Unreviewed]) -> int:
@@ -534,6 +534,12 @@ def _ignore_hangup() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `watcher` command; returns the exit code."""
+    # `watcher diff ... | head -1` keeps the verdict's exit code and says nothing about the pipe.
+    with reader_may_leave():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -548,6 +554,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.limits = limits_from_env(os.environ)
         args.http = http_settings_from_env(os.environ)
         with ExitStack() as stack:
+            # Bars only for a person watching: pipes, tests and the daemon's log see none.
+            if args.command != "run" and sys.stderr.isatty():
+                from watcher.terminal_progress import TerminalProgress
+
+                stack.enter_context(reporting(TerminalProgress(sys.stderr)))
             # Only the HTML page shows the diff itself; other formats need not keep it alive.
             html = getattr(args, "format", None) == "html"
             kept = stack.enter_context(keep_diffs()) if html else {}

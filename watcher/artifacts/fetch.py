@@ -21,6 +21,7 @@ from watcher.atomicfile import write_atomically
 from watcher.errors import ArtifactTooLarge, FetchError, IntegrityMismatch
 from watcher.httpclient import HttpClient
 from watcher.models import ArtifactRef
+from watcher.progress import reporter
 
 logger = logging.getLogger(__name__)
 
@@ -127,16 +128,22 @@ class Fetcher:
                     f"refusing to download {ref.filename}: {declared} bytes, over the "
                     f"{self.max_bytes}-byte limit"
                 )
+            # The body's size as iter_bytes counts it: an encoded body's Content-Length is not.
+            plain = declared.isdigit() and not response.headers.get("content-encoding")
+            total = ref.size if ref.size is not None else int(declared) if plain else None
             try:
-                for chunk in response.iter_bytes():
-                    # Content-Length can be absent or wrong (or the body content-encoded):
-                    # the running count is what actually bounds memory.
-                    if len(body) + len(chunk) > self.max_bytes:
-                        raise ArtifactTooLarge(
-                            f"refusing to download {ref.filename}: more than {self.max_bytes} bytes"
-                        )
-                    hasher.update(chunk)
-                    body += chunk
+                with reporter().download(ref.filename, total) as advance:
+                    for chunk in response.iter_bytes():
+                        # Content-Length can be absent or wrong (or the body content-encoded):
+                        # the running count is what actually bounds memory.
+                        if len(body) + len(chunk) > self.max_bytes:
+                            raise ArtifactTooLarge(
+                                f"refusing to download {ref.filename}: "
+                                f"more than {self.max_bytes} bytes"
+                            )
+                        hasher.update(chunk)
+                        body += chunk
+                        advance(len(chunk))
             # The connection dropped or timed out mid-body; retries only cover the request.
             except httpx.HTTPError as e:
                 raise FetchError(
