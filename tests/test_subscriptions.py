@@ -124,7 +124,7 @@ def test_defaults_apply_and_packages_override(tmp_path: Path) -> None:
 
 
 def test_builtin_defaults_without_a_defaults_table(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.toml", '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1"\n')
+    path = write(tmp_path, "a.toml", '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n')
     (sub,) = load_subscriptions(path)
     assert sub.interval_seconds == DEFAULT_INTERVAL_SECONDS
     assert sub.notify == DEFAULT_NOTIFY
@@ -132,7 +132,7 @@ def test_builtin_defaults_without_a_defaults_table(tmp_path: Path) -> None:
 
 
 def test_notify_duplicates_are_dropped_in_order(tmp_path: Path) -> None:
-    text = '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1"\n'
+    text = '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n'
     text += 'notify = [\n  "console",\n  "slack:#a",\n  "console",\n]\n'
     (sub,) = load_subscriptions(write(tmp_path, "a.toml", text))
     assert sub.notify == ("console", "slack:#a")
@@ -269,7 +269,7 @@ def test_missing_key_points_at_the_package_header(tmp_path: Path) -> None:
 
 
 def test_single_package_table_says_to_use_an_array(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.toml", '[package]\necosystem = "npm"\nname = "x"\npinned = "1"\n')
+    path = write(tmp_path, "a.toml", '[package]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n')
     (error,) = errors_of(path)
     assert error.startswith(f"{path}:1: package: must be an array of tables: write [[package]]")
 
@@ -304,7 +304,7 @@ def test_every_error_is_reported_in_file_order(tmp_path: Path) -> None:
 
 def test_lines_inside_multiline_strings_are_not_structure(tmp_path: Path) -> None:
     text = '[[package]]\necosystem = "npm"\nnote = """\n[[package]]\nfail_on = 1\n"""\n'
-    text += 'name = "x"\npinned = "1"\nfail_on = "bad"\n'
+    text += 'name = "x"\npinned = "1.0.0"\nfail_on = "bad"\n'
     path = write(tmp_path, "a.toml", text)
     problems = errors_of(path)
     assert f"{path}:3: package[1].note: unknown key" in problems[0]
@@ -323,7 +323,7 @@ def test_inline_package_array_errors_use_the_key_line(tmp_path: Path) -> None:
 
 
 def test_folder_with_several_files(tmp_path: Path) -> None:
-    write(tmp_path, "b.toml", '[[package]]\necosystem = "pypi"\nname = "b"\npinned = "1"\n')
+    write(tmp_path, "b.toml", '[[package]]\necosystem = "pypi"\nname = "b"\npinned = "1.0.0"\n')
     write(tmp_path, "a.toml", VALID)
     write(tmp_path, "notes.txt", "not a subscription file")
     write(tmp_path, ".a.toml.swp.toml", "this is = not [valid")
@@ -338,15 +338,15 @@ def test_folder_with_several_files(tmp_path: Path) -> None:
 def test_duplicate_across_files_names_both_places(tmp_path: Path) -> None:
     write(tmp_path, "a.toml", VALID)
     other = '# second team\n\n[[package]]\necosystem = "pypi"\nname = "MCP_Server.Fetch"\n'
-    b = write(tmp_path, "b.toml", other + 'pinned = "1"\n')
+    b = write(tmp_path, "b.toml", other + 'pinned = "1.0.0"\n')
     (error,) = errors_of(tmp_path)
     assert error.startswith(f"{b}:5: package[1].name: ")
     assert f"already subscribed at {tmp_path / 'a.toml'}:11" in error
 
 
 def test_same_name_on_both_ecosystems_is_not_a_duplicate(tmp_path: Path) -> None:
-    text = '[[package]]\necosystem = "npm"\nname = "mcp"\npinned = "1"\n'
-    text += '[[package]]\necosystem = "pypi"\nname = "mcp"\npinned = "1"\n'
+    text = '[[package]]\necosystem = "npm"\nname = "mcp"\npinned = "1.0.0"\n'
+    text += '[[package]]\necosystem = "pypi"\nname = "mcp"\npinned = "1.0.0"\n'
     assert len(load_subscriptions(write(tmp_path, "a.toml", text))) == 2
 
 

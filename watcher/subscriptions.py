@@ -73,6 +73,7 @@ __all__ = [
     "Subscription",
     "SubscriptionSet",
     "format_interval",
+    "is_concrete_version",
     "load_subscriptions",
     "parse_interval",
     "render_json",
@@ -230,6 +231,15 @@ def _check_pinned(value: str) -> str:
     return value
 
 
+def is_concrete_version(ecosystem: Ecosystem, version: str) -> bool:
+    """Whether `version` names one release (semver on npm, PEP 440 on PyPI): not `latest`,
+    not `^1.0` or `>=2`, nothing watcher cannot order against newer releases."""
+    # Imported here: `watcher.watch` imports this module.
+    from watcher.watch import version_key
+
+    return version_key(ecosystem, version) is not None
+
+
 def _check_notify(value: str) -> str:
     if value in _PLAIN_TARGETS or _SLACK_TARGET.fullmatch(value):
         return value
@@ -314,6 +324,19 @@ class _PackageModel(_Strict):
     registry: Annotated[str, AfterValidator(_check_registry)] | None = None
     allow: list[Annotated[str, AfterValidator(_check_allow)]] = []
     suppress: list[Annotated[str, AfterValidator(_check_suppress)]] = []
+
+    @field_validator("pinned")
+    @classmethod
+    def _concrete_version(cls, pinned: str, info: ValidationInfo) -> str:
+        # A tag or a range would move under the reviewer's feet: the pin is what was reviewed.
+        ecosystem = info.data.get("ecosystem")
+        if isinstance(ecosystem, Ecosystem) and not is_concrete_version(ecosystem, pinned):
+            example = "1.2.3" if ecosystem is Ecosystem.NPM else "1.2.3 or 2.0rc1"
+            raise ValueError(
+                f"must be a concrete {ecosystem.value} version such as '{example}', "
+                f"not a tag or a range (got {_got(pinned)})"
+            )
+        return pinned
 
     @field_validator("name")
     @classmethod
