@@ -402,6 +402,14 @@ def test_cli_validate_missing_default_folder(
     assert err.startswith("watcher: error: subscriptions: no such file or folder")
 
 
+@pytest.fixture
+def no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty data directory: `subscriptions list` shows the files' pins."""
+    monkeypatch.setenv("WATCHER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("WATCHER_DB_URL", raising=False)
+
+
+@pytest.mark.usefixtures("no_store")
 def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "mcp.toml", VALID)
     code, out, err = run(
@@ -415,6 +423,8 @@ def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "ecosystem": "pypi",
         "name": "mcp-server-fetch",
         "pinned": "2025.4.7",
+        "pin_from": "file",
+        "file_pinned": "2025.4.7",
         "interval": "90s",
         "interval_seconds": 90,
         "fail_on": "critical",
@@ -426,6 +436,7 @@ def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     }
 
 
+@pytest.mark.usefixtures("no_store")
 def test_cli_list_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "mcp.toml", VALID)
     code, out, _ = run(capsys, "subscriptions", "list", "--subscriptions", str(path))
@@ -435,6 +446,7 @@ def test_cli_list_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "ecosystem",
         "name",
         "pinned",
+        "pin_from",
         "interval",
         "fail_on",
         "notify",
@@ -444,12 +456,13 @@ def test_cli_list_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "npm",
         "@scope/server",
         "1.0.0",
+        "file",
         "1h",
         "medium",
         "slack:#mcp",
         f"{path}:6",
     ]
-    assert second.split()[:4] == ["pypi", "mcp-server-fetch", "2025.4.7", "90s"]
+    assert second.split()[:5] == ["pypi", "mcp-server-fetch", "2025.4.7", "file", "90s"]
     # Columns are aligned.
     assert first.index("@scope") == second.index("mcp-server") == header.index("name")
 
