@@ -124,7 +124,9 @@ def test_defaults_apply_and_packages_override(tmp_path: Path) -> None:
 
 
 def test_builtin_defaults_without_a_defaults_table(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.toml", '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n')
+    path = write(
+        tmp_path, "a.toml", '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n'
+    )
     (sub,) = load_subscriptions(path)
     assert sub.interval_seconds == DEFAULT_INTERVAL_SECONDS
     assert sub.notify == DEFAULT_NOTIFY

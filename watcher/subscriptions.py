@@ -693,7 +693,7 @@ def pin_edit(sub: Subscription, version: str) -> PinEdit:
     match = _PINNED_VALUE.match(lines[line - 1]) if line is not None else None
     if index is None or line is None or match is None:
         raise SubscriptionError(
-            [f"{sub.source}: pinned: not a `pinned = \"...\"` line watcher can update; edit it"]
+            [f'{sub.source}: pinned: not a `pinned = "..."` line watcher can update; edit it']
         )
     old = lines[line - 1]
     lines[line - 1] = old[: match.start(3)] + version + old[match.end(3) :]

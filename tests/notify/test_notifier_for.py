@@ -17,8 +17,8 @@ from watcher.notify import (
     SlackNotifier,
     WebhookNotifier,
     notifier_for,
-    slack_fallback_warning,
     slack_base_url,
+    slack_fallback_warning,
 )
 
 

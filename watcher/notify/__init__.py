@@ -58,8 +58,9 @@ def notifier_for(
     """The notifier for a notify target: `slack:#x`, `webhook` or `console`.
 
     `slack:` falls back to the console when `SLACK_BOT_TOKEN` is unset, as SPEC §3 says (the
-    commands warn once at start: `slack_fallback_warning`); `webhook` without `WATCHER_WEBHOOK_URL` is a configuration error, since
-    nobody asks for a webhook by accident. Build notifiers once per target and reuse them.
+    commands warn once at start: `slack_fallback_warning`); `webhook` without
+    `WATCHER_WEBHOOK_URL` is a configuration error, since nobody asks for a webhook by accident.
+    Build notifiers once per target and reuse them.
     """
     target = channel.strip()
     if target.startswith("slack:"):

@@ -11,7 +11,6 @@ from watcher.errors import NotifyError
 from watcher.notify.base import Alert, OperationalAlert, all_links, pin_line
 from watcher.report.text import render_text
 
-
 #: What `history` records for an alert a `ConsoleNotifier` delivered in Slack's place.
 SLACK_FALLBACK = "console, Slack not configured"
 
@@ -53,7 +52,9 @@ class ConsoleNotifier:
         self.slack_fallback = slack_fallback
 
     def __repr__(self) -> str:
-        return "ConsoleNotifier(slack_fallback=True)" if self.slack_fallback else "ConsoleNotifier()"
+        return (
+            "ConsoleNotifier(slack_fallback=True)" if self.slack_fallback else "ConsoleNotifier()"
+        )
 
     @property
     def delivered_via(self) -> str | None:
