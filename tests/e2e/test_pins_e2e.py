@@ -6,11 +6,13 @@ silently stopped. The CLI runs as a subprocess, as a user runs it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.cli import RunWatcher
+from tests.e2e.daemon import DaemonProcess
 from tests.support import packages
 from tests.support.registries import Verdaccio
 
@@ -19,9 +21,9 @@ pytestmark = pytest.mark.e2e
 NAME = "@watcher-e2e/pins-strutil"
 
 
-def release(base: packages.NpmRelease, version: str) -> packages.NpmRelease:
+def release(base: packages.NpmRelease, version: str, name: str = NAME) -> packages.NpmRelease:
     return packages.NpmRelease(
-        {**base.manifest, "name": NAME, "version": version}, base.files, base.registry_fields
+        {**base.manifest, "name": name, "version": version}, base.files, base.registry_fields
     )
 
 
@@ -77,3 +79,31 @@ def test_approve_asks_the_registry_and_writes_the_file_in_place(
     assert "older than the current pin 1.0.1" in back.stderr and "--force" in back.stderr
     checked = run_watcher("check", "--subscriptions", str(subs))
     assert (checked.returncode, checked.stdout) == (0, ""), checked.describe()
+
+
+def test_run_without_a_slack_token_warns_once_at_start(
+    npm_registry: Verdaccio, tmp_path: Path
+) -> None:
+    name = f"{NAME}-run"
+    r = release(packages.strutil_2_1_3(), "1.0.0", name)
+    npm_registry.publish(r.manifest, r.tarball(), extra=r.registry_fields)
+    subs = tmp_path / "subs.toml"
+    subs.write_text(
+        f'[[package]]\necosystem = "npm"\nname = "{name}"\npinned = "1.0.0"\n'
+        f'registry = "{npm_registry.url}/"\nnotify = ["slack:#sec", "console"]\n'
+    )
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    daemon = DaemonProcess(data_dir, subs, {"WATCHER_TICK_SECONDS": "1"}, 20.0)
+    try:
+        deadline = time.monotonic() + 20.0
+        while daemon.count(f"polled npm/{name}@1.0.0") == 0:
+            assert daemon.process.poll() is None, daemon.log()
+            assert time.monotonic() < deadline, daemon.log()
+            time.sleep(0.1)
+        assert daemon.terminate() == 0, daemon.log()
+    finally:
+        daemon.kill9()
+    warnings = [line for line in daemon.lines if "SLACK_BOT_TOKEN" in line]
+    assert len(warnings) == 1, daemon.log()
+    assert "WARNING" in warnings[0] and "alerts for slack:#sec go to the console" in warnings[0]
