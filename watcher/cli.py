@@ -564,7 +564,9 @@ def _run_approve(args: argparse.Namespace) -> int:
                     repo.record_release_seen(
                         session, ecosystem, args.name, version, published_at=published
                     )
-            repo.approve(session, ecosystem, args.name, args.version, who, args.note)
+            # What --force overrode stays on record with the approval.
+            note = "; ".join(filter(None, [args.note, refusal and f"forced: {refusal}"]))
+            repo.approve(session, ecosystem, args.name, args.version, who, note or None)
             written = replace(sub, pinned=args.version) if sub and edit else sub
             after = _pin_now(session, written, ecosystem, args.name)
         finally:

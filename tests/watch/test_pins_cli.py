@@ -123,7 +123,8 @@ def test_a_downgrade_needs_force(
     assert (code, out, err) == (0, f"npm/{NAME}: 2.1.5 -> 2.1.4 (approved by alice)\n", "")
     assert listed(capsys, subs)[NAME]["pinned"] == "2.1.4"
     code, out, _ = run(capsys, "history", NAME)
-    assert f"approved by alice at {TODAY}" in out and "2.1.5 broke" in out
+    assert f"approved by alice at {TODAY}" in out
+    assert f"2.1.5 broke; forced: 2.1.4 is older than the current pin 2.1.5 ({APPROVED})" in out
 
 
 def test_a_yanked_release_needs_force(
@@ -261,3 +262,33 @@ def test_no_warning_without_slack_targets(
     registry: FakeNpm, subs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(capsys, "check", "--subscriptions", subs) == (0, "", "")
+
+
+def test_a_forced_approval_older_than_the_files_pin_says_the_file_still_wins(
+    registry: FakeNpm, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry.publish(packages.strutil_2_1_4())  # published after 2.1.3
+    path = tmp_path / "subs.toml"
+    path.write_text(SUBSCRIPTIONS.replace('pinned = "2.1.3"', 'pinned = "2.1.4"'))
+    code, _, err = run(capsys, "approve", NAME, "2.1.3", "--subscriptions", path)
+    assert code == 2 and "older than the current pin 2.1.4 (file)" in err
+    code, out, _ = run(capsys, "approve", NAME, "2.1.3", "--force", "--subscriptions", path)
+    assert (code, out.splitlines()) == (
+        0,
+        [
+            f"npm/{NAME}: 2.1.4 -> 2.1.3 (approved by alice)",
+            f"npm/{NAME}: the pin stays 2.1.4 (file): it was published later; pass --write to "
+            "set the file's pin too",
+        ],
+    )
+    assert listed(capsys, path)[NAME]["pinned"] == "2.1.4"
+    code, out, _ = run(
+        capsys, "approve", NAME, "2.1.3", "--force", "--write", "--subscriptions", path
+    )
+    assert code == 0 and "the pin stays" not in out
+    entry = listed(capsys, path)[NAME]
+    assert (entry["pinned"], entry["pin_from"], entry["file_pinned"]) == (
+        "2.1.3",
+        APPROVED,
+        "2.1.3",
+    )
