@@ -566,8 +566,16 @@ def _run_approve(args: argparse.Namespace) -> int:
                     )
             # What --force overrode stays on record with the approval.
             note = "; ".join(filter(None, [args.note, refusal and f"forced: {refusal}"]))
-            repo.approve(session, ecosystem, args.name, args.version, who, note or None)
             written = replace(sub, pinned=args.version) if sub and edit else sub
+            repo.approve(
+                session,
+                ecosystem,
+                args.name,
+                args.version,
+                who,
+                note or None,
+                file_version=written.pinned if written else None,
+            )
             after = _pin_now(session, written, ecosystem, args.name)
         finally:
             session.close()

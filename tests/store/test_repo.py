@@ -95,6 +95,13 @@ def test_unknown_publish_times_let_the_newer_information_win(store: Store) -> No
         assert (pin.version, pin.source) == ("1.4.0", "file")
 
 
+def test_an_approval_before_the_first_sync_is_not_undone_by_it(store: Store) -> None:
+    with store.session() as s:
+        repo.approve(s, NPM, "a", "1.5.0", "alice", file_version="1.0.0", now=T0)
+        (pin,) = repo.sync_pins(s, [make_subscription("a", "1.0.0")], now=T0 + timedelta(hours=1))
+        assert (pin.version, pin.approved_by) == ("1.5.0", "alice")
+
+
 def test_an_unorderable_file_version_is_followed(store: Store) -> None:
     with store.session() as s:
         repo.sync_pins(s, [make_subscription("a", "1.0.0")], now=T0)

@@ -678,6 +678,7 @@ def approve(
     who: str,
     note: str | None = None,
     *,
+    file_version: str | None = None,
     now: datetime | None = None,
 ) -> Approval:
     """Record that `who` reviewed `version`, when and why, and re-resolve the pin.
@@ -685,7 +686,9 @@ def approve(
     The repository layer records decisions; whether a version may be approved (the registry
     has it, it is no downgrade, it is not yanked) is the caller's check. The approval becomes
     the pin unless the subscription file's version was published later (`resolve_pin`);
-    it creates the pin if there is none. `from_version` is the pin before.
+    it creates the pin if there is none. `from_version` is the pin before. `file_version`
+    is what the subscription file says now, when the caller read it: the approval was made
+    looking at it, so a sync that follows does not count it as a newer edit.
     """
     if not version.strip() or not who.strip():
         raise ValueError("approve needs a version and who approved it")
@@ -699,6 +702,9 @@ def approve(
         previous = row.version if row is not None else None
         if row is None:
             row = PinRow(ecosystem=eco, name=key, version=version, updated_at=moment)
+        if file_version is not None and row.file_version != file_version:
+            row.file_version = file_version
+            row.file_changed_at = moment
         record = ApprovalRow(
             ecosystem=eco,
             name=key,
