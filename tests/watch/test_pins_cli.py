@@ -256,6 +256,7 @@ def test_slack_without_token_warns_once_and_history_says_console(
     versions = {v["version"]: v for v in json.loads(out)["versions"]}
     alerts = versions["2.1.4"]["analyses"][0]["alerts"]
     assert {a["delivered_via"] for a in alerts} == {"console, Slack not configured"}
+    assert {a["status"] for a in alerts} == {"fallback"}
 
 
 def test_no_warning_without_slack_targets(

@@ -2,7 +2,8 @@
 
 One entry per version (oldest first): when it was seen and published, each analysis (against
 which pin, score, severity, rule-set version) with its alerts' delivery state (and the channel
-actually used when it was not the alert's own, e.g. "console, Slack not configured"), and
+actually used when it was not the alert's own, e.g. "console, Slack not configured", status
+`fallback` in JSON), and
 approvals. The pinned version says where the pin comes from, as `subscriptions list` does.
 """
 
@@ -23,7 +24,8 @@ def _time(value: datetime | None) -> str | None:
 def _alert(alert: AlertSummary) -> dict[str, Any]:
     return {
         "channel": alert.channel,
-        "status": alert.status.value,
+        # Delivered, but not to `channel`: never reported as "sent" there.
+        "status": "fallback" if alert.delivered_via else alert.status.value,
         "delivered_via": alert.delivered_via,
         "attempts": alert.attempts,
         "last_error": alert.last_error,
