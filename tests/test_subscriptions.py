@@ -124,7 +124,9 @@ def test_defaults_apply_and_packages_override(tmp_path: Path) -> None:
 
 
 def test_builtin_defaults_without_a_defaults_table(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.toml", '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1"\n')
+    path = write(
+        tmp_path, "a.toml", '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n'
+    )
     (sub,) = load_subscriptions(path)
     assert sub.interval_seconds == DEFAULT_INTERVAL_SECONDS
     assert sub.notify == DEFAULT_NOTIFY
@@ -132,7 +134,7 @@ def test_builtin_defaults_without_a_defaults_table(tmp_path: Path) -> None:
 
 
 def test_notify_duplicates_are_dropped_in_order(tmp_path: Path) -> None:
-    text = '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1"\n'
+    text = '[[package]]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n'
     text += 'notify = [\n  "console",\n  "slack:#a",\n  "console",\n]\n'
     (sub,) = load_subscriptions(write(tmp_path, "a.toml", text))
     assert sub.notify == ("console", "slack:#a")
@@ -269,7 +271,7 @@ def test_missing_key_points_at_the_package_header(tmp_path: Path) -> None:
 
 
 def test_single_package_table_says_to_use_an_array(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.toml", '[package]\necosystem = "npm"\nname = "x"\npinned = "1"\n')
+    path = write(tmp_path, "a.toml", '[package]\necosystem = "npm"\nname = "x"\npinned = "1.0.0"\n')
     (error,) = errors_of(path)
     assert error.startswith(f"{path}:1: package: must be an array of tables: write [[package]]")
 
@@ -304,7 +306,7 @@ def test_every_error_is_reported_in_file_order(tmp_path: Path) -> None:
 
 def test_lines_inside_multiline_strings_are_not_structure(tmp_path: Path) -> None:
     text = '[[package]]\necosystem = "npm"\nnote = """\n[[package]]\nfail_on = 1\n"""\n'
-    text += 'name = "x"\npinned = "1"\nfail_on = "bad"\n'
+    text += 'name = "x"\npinned = "1.0.0"\nfail_on = "bad"\n'
     path = write(tmp_path, "a.toml", text)
     problems = errors_of(path)
     assert f"{path}:3: package[1].note: unknown key" in problems[0]
@@ -323,7 +325,7 @@ def test_inline_package_array_errors_use_the_key_line(tmp_path: Path) -> None:
 
 
 def test_folder_with_several_files(tmp_path: Path) -> None:
-    write(tmp_path, "b.toml", '[[package]]\necosystem = "pypi"\nname = "b"\npinned = "1"\n')
+    write(tmp_path, "b.toml", '[[package]]\necosystem = "pypi"\nname = "b"\npinned = "1.0.0"\n')
     write(tmp_path, "a.toml", VALID)
     write(tmp_path, "notes.txt", "not a subscription file")
     write(tmp_path, ".a.toml.swp.toml", "this is = not [valid")
@@ -338,15 +340,15 @@ def test_folder_with_several_files(tmp_path: Path) -> None:
 def test_duplicate_across_files_names_both_places(tmp_path: Path) -> None:
     write(tmp_path, "a.toml", VALID)
     other = '# second team\n\n[[package]]\necosystem = "pypi"\nname = "MCP_Server.Fetch"\n'
-    b = write(tmp_path, "b.toml", other + 'pinned = "1"\n')
+    b = write(tmp_path, "b.toml", other + 'pinned = "1.0.0"\n')
     (error,) = errors_of(tmp_path)
     assert error.startswith(f"{b}:5: package[1].name: ")
     assert f"already subscribed at {tmp_path / 'a.toml'}:11" in error
 
 
 def test_same_name_on_both_ecosystems_is_not_a_duplicate(tmp_path: Path) -> None:
-    text = '[[package]]\necosystem = "npm"\nname = "mcp"\npinned = "1"\n'
-    text += '[[package]]\necosystem = "pypi"\nname = "mcp"\npinned = "1"\n'
+    text = '[[package]]\necosystem = "npm"\nname = "mcp"\npinned = "1.0.0"\n'
+    text += '[[package]]\necosystem = "pypi"\nname = "mcp"\npinned = "1.0.0"\n'
     assert len(load_subscriptions(write(tmp_path, "a.toml", text))) == 2
 
 
@@ -402,6 +404,14 @@ def test_cli_validate_missing_default_folder(
     assert err.startswith("watcher: error: subscriptions: no such file or folder")
 
 
+@pytest.fixture
+def no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty data directory: `subscriptions list` shows the files' pins."""
+    monkeypatch.setenv("WATCHER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("WATCHER_DB_URL", raising=False)
+
+
+@pytest.mark.usefixtures("no_store")
 def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "mcp.toml", VALID)
     code, out, err = run(
@@ -415,6 +425,8 @@ def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "ecosystem": "pypi",
         "name": "mcp-server-fetch",
         "pinned": "2025.4.7",
+        "pin_from": "file",
+        "file_pinned": "2025.4.7",
         "interval": "90s",
         "interval_seconds": 90,
         "fail_on": "critical",
@@ -426,6 +438,7 @@ def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     }
 
 
+@pytest.mark.usefixtures("no_store")
 def test_cli_list_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "mcp.toml", VALID)
     code, out, _ = run(capsys, "subscriptions", "list", "--subscriptions", str(path))
@@ -435,6 +448,7 @@ def test_cli_list_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "ecosystem",
         "name",
         "pinned",
+        "pin_from",
         "interval",
         "fail_on",
         "notify",
@@ -444,12 +458,13 @@ def test_cli_list_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "npm",
         "@scope/server",
         "1.0.0",
+        "file",
         "1h",
         "medium",
         "slack:#mcp",
         f"{path}:6",
     ]
-    assert second.split()[:4] == ["pypi", "mcp-server-fetch", "2025.4.7", "90s"]
+    assert second.split()[:5] == ["pypi", "mcp-server-fetch", "2025.4.7", "file", "90s"]
     # Columns are aligned.
     assert first.index("@scope") == second.index("mcp-server") == header.index("name")
 

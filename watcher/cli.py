@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -50,14 +51,21 @@ from watcher.report.html import diffs_for, render_html
 from watcher.rules import REGISTRY
 from watcher.subscriptions import (
     DEFAULT_PATH,
+    PinSources,
     Subscription,
+    SubscriptionSet,
     load_subscriptions,
+    normalize_name,
+    pin_edit,
     render_json,
     render_table,
 )
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from watcher.store.db import Store
+    from watcher.store.repo import Pin
     from watcher.watch import Outcome, Unreviewed
 
 logger = logging.getLogger("watcher")
@@ -208,9 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     approve = commands.add_parser("approve", help="review done: move the pin to VERSION")
     approve.add_argument("name", help="package name")
-    approve.add_argument("version", help="the reviewed version")
-    approve.add_argument("--ecosystem", choices=[e.value for e in Ecosystem])
+    approve.add_argument("version", help="the reviewed version (one the registry has)")
+    _registry_options(approve)
     approve.add_argument("--note", help="why (kept in history)")
+    approve.add_argument(
+        "--force", action="store_true", help="approve a downgrade or a yanked release too"
+    )
+    approve.add_argument(
+        "--write",
+        action="store_true",
+        help="also set `pinned` in the subscription file (comments and layout kept)",
+    )
+    _subscriptions_option(approve)
     approve.set_defaults(run=_run_approve)
 
     history = commands.add_parser("history", help="what was seen, scored and alerted for NAME")
@@ -338,7 +355,42 @@ def _run_subscriptions_validate(args: argparse.Namespace) -> None:
 def _run_subscriptions_list(args: argparse.Namespace) -> None:
     subscriptions = load_subscriptions(args.subscriptions)
     render = render_json if args.format == "json" else render_table
-    sys.stdout.write(render(subscriptions))
+    sys.stdout.write(render(subscriptions, _effective_pins(subscriptions)))
+
+
+def _effective_pins(subscriptions: SubscriptionSet) -> PinSources:
+    """Each package's pin as `check` will use it (the store's approvals weighed against the
+    files); the files alone when there is no store yet, which is not created to look."""
+    from sqlalchemy.engine import make_url
+
+    from watcher.store import repo
+    from watcher.store.db import database_url, open_store
+
+    url = make_url(database_url())
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return {}
+    with open_store() as store:
+        session = store.session()
+        try:
+            pins = repo.effective_pins(session, subscriptions)
+        finally:
+            session.close()
+    return {s.key: (p.version, p.source) for s, p in zip(subscriptions, pins, strict=True)}
+
+
+def _warn_slack_fallback(subscriptions: Sequence[Subscription]) -> None:
+    """Say once, at start, that `slack:` alerts will go to the console (not fatal: the shipped
+    subscriptions must run without Slack), visibly at the default log level."""
+    from watcher.notify import slack_fallback_warning
+
+    message = slack_fallback_warning((t for s in subscriptions for t in s.notify), os.environ)
+    if message is None:
+        return
+    if logger.isEnabledFor(logging.WARNING):
+        logger.warning(message)
+    else:
+        # `check` logs errors only by default; this must still be seen.
+        print(f"watcher: warning: {message}", file=sys.stderr)
 
 
 # The store, the daemon and the notifiers (SQLAlchemy, alembic, APScheduler, slack-sdk) are
@@ -351,6 +403,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from watcher.watch import NotifierCache, check_once, registry_sources, unreviewed
 
     subscriptions = list(load_subscriptions(args.subscriptions))
+    _warn_slack_fallback(subscriptions)
     with open_store() as store, reporter().steps(len(subscriptions)) as step:
         outcomes = check_once(
             store,
@@ -362,7 +415,19 @@ def _run_check(args: argparse.Namespace) -> int:
             progress=_checking(step),
         )
         pending = unreviewed(store, subscriptions)
-    return check_summary(outcomes, pending)
+        pins = _current_pins(store, subscriptions)
+    return check_summary(outcomes, pending, pins)
+
+
+def _current_pins(store: Store, subscriptions: Sequence[Subscription]) -> PinSources:
+    from watcher.store import repo
+
+    session = store.session()
+    try:
+        pins = repo.current_pins(session, [(s.ecosystem, s.name) for s in subscriptions])
+    finally:
+        session.close()
+    return {key: (pin.version, pin.source) for key, pin in pins.items()}
 
 
 def _checking(step: Step) -> Callable[[int, int, Subscription], None]:
@@ -370,8 +435,13 @@ def _checking(step: Step) -> Callable[[int, int, Subscription], None]:
     return lambda done, _total, sub: step(done, f"checking {sub.ecosystem.value}/{sub.name}")
 
 
-def check_summary(outcomes: Sequence[Outcome], pending: Sequence[Unreviewed]) -> int:
+def check_summary(
+    outcomes: Sequence[Outcome], pending: Sequence[Unreviewed], pins: PinSources | None = None
+) -> int:
     """Print `watcher check`'s lines; its exit code.
+
+    Each line ends with where its pin comes from (`[pin: file]`), as `subscriptions list`
+    shows it; `pins` are the effective pins by `Subscription.key`.
 
     1 when a release newer than a pin reached its subscription's `fail_on` (analysed now or
     on an earlier run and not approved since); else 2 when a poll failed (the check could not
@@ -385,6 +455,7 @@ def check_summary(outcomes: Sequence[Outcome], pending: Sequence[Unreviewed]) ->
             print(
                 f"{outcome.ecosystem.value}/{outcome.name} {outcome.pinned} -> "
                 f"{outcome.version}: {report.severity.value} (score {report.score})"
+                + _pin_note(pins, outcome.ecosystem, outcome.name, outcome.pinned)
             )
         elif outcome.error is not None:
             what = f"{outcome.name}@{outcome.version}" if outcome.version else outcome.name
@@ -394,10 +465,16 @@ def check_summary(outcomes: Sequence[Outcome], pending: Sequence[Unreviewed]) ->
             print(
                 f"{item.ecosystem.value}/{item.name} {item.pinned} -> {item.version}: "
                 f"{item.severity.value} (score {item.score}, analysed earlier, not approved)"
+                f" [pin: {item.pin_source}]"
             )
     if pending:
         return 1
     return 2 if any(o.error for o in outcomes) else 0
+
+
+def _pin_note(pins: PinSources | None, ecosystem: Ecosystem, name: str, pinned: str) -> str:
+    version, source = (pins or {}).get((ecosystem, normalize_name(ecosystem, name)), ("", ""))
+    return f" [pin: {source}]" if version == pinned and source else ""
 
 
 def _run_daemon(args: argparse.Namespace) -> int:
@@ -406,6 +483,7 @@ def _run_daemon(args: argparse.Namespace) -> int:
     from watcher.watch import NotifierCache, registry_sources
 
     subscriptions = list(load_subscriptions(args.subscriptions))
+    _warn_slack_fallback(subscriptions)
     tick, workers = settings_from_env(os.environ)
     with open_store() as store:
         daemon = Daemon(
@@ -446,20 +524,138 @@ def _store_ecosystem(store: Store, name: str, explicit: str | None) -> Ecosystem
 
 
 def _run_approve(args: argparse.Namespace) -> int:
+    """Approve a release the registry has; refuse a downgrade or a yanked one without --force.
+
+    Nothing is recorded when a check fails, and with --write the file's new text is prepared
+    (and checked) before the approval is recorded, then written whole.
+    """
     from watcher.store import repo
     from watcher.store.db import open_store
+    from watcher.watch import registry_sources
 
     who = os.environ.get("WATCHER_USER", "").strip() or getpass.getuser()
+    sub = _approved_subscription(args)
+    edit = pin_edit(sub, args.version) if args.write and sub is not None else None
     with open_store() as store:
-        ecosystem = _store_ecosystem(store, args.name, args.ecosystem)
+        ecosystem = sub.ecosystem if sub else _store_ecosystem(store, args.name, args.ecosystem)
+        target = sub or _command_line_subscription(ecosystem, args.name)
+        if args.registry:
+            target = replace(target, registry=args.registry)
+        registry = registry_sources(_http(args), cache_dir())(target).registry
+        label = f"{ecosystem.value}/{args.name}"
+        info = registry.package(args.name)
+        if args.version not in info.versions:
+            raise UsageError(
+                f"{label} has no version '{args.version}' on its registry; nothing approved, "
+                "the pin is unchanged"
+            )
+        yanked = registry.release(args.name, args.version).yanked
         session = store.session()
         try:
-            approval = repo.approve(session, ecosystem, args.name, args.version, who, args.note)
+            before = _pin_now(session, sub, ecosystem, args.name)
+            refusal = _refusal(ecosystem, args.version, before, yanked)
+            if refusal is not None and not args.force:
+                raise UsageError(f"{label}: {refusal}; pass --force to approve it anyway")
+            # The pin is the later *published* of the file's and the approval's: record the
+            # registry's publish times of the versions in play.
+            for version in {args.version, sub.pinned if sub else args.version}:
+                published = info.versions.get(version)
+                if published is not None:
+                    repo.record_release_seen(
+                        session, ecosystem, args.name, version, published_at=published
+                    )
+            # What --force overrode stays on record with the approval.
+            note = "; ".join(filter(None, [args.note, refusal and f"forced: {refusal}"]))
+            written = replace(sub, pinned=args.version) if sub and edit else sub
+            repo.approve(
+                session,
+                ecosystem,
+                args.name,
+                args.version,
+                who,
+                note or None,
+                file_version=written.pinned if written else None,
+            )
+            after = _pin_now(session, written, ecosystem, args.name)
         finally:
             session.close()
-    before = approval.from_version or "(no pin)"
-    print(f"{ecosystem.value}/{args.name}: {before} -> {approval.to_version} (approved by {who})")
+    if edit is not None:
+        write_atomically(edit.path, edit.data)
+    was = before.version if before is not None else "(no pin)"
+    print(f"{label}: {was} -> {args.version} (approved by {who})")
+    if edit is not None:
+        print(f'{edit.path}:{edit.line}: pinned = "{args.version}"')
+    if after is not None and after.version != args.version:
+        # A forced downgrade below the file's pin: the file's release is the later one.
+        print(
+            f"{label}: the pin stays {after.version} ({after.source}): it was published later; "
+            "pass --write to set the file's pin too"
+        )
     return 0
+
+
+def _approved_subscription(args: argparse.Namespace) -> Subscription | None:
+    """The subscription of the package being approved, when a subscription file has it.
+
+    Without the default folder, approve works from the store alone; `--write` and an explicit
+    `--subscriptions` need the file.
+    """
+    path: Path = args.subscriptions
+    if not path.exists() and path == DEFAULT_PATH and not args.write:
+        return None
+    found = [
+        s
+        for s in load_subscriptions(path)
+        if normalize_name(s.ecosystem, s.name) == normalize_name(s.ecosystem, args.name)
+        and (args.ecosystem is None or s.ecosystem.value == args.ecosystem)
+    ]
+    if len(found) > 1:
+        raise UsageError(f"'{args.name}' is subscribed on both npm and PyPI; pass --ecosystem")
+    if not found and args.write:
+        raise UsageError(f"--write: '{args.name}' is not subscribed in {path}")
+    return found[0] if found else None
+
+
+def _command_line_subscription(ecosystem: Ecosystem, name: str) -> Subscription:
+    """A stand-in subscription for a package no file lists: where its registry is."""
+    from watcher.subscriptions import DEFAULT_FAIL_ON, DEFAULT_INTERVAL_SECONDS
+
+    return Subscription(
+        ecosystem=ecosystem,
+        name=name,
+        pinned="",
+        interval_seconds=DEFAULT_INTERVAL_SECONDS,
+        notify=(),
+        fail_on=DEFAULT_FAIL_ON,
+        registry=None,
+        allow=(),
+        source="command line",
+    )
+
+
+def _pin_now(
+    session: Session, sub: Subscription | None, ecosystem: Ecosystem, name: str
+) -> Pin | None:
+    """The effective pin: the file's weighed against the store's approvals, else the store's."""
+    from watcher.store import repo
+
+    if sub is not None:
+        return repo.effective_pins(session, [sub])[0]
+    return repo.current_pin(session, ecosystem, name)
+
+
+def _refusal(ecosystem: Ecosystem, version: str, before: Pin | None, yanked: bool) -> str | None:
+    """Why approving `version` needs --force, if it does."""
+    from watcher.watch import version_key
+
+    if yanked:
+        return f"{version} is yanked"
+    if before is None:
+        return None
+    new, current = version_key(ecosystem, version), version_key(ecosystem, before.version)
+    if new is not None and current is not None and new[0] < current[0]:
+        return f"{version} is older than the current pin {before.version} ({before.source})"
+    return None
 
 
 def _run_history(args: argparse.Namespace) -> int:

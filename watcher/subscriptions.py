@@ -40,7 +40,7 @@ import difflib
 import json
 import re
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -73,8 +73,11 @@ __all__ = [
     "Subscription",
     "SubscriptionSet",
     "format_interval",
+    "is_concrete_version",
     "load_subscriptions",
+    "PinEdit",
     "parse_interval",
+    "pin_edit",
     "render_json",
     "render_table",
 ]
@@ -230,6 +233,15 @@ def _check_pinned(value: str) -> str:
     return value
 
 
+def is_concrete_version(ecosystem: Ecosystem, version: str) -> bool:
+    """Whether `version` names one release (semver on npm, PEP 440 on PyPI): not `latest`,
+    not `^1.0` or `>=2`, nothing watcher cannot order against newer releases."""
+    # Imported here: `watcher.watch` imports this module.
+    from watcher.watch import version_key
+
+    return version_key(ecosystem, version) is not None
+
+
 def _check_notify(value: str) -> str:
     if value in _PLAIN_TARGETS or _SLACK_TARGET.fullmatch(value):
         return value
@@ -314,6 +326,19 @@ class _PackageModel(_Strict):
     registry: Annotated[str, AfterValidator(_check_registry)] | None = None
     allow: list[Annotated[str, AfterValidator(_check_allow)]] = []
     suppress: list[Annotated[str, AfterValidator(_check_suppress)]] = []
+
+    @field_validator("pinned")
+    @classmethod
+    def _concrete_version(cls, pinned: str, info: ValidationInfo) -> str:
+        # A tag or a range would move under the reviewer's feet: the pin is what was reviewed.
+        ecosystem = info.data.get("ecosystem")
+        if isinstance(ecosystem, Ecosystem) and not is_concrete_version(ecosystem, pinned):
+            example = "1.2.3" if ecosystem is Ecosystem.NPM else "1.2.3 or 2.0rc1"
+            raise ValueError(
+                f"must be a concrete {ecosystem.value} version such as '{example}', "
+                f"not a tag or a range (got {_got(pinned)})"
+            )
+        return pinned
 
     @field_validator("name")
     @classmethod
@@ -628,15 +653,80 @@ def _s(n: int) -> str:
     return "" if n == 1 else "s"
 
 
+# --- Writing a pin back (`watcher approve --write`) ----------------------------------------
+
+_PINNED_VALUE = re.compile(r"""(\s*(?:pinned|"pinned"|'pinned')\s*=\s*)(["'])([^"'\\\n]*)\2""")
+
+
+@dataclass(frozen=True, slots=True)
+class PinEdit:
+    """A subscription file with one `pinned` value replaced, ready to be written whole."""
+
+    path: Path
+    line: int
+    data: bytes
+
+
+def pin_edit(sub: Subscription, version: str) -> PinEdit:
+    """`sub`'s file with its `pinned = "..."` line saying `version`, all else byte for byte.
+
+    A line-level edit rather than a TOML round trip: comments, order, quoting and blank lines
+    are the team's, and a reviewer of the commit should see one changed line. The result is
+    parsed again and must differ from the old file in that one value only. Raises
+    SubscriptionError when the pin is not on a `pinned = "..."` line of its own (an inline
+    table, say): edit such a file by hand.
+    """
+    where, _, header = sub.source.rpartition(":")
+    path = Path(where)
+    if not is_concrete_version(sub.ecosystem, version) or any(c in version for c in "\"'\\"):
+        raise SubscriptionError([f"{sub.source}: pinned: cannot write {version!r}"])
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+        expected = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise SubscriptionError([f"{where}: cannot update the pin: {e}"]) from e
+    layout = _Layout(text)
+    index = next((i for i, t in enumerate(layout.packages()) if str(t.line) == header), None)
+    line = layout.packages()[index].keys.get("pinned") if index is not None else None
+    lines = text.splitlines(keepends=True)
+    match = _PINNED_VALUE.match(lines[line - 1]) if line is not None else None
+    if index is None or line is None or match is None:
+        raise SubscriptionError(
+            [f'{sub.source}: pinned: not a `pinned = "..."` line watcher can update; edit it']
+        )
+    old = lines[line - 1]
+    lines[line - 1] = old[: match.start(3)] + version + old[match.end(3) :]
+    new = "".join(lines)
+    expected["package"][index]["pinned"] = version
+    if tomllib.loads(new) != expected:
+        raise SubscriptionError([f"{sub.source}: pinned: the file's layout defeats the update"])
+    return PinEdit(path, line, new.encode("utf-8"))
+
+
 # --- Listing --------------------------------------------------------------------------------
 
+#: A package's effective pin as the store resolves it: (version, source), by `Subscription.key`.
+PinSources = Mapping[tuple[Ecosystem, str], tuple[str, str]]
 
-def as_dict(sub: Subscription) -> dict[str, object]:
-    """A subscription as JSON-ready data (the `subscriptions list --format json` items)."""
+
+def _effective(sub: Subscription, pins: PinSources | None) -> tuple[str, str]:
+    return (pins or {}).get(sub.key, (sub.pinned, "file"))
+
+
+def as_dict(sub: Subscription, pins: PinSources | None = None) -> dict[str, object]:
+    """A subscription as JSON-ready data (the `subscriptions list --format json` items).
+
+    `pinned` is the effective pin (`pins`, else the file's), `pin_from` where it comes from,
+    `file_pinned` what the file says.
+    """
+    pinned, source = _effective(sub, pins)
     return {
         "ecosystem": sub.ecosystem.value,
         "name": sub.name,
-        "pinned": sub.pinned,
+        "pinned": pinned,
+        "pin_from": source,
+        "file_pinned": sub.pinned,
         "interval": format_interval(sub.interval_seconds),
         "interval_seconds": sub.interval_seconds,
         "fail_on": sub.fail_on.value,
@@ -648,27 +738,28 @@ def as_dict(sub: Subscription) -> dict[str, object]:
     }
 
 
-def render_json(subs: SubscriptionSet) -> str:
+def render_json(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
     """One JSON object: `{"schema": 1, "files": [...], "subscriptions": [...]}` and a newline."""
     payload = {
         "schema": 1,
         "files": list(subs.files),
-        "subscriptions": [as_dict(s) for s in subs],
+        "subscriptions": [as_dict(s, pins) for s in subs],
     }
     return json.dumps(payload, indent=2) + "\n"
 
 
-_COLUMNS = ("ecosystem", "name", "pinned", "interval", "fail_on", "notify", "source")
+_COLUMNS = ("ecosystem", "name", "pinned", "pin_from", "interval", "fail_on", "notify", "source")
 
 
-def render_table(subs: SubscriptionSet) -> str:
-    """An aligned text table with a header row, one subscription per line."""
+def render_table(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
+    """An aligned text table with a header row, one subscription per line; `pinned` is the
+    effective pin and `pin_from` where it comes from (`file` or `approved by WHO on DATE`)."""
     rows = [list(_COLUMNS)]
     rows += [
         [
             sub.ecosystem.value,
             sub.name,
-            sub.pinned,
+            *_effective(sub, pins),
             format_interval(sub.interval_seconds),
             sub.fail_on.value,
             ",".join(sub.notify),

@@ -51,7 +51,7 @@ from watcher.errors import NotifyError, VersionNotFound, WatcherError
 from watcher.httpclient import HttpClient
 from watcher.logs import package_context, tag_package, untag_package
 from watcher.models import Ecosystem, PackageInfo, Report, Severity
-from watcher.notify import Notifier, notifier_for
+from watcher.notify import ConsoleNotifier, Notifier, notifier_for
 from watcher.notify.base import Alert, ConfirmingNotifier, OperationalAlert
 from watcher.pipeline import Sources, diff_release
 from watcher.policy import apply_policy
@@ -566,6 +566,7 @@ def _alert(pending: repo.PendingAlert) -> Alert | OperationalAlert:
             rules,
             pending.channel,
         ),
+        pin_source=pending.pin_source,
     )
 
 
@@ -654,8 +655,15 @@ def deliver(
                 repo.mark_failed(session, pending.id, str(e), now=now, permanent=True)
                 logger.error("alert for %s to %s failed for good: %s", label, pending.channel, e)
                 continue
-            repo.mark_sent(session, pending.id, now=now, remote_ref=remote_ref)
-            logger.info("alert for %s delivered to %s", label, pending.channel)
+            # A `slack:` alert written to the console must not read as sent to Slack.
+            via = notifier.delivered_via if isinstance(notifier, ConsoleNotifier) else None
+            repo.mark_sent(session, pending.id, now=now, remote_ref=remote_ref, delivered_via=via)
+            logger.info(
+                "alert for %s delivered to %s%s",
+                label,
+                pending.channel,
+                f" ({via})" if via else "",
+            )
             sent += 1
     finally:
         if tag is not None:
@@ -697,6 +705,8 @@ class Unreviewed:
     version: str
     severity: Severity
     score: int
+    #: Where the pin came from: `file` or `approved by WHO on DATE` (`repo.Pin.source`).
+    pin_source: str = "file"
 
 
 def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unreviewed]:
@@ -715,6 +725,7 @@ def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unre
         rows = repo.pinned_analyses(
             session, [(s.ecosystem, s.name, s.pinned) for s in subs], rules_version(), severities
         )
+        pins = repo.current_pins(session, [(s.ecosystem, s.name) for s in subs]) if rows else {}
     finally:
         session.close()
     by_package: dict[tuple[Ecosystem, str], list[repo.PinnedAnalysis]] = {}
@@ -726,9 +737,11 @@ def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unre
         if not analyses:
             continue
         pin = analyses[0].pin
+        current = pins.get((sub.ecosystem, normalize_name(sub.ecosystem, sub.name)))
+        source = current.source if current is not None and current.version == pin else "file"
         newer = set(candidate_versions(sub.ecosystem, [a.new_version for a in analyses], pin))
         found.extend(
-            Unreviewed(sub.ecosystem, sub.name, pin, a.new_version, a.severity, a.score)
+            Unreviewed(sub.ecosystem, sub.name, pin, a.new_version, a.severity, a.score, source)
             for a in sorted(analyses, key=lambda a: a.order)
             if a.new_version in newer and reaches(a.severity, sub.fail_on)
         )

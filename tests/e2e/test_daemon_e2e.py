@@ -153,7 +153,17 @@ def test_daemon_alerts_once_then_check_gates_until_approved(
     checked = run_watcher("check", "--subscriptions", str(subscriptions), data_dir=data_dir)
     assert checked.returncode == 1, checked.describe()
     assert f"npm/{NAME} 1.0.0 -> 1.0.1: critical" in checked.stdout
-    approved = run_watcher("approve", NAME, "1.0.2", "--note", "reviewed", data_dir=data_dir)
+    # The file says where the registry is: approve asks it whether 1.0.2 exists.
+    approved = run_watcher(
+        "approve",
+        NAME,
+        "1.0.2",
+        "--note",
+        "reviewed",
+        "--subscriptions",
+        str(subscriptions),
+        data_dir=data_dir,
+    )
     assert approved.returncode == 0, approved.describe()
     assert approved.stdout.startswith(f"npm/{NAME}: 1.0.0 -> 1.0.2 (approved by ")
     checked = run_watcher("check", "--subscriptions", str(subscriptions), data_dir=data_dir)

@@ -18,6 +18,7 @@ from watcher.notify import (
     WebhookNotifier,
     notifier_for,
     slack_base_url,
+    slack_fallback_warning,
 )
 
 
@@ -31,9 +32,18 @@ def test_slack_with_token_posts_to_the_configured_api(server: RecordingServer) -
 
 
 def test_slack_without_token_falls_back_to_console(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="watcher")
-    assert isinstance(notifier_for("slack:#mcp", {}), ConsoleNotifier)
-    assert "SLACK_BOT_TOKEN is not set" in caplog.text
+    caplog.set_level(logging.DEBUG, logger="watcher")
+    notifier = notifier_for("slack:#mcp", {})
+    assert isinstance(notifier, ConsoleNotifier)
+    # It says what it stands in for; the one warning is the commands' (at start), not per target.
+    assert notifier.delivered_via == "console, Slack not configured"
+    assert caplog.text == ""
+    assert slack_fallback_warning(["console", "slack:#b", "slack:#a", "slack:#b"], {}) == (
+        "SLACK_BOT_TOKEN is not set: alerts for slack:#a, slack:#b go to the console instead "
+        "of Slack"
+    )
+    assert slack_fallback_warning(["slack:#a"], {"SLACK_BOT_TOKEN": "xoxb-1"}) is None
+    assert slack_fallback_warning(["console", "webhook"], {}) is None
 
 
 def test_webhook_and_console() -> None:

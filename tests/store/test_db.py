@@ -39,7 +39,7 @@ def test_migrations_create_the_schema_from_empty_and_are_idempotent(db_url: str)
         migrate(engine)
         assert set(inspect(engine).get_table_names()) == TABLES
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert head == "0002"
+        assert head == "0003"
         migrate(engine)  # second run: nothing to do, nothing fails
         store = Store(engine)
         assert _revision(store) == head

@@ -38,9 +38,14 @@ def test_sync_pins_inserts_new_pins_and_schedules_a_first_poll(store: Store) -> 
     assert {t.name for t in due} == {"a", "b"}
 
 
-def test_an_approval_wins_over_the_file_until_the_file_changes(store: Store) -> None:
+def test_the_pin_is_the_later_published_of_file_and_approval(store: Store) -> None:
+    published = {"1.0.0": 0, "1.1.0": 1, "1.2.0": 2, "1.3.0": 3}
     with store.session() as s:
         repo.sync_pins(s, [make_subscription("a", "1.0.0")], now=T0)
+        for version, day in published.items():
+            repo.record_release_seen(
+                s, NPM, "a", version, published_at=T0 + timedelta(days=day), now=T0
+            )
         approval = repo.approve(s, NPM, "a", "1.2.0", "alice@example.com", "diff reviewed", now=T0)
         assert (approval.from_version, approval.to_version, approval.who) == (
             "1.0.0",
@@ -48,20 +53,53 @@ def test_an_approval_wins_over_the_file_until_the_file_changes(store: Store) -> 
             "alice@example.com",
         )
         assert approval.at == T0 and approval.note == "diff reviewed"
+        assert repo.pinned(s, NPM, "a") == "1.2.0"
 
         # The file still says 1.0.0: the approval stands.
         (pin,) = repo.sync_pins(s, [make_subscription("a", "1.0.0")], now=T0 + timedelta(hours=1))
         assert (pin.version, pin.approved_by, pin.approved_at) == ("1.2.0", "alice@example.com", T0)
+        assert pin.source == f"approved by alice@example.com on {T0.date().isoformat()}"
 
-        # The file moves, but to a version below the pin: never backwards.
+        # The file moves to a release published before the approved one: the approval stands.
         (pin,) = repo.sync_pins(s, [make_subscription("a", "1.1.0")], now=T0 + timedelta(hours=2))
         assert pin.version == "1.2.0"
 
-        # The file moves past the pin: the file wins.
+        # The file moves to a release published after it: the file wins.
         (pin,) = repo.sync_pins(s, [make_subscription("a", "1.3.0")], now=T0 + timedelta(hours=3))
-        assert (pin.version, pin.approved_by) == ("1.3.0", None)
+        assert (pin.version, pin.approved_by, pin.source) == ("1.3.0", None, "file")
         assert repo.pinned(s, NPM, "a") == "1.3.0"
     assert count(store, "approvals") == 1
+
+
+def test_publish_time_not_version_order_decides(store: Store) -> None:
+    # server-filesystem's shape: 2.0.1 published after 2026.8.31 is the later pin.
+    with store.session() as s:
+        repo.sync_pins(s, [make_subscription("a", "2026.8.31")], now=T0)
+        repo.record_release_seen(s, NPM, "a", "2026.8.31", published_at=T0, now=T0)
+        repo.record_release_seen(s, NPM, "a", "2.0.1", published_at=T0 + timedelta(1), now=T0)
+        repo.approve(s, NPM, "a", "2.0.1", "alice", now=T0 + timedelta(2))
+        (pin,) = repo.sync_pins(s, [make_subscription("a", "2026.8.31")], now=T0 + timedelta(3))
+        assert (pin.version, pin.approved_by) == ("2.0.1", "alice")
+
+
+def test_unknown_publish_times_let_the_newer_information_win(store: Store) -> None:
+    with store.session() as s:
+        repo.sync_pins(s, [make_subscription("a", "1.0.0")], now=T0)
+        # Nothing known about 1.5.0's publish time: the approval is the newer word.
+        repo.approve(s, NPM, "a", "1.5.0", "alice", now=T0 + timedelta(hours=1))
+        (pin,) = repo.sync_pins(s, [make_subscription("a", "1.0.0")], now=T0 + timedelta(hours=2))
+        assert pin.version == "1.5.0"
+        assert repo.effective_pins(s, [make_subscription("a", "1.0.0")]) == [pin]
+        # A later edit of the file is newer still.
+        (pin,) = repo.sync_pins(s, [make_subscription("a", "1.4.0")], now=T0 + timedelta(hours=3))
+        assert (pin.version, pin.source) == ("1.4.0", "file")
+
+
+def test_an_approval_before_the_first_sync_is_not_undone_by_it(store: Store) -> None:
+    with store.session() as s:
+        repo.approve(s, NPM, "a", "1.5.0", "alice", file_version="1.0.0", now=T0)
+        (pin,) = repo.sync_pins(s, [make_subscription("a", "1.0.0")], now=T0 + timedelta(hours=1))
+        assert (pin.version, pin.approved_by) == ("1.5.0", "alice")
 
 
 def test_an_unorderable_file_version_is_followed(store: Store) -> None:

@@ -33,11 +33,13 @@ def reference(store: Store, subscriptions: list[Subscription]) -> list[Unreviewe
     session = store.session()
     try:
         for sub in subscriptions:
-            pin = repo.pinned(session, sub.ecosystem, sub.name) or sub.pinned
+            current = repo.current_pin(session, sub.ecosystem, sub.name)
+            pin = current.version if current is not None else sub.pinned
+            source = current.source if current is not None else "file"
             entries = repo.history(session, sub.ecosystem, sub.name)
             newer = set(candidate_versions(sub.ecosystem, [e.version for e in entries], pin))
             found.extend(
-                Unreviewed(sub.ecosystem, sub.name, pin, e.version, a.severity, a.score)
+                Unreviewed(sub.ecosystem, sub.name, pin, e.version, a.severity, a.score, source)
                 for e in entries
                 if e.version in newer
                 for a in e.analyses

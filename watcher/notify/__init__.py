@@ -6,8 +6,7 @@ notify target to the notifier that delivers it, from the environment (SPEC §3 E
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TextIO
 
 import httpx
@@ -18,8 +17,6 @@ from watcher.notify.console import ConsoleNotifier
 from watcher.notify.slack import DEFAULT_BASE_URL, SlackNotifier, build_blocks
 from watcher.notify.webhook import WebhookNotifier
 
-logger = logging.getLogger(__name__)
-
 __all__ = [
     "Alert",
     "ConsoleNotifier",
@@ -29,6 +26,7 @@ __all__ = [
     "build_blocks",
     "notifier_for",
     "slack_base_url",
+    "slack_fallback_warning",
 ]
 
 
@@ -36,6 +34,18 @@ def slack_base_url(env: Mapping[str, str]) -> str:
     """`WATCHER_SLACK_API_URL` or Slack's own, with the trailing slash slack-sdk needs."""
     url = (env.get("WATCHER_SLACK_API_URL") or "").strip() or DEFAULT_BASE_URL
     return url if url.endswith("/") else url + "/"
+
+
+def slack_fallback_warning(targets: Iterable[str], env: Mapping[str, str]) -> str | None:
+    """The one warning for `slack:` targets that will go to the console; None when Slack is
+    configured or nothing is sent there."""
+    slack = sorted({t.strip() for t in targets if t.strip().startswith("slack:")})
+    if not slack or (env.get("SLACK_BOT_TOKEN") or "").strip():
+        return None
+    return (
+        f"SLACK_BOT_TOKEN is not set: alerts for {', '.join(slack)} go to the console instead "
+        "of Slack"
+    )
 
 
 def notifier_for(
@@ -47,17 +57,17 @@ def notifier_for(
 ) -> Notifier:
     """The notifier for a notify target: `slack:#x`, `webhook` or `console`.
 
-    `slack:` falls back to the console (with a warning) when `SLACK_BOT_TOKEN` is unset, as
-    SPEC §3 says; `webhook` without `WATCHER_WEBHOOK_URL` is a configuration error, since
-    nobody asks for a webhook by accident. Build notifiers once per target and reuse them.
+    `slack:` falls back to the console when `SLACK_BOT_TOKEN` is unset, as SPEC §3 says (the
+    commands warn once at start: `slack_fallback_warning`); `webhook` without
+    `WATCHER_WEBHOOK_URL` is a configuration error, since nobody asks for a webhook by accident.
+    Build notifiers once per target and reuse them.
     """
     target = channel.strip()
     if target.startswith("slack:"):
         token = (env.get("SLACK_BOT_TOKEN") or "").strip()
         if token:
             return SlackNotifier(token, base_url=slack_base_url(env))
-        logger.warning("SLACK_BOT_TOKEN is not set: alerts for %s go to the console", target)
-        return ConsoleNotifier(stream)
+        return ConsoleNotifier(stream, slack_fallback=True)
     if target == "webhook":
         url = (env.get("WATCHER_WEBHOOK_URL") or "").strip()
         if not url:

@@ -23,12 +23,22 @@ class Alert:
     `links` are pages a reviewer opens next (registry pages of the two releases).
     `dedup_key` identifies the alert across retries and restarts: receivers that support it
     (the webhook's Idempotency-Key) use it to drop a second delivery.
+    `pin_source` says where the pin the release was compared with (`report.old_version`)
+    came from: `file`, or `approved by WHO on DATE` (None: not a subscription's alert).
     """
 
     report: Report
     channel: str
     links: tuple[str, ...]
     dedup_key: str
+    pin_source: str | None = None
+
+
+def pin_line(alert: Alert) -> str | None:
+    """`Pinned: 1.2.3 (approved by alice on 2026-12-01)`: the baseline and where it came from."""
+    if alert.pin_source is None or alert.report.old_version is None:
+        return None
+    return f"Pinned: {alert.report.old_version} ({alert.pin_source})"
 
 
 @dataclass(frozen=True, slots=True)

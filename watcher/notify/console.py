@@ -1,5 +1,6 @@
 """Console alerts: the text report behind a one-line banner, for development and for daemons
-that run without Slack (the default when `SLACK_BOT_TOKEN` is unset)."""
+that run without Slack (the default when `SLACK_BOT_TOKEN` is unset: each alert then names the
+`slack:` target it stands in for)."""
 
 from __future__ import annotations
 
@@ -7,44 +8,71 @@ import sys
 from typing import TextIO
 
 from watcher.errors import NotifyError
-from watcher.notify.base import Alert, OperationalAlert, all_links
+from watcher.notify.base import Alert, OperationalAlert, all_links, pin_line
 from watcher.report.text import render_text
 
+#: What `history` records for an alert a `ConsoleNotifier` delivered in Slack's place.
+SLACK_FALLBACK = "console, Slack not configured"
 
-def banner(alert: Alert) -> str:
+
+def _for(channel: str, stands_in: bool) -> str:
+    if stands_in:
+        return f"{channel} (on the console: SLACK_BOT_TOKEN is not set)"
+    return channel
+
+
+def banner(alert: Alert, *, stands_in: bool = False) -> str:
     """One line that says an alert starts here, for whom and what about."""
     report = alert.report
     return (
-        f"=== watcher alert for {alert.channel}: {report.severity.value.upper()} "
-        f"{report.package} {report.new_version} (key {alert.dedup_key}) ==="
+        f"=== watcher alert for {_for(alert.channel, stands_in)}: "
+        f"{report.severity.value.upper()} {report.package} {report.new_version} "
+        f"(key {alert.dedup_key}) ==="
     )
 
 
-def operational_banner(alert: OperationalAlert) -> str:
+def operational_banner(alert: OperationalAlert, *, stands_in: bool = False) -> str:
     """The banner of an operational alert: marked as such, never with a release severity."""
     return (
-        f"=== watcher OPERATIONAL alert for {alert.channel}: {alert.event} "
+        f"=== watcher OPERATIONAL alert for {_for(alert.channel, stands_in)}: {alert.event} "
         f"{alert.ecosystem}/{alert.package} (key {alert.dedup_key}) ==="
     )
 
 
 class ConsoleNotifier:
-    """Writes alerts to a text stream (standard output unless told otherwise)."""
+    """Writes alerts to a text stream (standard output unless told otherwise).
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    `slack_fallback`: it delivers `slack:` alerts because no Slack token is set; each banner
+    says so, and `delivered_via` tells the outbox what to record instead of Slack.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, slack_fallback: bool = False) -> None:
         # Resolved at send time when None, so a redirected sys.stdout is honoured.
         self._stream = stream
+        self.slack_fallback = slack_fallback
 
     def __repr__(self) -> str:
-        return "ConsoleNotifier()"
+        return (
+            "ConsoleNotifier(slack_fallback=True)" if self.slack_fallback else "ConsoleNotifier()"
+        )
+
+    @property
+    def delivered_via(self) -> str | None:
+        """The channel to record when it is not the alert's own (None: it is)."""
+        return SLACK_FALLBACK if self.slack_fallback else None
 
     def send(self, alert: Alert | OperationalAlert) -> None:
         """Write the banner, the text report and the alert's extra links."""
         stream = self._stream or sys.stdout
+        stands_in = self.slack_fallback
         if isinstance(alert, OperationalAlert):
-            lines = [operational_banner(alert), alert.summary]
+            lines = [operational_banner(alert, stands_in=stands_in), alert.summary]
         else:
-            lines = [banner(alert), render_text(alert.report).rstrip("\n")]
+            lines = [banner(alert, stands_in=stands_in)]
+            pinned = pin_line(alert)
+            if pinned is not None:
+                lines.append(pinned)
+            lines.append(render_text(alert.report).rstrip("\n"))
             # render_text already prints the report's own links.
             lines.extend(
                 f"link: {link}" for link in all_links(alert) if link not in alert.report.links

@@ -21,7 +21,7 @@ import socket
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.error import URLError
@@ -45,7 +45,7 @@ from slack_sdk.web import SlackResponse
 from watcher.errors import NotifyError, UsageError
 from watcher.httpclient import retry_after as parse_retry_after
 from watcher.models import Finding, Report, Severity
-from watcher.notify.base import Alert, OperationalAlert, all_links
+from watcher.notify.base import Alert, OperationalAlert, all_links, pin_line
 
 logger = logging.getLogger(__name__)
 
@@ -640,6 +640,9 @@ class SlackNotifier:
                 return found
         since = unsure_since or datetime.now(UTC)
         message = _message(alert.report, all_links(alert))
+        pinned = pin_line(alert)
+        if pinned is not None:
+            message = replace(message, context=(escape_mrkdwn(pinned), *message.context))
         metadata = alert_metadata(alert)
         outcome = self._post(channel, message.fallback, message.blocks(), metadata)
         for _ in range(self.retries):

@@ -138,6 +138,8 @@ class WebhookNotifier:
         body["channel"] = alert.channel
         body["dedup_key"] = alert.dedup_key
         body["links"] = list(all_links(alert))
+        if alert.pin_source is not None:
+            body["pin_source"] = alert.pin_source
         return body
 
     def send(self, alert: Alert | OperationalAlert) -> None:

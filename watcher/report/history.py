@@ -1,7 +1,10 @@
 """`watcher history`: what the store knows about a package, as text or JSON.
 
 One entry per version (oldest first): when it was seen and published, each analysis (against
-which pin, score, severity, rule-set version) with its alerts' delivery state, and approvals.
+which pin, score, severity, rule-set version) with its alerts' delivery state (and the channel
+actually used when it was not the alert's own, e.g. "console, Slack not configured", status
+`fallback` in JSON), and
+approvals. The pinned version says where the pin comes from, as `subscriptions list` does.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ def _time(value: datetime | None) -> str | None:
 def _alert(alert: AlertSummary) -> dict[str, Any]:
     return {
         "channel": alert.channel,
-        "status": alert.status.value,
+        # Delivered, but not to `channel`: never reported as "sent" there.
+        "status": "fallback" if alert.delivered_via else alert.status.value,
+        "delivered_via": alert.delivered_via,
         "attempts": alert.attempts,
         "last_error": alert.last_error,
         "created_at": _time(alert.created_at),
@@ -57,6 +62,7 @@ def history_dicts(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
         {
             "version": e.version,
             "pinned": e.pinned,
+            "pin_source": e.pin_source,
             "first_seen_at": _time(e.first_seen_at),
             "published_at": _time(e.published_at),
             "analyses": [_analysis(a) for a in e.analyses],
@@ -72,20 +78,26 @@ def render_history_json(entries: Sequence[HistoryEntry]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def _alert_text(alert: AlertSummary) -> str:
+    if alert.delivered_via:
+        # Never "sent" for a channel that did not get it.
+        return f"{alert.channel}: {alert.delivered_via}"
+    failed = f" after {alert.attempts} failed tries: {alert.last_error}" if alert.last_error else ""
+    return f"{alert.channel} {alert.status.value}{failed}"
+
+
 def render_history_text(entries: Sequence[HistoryEntry]) -> str:
     """A few lines per version, for a person at a terminal."""
     lines: list[str] = []
     for entry in entries:
-        head = entry.version + ("  (pinned)" if entry.pinned else "")
+        head = entry.version
+        if entry.pinned:
+            head += f"  (pinned: {entry.pin_source})" if entry.pin_source else "  (pinned)"
         seen = _time(entry.first_seen_at)
         lines.append(head + (f"  seen {seen}" if seen else ""))
         for analysis in entry.analyses:
             against = analysis.old_version or "(first release)"
-            alerts = ", ".join(
-                f"{a.channel} {a.status.value}"
-                + (f" after {a.attempts} failed tries: {a.last_error}" if a.last_error else "")
-                for a in analysis.alerts
-            )
+            alerts = ", ".join(_alert_text(a) for a in analysis.alerts)
             lines.append(
                 f"  analysed vs {against}: {analysis.severity.value} (score {analysis.score})"
                 + (f"; alerts: {alerts}" if alerts else "; no alert")

@@ -22,12 +22,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from packaging.version import Version
 from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -71,6 +70,11 @@ __all__ = [
     "alert_backoff",
     "alert_dedup_key",
     "approve",
+    "current_pin",
+    "current_pins",
+    "effective_pins",
+    "pin_source",
+    "resolve_pin",
     "begin_attempt",
     "claim_due_alerts",
     "claim_due_polls",
@@ -171,13 +175,26 @@ class AlertStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Pin:
-    """The reviewed version of a package, and who last approved a move (None: the file)."""
+    """The effective pin of a package, and the approval it comes from (None: the file)."""
 
     ecosystem: Ecosystem
     name: str
     version: str
     approved_by: str | None
     approved_at: datetime | None
+
+    @property
+    def source(self) -> str:
+        """Where the pin comes from, as every output shows it: `file` or `approved by WHO on
+        DATE` (UTC)."""
+        return pin_source(self.approved_by, self.approved_at)
+
+
+def pin_source(approved_by: str | None, approved_at: datetime | None) -> str:
+    """`file`, or `approved by WHO on DATE` for a pin an approval set."""
+    if approved_by is None or approved_at is None:
+        return "file"
+    return f"approved by {approved_by} on {approved_at.astimezone(UTC).date().isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +221,8 @@ class AlertSummary:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    #: The channel actually used when it was not `channel` ("console, Slack not configured").
+    delivered_via: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +253,8 @@ class HistoryEntry:
     analyses: tuple[AnalysisSummary, ...]
     #: Approvals that moved the pin to this version, oldest first.
     approvals: tuple[Approval, ...]
+    #: For the pinned version: where the pin comes from (`Pin.source`).
+    pin_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +308,8 @@ class PendingAlert:
     #: When a send whose outcome is unknown began (a sender died or timed out mid-send):
     #: look for the alert at the receiver before sending again. None: never sent.
     attempt_started_at: datetime | None = None
+    #: Where the pin the release was compared with came from when it was analysed.
+    pin_source: str = "file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,19 +429,6 @@ def _one_line(text: str) -> str:
     return line if len(line) <= _MAX_ERROR_LEN else line[: _MAX_ERROR_LEN - 3] + "..."
 
 
-def _is_older(candidate: str, than: str) -> bool:
-    """Whether `candidate` is a lower version than `than`.
-
-    PEP 440 parses PyPI versions and most npm semver strings (`1.2.3-beta.1` reads as
-    `1.2.3b1`); when either does not parse, the order is unknown and this says False, so an
-    explicit edit of the subscription file is followed.
-    """
-    try:
-        return Version(candidate) < Version(than)
-    except ValueError:  # InvalidVersion, or a plain ValueError for 4,300+ digits
-        return False
-
-
 def _pin(row: PinRow) -> Pin:
     return Pin(Ecosystem(row.ecosystem), row.name, row.version, row.approved_by, row.approved_at)
 
@@ -444,26 +454,120 @@ def _row_id(row: AnalysisRow | AlertRow) -> int:
 # --- pins and approvals -----------------------------------------------------------------------
 
 
+def resolve_pin(
+    file_version: str | None,
+    file_changed_at: datetime | None,
+    approval: Approval | None,
+    released: Callable[[str], datetime | None],
+) -> tuple[str, Approval | None] | None:
+    """The effective pin: the subscription file's version or the latest approval's, whichever
+    release was published later; the approval it comes from (None: the file); None: no pin.
+
+    `released(version)` is the publish time (the registry's, else when watcher first saw the
+    release). When either publish time is unknown, the newer information wins: the approval
+    when it was made after the file's version last changed (or that change is unknown, as
+    for pins written before watcher recorded it), else the file. An approval of the file's
+    own version is shown as the approval, the more telling source.
+    """
+    if approval is None:
+        return (file_version, None) if file_version is not None else None
+    if file_version is None or file_version == approval.to_version:
+        return approval.to_version, approval
+    approved_release, file_release = released(approval.to_version), released(file_version)
+    if approved_release is not None and file_release is not None:
+        later = approved_release >= file_release
+    else:
+        later = file_changed_at is None or approval.at >= file_changed_at
+    return (approval.to_version, approval) if later else (file_version, None)
+
+
+def _latest_approvals(
+    session: Session, packages: Iterable[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], Approval]:
+    """The latest approval of each package (of `packages`, or of every package)."""
+    query = select(ApprovalRow).order_by(col(ApprovalRow.approved_at), col(ApprovalRow.id))
+    wanted = set(packages) if packages is not None else None
+    if wanted is not None:
+        query = query.where(col(ApprovalRow.name).in_({name for _, name in wanted}))
+    latest: dict[tuple[str, str], Approval] = {}
+    for row in session.exec(query).all():
+        if wanted is None or (row.ecosystem, row.name) in wanted:
+            latest[(row.ecosystem, row.name)] = _approval(row)
+    return latest
+
+
+def _release_times(
+    session: Session, packages: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str, str], datetime]:
+    """Publish times (else first-seen times) of the known releases of `packages`."""
+    wanted = set(packages)
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(ReleaseRow).where(col(ReleaseRow.name).in_({name for _, name in wanted}))
+    ).all()
+    return {
+        (r.ecosystem, r.name, r.version): r.published_at or r.first_seen_at
+        for r in rows
+        if (r.ecosystem, r.name) in wanted
+    }
+
+
+def _resolved(
+    eco: str,
+    name: str,
+    file_version: str | None,
+    file_changed_at: datetime | None,
+    approval: Approval | None,
+    times: Mapping[tuple[str, str, str], datetime],
+) -> Pin | None:
+    found = resolve_pin(
+        file_version, file_changed_at, approval, lambda v: times.get((eco, name, v))
+    )
+    if found is None:
+        return None
+    version, source = found
+    return Pin(
+        Ecosystem(eco),
+        name,
+        version,
+        source.who if source is not None else None,
+        source.at if source is not None else None,
+    )
+
+
+def _apply(row: PinRow, pin: Pin, moment: datetime) -> None:
+    """Write the effective pin into its row (touching it only when something changed)."""
+    if (row.version, row.approved_by, row.approved_at) != (
+        pin.version,
+        pin.approved_by,
+        pin.approved_at,
+    ):
+        row.version = pin.version
+        row.approved_by = pin.approved_by
+        row.approved_at = pin.approved_at
+        row.updated_at = moment
+
+
 def sync_pins(
     session: Session, subscriptions: Iterable[Subscription], *, now: datetime | None = None
 ) -> list[Pin]:
     """Bring pins in line with the subscription files; return the effective pin of each.
 
-    - A new package gets the file's version as its pin, and a poll state due at once.
-    - While the file keeps saying the same version, a pin moved by `approve` stands: the
-      approval is newer than the file.
-    - When the file changes, its version becomes the pin, except that a pin never moves
-      backwards (a stale branch of the subscriptions repo must not undo a review).
-    Packages no longer subscribed keep their rows: they are history.
+    Each package's pin is `resolve_pin` of the file's version and the latest approval, so
+    `subscriptions list`, `check`, `history` and alerts all show the same one. A new package
+    gets a poll state due at once. Packages no longer subscribed keep their rows: history.
     """
     moment = _now(now)
     subs = list(subscriptions)
 
     def work() -> list[Pin]:
-        # Two reads for the whole watch list rather than two per package: `watcher check`
+        # A few reads for the whole watch list rather than per package: `watcher check`
         # syncs on every run, and `watcher run` on start and on every SIGHUP.
         rows = {(r.ecosystem, r.name): r for r in session.exec(select(PinRow)).all()}
         scheduled = set(session.exec(select(PollStateRow.ecosystem, PollStateRow.name)).all())
+        approvals = _latest_approvals(session)
+        times = _release_times(session, approvals)
         pins: list[Pin] = []
         for sub in subs:
             ecosystem, name = _key(sub.ecosystem, sub.name)
@@ -474,26 +578,86 @@ def sync_pins(
                     name=name,
                     version=sub.pinned,
                     file_version=sub.pinned,
+                    file_changed_at=moment,
                     updated_at=moment,
                 )
                 rows[(ecosystem, name)] = row
-                session.add(row)
             elif row.file_version != sub.pinned:
                 row.file_version = sub.pinned
-                if sub.pinned != row.version and not _is_older(sub.pinned, row.version):
-                    row.version = sub.pinned
-                    row.approved_by = None
-                    row.approved_at = None
+                row.file_changed_at = moment
                 row.updated_at = moment
-                session.add(row)
+            pin = _resolved(
+                ecosystem,
+                name,
+                row.file_version,
+                row.file_changed_at,
+                approvals.get((ecosystem, name)),
+                times,
+            )
+            assert pin is not None  # the file always gives one
+            _apply(row, pin, moment)
+            session.add(row)
             if (ecosystem, name) not in scheduled:
                 scheduled.add((ecosystem, name))
                 session.add(PollStateRow(ecosystem=ecosystem, name=name, next_poll_at=moment))
-            pins.append(_pin(row))
+            pins.append(pin)
         session.flush()
         return pins
 
     return _write(session, "sync pins in", work)
+
+
+def effective_pins(session: Session, subscriptions: Iterable[Subscription]) -> list[Pin]:
+    """What `sync_pins` would make each subscription's pin, without writing anything
+    (`subscriptions list` and `approve` look, they do not sync)."""
+    subs = list(subscriptions)
+
+    def work() -> list[Pin]:
+        keys = [_key(s.ecosystem, s.name) for s in subs]
+        rows = {(r.ecosystem, r.name): r for r in session.exec(select(PinRow)).all()}
+        approvals = _latest_approvals(session, keys)
+        times = _release_times(session, approvals)
+        pins: list[Pin] = []
+        for sub, (eco, name) in zip(subs, keys, strict=True):
+            row = rows.get((eco, name))
+            changed = row is None or row.file_version != sub.pinned
+            # A file version not synced yet is the newest information there is.
+            changed_at = _utcnow() if changed or row is None else row.file_changed_at
+            pin = _resolved(eco, name, sub.pinned, changed_at, approvals.get((eco, name)), times)
+            assert pin is not None
+            pins.append(pin)
+        return pins
+
+    return _read(session, "read pins from", work)
+
+
+def current_pin(session: Session, ecosystem: Ecosystem, name: str) -> Pin | None:
+    """The pin as last synced or approved, with its source; None if the package has none."""
+    eco, key = _key(ecosystem, name)
+
+    def work() -> Pin | None:
+        row = session.exec(
+            select(PinRow).where(PinRow.ecosystem == eco, PinRow.name == key)
+        ).first()
+        return _pin(row) if row is not None else None
+
+    return _read(session, "read pins from", work)
+
+
+def current_pins(
+    session: Session, packages: Iterable[tuple[Ecosystem, str]]
+) -> dict[tuple[Ecosystem, str], Pin]:
+    """`current_pin` of each package, keyed by (ecosystem, normalised name); one read."""
+    wanted = {_key(eco, name) for eco, name in packages}
+
+    def work() -> dict[tuple[Ecosystem, str], Pin]:
+        return {
+            (Ecosystem(row.ecosystem), row.name): _pin(row)
+            for row in session.exec(select(PinRow)).all()
+            if (row.ecosystem, row.name) in wanted
+        }
+
+    return _read(session, "read pins from", work)
 
 
 def pinned(session: Session, ecosystem: Ecosystem, name: str) -> str | None:
@@ -514,12 +678,17 @@ def approve(
     who: str,
     note: str | None = None,
     *,
+    file_version: str | None = None,
     now: datetime | None = None,
 ) -> Approval:
-    """Move the pin to `version` (a reviewed release) and record who did it, when and why.
+    """Record that `who` reviewed `version`, when and why, and re-resolve the pin.
 
-    An approval may move the pin anywhere, backwards included: it is an explicit decision by a
-    person (rolling back after a bad release, say). It creates the pin if there is none.
+    The repository layer records decisions; whether a version may be approved (the registry
+    has it, it is no downgrade, it is not yanked) is the caller's check. The approval becomes
+    the pin unless the subscription file's version was published later (`resolve_pin`);
+    it creates the pin if there is none. `from_version` is the pin before. `file_version`
+    is what the subscription file says now, when the caller read it: the approval was made
+    looking at it, so a sync that follows does not count it as a newer edit.
     """
     if not version.strip() or not who.strip():
         raise ValueError("approve needs a version and who approved it")
@@ -533,11 +702,9 @@ def approve(
         previous = row.version if row is not None else None
         if row is None:
             row = PinRow(ecosystem=eco, name=key, version=version, updated_at=moment)
-        row.version = version
-        row.approved_by = who
-        row.approved_at = moment
-        row.updated_at = moment
-        session.add(row)
+        if file_version is not None and row.file_version != file_version:
+            row.file_version = file_version
+            row.file_changed_at = moment
         record = ApprovalRow(
             ecosystem=eco,
             name=key,
@@ -548,8 +715,14 @@ def approve(
             note=note,
         )
         session.add(record)
+        approval = _approval(record)
+        times = _release_times(session, [(eco, key)])
+        pin = _resolved(eco, key, row.file_version, row.file_changed_at, approval, times)
+        assert pin is not None
+        _apply(row, pin, moment)
+        session.add(row)
         session.flush()
-        return _approval(record)
+        return approval
 
     return _write(session, "record an approval in", work)
 
@@ -798,10 +971,30 @@ def claim_due_alerts(
             alert.lease_owner = owner
             alert.lease_until = lease_until
             session.add(alert)
-            claimed.append(_pending(alert, analysis, lease_until))
+            pending = _pending(alert, analysis, lease_until)
+            if analysis is not None and analysis.old_version:
+                source = _pin_source_then(session, analysis)
+                pending = replace(pending, pin_source=source)
+            claimed.append(pending)
         return claimed
 
     return _write(session, "claim alerts in", work)
+
+
+def _pin_source_then(session: Session, analysis: AnalysisRow) -> str:
+    """Where the pin an analysis compared with came from when it ran: the latest approval of
+    that version made before it, else the subscription file."""
+    row = session.exec(
+        select(ApprovalRow)
+        .where(
+            ApprovalRow.ecosystem == analysis.ecosystem,
+            ApprovalRow.name == analysis.name,
+            ApprovalRow.to_version == analysis.old_version,
+            col(ApprovalRow.approved_at) <= analysis.created_at,
+        )
+        .order_by(col(ApprovalRow.approved_at).desc(), col(ApprovalRow.id).desc())
+    ).first()
+    return pin_source(row.approved_by, row.approved_at) if row is not None else "file"
 
 
 def _pending(alert: AlertRow, analysis: AnalysisRow | None, lease_until: datetime) -> PendingAlert:
@@ -881,10 +1074,13 @@ def mark_sent(
     *,
     now: datetime | None = None,
     remote_ref: str | None = None,
+    delivered_via: str | None = None,
 ) -> None:
     """The alert was delivered: it is never sent again. Calling it twice is harmless.
 
-    `remote_ref` is the receiver's id of the message (Slack's `ts`), kept for audit.
+    `remote_ref` is the receiver's id of the message (Slack's `ts`), kept for audit;
+    `delivered_via` names the channel actually used when it was not the alert's own (a
+    `slack:` alert written to the console: "console, Slack not configured").
     """
     moment = _now(now)
 
@@ -900,6 +1096,8 @@ def mark_sent(
         row.attempt_started_at = None
         if remote_ref:
             row.remote_ref = remote_ref[:NAME_LEN]
+        if delivered_via:
+            row.delivered_via = delivered_via[:NAME_LEN]
         session.add(row)
 
     _write(session, "mark an alert sent in", work)
@@ -1422,6 +1620,7 @@ def _history(
                 last_error=alert.last_error,
                 created_at=alert.created_at,
                 sent_at=alert.sent_at,
+                delivered_via=alert.delivered_via,
             )
         )
     summaries: dict[str, list[AnalysisSummary]] = {}
@@ -1459,6 +1658,7 @@ def _history(
                 pinned=pin is not None and pin.version == version,
                 analyses=tuple(summaries.get(version, ())),
                 approvals=tuple(approved.get(version, ())),
+                pin_source=_pin(pin).source if pin is not None and pin.version == version else None,
             )
         )
 

@@ -31,9 +31,10 @@ VERSION_LEN = 128
 class PinRow(SQLModel, table=True):
     """The reviewed version of a package: new releases are diffed against it.
 
-    `file_version` is what the subscription file said at the last sync: while the file keeps
-    saying it, a pin moved by `watcher approve` stands; when the file changes, the file wins
-    (unless it would move the pin backwards).
+    `version` is the effective pin (`repo.resolve_pin`): the later, by publish time, of the
+    subscription file's `file_version` and the latest approval (`approved_by`/`approved_at`
+    set when it is the approval). `file_changed_at` is when the file's version was first seen,
+    which decides when a publish time is unknown.
     """
 
     __tablename__ = "pins"
@@ -44,6 +45,7 @@ class PinRow(SQLModel, table=True):
     name: str = Field(max_length=NAME_LEN)
     version: str = Field(max_length=VERSION_LEN)
     file_version: str | None = Field(default=None, max_length=VERSION_LEN)
+    file_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_by: str | None = Field(default=None, max_length=NAME_LEN)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
@@ -180,3 +182,5 @@ class AlertRow(SQLModel, table=True):
     attempt_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: The receiver's id for the delivered message (Slack `ts`), for audit and de-duplication.
     remote_ref: str | None = Field(default=None, max_length=NAME_LEN)
+    #: Set when the alert went elsewhere than `channel` ("console, Slack not configured").
+    delivered_via: str | None = Field(default=None, max_length=NAME_LEN)
