@@ -190,7 +190,9 @@ def test_action_runs_watcher_diff_as_sarif_and_uploads_it() -> None:
     assert action["runs"]["using"] == "composite"
     steps = action["runs"]["steps"]
     scripts = "\n".join(s.get("run", "") for s in steps)
-    assert "--require-hashes" in scripts and "uv sync --locked --no-dev" in scripts
+    # uv from the hash-pinned bootstrap (runners' python may refuse pip: PEP 668).
+    assert "scripts/bootstrap.py\" --uv-path" in scripts
+    assert "sync --locked --no-dev" in scripts
     assert "python -m watcher.ci_changes" in scripts
     assert "cmd=(watcher diff" in scripts and "--format sarif" in scripts
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("github/codeql-action/")]
