@@ -11,8 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import watcher.watch
+from tests.fuzz import FUZZ
 from tests.support import packages
 from tests.support.stores import T0
 from tests.watch.fakes import FakeNpm, RecordingNotifier, notifiers, versions
@@ -21,7 +24,7 @@ from watcher.pipeline import diff_release
 from watcher.store import repo
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription
-from watcher.watch import Outcome, candidate_versions, check_once
+from watcher.watch import Outcome, candidate_versions, check_once, version_key
 
 NPM, PYPI = Ecosystem.NPM, Ecosystem.PYPI
 STRUTIL = packages.STRUTIL
@@ -103,6 +106,45 @@ def test_a_pin_with_no_known_time_falls_back_to_version_order_and_says_so(
 def test_versions_that_do_not_parse_are_chosen_by_time_only() -> None:
     times = {"1.0": PINNED_AT, "junk-1": PINNED_AT + DAY, "junk-0": PINNED_AT - DAY, "x": None}
     assert candidate_versions(PYPI, times, "1.0") == ["junk-1"]
+
+
+SEMVER = st.builds(
+    lambda a, b, c, pre: f"{a}.{b}.{c}" + (f"-rc.{pre}" if pre is not None else ""),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.none() | st.integers(0, 2),
+)
+MOMENT = st.none() | st.integers(-5, 5).map(lambda days: PINNED_AT + days * DAY)
+
+
+@FUZZ
+@given(st.dictionaries(SEMVER, MOMENT, max_size=8), SEMVER, MOMENT, st.none() | SEMVER)
+def test_what_is_chosen_against_a_pin_with_a_time(
+    listed: dict[str, datetime | None], pin: str, pin_time: datetime | None, latest: str | None
+) -> None:
+    times = {**listed, pin: pin_time or PINNED_AT}
+    chosen = candidate_versions(NPM, times, pin, latest=latest)
+    assert pin not in chosen and len(set(chosen)) == len(chosen) and set(chosen) <= set(times)
+    pin_key = version_key(NPM, pin)
+    assert pin_key is not None
+    for version, appeared in times.items():
+        key = version_key(NPM, version)
+        assert key is not None
+        if version == pin:
+            continue
+        if version == latest:
+            assert version in chosen
+        elif key[1] and not pin_key[1]:
+            assert version not in chosen  # a pre-release, and the pin is none
+        elif appeared is not None:
+            # by time alone, whatever the version number
+            assert (version in chosen) == (appeared > times[pin])
+        else:
+            assert (version in chosen) == (key[0] > pin_key[0])
+    moments = [t for v in chosen if (t := times[v]) is not None]
+    if len(moments) == len(chosen):
+        assert moments == sorted(moments)  # in time order when every one has a time
 
 
 # --- through the watch cycle --------------------------------------------------------------------
