@@ -468,16 +468,25 @@ def _appearance(
 ) -> dict[str, datetime | None]:
     """When each listed version appeared: its publish time, else when a poll first saw it.
 
-    Only versions the registry gives no time for are recorded (a PEP 503 index gives none).
-    Those already listed on the package's first such poll appeared at some unknown time
-    before it (None: not "after the pin" by time, so a new subscription does not alert on
-    its whole history); later ones appeared between two polls. A pin without a time counts
-    from that first poll, before which it was published.
+    Versions the registry gives no time for (a PEP 503 index gives none) are recorded when
+    first listed. Those already listed on the package's first such poll appeared at some
+    unknown time before it (None: not "after the pin" by time, so a new subscription does not
+    alert on its whole history); later ones appeared between two polls. A pin without a time
+    counts from that first poll, before which it was published; a pin with a time is recorded
+    with it, so that `_validators` can tell what came after it without the registry's list.
+    The store is read only for a registry that left some version without a time, and written
+    only when such a version is new.
     """
-    untimed = {v: None for v, t in info.versions.items() if t is None}
+    untimed = [v for v, t in info.versions.items() if t is None]
     if not untimed:
         return dict(info.versions)
-    seen = repo.record_releases_seen(session, sub.ecosystem, sub.name, untimed, now=now)
+    seen = repo.seen_releases(session, sub.ecosystem, sub.name)
+    record: dict[str, datetime | None] = {v: None for v in untimed if v not in seen}
+    pin_row = seen.get(pin)
+    if pin in info.versions and (pin_row is None or pin_row.published_at is None):
+        record[pin] = info.versions[pin]
+    if record:
+        seen = repo.record_releases_seen(session, sub.ecosystem, sub.name, record, now=now)
     horizon = _horizon(seen)
     times: dict[str, datetime | None] = {}
     for version, published in info.versions.items():

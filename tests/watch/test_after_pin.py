@@ -303,3 +303,18 @@ def test_an_out_of_order_release_is_analysed_again_under_new_rules_despite_a_304
     monkeypatch.setattr(watcher.watch, "rules_version", lambda: "other-rules")
     assert [o.version for o in cycle(store, registry, notifier)] == ["2.0.1"]
     assert registry.not_modified == 1
+
+
+def test_polls_stay_conditional_when_nothing_after_the_pin_awaits_analysis(
+    store: Store, registry: TimedNpm
+) -> None:
+    registry.etags = True
+    registry.publish_at(release(packages.strutil_2_1_5(), "2.1.4"), PINNED_AT + DAY)
+    notifier = RecordingNotifier()
+    assert [o.version for o in cycle(store, registry, notifier)] == ["2.1.4"]
+    assert cycle(store, registry, notifier) == [] and registry.not_modified == 1
+
+    # Older releases (the previous pin among them) were never analysed against the new pin,
+    # and need not be: they came out before it.
+    repo.approve(store.session(), NPM, STRUTIL, "2.1.4", "alice", now=T0)
+    assert cycle(store, registry, notifier) == [] and registry.not_modified == 2

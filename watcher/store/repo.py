@@ -655,6 +655,8 @@ def record_releases_seen(
         for v, t in versions.items()
         if len(v) <= VERSION_LEN
     }
+    if not given:
+        return seen_releases(session, ecosystem, name)
     eco, key = _key(ecosystem, name)
 
     def work() -> dict[str, SeenRelease]:
