@@ -198,29 +198,73 @@ def version_key(ecosystem: Ecosystem, version: str) -> tuple[Any, bool] | None:
     return (key, key.is_prerelease) if key is not None else None
 
 
-def candidate_versions(ecosystem: Ecosystem, versions: Iterable[str], pin: str) -> list[str]:
-    """Versions newer than `pin`, oldest first; pre-releases only when the pin is one.
+def candidate_versions(
+    ecosystem: Ecosystem,
+    versions: Mapping[str, datetime | None] | Iterable[str],
+    pin: str,
+    *,
+    latest: str | None = None,
+) -> list[str]:
+    """The releases to diff against `pin`, oldest first.
 
-    Versions that do not parse cannot be ordered against the pin and are left out (logged).
-    When the pin itself does not parse, nothing can be called newer: the result is empty.
+    `versions` maps each version to when it appeared (the registry's publish time, else when
+    watcher first saw it listed; None when unknown); a plain list carries no times. A release
+    is a candidate when
+
+    - it appeared after the pin, whatever its number: an out-of-order publish below the pin
+      or a patch on an older line is the dormant-line and dependency-confusion shape;
+    - where either time is unknown, it is newer than the pin by version order;
+    - it is `latest` (what `npx -y` and a bare `pip install` run), whenever that is not the pin.
+
+    Pre-releases count only when the pin is one or `latest` names them. So a pin with no
+    known time (an index without times, a pin the registry does not list) falls back to
+    version order, and so does a plain list; a version that does not parse can only be
+    chosen by time. In time order when every candidate has a time, else in version order.
     """
+    times: Mapping[str, datetime | None] = (
+        versions if isinstance(versions, Mapping) else dict.fromkeys(versions)
+    )
     pin_key = version_key(ecosystem, pin)
-    if pin_key is None:
-        logger.warning("%s pin %r is not a version watcher can order; skipping", ecosystem, pin)
-        return []
-    newer: list[tuple[Any, str]] = []
-    for version in versions:
+    pin_time = times.get(pin)
+    pin_prerelease = pin_key[1] if pin_key is not None else False
+    if isinstance(versions, Mapping) and pin_time is None:
+        logger.info(
+            "%s pin %r has no known publish time; releases after it are found by version order",
+            ecosystem,
+            pin,
+        )
+    chosen: list[str] = []
+    for version, appeared in times.items():
+        if version == pin:
+            continue
         key = version_key(ecosystem, version)
-        if key is None:
+        if version == latest:
+            chosen.append(version)
+        elif key is not None and key[1] and not pin_prerelease:
+            continue
+        elif pin_time is not None and appeared is not None:
+            if appeared > pin_time:
+                chosen.append(version)
+        elif key is None:
             logger.info("ignoring %s version %r: it does not parse", ecosystem, version)
-            continue
-        order, prerelease = key
-        if prerelease and not pin_key[1]:
-            continue
-        if order > pin_key[0]:
-            newer.append((order, version))
-    newer.sort(key=lambda item: item[0])
-    return [version for _, version in newer]
+        elif pin_key is not None and key[0] > pin_key[0]:
+            chosen.append(version)
+    return _oldest_first(ecosystem, chosen, times)
+
+
+def _oldest_first(
+    ecosystem: Ecosystem, versions: list[str], times: Mapping[str, datetime | None]
+) -> list[str]:
+    known = {v: t for v in versions if (t := times.get(v)) is not None}
+    if len(known) == len(versions):
+        # sorted() is stable: equal times keep the registry's order.
+        return sorted(versions, key=known.__getitem__)
+
+    def by_version(version: str) -> tuple[int, Any]:
+        key = version_key(ecosystem, version)
+        return (1, key[0]) if key is not None else (0, versions.index(version))
+
+    return sorted(versions, key=by_version)
 
 
 def jittered(seconds: float, spread: float = JITTER) -> float:
@@ -267,7 +311,9 @@ def poll(
         try:
             try:
                 sources = sources_factory(sub)
-                answer = sources.registry.latest_versions(sub.name, _validators(sub, context))
+                answer = sources.registry.latest_versions(
+                    sub.name, _validators(session, sub, context)
+                )
             except Exception as e:  # noqa: BLE001  (see _as_failure)
                 raise _as_failure(e) from e
         except WatcherError as e:
@@ -278,7 +324,7 @@ def poll(
                 keep = answer.validators
             else:
                 info = answer.info
-                todo, capped = _todo(session, sub, info, pin, rules)
+                todo, capped = _todo(session, sub, info, pin, rules, now)
                 # Releases past the per-poll cap are not recorded as seen yet; without
                 # validators the next poll reads the whole list again and gets to them.
                 if not capped:
@@ -352,18 +398,32 @@ def _as_failure(error: Exception) -> WatcherError:
     return WatcherError(f"unexpected {type(error).__name__}: {error}")
 
 
-def _validators(sub: Subscription, context: repo.PollContext) -> Validators | None:
+def _validators(
+    session: Session, sub: Subscription, context: repo.PollContext
+) -> Validators | None:
     """The stored validators, unless a 304 would hide work left over from earlier polls.
 
     Releases seen before but not analysed against this pin under these rules (the pin moved,
     the rules changed, an analysis failed) need the full document, so the request goes out
-    unconditionally; so does a package whose registry never sent validators.
+    unconditionally; so does a package whose registry never sent validators. Which of them
+    are candidates is decided by the times the store kept, as `_todo` decides with fresh ones;
+    while the store has no time for the pin (never analysed itself), every one of them counts,
+    since a release below the pin may have been published after it.
     """
     state = context.state
     if state is None or not (state.etag or state.last_modified):
         return None
-    if candidate_versions(sub.ecosystem, context.unanalysed, context.pin):
-        return None
+    pending = set(context.unanalysed) - {context.pin}
+    if pending:
+        seen = repo.seen_releases(session, sub.ecosystem, sub.name)
+        horizon = _horizon(seen)
+        times = {
+            v: _appeared(row, horizon, is_pin=v == context.pin)
+            for v, row in seen.items()
+            if v in pending or v == context.pin
+        }
+        if times.get(context.pin) is None or candidate_versions(sub.ecosystem, times, context.pin):
+            return None
     return Validators(etag=state.etag, last_modified=state.last_modified)
 
 
@@ -376,23 +436,80 @@ def _failed(sub: Subscription, pin: str, version: str | None, error: WatcherErro
 
 
 def _todo(
-    session: Session, sub: Subscription, info: PackageInfo, pin: str, rules: str
+    session: Session, sub: Subscription, info: PackageInfo, pin: str, rules: str, now: datetime
 ) -> tuple[list[str], bool]:
-    """New versions not analysed yet against `pin`, the newest `MAX_NEW_RELEASES_PER_POLL`;
-    and whether some were left for later polls."""
+    """Releases to analyse against `pin` (`candidate_versions`) not analysed yet, at most
+    `MAX_NEW_RELEASES_PER_POLL` of them, the newest and `latest` first; and whether some were
+    left for later polls."""
+    times = _appearance(session, sub, info, pin, now)
     fresh = [
         v
-        for v in candidate_versions(sub.ecosystem, info.versions, pin)
+        for v in candidate_versions(sub.ecosystem, times, pin, latest=info.latest)
         if not repo.has_analysis(session, sub.ecosystem, sub.name, pin, v, rules)
     ]
-    if len(fresh) > MAX_NEW_RELEASES_PER_POLL:
-        logger.warning(
-            "%s: %d new releases; analysing the newest %d now, the rest on later polls",
-            _label(sub, pin),
-            len(fresh),
-            MAX_NEW_RELEASES_PER_POLL,
-        )
-    return fresh[-MAX_NEW_RELEASES_PER_POLL:], len(fresh) > MAX_NEW_RELEASES_PER_POLL
+    if len(fresh) <= MAX_NEW_RELEASES_PER_POLL:
+        return fresh, False
+    logger.warning(
+        "%s: %d new releases; analysing the newest %d now, the rest on later polls",
+        _label(sub, pin),
+        len(fresh),
+        MAX_NEW_RELEASES_PER_POLL,
+    )
+    if info.latest not in fresh:
+        return fresh[-MAX_NEW_RELEASES_PER_POLL:], True
+    # What `npx -y` runs is never the one left for later.
+    rest = [v for v in fresh if v != info.latest]
+    keep = MAX_NEW_RELEASES_PER_POLL - 1
+    return [*rest[len(rest) - keep :], info.latest], True
+
+
+def _appearance(
+    session: Session, sub: Subscription, info: PackageInfo, pin: str, now: datetime
+) -> dict[str, datetime | None]:
+    """When each listed version appeared: its publish time, else when a poll first saw it.
+
+    Versions the registry gives no time for (a PEP 503 index gives none) are recorded when
+    first listed. Those already listed on the package's first such poll appeared at some
+    unknown time before it (None: not "after the pin" by time, so a new subscription does not
+    alert on its whole history); later ones appeared between two polls. A pin without a time
+    counts from that first poll, before which it was published; a pin with a time is recorded
+    with it, so that `_validators` can tell what came after it without the registry's list.
+    The store is read only for a registry that left some version without a time, and written
+    only when such a version is new.
+    """
+    untimed = [v for v, t in info.versions.items() if t is None]
+    if not untimed:
+        return dict(info.versions)
+    seen = repo.seen_releases(session, sub.ecosystem, sub.name)
+    record: dict[str, datetime | None] = {v: None for v in untimed if v not in seen}
+    pin_row = seen.get(pin)
+    if pin in info.versions and (pin_row is None or pin_row.published_at is None):
+        record[pin] = info.versions[pin]
+    if record:
+        seen = repo.record_releases_seen(session, sub.ecosystem, sub.name, record, now=now)
+    horizon = _horizon(seen)
+    times: dict[str, datetime | None] = {}
+    for version, published in info.versions.items():
+        row = seen.get(version)
+        if published is not None or row is None:
+            times[version] = published
+        else:
+            times[version] = _appeared(row, horizon, is_pin=version == pin)
+    return times
+
+
+def _horizon(seen: Mapping[str, repo.SeenRelease]) -> datetime | None:
+    """The first poll that saw time-less versions: what it listed appeared before it."""
+    return min((r.first_seen_at for r in seen.values() if r.published_at is None), default=None)
+
+
+def _appeared(row: repo.SeenRelease, horizon: datetime | None, *, is_pin: bool) -> datetime | None:
+    """When the release `row` records appeared, as far as can be told (see `_appearance`)."""
+    if row.published_at is not None:
+        return row.published_at
+    if is_pin or (horizon is not None and row.first_seen_at > horizon):
+        return row.first_seen_at
+    return None
 
 
 def _analyse(

@@ -39,6 +39,7 @@ from watcher.report.jsonfmt import report_dict
 from watcher.store.db import WRITE_OPTION, store_error
 from watcher.store.tables import (
     NAME_LEN,
+    VERSION_LEN,
     AlertRow,
     AnalysisRow,
     ApprovalRow,
@@ -67,6 +68,7 @@ __all__ = [
     "PollContext",
     "PollState",
     "PollTarget",
+    "SeenRelease",
     "alert_backoff",
     "alert_dedup_key",
     "approve",
@@ -89,9 +91,11 @@ __all__ = [
     "poll_context",
     "poll_state",
     "poll_soon",
+    "seen_releases",
     "record_analysis_with_alerts",
     "record_operational_alert",
     "record_release_seen",
+    "record_releases_seen",
     "save_poll_result",
     "sync_pins",
 ]
@@ -772,6 +776,87 @@ def record_release_seen(
         return True
 
     return _write(session, "record a release in", work)
+
+
+@dataclass(frozen=True, slots=True)
+class SeenRelease:
+    """What the store knows about when one version appeared (`seen_releases`)."""
+
+    version: str
+    #: When watcher first saw the registry list it (the clock of the poll that did).
+    first_seen_at: datetime
+    #: The registry's publish time, when one was ever given.
+    published_at: datetime | None
+
+
+_SEEN_RELEASES = select(ReleaseRow).where(
+    col(ReleaseRow.ecosystem) == bindparam("eco"), col(ReleaseRow.name) == bindparam("name")
+)
+
+
+def _seen(rows: Iterable[ReleaseRow]) -> dict[str, SeenRelease]:
+    return {r.version: SeenRelease(r.version, r.first_seen_at, r.published_at) for r in rows}
+
+
+def seen_releases(session: Session, ecosystem: Ecosystem, name: str) -> dict[str, SeenRelease]:
+    """Every version of the package the store has seen, by version."""
+    eco, key = _key(ecosystem, name)
+
+    def work() -> dict[str, SeenRelease]:
+        return _seen(session.exec(_SEEN_RELEASES, params={"eco": eco, "name": key}).all())
+
+    return _read(session, "read releases from", work)
+
+
+def record_releases_seen(
+    session: Session,
+    ecosystem: Ecosystem,
+    name: str,
+    versions: Mapping[str, datetime | None],
+    *,
+    now: datetime | None = None,
+) -> dict[str, SeenRelease]:
+    """`record_release_seen` for many versions in one transaction; then every seen version.
+
+    For registries that give no publish time (a PEP 503 simple index) the first time a poll
+    saw a version is the only clock there is. Versions too long for the store's column are
+    left out: no registry has such a version, and one hostile string must not end the poll.
+    """
+    moment = _now(now)
+    given = {
+        v: (_aware(t, "published_at") if t is not None else None)
+        for v, t in versions.items()
+        if len(v) <= VERSION_LEN
+    }
+    if not given:
+        return seen_releases(session, ecosystem, name)
+    eco, key = _key(ecosystem, name)
+
+    def work() -> dict[str, SeenRelease]:
+        rows = {
+            r.version: r
+            for r in session.exec(_SEEN_RELEASES, params={"eco": eco, "name": key}).all()
+        }
+        for version, published in given.items():
+            row = rows.get(version)
+            if row is None:
+                row = ReleaseRow(
+                    ecosystem=eco,
+                    name=key,
+                    version=version,
+                    first_seen_at=moment,
+                    published_at=published,
+                )
+                rows[version] = row
+            elif row.published_at is None and published is not None:
+                row.published_at = published
+            else:
+                continue
+            session.add(row)
+        session.flush()
+        return _seen(rows.values())
+
+    return _write(session, "record releases in", work)
 
 
 def _analysis_where(
