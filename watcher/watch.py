@@ -827,7 +827,7 @@ class Unreviewed:
 
 
 def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unreviewed]:
-    """Releases newer than each pin whose analysis (current rules) reached `fail_on`.
+    """Releases after each pin whose analysis (current rules) reached `fail_on`.
 
     This is what `watcher check` gates on: a malicious release stays a failure on every run,
     not only the run that first analysed it, until `watcher approve` moves the pin past it.
@@ -856,7 +856,9 @@ def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unre
         pin = analyses[0].pin
         current = pins.get((sub.ecosystem, normalize_name(sub.ecosystem, sub.name)))
         source = current.source if current is not None and current.version == pin else "file"
-        newer = set(candidate_versions(sub.ecosystem, [a.new_version for a in analyses], pin))
+        # Every analysis against the pin is of a release the poller chose as published after
+        # it, whatever its version number (a lower, out-of-order release included).
+        newer = {a.new_version for a in analyses} - {pin}
         found.extend(
             Unreviewed(sub.ecosystem, sub.name, pin, a.new_version, a.severity, a.score, source)
             for a in sorted(analyses, key=lambda a: a.order)

@@ -20,15 +20,16 @@ from watcher.models import Ecosystem, Severity
 from watcher.store import repo
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription
-from watcher.watch import Unreviewed, candidate_versions, reaches, rules_version, unreviewed
+from watcher.watch import Unreviewed, reaches, rules_version, unreviewed
 
 RULES = rules_version()
 SEVERITIES = list(Severity)
 
 
 def reference(store: Store, subscriptions: list[Subscription]) -> list[Unreviewed]:
-    """The definition: each package's history, versions newer than the pin, analyses against
-    the pin under the current rules that reach `fail_on`, in history order."""
+    """The definition: each package's history, every version but the pin (the poller analyses
+    only releases published after it, whatever their number), analyses against the pin under
+    the current rules that reach `fail_on`, in history order."""
     found: list[Unreviewed] = []
     session = store.session()
     try:
@@ -37,7 +38,7 @@ def reference(store: Store, subscriptions: list[Subscription]) -> list[Unreviewe
             pin = current.version if current is not None else sub.pinned
             source = current.source if current is not None else "file"
             entries = repo.history(session, sub.ecosystem, sub.name)
-            newer = set(candidate_versions(sub.ecosystem, [e.version for e in entries], pin))
+            newer = {e.version for e in entries} - {pin}
             found.extend(
                 Unreviewed(sub.ecosystem, sub.name, pin, e.version, a.severity, a.score, source)
                 for e in entries
@@ -162,3 +163,4 @@ def test_nothing_to_gate_on_asks_nothing(store: Store) -> None:
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
     assert statements == []
+

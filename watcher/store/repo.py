@@ -1654,8 +1654,12 @@ def history(session: Session, ecosystem: Ecosystem, name: str) -> list[HistoryEn
     eco, key = _key(ecosystem, name)
 
     def work() -> list[HistoryEntry]:
+        # In the order they were first recorded: versions seen at the same moment keep it
+        # (without an order, SQLite reads them by its version index instead).
         releases = session.exec(
-            select(ReleaseRow).where(ReleaseRow.ecosystem == eco, ReleaseRow.name == key)
+            select(ReleaseRow)
+            .where(ReleaseRow.ecosystem == eco, ReleaseRow.name == key)
+            .order_by(col(ReleaseRow.id))
         ).all()
         analyses = session.exec(
             select(AnalysisRow)
