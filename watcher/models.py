@@ -504,6 +504,8 @@ class ChangedFile:
     added: int = 0
     removed: int = 0
     binary: bool = False
+    #: Too large to diff line by line: `added` counts the new content's lines read.
+    rewritten: bool = False
 
 
 @dataclass(frozen=True, slots=True)

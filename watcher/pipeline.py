@@ -143,6 +143,7 @@ def _changed_files(diffs: Sequence[ArtifactDiff]) -> tuple[ChangedFile, ...]:
                 added=len(change.added_lines),
                 removed=len(change.removed_lines),
                 binary=entry is not None and entry.is_binary,
+                rewritten=change.rewritten,
             )
             seen.setdefault((item.path, item.kind, item.added, item.removed), item)
     return tuple(sorted(seen.values(), key=lambda c: (c.path, c.kind.value)))

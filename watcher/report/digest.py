@@ -184,9 +184,11 @@ _MARK = {ChangeKind.ADDED: "A", ChangeKind.MODIFIED: "M", ChangeKind.REMOVED: "D
 
 
 def file_counts(change: ChangedFile) -> str:
-    """`+12 −3`, or `binary`."""
+    """`+12 −3`, `binary`, or `rewritten, 9000 lines` for a file too large to diff."""
     if change.binary:
         return "binary"
+    if change.rewritten:
+        return f"rewritten, {change.added} lines"
     return f"+{change.added} −{change.removed}"
 
 

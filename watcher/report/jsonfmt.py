@@ -64,6 +64,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "added": c.added,
                 "removed": c.removed,
                 "binary": c.binary,
+                "rewritten": c.rewritten,
             }
             for c in report.changed_files
         ],
@@ -141,6 +142,7 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
                     added=int(c.get("added", 0)),
                     removed=int(c.get("removed", 0)),
                     binary=bool(c.get("binary", False)),
+                    rewritten=bool(c.get("rewritten", False)),
                 )
                 for c in data.get("changed_files") or ()
             ),

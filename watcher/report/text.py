@@ -71,8 +71,13 @@ def _lines(report: Report) -> Iterator[str]:
         yield f"link: {link}"
 
 
-def _section_lines(section: Section, several: bool) -> Iterator[str]:
-    for group in section.groups:
+#: Groups of never-reached findings shown before "… and N more" (all are in the JSON).
+SHOWN_UNREACHED = 20
+
+
+def _section_lines(section: Section, several: bool, brief: bool = False) -> Iterator[str]:
+    groups = section.groups[:SHOWN_UNREACHED] if brief else section.groups
+    for group in groups:
         finding = group.first
         count = f"  ×{group.count}" if group.count > 1 else ""
         # The fingerprint is what `suppress = ["RULE@FINGERPRINT"]` takes to accept it.
@@ -80,19 +85,26 @@ def _section_lines(section: Section, several: bool) -> Iterator[str]:
             f"  {finding.severity.value.upper()}  {finding.rule}  "
             f"{escape_controls(_where(finding, several))}  fp:{finding.fingerprint}{count}"
         )
-        yield f"    {escape_controls(finding.message)}"
+        if not brief:
+            yield f"    {escape_controls(finding.message)}"
         if finding.evidence:
             yield f"    > {escape_controls(finding.evidence)}"
         if group.count > 1:
             places, more = shown_places(group.places(several))
             tail = f", … and {more} more" if more else ""
             yield f"    in: {escape_controls(', '.join(places))}{tail}"
+    left = sum(g.count for g in section.groups[len(groups) :])
+    if left:
+        yield f"  … and {left} more (every finding is in --format json)"
 
 
 def _digest_lines(report: Report, several: bool) -> Iterator[str]:
     """Findings by when their code runs (install, import, the rest), identical ones collapsed;
     those in files nothing loads come last, apart."""
     digest = report_digest(report)
+    if digest.unreached is not None and not digest.reached:
+        yield ""
+        yield "Nothing that runs on install or import has findings."
     for section in digest.reached:
         yield ""
         yield f"{section.stage.title.upper()} ({section.count})"
@@ -101,7 +113,7 @@ def _digest_lines(report: Report, several: bool) -> Iterator[str]:
     if apart is not None:
         yield ""
         yield f"{apart.stage.title.upper()} ({apart.count}), at most low"
-        yield from _section_lines(apart, several)
+        yield from _section_lines(apart, several, brief=True)
 
 
 def _changed_file_lines(report: Report) -> Iterator[str]:
