@@ -55,6 +55,7 @@ from watcher.subscriptions import (
 )
 
 if TYPE_CHECKING:
+    from watcher.report.pages import ReportPages
     from watcher.store.db import Store
     from watcher.watch import Outcome, Unreviewed
 
@@ -358,11 +359,19 @@ def _run_check(args: argparse.Namespace) -> int:
             datetime.now(UTC),
             owner_id(),
             progress=_progress if sys.stderr.isatty() else None,
+            pages=_report_pages(),
         )
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")
         pending = unreviewed(store, subscriptions)
     return check_summary(outcomes, pending)
+
+
+def _report_pages() -> ReportPages | None:
+    """Where alerted reports are published (`WATCHER_REPORT_DIR`, `WATCHER_REPORT_URL`)."""
+    from watcher.report.pages import ReportPages
+
+    return ReportPages.from_env(os.environ)
 
 
 def _progress(done: int, total: int, sub: Subscription) -> None:
@@ -414,6 +423,7 @@ def _run_daemon(args: argparse.Namespace) -> int:
             registry_sources(_http(args), cache_dir()),
             NotifierCache(os.environ),
             workers=workers,
+            pages=_report_pages(),
         )
         serve(
             daemon,

@@ -29,6 +29,8 @@ class Alert:
     channel: str
     links: tuple[str, ...]
     dedup_key: str
+    #: Where the full HTML report of this alert is published (`WATCHER_REPORT_URL`), if it is.
+    report_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from watcher.errors import NotifyError, UsageError
 from watcher.httpclient import retry_after as parse_retry_after
 from watcher.models import Finding, Report, Severity
 from watcher.notify.base import Alert, OperationalAlert, all_links
+from watcher.report.digest import approve_command
 
 logger = logging.getLogger(__name__)
 
@@ -322,6 +323,9 @@ class _Message:
     findings: tuple[str, ...]
     context: tuple[str, ...]
     links: str | None
+    #: The last block: the full report's link (when published) and the approve command.
+    next_step: dict[str, Any] | None = None
+    next_step_text: str = ""
 
     def blocks(self) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = [
@@ -339,6 +343,9 @@ class _Message:
                 "elements": [_mrkdwn(part[:CONTEXT_TEXT_LIMIT]) for part in self.context[:10]],
             }
         )
+        if self.next_step is not None:
+            # Kept whatever is cut: the next step is what a reviewer acts on.
+            return [*blocks[: MAX_BLOCKS - 1], self.next_step]
         return blocks[:MAX_BLOCKS]
 
     def text_only(self) -> str:
@@ -349,19 +356,58 @@ class _Message:
         parts.append(" · ".join(self.context))
         # Whole parts only: cutting inside one could split an entity or open a code span.
         kept: list[str] = []
-        used = 0
+        # The next step is kept whatever is cut: it is what a reviewer acts on.
+        used = len(self.next_step_text) + 2 if self.next_step_text else 0
         for part in parts:
             if used + len(part) + 2 > FALLBACK_TEXT_LIMIT:
                 kept.append("…")
                 break
             kept.append(part)
             used += len(part) + 2
+        if self.next_step_text:
+            kept.append(self.next_step_text)
         return "\n\n".join(kept)
 
 
-def _message(report: Report, links: Sequence[str]) -> _Message:
+def _next_step(report: Report, report_url: str | None) -> tuple[dict[str, Any], str]:
+    """The closing block: a link to the full report, when one was published, and the exact
+    `watcher approve` command; and the same as mrkdwn for the text-only fallback.
+
+    Package text goes in `rich_text` elements, which Slack shows as written: a name or
+    version cannot open markup there.
+    """
+    command = _visible(approve_command(report.ecosystem, report.package, report.new_version))
+    elements: list[dict[str, Any]] = []
+    text: list[str] = []
+    url = _links([report_url]) if report_url else None
+    if report_url and url:
+        elements.append(
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {"type": "text", "text": "Full report: "},
+                    {"type": "link", "url": report_url, "text": report_url},
+                ],
+            }
+        )
+        text.append(url.replace("*Links* ", "Full report: ", 1))
+    elements.append(
+        {
+            "type": "rich_text_section",
+            "elements": [{"type": "text", "text": "Reviewed it and it is fine? Approve it:"}],
+        }
+    )
+    elements.append(
+        {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": command}]}
+    )
+    text.append("Reviewed it and it is fine? Approve it: " + _code(command, 400))
+    return {"type": "rich_text", "elements": elements}, "\n".join(text)
+
+
+def _message(report: Report, links: Sequence[str], report_url: str | None = None) -> _Message:
     shown = top_findings(report)
     several = len(report.artifacts) > 1
+    next_step, next_step_text = _next_step(report, report_url)
     return _Message(
         fallback=_fallback(report),
         header=_header(report),
@@ -369,10 +415,14 @@ def _message(report: Report, links: Sequence[str]) -> _Message:
         findings=tuple(_finding(f, several) for f in shown),
         context=tuple(_context(report, len(shown))),
         links=_links(links),
+        next_step=next_step,
+        next_step_text=next_step_text,
     )
 
 
-def build_blocks(report: Report, links: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
+def build_blocks(
+    report: Report, links: Sequence[str], report_url: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """The notification text and the Block Kit blocks for one report.
 
     Pure: the same report always gives the same message (the golden test relies on it).
@@ -380,7 +430,7 @@ def build_blocks(report: Report, links: Sequence[str]) -> tuple[str, list[dict[s
     findings with `file:line`, rule, message and evidence, links, and a context line with file
     counts and how many findings were left out.
     """
-    message = _message(report, links)
+    message = _message(report, links, report_url)
     return message.fallback, message.blocks()
 
 
@@ -639,7 +689,7 @@ class SlackNotifier:
                 )
                 return found
         since = unsure_since or datetime.now(UTC)
-        message = _message(alert.report, all_links(alert))
+        message = _message(alert.report, all_links(alert), alert.report_url)
         metadata = alert_metadata(alert)
         outcome = self._post(channel, message.fallback, message.blocks(), metadata)
         for _ in range(self.retries):

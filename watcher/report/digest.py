@@ -15,11 +15,12 @@ code at low, `watcher.rules.engine`), it only orders and groups what the report 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from watcher.models import ChangedFile, ChangeKind, Finding, Report, Severity
+from watcher.models import ChangedFile, ChangeKind, Ecosystem, Finding, Report, Severity
 
 #: Places shown for a collapsed finding before "… and N more".
 SHOWN_PLACES = 3
@@ -202,3 +203,15 @@ def shown_places(places: Sequence[str], limit: int = SHOWN_PLACES) -> tuple[list
     if len(places) <= limit:
         return list(places), 0
     return list(places[:limit]), len(places) - limit
+
+
+def approve_command(ecosystem: Ecosystem, name: str, version: str) -> str:
+    """The exact `watcher approve` a reviewer runs to accept this release, shell-quoted.
+
+    `--ecosystem` unless the name says it (`@scope/x` is npm): `approve` refuses a name
+    pinned on both registries without it, and the command must work as pasted.
+    """
+    words = ["watcher", "approve", name, version]
+    if not (ecosystem is Ecosystem.NPM and name.startswith("@")):
+        words += ["--ecosystem", ecosystem.value]
+    return shlex.join(words)
