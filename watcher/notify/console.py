@@ -7,7 +7,9 @@ import sys
 from typing import TextIO
 
 from watcher.errors import NotifyError
+from watcher.httpclient import escape_controls
 from watcher.notify.base import Alert, OperationalAlert, all_links
+from watcher.report.digest import approve_command
 from watcher.report.text import render_text
 
 
@@ -26,6 +28,14 @@ def operational_banner(alert: OperationalAlert) -> str:
         f"=== watcher OPERATIONAL alert for {alert.channel}: {alert.event} "
         f"{alert.ecosystem}/{alert.package} (key {alert.dedup_key}) ==="
     )
+
+
+def _next_step(alert: Alert) -> list[str]:
+    """The full report's link, when published, and the command that accepts the release."""
+    report = alert.report
+    command = approve_command(report.ecosystem, report.package, report.new_version)
+    lines = [f"full report: {escape_controls(alert.report_url)}"] if alert.report_url else []
+    return [*lines, f"reviewed and fine? {escape_controls(command)}"]
 
 
 class ConsoleNotifier:
@@ -49,6 +59,7 @@ class ConsoleNotifier:
             lines.extend(
                 f"link: {link}" for link in all_links(alert) if link not in alert.report.links
             )
+            lines.extend(_next_step(alert))
         try:
             stream.write("\n".join(lines) + "\n\n")
             stream.flush()
