@@ -150,3 +150,29 @@ def test_first_release_and_no_findings() -> None:
     assert "1.0.16 (first release)" in blocks[0]["text"]["text"]
     assert not any(b["type"] == "divider" for b in blocks)
     assert "0 findings" in text
+
+
+def test_identical_findings_in_platform_wheels_are_one_section_with_a_count() -> None:
+    wheels = [f"x-1.0-cp312-{p}.whl" for p in ("linux", "macos", "win", "musl", "arm")]
+    same = tuple(
+        Finding(
+            rule="code.network",
+            severity=Severity.HIGH,
+            message="network request",
+            category="network",
+            path="x/_boot.py",
+            line=3,
+            evidence="urlopen(URL)",
+            artifact=wheel,
+        )
+        for wheel in wheels
+    )
+    report = dataclasses.replace(critical_report(), findings=same, artifacts=tuple(wheels))
+    _, blocks = build_blocks(report, [])
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    boot = [s for s in sections if "x/_boot.py:3" in s]
+    assert len(boot) == 1
+    assert "×5 · also at `x/_boot.py:3 [x-1.0-cp312-macos.whl]`" in boot[0]
+    assert boot[0].endswith(", …and 1 more")
+    context = " ".join(e["text"] for e in blocks[-2]["elements"])
+    assert "more finding" not in context

@@ -46,7 +46,7 @@ from watcher.errors import NotifyError, UsageError
 from watcher.httpclient import retry_after as parse_retry_after
 from watcher.models import Finding, Report, Severity
 from watcher.notify.base import Alert, OperationalAlert, all_links
-from watcher.report.digest import approve_command
+from watcher.report.digest import Group, approve_command, collapse
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +257,27 @@ def top_findings(report: Report, limit: int = MAX_FINDINGS) -> list[Finding]:
     return sorted(report.findings, key=lambda f: -f.severity.rank)[:limit]
 
 
+def top_groups(report: Report, limit: int = MAX_FINDINGS) -> list[Group]:
+    """The `limit` most severe groups of identical findings (the same rule and evidence in
+    several files or platform wheels): one section each, not one per copy."""
+    return collapse(sorted(report.findings, key=lambda f: -f.severity.rank))[:limit]
+
+
+#: Places named for a collapsed finding, each cut to this many characters.
+_ALSO_PLACES, _ALSO_PATH_LIMIT = 3, 80
+
+
+def _also(group: Group, several_artifacts: bool) -> str:
+    """`×3 · also at `b.py:2`, `c.py:2`` for a finding that stands for several."""
+    if group.count == 1:
+        return ""
+    others = group.places(several_artifacts)[1:]
+    named = ", ".join(_code_path(p, _ALSO_PATH_LIMIT) for p in others[:_ALSO_PLACES])
+    more = len(others) - _ALSO_PLACES
+    tail = f", …and {more} more" if more > 0 else ""
+    return f"\n×{group.count} · also at {named}{tail}" if named else f"\n×{group.count}"
+
+
 def _context(report: Report, shown: int) -> list[str]:
     files = report.files
     parts = [f"Files: {files.added} added · {files.removed} removed · {files.changed} changed"]
@@ -405,15 +426,17 @@ def _next_step(report: Report, report_url: str | None) -> tuple[dict[str, Any], 
 
 
 def _message(report: Report, links: Sequence[str], report_url: str | None = None) -> _Message:
-    shown = top_findings(report)
+    shown = top_groups(report)
     several = len(report.artifacts) > 1
     next_step, next_step_text = _next_step(report, report_url)
     return _Message(
         fallback=_fallback(report),
         header=_header(report),
         summary=_summary(report),
-        findings=tuple(_finding(f, several) for f in shown),
-        context=tuple(_context(report, len(shown))),
+        findings=tuple(
+            (_finding(g.first, several) + _also(g, several))[:SECTION_TEXT_LIMIT] for g in shown
+        ),
+        context=tuple(_context(report, sum(g.count for g in shown))),
         links=_links(links),
         next_step=next_step,
         next_step_text=next_step_text,
