@@ -17,6 +17,8 @@ from watcher.report.digest import (
     file_list,
     stage_of,
 )
+from watcher.report.html import render_html
+from watcher.report.markdown import render_markdown
 from watcher.report.text import render_text
 from watcher.scoring import score
 
@@ -147,3 +149,17 @@ def test_text_report_shows_the_digest_and_the_changed_files() -> None:
     assert "\x1b" not in text and "\\x1b[2J" in text
     assert "CHANGED FILES (40)" in text and "  A f00.py  +0 −0" in text
     assert "  … and 16 more" in text and "f39.py" not in text
+
+
+def test_markdown_and_html_list_the_changed_files_escaped() -> None:
+    hostile = "lib/\u202eevil|x.js"
+    files = (
+        ChangedFile(hostile, ChangeKind.ADDED, 3, 0),
+        ChangedFile("a.js", ChangeKind.MODIFIED, 1, 1),
+    )
+    report = replace(make_report(), changed_files=files)
+    markdown = render_markdown(report)
+    assert "Changed files (2)" in markdown and "| M | `a.js` | +1 −1 |" in markdown
+    assert "evil\\|x.js" in markdown
+    html = render_html(report)
+    assert "Changed files (2)" in html and "\u202e" not in html and "⟨U+202E⟩" in html
