@@ -51,15 +51,17 @@ _TITLES = {
 
 
 def stage_of(finding: Finding) -> Stage:
-    """The stage a finding belongs to, from its reach (`Finding.reach`).
+    """The stage a finding belongs to, from its reach (`Finding.reach`) or its category.
 
     Apart (UNREACHED) only what the installed view says is shipped and scoring kept at low or
     below: a shipped data file can still be read by what runs (an agent's instructions, a
     config), and those findings keep their severity and their place among the rest.
     """
-    if finding.reach == "install":
+    # A hook's declaration (`postinstall` in package.json, `setup.py`'s cmdclass, a `.pth`) is
+    # install-time code wherever it is written down; a command (`bin`) runs when it is called.
+    if finding.reach == "install" or finding.category == "install-hook":
         return Stage.INSTALL
-    if finding.reach == "import":
+    if finding.reach == "import" or finding.category == "bin":
         return Stage.IMPORT
     if finding.reach == "shipped" and finding.severity <= Severity.LOW:
         return Stage.UNREACHED
