@@ -92,7 +92,7 @@ def test_only_low_findings_in_shipped_files_are_listed_apart() -> None:
     assert stage_of(finding("mcp.x", LOW, reach="shipped")) is Stage.UNREACHED
     assert stage_of(finding("ai.x", MEDIUM, reach="shipped")) is Stage.OTHER
     assert stage_of(finding(reach=None)) is Stage.OTHER
-    hook = replace(finding("npm.install-script", LOW, path="package.json", reach="shipped"))
+    hook = finding("npm.install-script", LOW, path="package.json", reach="shipped")
     assert stage_of(replace(hook, category="install-hook")) is Stage.INSTALL
     assert digest([finding(reach="import")]).unreached is None
 
