@@ -191,3 +191,16 @@ def test_an_install_hook_and_the_code_it_runs_come_first(
     assert install < text.index("npm.install-script") < text.index("RUNS AT IMPORT OR LOAD TIME")
     assert install < text.index("lib/setup.js:3") < text.index("RUNS AT IMPORT OR LOAD TIME")
     assert text.index("RUNS AT IMPORT OR LOAD TIME") < text.index("index.js:2")
+
+
+def test_a_removed_file_counts_the_lines_that_went(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = {"package.json": _manifest("1.0.0"), "index.js": "exports.x = 1;\n"}
+    old = _npm(tmp_path, "old", {**base, "lib/old.js": "a();\nb();\nc();"})
+    new = _npm(tmp_path, "new", {**base, "package.json": _manifest("1.0.1")})
+    text, report = _diff(capsys, old, new)
+    assert "  D lib/old.js  +0 −3" in text
+    assert {"path": "lib/old.js", "change": "removed", "removed": 3}.items() <= (
+        report["changed_files"][0].items()
+    )

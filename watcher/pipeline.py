@@ -137,11 +137,16 @@ def _changed_files(diffs: Sequence[ArtifactDiff]) -> tuple[ChangedFile, ...]:
     for diff in diffs:
         for change in diff.changes:
             entry = change.new or change.old
+            removed = len(change.removed_lines)
+            if change.kind is ChangeKind.REMOVED and change.old is not None:
+                # The diff keeps no lines of a removed file; its size in lines is what went.
+                data = change.old.data
+                removed = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
             item = ChangedFile(
                 path=change.path,
                 kind=change.kind,
                 added=len(change.added_lines),
-                removed=len(change.removed_lines),
+                removed=removed,
                 binary=entry is not None and entry.is_binary,
                 rewritten=change.rewritten,
             )

@@ -172,7 +172,27 @@ def test_identical_findings_in_platform_wheels_are_one_section_with_a_count() ->
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     boot = [s for s in sections if "x/_boot.py:3" in s]
     assert len(boot) == 1
-    assert "×5 · also at `x/_boot.py:3 [x-1.0-cp312-macos.whl]`" in boot[0]
-    assert boot[0].endswith(", …and 1 more")
+    assert boot[0].endswith("\n×5 · `x/_boot.py:3 [in 5 artifacts]`")
     context = " ".join(e["text"] for e in blocks[-2]["elements"])
     assert "more finding" not in context
+
+
+def test_identical_findings_in_several_files_name_the_other_places() -> None:
+    same = tuple(
+        Finding(
+            rule="code.network",
+            severity=Severity.HIGH,
+            message="network request",
+            category="network",
+            path=f"lib/copy{i}.js",
+            line=3,
+            evidence="fetch(URL)",
+        )
+        for i in range(5)
+    )
+    report = dataclasses.replace(critical_report(), findings=same)
+    _, blocks = build_blocks(report, [])
+    [section] = [b["text"]["text"] for b in blocks if "copy0" in str(b)]
+    assert section.endswith(
+        "×5 · also at `lib/copy1.js:3`, `lib/copy2.js:3`, `lib/copy3.js:3`, …and 1 more"
+    )

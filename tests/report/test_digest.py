@@ -53,7 +53,13 @@ def test_the_same_finding_in_three_platform_wheels_is_one_group() -> None:
     found = [finding(path="pkg/_boot.py", artifact=w) for w in wheels]
     [group] = collapse(found)
     assert group.count == 3
-    assert group.places() == tuple(f"pkg/_boot.py:1 [{w}]" for w in wheels)
+    assert group.places() == ("pkg/_boot.py:1 [in 3 artifacts]",)
+    assert group.places(several_artifacts=False) == ("pkg/_boot.py:1",)
+    moved = [*found, finding(path="pkg/_other.py", artifact=wheels[0])]
+    assert collapse(moved)[0].places() == (
+        "pkg/_boot.py:1 [in 3 artifacts]",
+        f"pkg/_other.py:1 [{wheels[0]}]",
+    )
 
 
 def test_findings_differing_in_rule_evidence_or_severity_stay_apart() -> None:
@@ -145,7 +151,7 @@ def test_text_report_shows_the_digest_and_the_changed_files() -> None:
     text = render_text(report)
     assert "RUNS AT IMPORT OR LOAD TIME (4)" in text
     assert text.count("code.network  pkg/_boot.py") == 1 and "×4" in text
-    assert ", … and 1 more" in text  # places past three
+    assert "    in: pkg/_boot.py:1 [in 4 artifacts]\n" in text
     apart = text.index("NOT LOADED BY ANYTHING THE INSTALLER OR THE PACKAGE RUNS (1)")
     assert apart > text.index("RUNS AT IMPORT")
     assert "\x1b" not in text and "\\x1b[2J" in text

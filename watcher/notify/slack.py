@@ -271,7 +271,10 @@ def _also(group: Group, several_artifacts: bool) -> str:
     """`×3 · also at `b.py:2`, `c.py:2`` for a finding that stands for several."""
     if group.count == 1:
         return ""
-    others = group.places(several_artifacts)[1:]
+    places = group.places(several_artifacts)
+    if len(places) == 1:  # one file in several artifacts (platform wheels)
+        return f"\n×{group.count} · {_code_path(places[0], _ALSO_PATH_LIMIT)}"
+    others = places[1:]
     named = ", ".join(_code_path(p, _ALSO_PATH_LIMIT) for p in others[:_ALSO_PLACES])
     more = len(others) - _ALSO_PLACES
     tail = f", …and {more} more" if more > 0 else ""

@@ -86,8 +86,21 @@ class Group:
         return len(self.findings)
 
     def places(self, several_artifacts: bool = True) -> tuple[str, ...]:
-        """Where each finding is, `path:line [artifact]`, each place once."""
-        return tuple(dict.fromkeys(place(f, several_artifacts) for f in self.findings))
+        """Where the findings are, each `path:line` once: with its artifact, or with how many
+        artifacts have it (the same file in every platform wheel is one place)."""
+        artifacts: dict[str, list[str]] = {}
+        for f in self.findings:
+            found = artifacts.setdefault(place(f, several_artifacts=False), [])
+            if f.artifact and f.artifact not in found:
+                found.append(f.artifact)
+        out = []
+        for where, found in artifacts.items():
+            if several_artifacts and len(found) == 1:
+                where += f" [{found[0]}]"
+            elif several_artifacts and len(found) > 1:
+                where += f" [in {len(found)} artifacts]"
+            out.append(where)
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
