@@ -64,6 +64,7 @@ from watcher.subscriptions import (
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from watcher.report.pages import ReportPages
     from watcher.store.db import Store
     from watcher.store.repo import Pin
     from watcher.watch import Outcome, Unreviewed
@@ -413,6 +414,7 @@ def _run_check(args: argparse.Namespace) -> int:
             datetime.now(UTC),
             owner_id(),
             progress=_checking(step),
+            pages=_report_pages(),
         )
         pending = unreviewed(store, subscriptions)
         pins = _current_pins(store, subscriptions)
@@ -428,6 +430,13 @@ def _current_pins(store: Store, subscriptions: Sequence[Subscription]) -> PinSou
     finally:
         session.close()
     return {key: (pin.version, pin.source) for key, pin in pins.items()}
+
+
+def _report_pages() -> ReportPages | None:
+    """Where alerted reports are published (`WATCHER_REPORT_DIR`, `WATCHER_REPORT_URL`)."""
+    from watcher.report.pages import ReportPages
+
+    return ReportPages.from_env(os.environ)
 
 
 def _checking(step: Step) -> Callable[[int, int, Subscription], None]:
@@ -492,6 +501,7 @@ def _run_daemon(args: argparse.Namespace) -> int:
             registry_sources(_http(args), cache_dir()),
             NotifierCache(os.environ),
             workers=workers,
+            pages=_report_pages(),
         )
         serve(
             daemon,

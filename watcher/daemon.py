@@ -43,6 +43,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from watcher.errors import UsageError, WatcherError
 from watcher.logs import package_context
 from watcher.notify import Notifier
+from watcher.report.pages import ReportPages
 from watcher.store import repo
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription
@@ -109,8 +110,11 @@ class Daemon:
         workers: int = DEFAULT_WORKERS,
         owner: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pages: ReportPages | None = None,
     ) -> None:
         self.store = store
+        #: Where each alerted analysis' HTML report is written and linked from (optional).
+        self.pages = pages
         self.subscriptions = tuple(subscriptions)
         self.sources_factory = sources_factory
         self.notifiers = notifiers
@@ -219,7 +223,7 @@ class Daemon:
                 break
             wait([self._pool.submit(self._poll_one, target) for target in targets])
         # Also when stopping: alerts of the batch that just finished go out before exit.
-        deliver(self.store, self.notifiers, self.owner, self.clock())
+        deliver(self.store, self.notifiers, self.owner, self.clock(), pages=self.pages)
 
     def _poll_one(self, target: repo.PollTarget) -> None:
         sub = self._by_key.get((target.ecosystem, target.name))

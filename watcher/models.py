@@ -508,6 +508,23 @@ class FileCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangedFile:
+    """One path a release added, removed or changed, with its line counts for the report.
+
+    Counts are of the lines the diff read (its budgets may cut a huge file: see the gaps);
+    a binary file has none and says so.
+    """
+
+    path: str
+    kind: ChangeKind
+    added: int = 0
+    removed: int = 0
+    binary: bool = False
+    #: Too large to diff line by line: `added` counts the new content's lines read.
+    rewritten: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class MetadataSummary:
     """Registry-metadata facts for the report; None means unknown."""
 
@@ -536,3 +553,5 @@ class Report:
     links: tuple[str, ...] = ()
     #: Findings a reviewer allowed or accepted (`watcher.policy`): shown, never scored.
     suppressed: tuple[Suppressed, ...] = ()
+    #: The files behind `files`, by path (the same change in several artifacts listed once).
+    changed_files: tuple[ChangedFile, ...] = ()

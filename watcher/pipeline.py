@@ -33,6 +33,7 @@ from watcher.models import (
     ArtifactDiff,
     ArtifactKind,
     ArtifactRef,
+    ChangedFile,
     ChangeKind,
     Ecosystem,
     FileCounts,
@@ -126,7 +127,31 @@ def analyse(ctx: ReleaseContext) -> Report:
         reasons=verdict.reasons,
         rule_failures=tuple(failures),
         links=links,
+        changed_files=_changed_files(ctx.artifacts),
     )
+
+
+def _changed_files(diffs: Sequence[ArtifactDiff]) -> tuple[ChangedFile, ...]:
+    """Each changed path once, by path: platform wheels repeat the same change."""
+    seen: dict[tuple[str, ChangeKind, int, int], ChangedFile] = {}
+    for diff in diffs:
+        for change in diff.changes:
+            entry = change.new or change.old
+            removed = len(change.removed_lines)
+            if change.kind is ChangeKind.REMOVED and change.old is not None:
+                # The diff keeps no lines of a removed file; its size in lines is what went.
+                data = change.old.data
+                removed = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+            item = ChangedFile(
+                path=change.path,
+                kind=change.kind,
+                added=len(change.added_lines),
+                removed=removed,
+                binary=entry is not None and entry.is_binary,
+                rewritten=change.rewritten,
+            )
+            seen.setdefault((item.path, item.kind, item.added, item.removed), item)
+    return tuple(sorted(seen.values(), key=lambda c: (c.path, c.kind.value)))
 
 
 def _count(diffs: Sequence[ArtifactDiff]) -> FileCounts:

@@ -66,6 +66,7 @@ from watcher.registries import (
 )
 from watcher.registries.wire import display_url
 from watcher.report.jsonfmt import report_from_dict
+from watcher.report.pages import ReportPages
 from watcher.rules import REGISTRY
 from watcher.store import repo
 from watcher.store.db import Store
@@ -667,23 +668,30 @@ class NotifierCache:
         return self._built[channel]
 
 
-def _alert(pending: repo.PendingAlert) -> Alert | OperationalAlert:
+def _alert(
+    pending: repo.PendingAlert, pages: ReportPages | None = None
+) -> Alert | OperationalAlert:
     if pending.kind is repo.AlertKind.OPERATIONAL:
         return _operational_alert(pending)
     rules = str(pending.payload.get("rules_version", ""))
+    report = report_from_dict(pending.report)
+    key = repo.alert_dedup_key(
+        pending.ecosystem.value,
+        pending.name,
+        pending.old_version,
+        pending.new_version,
+        rules,
+        pending.channel,
+    )
+    # Written at each attempt (same key, same file): a retry after a lost page still links.
+    url = pages.publish(report, key) if pages is not None else None
     return Alert(
-        report=report_from_dict(pending.report),
+        report=report,
         channel=pending.channel,
         links=(),
-        dedup_key=repo.alert_dedup_key(
-            pending.ecosystem.value,
-            pending.name,
-            pending.old_version,
-            pending.new_version,
-            rules,
-            pending.channel,
-        ),
+        dedup_key=key,
         pin_source=pending.pin_source,
+        report_url=url,
     )
 
 
@@ -717,8 +725,11 @@ def deliver(
     now: datetime,
     *,
     limit: int = 20,
+    pages: ReportPages | None = None,
 ) -> int:
     """Send the alerts that are due; returns how many were delivered.
+
+    `pages`: where each alert's full report is written as HTML, and linked from the alert.
 
     Each claimed alert is marked as in flight, sent, then marked sent; an alert claimed again
     while marked in flight (its sender died or timed out) is first looked for at receivers
@@ -740,7 +751,7 @@ def deliver(
             if pending.kind is repo.AlertKind.OPERATIONAL:
                 label = f"{pending.ecosystem.value}/{pending.name} (operational)"
             try:
-                alert = _alert(pending)
+                alert = _alert(pending, pages)
                 notifier = notifiers(pending.channel)
                 # Committed before the send: a sender that dies mid-send leaves this mark, and
                 # the next one asks the receiver before sending again (exactly once).
@@ -876,6 +887,7 @@ def check_once(
     owner: str,
     *,
     progress: Callable[[int, int, Subscription], None] | None = None,
+    pages: ReportPages | None = None,
 ) -> list[Outcome]:
     """Sync pins, poll every subscription now (whatever its schedule), deliver; the outcomes.
 
@@ -892,7 +904,7 @@ def check_once(
         if progress is not None:
             progress(index, len(subscriptions), sub)
         outcomes.extend(poll(store, sub, sources_factory, now, owner, rules=rules))
-    deliver(store, notifiers, owner, now)
+    deliver(store, notifiers, owner, now, pages=pages)
     return outcomes
 
 

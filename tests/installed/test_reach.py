@@ -452,3 +452,46 @@ def test_main_that_holds_binary_bytes_is_a_gap() -> None:
         view = view_of(snapshot(files))
     assert view.reach("lib/x.bin") is IMP
     assert [g.path for g in found] == ["lib/x.bin"]
+
+
+HATCH = """
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[tool.hatch.build.targets.wheel]
+bypass-selection = true
+only-include = {only}
+"""
+
+
+def test_hatch_only_include_is_what_an_sdist_installs() -> None:
+    # fastmcp 4.2.3: the sdist ships the whole repository; the wheel it builds holds nothing.
+    files = {
+        "pkg/__init__.py": "",
+        "tests/test_pkg.py": "",
+        ".github/agentic/flow.py": "",
+        "tool.py": "",
+    }
+    empty = pypi({**files, "pyproject.toml": HATCH.format(only="[]")})
+    assert all(empty.reach(path) is SHP for path in files)
+    listed = pypi({**files, "pyproject.toml": HATCH.format(only='["pkg", "tool.py"]')})
+    assert listed.reach("pkg/__init__.py") is IMP and listed.reach("tool.py") is IMP
+    assert listed.reach("tests/test_pkg.py") is SHP
+    assert listed.reach(".github/agentic/flow.py") is SHP
+
+
+def test_hatch_settings_count_only_when_hatchling_builds() -> None:
+    # Another backend ignores [tool.hatch]: the model cannot tell, so everything counts.
+    other = HATCH.format(only="[]").replace("hatchling.build", "setuptools.build_meta")
+    view = pypi({"pkg/__init__.py": "", "tests/test_pkg.py": "", "pyproject.toml": other})
+    assert view.reach("tests/test_pkg.py") is IMP
+
+
+def test_hatch_force_include_installs_too() -> None:
+    text = (
+        HATCH.format(only="[]")
+        + '\n[tool.hatch.build.targets.wheel.force-include]\n"extra/x.py" = "x.py"\n'
+    )
+    view = pypi({"extra/x.py": "", "tests/t.py": "", "pyproject.toml": text})
+    assert view.reach("extra/x.py") is IMP and view.reach("tests/t.py") is SHP

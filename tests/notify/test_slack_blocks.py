@@ -25,9 +25,12 @@ def _texts(blocks: list[dict[str, Any]]) -> list[str]:
     """Every text object's text, wherever it sits in the blocks."""
     out: list[str] = []
     for block in blocks:
-        if "text" in block:
+        if isinstance(block.get("text"), dict):
             out.append(block["text"]["text"])
-        out.extend(element["text"] for element in block.get("elements", []))
+        elif isinstance(block.get("text"), str):
+            out.append(block["text"])
+        # rich_text nests its texts in sections of elements.
+        out.extend(_texts(block.get("elements", [])))
     return out
 
 
@@ -59,7 +62,7 @@ def test_critical_message_content() -> None:
     assert "`Bcc: 'phan@giftshop.invalid',`" in firsts[0]
     assert "`(metadata)` · `meta.publisher-changed`" in firsts[-1]
     assert "*Why*\n• code that runs at install time" in sections[0]
-    context = blocks[-1]
+    context = blocks[-2]
     assert context["type"] == "context"
     joined = " ".join(e["text"] for e in context["elements"])
     assert "Files: 1 added · 0 removed · 3 changed" in joined
@@ -80,9 +83,11 @@ def test_limits_with_200_findings_and_10kb_evidence() -> None:
     assert all("CRITICAL" in b["text"]["text"] for b in finding_sections)
     # Long paths are cut in the middle: the file name and line survive.
     assert "/bundle3.js:4`" in finding_sections[0]["text"]["text"]
-    context = " ".join(e["text"] for e in blocks[-1]["elements"])
+    context = " ".join(e["text"] for e in blocks[-2]["elements"])
     assert "+192 more findings" in context
-    assert len(blocks[-1]["elements"]) <= 10
+    assert len(blocks[-2]["elements"]) <= 10
+    # The approve command closes the message even when findings were cut.
+    assert "watcher approve " in str(blocks[-1])
     # The whole payload stays far below what chat.postMessage accepts.
     assert len(json.dumps(blocks)) < 40_000
 
@@ -145,3 +150,49 @@ def test_first_release_and_no_findings() -> None:
     assert "1.0.16 (first release)" in blocks[0]["text"]["text"]
     assert not any(b["type"] == "divider" for b in blocks)
     assert "0 findings" in text
+
+
+def test_identical_findings_in_platform_wheels_are_one_section_with_a_count() -> None:
+    wheels = [f"x-1.0-cp312-{p}.whl" for p in ("linux", "macos", "win", "musl", "arm")]
+    same = tuple(
+        Finding(
+            rule="code.network",
+            severity=Severity.HIGH,
+            message="network request",
+            category="network",
+            path="x/_boot.py",
+            line=3,
+            evidence="urlopen(URL)",
+            artifact=wheel,
+        )
+        for wheel in wheels
+    )
+    report = dataclasses.replace(critical_report(), findings=same, artifacts=tuple(wheels))
+    _, blocks = build_blocks(report, [])
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    boot = [s for s in sections if "x/_boot.py:3" in s]
+    assert len(boot) == 1
+    assert boot[0].endswith("\n×5 · `x/_boot.py:3 [in 5 artifacts]`")
+    context = " ".join(e["text"] for e in blocks[-2]["elements"])
+    assert "more finding" not in context
+
+
+def test_identical_findings_in_several_files_name_the_other_places() -> None:
+    same = tuple(
+        Finding(
+            rule="code.network",
+            severity=Severity.HIGH,
+            message="network request",
+            category="network",
+            path=f"lib/copy{i}.js",
+            line=3,
+            evidence="fetch(URL)",
+        )
+        for i in range(5)
+    )
+    report = dataclasses.replace(critical_report(), findings=same)
+    _, blocks = build_blocks(report, [])
+    [section] = [b["text"]["text"] for b in blocks if "copy0" in str(b)]
+    assert section.endswith(
+        "×5 · also at `lib/copy1.js:3`, `lib/copy2.js:3`, `lib/copy3.js:3`, …and 1 more"
+    )

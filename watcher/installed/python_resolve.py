@@ -226,6 +226,12 @@ def _pyproject_packages(files: Mapping[str, FileEntry]) -> tuple[str, ...] | Non
         else {}
     )
     packages = wheel.get("packages") if isinstance(wheel, dict) else None
+    build = data.get("build-system")
+    backend = build.get("build-backend") if isinstance(build, dict) else None
+    if backend == "hatchling.build" and isinstance(wheel, dict):
+        included = _hatch_only_include(wheel)
+        if included is not None:
+            return included
     setuptools = tool.get("setuptools", {})
     if packages is None and isinstance(setuptools, dict):
         listed = setuptools.get("packages")
@@ -234,3 +240,21 @@ def _pyproject_packages(files: Mapping[str, FileEntry]) -> tuple[str, ...] | Non
     if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
         return None
     return tuple(f"{p.strip('/')}/" for p in packages)
+
+
+def _hatch_only_include(wheel: Mapping[str, object]) -> tuple[str, ...] | None:
+    """What hatchling's wheel target `only-include` (plus `force-include`) puts in the wheel.
+
+    Only that, whatever else the sdist ships: a meta-package that ships its repository in the
+    sdist and declares `only-include = []` installs nothing of it (fastmcp 4.2). None when
+    the target does not say, or says it in a form the model does not read.
+    """
+    only = wheel.get("only-include")
+    if not isinstance(only, list) or not all(isinstance(p, str) for p in only):
+        return None
+    forced = wheel.get("force-include", {})
+    if not isinstance(forced, dict):
+        return None
+    paths = [p.strip("/") for p in (*only, *(str(k) for k in forced))]
+    # A directory installs what is under it; a file (`mod.py`) itself.
+    return tuple(p for path in paths if path for p in (f"{path}/", path))

@@ -289,8 +289,21 @@ _CONTEXT_WORDS = 4
 def word_diff(old: str, new: str, width: int = DIFF_WIDTH) -> str:
     """What changed between two texts, word by word: `[-removed-] {+added+}`, unchanged runs
     shortened to a few words of context. Invisible characters are spelled out."""
-    a = visible(normalize(old)).split(" ")[:_DIFF_WORDS]
-    b = visible(normalize(new)).split(" ")[:_DIFF_WORDS]
+    a = visible(normalize(old)).split(" ")
+    b = visible(normalize(new)).split(" ")
+    # The shared start and end are cut to their context words before the matcher's word cap:
+    # a change after 1,500 words of padding must still show (it is where a payload would go).
+    shared = min(len(a), len(b))
+    same_start = 0
+    while same_start < shared and a[same_start] == b[same_start]:
+        same_start += 1
+    same_end = 0
+    while same_end < shared - same_start and a[-1 - same_end] == b[-1 - same_end]:
+        same_end += 1
+    start = max(0, same_start - _CONTEXT_WORDS)
+    cut_end = max(0, same_end - _CONTEXT_WORDS)
+    a = a[start : len(a) - cut_end][:_DIFF_WORDS]
+    b = b[start : len(b) - cut_end][:_DIFF_WORDS]
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     opcodes = matcher.get_opcodes()
     parts: list[str] = []
@@ -310,5 +323,5 @@ def word_diff(old: str, new: str, width: int = DIFF_WIDTH) -> str:
             parts.append("[-" + " ".join(a[i1:i2]) + "-]")
         if j2 > j1:
             parts.append("{+" + " ".join(b[j1:j2]) + "+}")
-    shown = " ".join(p for p in parts if p)
+    shown = " ".join(p for p in ["…" if start else "", *parts, "…" if cut_end else ""] if p)
     return shown if len(shown) <= width else shown[: width - 1] + "…"

@@ -32,6 +32,8 @@ class Alert:
     links: tuple[str, ...]
     dedup_key: str
     pin_source: str | None = None
+    #: Where the full HTML report of this alert is published (`WATCHER_REPORT_URL`), if it is.
+    report_url: str | None = None
 
 
 def pin_line(alert: Alert) -> str | None:

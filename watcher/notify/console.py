@@ -8,7 +8,9 @@ import sys
 from typing import TextIO
 
 from watcher.errors import NotifyError
+from watcher.httpclient import escape_controls
 from watcher.notify.base import Alert, OperationalAlert, all_links, pin_line
+from watcher.report.digest import approve_command
 from watcher.report.text import render_text
 
 #: What `history` records for an alert a `ConsoleNotifier` delivered in Slack's place.
@@ -37,6 +39,14 @@ def operational_banner(alert: OperationalAlert, *, stands_in: bool = False) -> s
         f"=== watcher OPERATIONAL alert for {_for(alert.channel, stands_in)}: {alert.event} "
         f"{alert.ecosystem}/{alert.package} (key {alert.dedup_key}) ==="
     )
+
+
+def _next_step(alert: Alert) -> list[str]:
+    """The full report's link, when published, and the command that accepts the release."""
+    report = alert.report
+    command = approve_command(report.ecosystem, report.package, report.new_version)
+    lines = [f"full report: {escape_controls(alert.report_url)}"] if alert.report_url else []
+    return [*lines, f"reviewed and fine? {escape_controls(command)}"]
 
 
 class ConsoleNotifier:
@@ -77,6 +87,7 @@ class ConsoleNotifier:
             lines.extend(
                 f"link: {link}" for link in all_links(alert) if link not in alert.report.links
             )
+            lines.extend(_next_step(alert))
         try:
             stream.write("\n".join(lines) + "\n\n")
             stream.flush()

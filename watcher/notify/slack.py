@@ -46,6 +46,7 @@ from watcher.errors import NotifyError, UsageError
 from watcher.httpclient import retry_after as parse_retry_after
 from watcher.models import Finding, Report, Severity
 from watcher.notify.base import Alert, OperationalAlert, all_links, pin_line
+from watcher.report.digest import Group, approve_command, collapse
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +257,30 @@ def top_findings(report: Report, limit: int = MAX_FINDINGS) -> list[Finding]:
     return sorted(report.findings, key=lambda f: -f.severity.rank)[:limit]
 
 
+def top_groups(report: Report, limit: int = MAX_FINDINGS) -> list[Group]:
+    """The `limit` most severe groups of identical findings (the same rule and evidence in
+    several files or platform wheels): one section each, not one per copy."""
+    return collapse(sorted(report.findings, key=lambda f: -f.severity.rank))[:limit]
+
+
+#: Places named for a collapsed finding, each cut to this many characters.
+_ALSO_PLACES, _ALSO_PATH_LIMIT = 3, 80
+
+
+def _also(group: Group, several_artifacts: bool) -> str:
+    """`×3 · also at `b.py:2`, `c.py:2`` for a finding that stands for several."""
+    if group.count == 1:
+        return ""
+    places = group.places(several_artifacts)
+    if len(places) == 1:  # one file in several artifacts (platform wheels)
+        return f"\n×{group.count} · {_code_path(places[0], _ALSO_PATH_LIMIT)}"
+    others = places[1:]
+    named = ", ".join(_code_path(p, _ALSO_PATH_LIMIT) for p in others[:_ALSO_PLACES])
+    more = len(others) - _ALSO_PLACES
+    tail = f", …and {more} more" if more > 0 else ""
+    return f"\n×{group.count} · also at {named}{tail}" if named else f"\n×{group.count}"
+
+
 def _context(report: Report, shown: int) -> list[str]:
     files = report.files
     parts = [f"Files: {files.added} added · {files.removed} removed · {files.changed} changed"]
@@ -322,6 +347,9 @@ class _Message:
     findings: tuple[str, ...]
     context: tuple[str, ...]
     links: str | None
+    #: The last block: the full report's link (when published) and the approve command.
+    next_step: dict[str, Any] | None = None
+    next_step_text: str = ""
 
     def blocks(self) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = [
@@ -339,6 +367,9 @@ class _Message:
                 "elements": [_mrkdwn(part[:CONTEXT_TEXT_LIMIT]) for part in self.context[:10]],
             }
         )
+        if self.next_step is not None:
+            # Kept whatever is cut: the next step is what a reviewer acts on.
+            return [*blocks[: MAX_BLOCKS - 1], self.next_step]
         return blocks[:MAX_BLOCKS]
 
     def text_only(self) -> str:
@@ -349,30 +380,75 @@ class _Message:
         parts.append(" · ".join(self.context))
         # Whole parts only: cutting inside one could split an entity or open a code span.
         kept: list[str] = []
-        used = 0
+        # The next step is kept whatever is cut: it is what a reviewer acts on.
+        used = len(self.next_step_text) + 2 if self.next_step_text else 0
         for part in parts:
             if used + len(part) + 2 > FALLBACK_TEXT_LIMIT:
                 kept.append("…")
                 break
             kept.append(part)
             used += len(part) + 2
+        if self.next_step_text:
+            kept.append(self.next_step_text)
         return "\n\n".join(kept)
 
 
-def _message(report: Report, links: Sequence[str]) -> _Message:
-    shown = top_findings(report)
+def _next_step(report: Report, report_url: str | None) -> tuple[dict[str, Any], str]:
+    """The closing block: a link to the full report, when one was published, and the exact
+    `watcher approve` command; and the same as mrkdwn for the text-only fallback.
+
+    Package text goes in `rich_text` elements, which Slack shows as written: a name or
+    version cannot open markup there.
+    """
+    command = _visible(approve_command(report.ecosystem, report.package, report.new_version))
+    elements: list[dict[str, Any]] = []
+    text: list[str] = []
+    url = _links([report_url]) if report_url else None
+    if report_url and url:
+        elements.append(
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {"type": "text", "text": "Full report: "},
+                    {"type": "link", "url": report_url, "text": report_url},
+                ],
+            }
+        )
+        text.append(url.replace("*Links* ", "Full report: ", 1))
+    elements.append(
+        {
+            "type": "rich_text_section",
+            "elements": [{"type": "text", "text": "Reviewed it and it is fine? Approve it:"}],
+        }
+    )
+    elements.append(
+        {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": command}]}
+    )
+    text.append("Reviewed it and it is fine? Approve it: " + _code(command, 400))
+    return {"type": "rich_text", "elements": elements}, "\n".join(text)
+
+
+def _message(report: Report, links: Sequence[str], report_url: str | None = None) -> _Message:
+    shown = top_groups(report)
     several = len(report.artifacts) > 1
+    next_step, next_step_text = _next_step(report, report_url)
     return _Message(
         fallback=_fallback(report),
         header=_header(report),
         summary=_summary(report),
-        findings=tuple(_finding(f, several) for f in shown),
-        context=tuple(_context(report, len(shown))),
+        findings=tuple(
+            (_finding(g.first, several) + _also(g, several))[:SECTION_TEXT_LIMIT] for g in shown
+        ),
+        context=tuple(_context(report, sum(g.count for g in shown))),
         links=_links(links),
+        next_step=next_step,
+        next_step_text=next_step_text,
     )
 
 
-def build_blocks(report: Report, links: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
+def build_blocks(
+    report: Report, links: Sequence[str], report_url: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """The notification text and the Block Kit blocks for one report.
 
     Pure: the same report always gives the same message (the golden test relies on it).
@@ -380,7 +456,7 @@ def build_blocks(report: Report, links: Sequence[str]) -> tuple[str, list[dict[s
     findings with `file:line`, rule, message and evidence, links, and a context line with file
     counts and how many findings were left out.
     """
-    message = _message(report, links)
+    message = _message(report, links, report_url)
     return message.fallback, message.blocks()
 
 
@@ -639,7 +715,7 @@ class SlackNotifier:
                 )
                 return found
         since = unsure_since or datetime.now(UTC)
-        message = _message(alert.report, all_links(alert))
+        message = _message(alert.report, all_links(alert), alert.report_url)
         pinned = pin_line(alert)
         if pinned is not None:
             message = replace(message, context=(escape_mrkdwn(pinned), *message.context))

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from watcher.models import (
+    ChangedFile,
+    ChangeKind,
     Ecosystem,
     FileCounts,
     Finding,
@@ -54,6 +56,18 @@ def report_dict(report: Report) -> dict[str, Any]:
         "suppressed": [
             {**_finding_dict(s.finding), "suppressed_by": s.by} for s in report.suppressed
         ],
+        # The files behind `files`, each once: `added`/`removed` count lines.
+        "changed_files": [
+            {
+                "path": c.path,
+                "change": c.kind.value,
+                "added": c.added,
+                "removed": c.removed,
+                "binary": c.binary,
+                "rewritten": c.rewritten,
+            }
+            for c in report.changed_files
+        ],
     }
 
 
@@ -70,6 +84,8 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "via": finding.via,
         "subject": finding.subject,
+        # When the finding's file runs ("install", "import", "shipped"), where known.
+        "reach": finding.reach,
     }
 
 
@@ -119,6 +135,17 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
                 Suppressed(_finding(s), str(s.get("suppressed_by") or ""))
                 for s in data.get("suppressed") or ()
             ),
+            changed_files=tuple(
+                ChangedFile(
+                    path=str(c["path"]),
+                    kind=ChangeKind(c["change"]),
+                    added=int(c.get("added", 0)),
+                    removed=int(c.get("removed", 0)),
+                    binary=bool(c.get("binary", False)),
+                    rewritten=bool(c.get("rewritten", False)),
+                )
+                for c in data.get("changed_files") or ()
+            ),
         )
     except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"malformed report document: {type(e).__name__}: {e}") from e
@@ -145,4 +172,5 @@ def _finding(data: Mapping[str, Any]) -> Finding:
         artifact=_optional_str(data.get("artifact")),
         via=_optional_str(data.get("via")),
         subject=_optional_str(data.get("subject")),
+        reach=_optional_str(data.get("reach")),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from watcher.models import Report
+from watcher.report.digest import file_counts, file_list, file_mark
 
 
 def _cell(text: str | None) -> str:
@@ -66,8 +67,26 @@ def _lines(report: Report) -> Iterator[str]:
             )
         yield ""
         yield "</details>"
+    yield from _changed_files(report)
     for link in report.links:
         yield f"\n[{link}]({link})"
+
+
+def _changed_files(report: Report) -> Iterator[str]:
+    if not report.changed_files:
+        return
+    listing = file_list(report.changed_files)
+    yield ""
+    yield f"<details><summary>Changed files ({len(report.changed_files)})</summary>"
+    yield ""
+    yield "| | File | Lines |"
+    yield "|---|---|---|"
+    for change in listing.shown:
+        yield f"| {file_mark(change)} | {_code(change.path)} | {file_counts(change)} |"
+    if listing.more:
+        yield f"| | … and {listing.more} more | |"
+    yield ""
+    yield "</details>"
 
 
 def render_markdown(report: Report) -> str:

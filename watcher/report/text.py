@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from watcher.httpclient import escape_controls
 from watcher.models import Finding, Report
+from watcher.report.digest import (
+    Section,
+    file_counts,
+    file_list,
+    file_mark,
+    report_digest,
+    shown_places,
+)
 
 
 def _where(finding: Finding, several_artifacts: bool) -> str:
@@ -44,16 +53,7 @@ def _lines(report: Report) -> Iterator[str]:
             if report.suppressed
             else "No findings: nothing new that runs at install, reaches out, or changed hands."
         )
-    for severity in sorted({f.severity for f in report.findings}, reverse=True):
-        group = [f for f in report.findings if f.severity is severity]
-        yield ""
-        yield f"{severity.value.upper()} ({len(group)})"
-        for finding in group:
-            # The fingerprint is what `suppress = ["RULE@FINGERPRINT"]` takes to accept it.
-            yield f"  {finding.rule}  {_where(finding, several)}  fp:{finding.fingerprint}"
-            yield f"    {finding.message}"
-            if finding.evidence:
-                yield f"    > {finding.evidence}"
+    yield from _digest_lines(report, several)
     if report.suppressed:
         yield ""
         yield f"ALLOWED OR SUPPRESSED ({len(report.suppressed)}), not scored"
@@ -64,10 +64,68 @@ def _lines(report: Report) -> Iterator[str]:
                 f"  ({finding.severity.value}, {item.by})"
             )
             yield f"    {finding.message}"
+    yield from _changed_file_lines(report)
     for failure in report.rule_failures:
         yield f"rule {failure.rule} failed: {failure.error}"
     for link in report.links:
         yield f"link: {link}"
+
+
+#: Groups of never-reached findings shown before "… and N more" (all are in the JSON).
+SHOWN_UNREACHED = 20
+
+
+def _section_lines(section: Section, several: bool, brief: bool = False) -> Iterator[str]:
+    groups = section.groups[:SHOWN_UNREACHED] if brief else section.groups
+    for group in groups:
+        finding = group.first
+        count = f"  ×{group.count}" if group.count > 1 else ""
+        # The fingerprint is what `suppress = ["RULE@FINGERPRINT"]` takes to accept it.
+        yield (
+            f"  {finding.severity.value.upper()}  {finding.rule}  "
+            f"{escape_controls(_where(finding, several))}  fp:{finding.fingerprint}{count}"
+        )
+        if not brief:
+            yield f"    {escape_controls(finding.message)}"
+        if finding.evidence:
+            yield f"    > {escape_controls(finding.evidence)}"
+        if group.count > 1:
+            places, more = shown_places(group.places(several))
+            tail = f", … and {more} more" if more else ""
+            yield f"    in: {escape_controls(', '.join(places))}{tail}"
+    left = sum(g.count for g in section.groups[len(groups) :])
+    if left:
+        yield f"  … and {left} more (every finding is in --format json)"
+
+
+def _digest_lines(report: Report, several: bool) -> Iterator[str]:
+    """Findings by when their code runs (install, import, the rest), identical ones collapsed;
+    those in files nothing loads come last, apart."""
+    digest = report_digest(report)
+    if digest.unreached is not None and not digest.reached:
+        yield ""
+        yield "Nothing that runs on install or import has findings."
+    for section in digest.reached:
+        yield ""
+        yield f"{section.stage.title.upper()} ({section.count})"
+        yield from _section_lines(section, several)
+    apart = digest.unreached
+    if apart is not None:
+        yield ""
+        yield f"{apart.stage.title.upper()} ({apart.count}), at most low"
+        yield from _section_lines(apart, several, brief=True)
+
+
+def _changed_file_lines(report: Report) -> Iterator[str]:
+    if not report.changed_files:
+        return
+    listing = file_list(report.changed_files)
+    yield ""
+    yield f"CHANGED FILES ({len(report.changed_files)})"
+    for change in listing.shown:
+        yield f"  {file_mark(change)} {escape_controls(change.path)}  {file_counts(change)}"
+    if listing.more:
+        yield f"  … and {listing.more} more"
 
 
 def render_text(report: Report) -> str:
