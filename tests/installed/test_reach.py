@@ -336,6 +336,49 @@ def test_flat_sdist_without_a_build_layout_counts_everything() -> None:
     assert view.reach("tests/test_pkg.py") is IMP
 
 
+def test_setuptools_flat_discovery_leaves_tests_and_docs_out() -> None:
+    # No package list anywhere: setuptools discovers the flat layout's packages and modules
+    # and skips its exclude list (tests, docs, examples, setup, conftest...).
+    files = {
+        "setup.py": "from setuptools import setup\nsetup(name='pkg')\n",
+        "pkg/__init__.py": "",
+        "nsless/mod.py": "",
+        "helper.py": "",
+        "conftest.py": "",
+        "tests/test_pkg.py": "",
+        "docs/conf.py": "",
+    }
+    view = pypi(files)
+    assert view.reach("pkg/__init__.py") is IMP and view.reach("helper.py") is IMP
+    assert view.reach("nsless/mod.py") is IMP  # a PEP 420 package counts too
+    for shipped in ("tests/test_pkg.py", "docs/conf.py", "conftest.py"):
+        assert view.reach(shipped) is SHP, shipped
+    declared = {
+        **files,
+        "pyproject.toml": "[build-system]\nbuild-backend = 'setuptools.build_meta'\n",
+    }
+    assert pypi(declared).reach("tests/test_pkg.py") is SHP
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {
+            "setup.py": "from setuptools import setup, find_packages\n"
+            "setup(packages=find_packages())\n"
+        },
+        {
+            "setup.py": "from setuptools import setup\nsetup()\n",
+            "setup.cfg": "[options]\npackages = find:\n",
+        },
+        {"pyproject.toml": "[build-system]\nbuild-backend = 'flit_core.buildapi'\n"},
+    ],
+)
+def test_a_package_list_or_another_backend_leaves_discovery_unknown(extra: dict[str, str]) -> None:
+    view = pypi({"pkg/__init__.py": "", "tests/test_pkg.py": "", **extra})
+    assert view.reach("tests/test_pkg.py") is IMP
+
+
 def test_top_level_txt_says_what_installs() -> None:
     view = pypi(
         {
@@ -483,7 +526,7 @@ def test_hatch_only_include_is_what_an_sdist_installs() -> None:
 
 def test_hatch_settings_count_only_when_hatchling_builds() -> None:
     # Another backend ignores [tool.hatch]: the model cannot tell, so everything counts.
-    other = HATCH.format(only="[]").replace("hatchling.build", "setuptools.build_meta")
+    other = HATCH.format(only="[]").replace("hatchling.build", "flit_core.buildapi")
     view = pypi({"pkg/__init__.py": "", "tests/test_pkg.py": "", "pyproject.toml": other})
     assert view.reach("tests/test_pkg.py") is IMP
 

@@ -204,7 +204,7 @@ class PythonLayout:
             return listed
         if any(p.startswith("src/") and p.endswith(".py") for p in files):
             return ("src/",)
-        return None
+        return _setuptools_flat_discovery(files)
 
 
 def _pyproject_packages(files: Mapping[str, FileEntry]) -> tuple[str, ...] | None:
@@ -258,3 +258,65 @@ def _hatch_only_include(wheel: Mapping[str, object]) -> tuple[str, ...] | None:
     paths = [p.strip("/") for p in (*only, *(str(k) for k in forced))]
     # A directory installs what is under it; a file (`mod.py`) itself.
     return tuple(p for path in paths if path for p in (f"{path}/", path))
+
+
+#: Top-level folders setuptools' automatic discovery never takes as packages in a flat layout
+#: (`FlatLayoutPackageFinder.DEFAULT_EXCLUDE`), and modules it never takes
+#: (`FlatLayoutModuleFinder.DEFAULT_EXCLUDE`); names starting with `.` or `_` neither.
+_FLAT_EXCLUDED_PACKAGES = frozenset(
+    """ci bin debian doc docs documentation manpages news newsfragments changelog test tests
+    unit_test unit_tests example examples scripts tools util utils python build dist venv env
+    requirements tasks fabfile site_scons benchmark benchmarks exercise exercises
+    htmlcov""".split()
+)
+_FLAT_EXCLUDED_MODULES = frozenset(
+    """setup conftest test tests example examples build toxfile noxfile pavement dodo tasks
+    fabfile manage benchmark benchmarks exercise exercises""".split()
+)
+#: Words in setup.py / setup.cfg / pyproject.toml that mean the package list is given, not
+#: discovered: then the model cannot tell from the layout alone.
+_EXPLICIT = ("packages", "py_modules", "py-modules", "package_dir", "package-dir")
+
+
+def _setuptools_flat_discovery(files: Mapping[str, FileEntry]) -> tuple[str, ...] | None:
+    """What setuptools' automatic discovery installs from a flat-layout sdist, or None.
+
+    Only when setuptools builds it (no other backend declared) and nothing lists packages or
+    modules: then the build takes the top-level packages and modules outside its exclude
+    lists, so a `tests/` or `docs/` folder shipped beside them is not installed.
+    """
+    entry = files.get("pyproject.toml")
+    if entry is not None:
+        try:
+            data = tomllib.loads(entry.text)
+        # not a gap: the manifest parser records it, and unknown means everything is reachable
+        except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+            return None
+        build = data.get("build-system")
+        backend = build.get("build-backend") if isinstance(build, dict) else None
+        if backend is not None and not str(backend).startswith("setuptools."):
+            return None
+        tool = data.get("tool")
+        if isinstance(tool, dict) and isinstance(tool.get("setuptools"), dict):
+            if any(key in tool["setuptools"] for key in _EXPLICIT):
+                return None
+    for name in ("setup.py", "setup.cfg"):
+        config = files.get(name)
+        if config is not None and any(word in config.text for word in _EXPLICIT):
+            return None
+    if "setup.py" not in files and entry is None:
+        return None
+    prefixes: list[str] = []
+    for path in files:
+        head, sep, rest = path.partition("/")
+        if head.startswith((".", "_")):
+            continue
+        if sep and rest.endswith(".py"):
+            # setuptools' flat-layout finder is a PEP 420 one: no `__init__.py` needed.
+            if head.isidentifier() and head not in _FLAT_EXCLUDED_PACKAGES:
+                prefixes.append(f"{head}/")
+        elif not sep and head.endswith(".py"):
+            stem = head.removesuffix(".py")
+            if stem.isidentifier() and stem not in _FLAT_EXCLUDED_MODULES:
+                prefixes.append(head)
+    return tuple(sorted(set(prefixes)))
