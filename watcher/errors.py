@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from watcher.escape import logline
+
 
 class WatcherError(Exception):
     """Root of every error watcher reports to a user as a clear one-line message."""
 
     def diagnostics(self) -> str:
-        """One line, safe to print: no tokens, no tracebacks."""
-        return " ".join(str(self).split()) or type(self).__name__
+        """One line, safe to print: no tokens, no tracebacks, nothing a terminal obeys.
+
+        Messages quote package names, versions and registry text: runs of whitespace
+        (line breaks included) become one space, other control and bidi characters are
+        written out (`\\x1b`, `\\u202e`).
+        """
+        return logline(" ".join(str(self).split())) or type(self).__name__
 
 
 class UsageError(WatcherError):

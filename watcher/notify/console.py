@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from watcher.errors import NotifyError
+from watcher.escape import terminal
 from watcher.notify.base import Alert, OperationalAlert, all_links
 from watcher.report.text import render_text
 
@@ -15,16 +16,16 @@ def banner(alert: Alert) -> str:
     """One line that says an alert starts here, for whom and what about."""
     report = alert.report
     return (
-        f"=== watcher alert for {alert.channel}: {report.severity.value.upper()} "
-        f"{report.package} {report.new_version} (key {alert.dedup_key}) ==="
+        f"=== watcher alert for {terminal(alert.channel)}: {report.severity.value.upper()} "
+        f"{terminal(report.package)} {terminal(report.new_version)} (key {alert.dedup_key}) ==="
     )
 
 
 def operational_banner(alert: OperationalAlert) -> str:
     """The banner of an operational alert: marked as such, never with a release severity."""
     return (
-        f"=== watcher OPERATIONAL alert for {alert.channel}: {alert.event} "
-        f"{alert.ecosystem}/{alert.package} (key {alert.dedup_key}) ==="
+        f"=== watcher OPERATIONAL alert for {terminal(alert.channel)}: {alert.event} "
+        f"{alert.ecosystem}/{terminal(alert.package)} (key {alert.dedup_key}) ==="
     )
 
 
@@ -42,12 +43,14 @@ class ConsoleNotifier:
         """Write the banner, the text report and the alert's extra links."""
         stream = self._stream or sys.stdout
         if isinstance(alert, OperationalAlert):
-            lines = [operational_banner(alert), alert.summary]
+            lines = [operational_banner(alert), terminal(alert.summary)]
         else:
             lines = [banner(alert), render_text(alert.report).rstrip("\n")]
             # render_text already prints the report's own links.
             lines.extend(
-                f"link: {link}" for link in all_links(alert) if link not in alert.report.links
+                f"link: {terminal(link)}"
+                for link in all_links(alert)
+                if link not in alert.report.links
             )
         try:
             stream.write("\n".join(lines) + "\n\n")

@@ -14,13 +14,12 @@ text and opening the page contacts nobody.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from typing import TYPE_CHECKING
 
 from watcher import __version__
+from watcher.escape import html_plain, html_text
 from watcher.models import ArtifactDiff, ChangeKind, FileChange, FileEntry, Finding, Report
 from watcher.report.sarif import extra_fields
 
@@ -40,13 +39,6 @@ FINDING_CONTEXT = 2
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; "
     "form-action 'none'"
-)
-
-# Bidi overrides and isolates (Trojan Source), zero-width characters and other controls: shown
-# as a visible `⟨U+202E⟩` so a line cannot read differently from what it is.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
 
 _STYLE = """
@@ -100,20 +92,14 @@ tr.hit:target { outline: 3px solid #f0b400; }
 
 
 def _text(value: object) -> str:
-    """Escape attacker-controlled text for element content or a quoted attribute value."""
-    return escape(str(value), quote=True)
+    """Attacker-controlled text as element content: escaped, control and bidi characters
+    shown as a marked `⟨U+202E⟩` so a line cannot read differently from what it is."""
+    return html_text(value)
 
 
 def _code(value: str) -> str:
-    """Escape text shown as code, making control and bidi characters visible."""
-    out: list[str] = []
-    last = 0
-    for match in _INVISIBLE.finditer(value):
-        out.append(escape(value[last : match.start()], quote=True))
-        out.append(f'<span class="ctl">⟨U+{ord(match.group()):04X}⟩</span>')
-        last = match.end()
-    out.append(escape(value[last:], quote=True))
-    return "".join(out)
+    """A line of code: like `_text`, keeping the tabs that indent it."""
+    return html_text(value, keep_tabs=True)
 
 
 def _badge(severity: str) -> str:
@@ -427,7 +413,7 @@ def _header(report: Report) -> Iterator[str]:
         yield (
             "<p>"
             + " · ".join(
-                f'<a href="{_text(link)}" rel="noreferrer noopener">{_text(link)}</a>'
+                f'<a href="{html_plain(link)}" rel="noreferrer noopener">{_text(link)}</a>'
                 for link in links
             )
             + "</p>"
@@ -519,7 +505,7 @@ def render_html(report: Report, diffs: Sequence[ArtifactDiff] = ()) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_text(title)}</title>",
+        f"<title>{html_plain(title)}</title>",
         f"<style>{_STYLE}</style>",
         "</head><body>",
         *_header(report),

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from watcher.escape import md_code, md_link, md_text
 from watcher.models import Report
 
 
 def _cell(text: str | None) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ")
+    return md_text(text or "")
 
 
 def _code(text: str | None) -> str:
-    if not text:
-        return ""
-    cell = _cell(text)
-    return f"`` {cell} ``" if "`" in cell else f"`{cell}`"
+    return md_code(text or "")
 
 
 def _lines(report: Report) -> Iterator[str]:
     old = report.old_version if report.old_version is not None else "(first release)"
-    yield f"## watcher: `{report.package}` {old} → {report.new_version} ({report.ecosystem.value})"
+    yield (
+        f"## watcher: {md_code(report.package, in_table=False)} {md_text(old)} → "
+        f"{md_text(report.new_version)} ({report.ecosystem.value})"
+    )
     yield ""
     yield f"**Verdict: {report.severity.value.upper()}** — score {report.score}/100"
     for reason in report.reasons:
-        yield f"- {reason}"
+        yield f"- {md_text(reason)}"
     yield ""
     c = report.files
     yield f"Files: {c.added} added, {c.removed} removed, {c.changed} changed."
@@ -47,8 +48,8 @@ def _lines(report: Report) -> Iterator[str]:
         if f.artifact and len(report.artifacts) > 1:
             where += f" ({f.artifact})"
         yield (
-            f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "
-            f"| {_code(f.evidence)} | `{f.fingerprint}` |"
+            f"| {f.severity.value} | {_code(f.rule)} | {_cell(where)} | {_cell(f.message)} "
+            f"| {_code(f.evidence)} | {_code(f.fingerprint)} |"
         )
     if report.suppressed:
         yield ""
@@ -61,13 +62,13 @@ def _lines(report: Report) -> Iterator[str]:
             f = item.finding
             where = (f.path or "metadata") + (f":{f.line}" if f.line is not None else "")
             yield (
-                f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "
-                f"| `{f.fingerprint}` | {_code(item.by)} |"
+                f"| {f.severity.value} | {_code(f.rule)} | {_cell(where)} | {_cell(f.message)} "
+                f"| {_code(f.fingerprint)} | {_code(item.by)} |"
             )
         yield ""
         yield "</details>"
     for link in report.links:
-        yield f"\n[{link}]({link})"
+        yield f"\n{md_link(link)}"
 
 
 def render_markdown(report: Report) -> str:

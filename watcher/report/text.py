@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from watcher.escape import terminal
 from watcher.models import Finding, Report
 
 
@@ -18,23 +19,28 @@ def _where(finding: Finding, several_artifacts: bool) -> str:
         place += f":{finding.line}"
     if finding.artifact and several_artifacts:
         place += f"  [{finding.artifact}]"
-    return place
+    return terminal(place)
 
 
 def _lines(report: Report) -> Iterator[str]:
+    new = terminal(report.new_version)
     versions = (
-        f"{report.old_version} → {report.new_version}"
+        f"{terminal(report.old_version)} → {new}"
         if report.old_version is not None
-        else f"{report.new_version} (first release, scanned alone)"
+        else f"{new} (first release, scanned alone)"
     )
-    yield f"{report.package} {versions}  ({report.ecosystem.value})"
+    yield f"{terminal(report.package)} {versions}  ({report.ecosystem.value})"
     yield f"VERDICT: {report.severity.value.upper()}   score {report.score}/100"
     for reason in report.reasons:
-        yield f"  why: {reason}"
+        yield f"  why: {terminal(reason)}"
     counts = report.files
     yield (
         f"files: {counts.added} added, {counts.removed} removed, {counts.changed} changed"
-        + (f"   artifacts: {', '.join(report.artifacts)}" if report.artifacts else "")
+        + (
+            f"   artifacts: {', '.join(map(terminal, report.artifacts))}"
+            if report.artifacts
+            else ""
+        )
     )
     several = len(report.artifacts) > 1
     if not report.findings:
@@ -50,24 +56,28 @@ def _lines(report: Report) -> Iterator[str]:
         yield f"{severity.value.upper()} ({len(group)})"
         for finding in group:
             # The fingerprint is what `suppress = ["RULE@FINGERPRINT"]` takes to accept it.
-            yield f"  {finding.rule}  {_where(finding, several)}  fp:{finding.fingerprint}"
-            yield f"    {finding.message}"
+            yield (
+                f"  {terminal(finding.rule)}  {_where(finding, several)}"
+                f"  fp:{terminal(finding.fingerprint)}"
+            )
+            yield f"    {terminal(finding.message)}"
             if finding.evidence:
-                yield f"    > {finding.evidence}"
+                yield f"    > {terminal(finding.evidence)}"
     if report.suppressed:
         yield ""
         yield f"ALLOWED OR SUPPRESSED ({len(report.suppressed)}), not scored"
         for item in report.suppressed:
             finding = item.finding
             yield (
-                f"  {finding.rule}  {_where(finding, several)}  fp:{finding.fingerprint}"
-                f"  ({finding.severity.value}, {item.by})"
+                f"  {terminal(finding.rule)}  {_where(finding, several)}"
+                f"  fp:{terminal(finding.fingerprint)}"
+                f"  ({finding.severity.value}, {terminal(item.by)})"
             )
-            yield f"    {finding.message}"
+            yield f"    {terminal(finding.message)}"
     for failure in report.rule_failures:
-        yield f"rule {failure.rule} failed: {failure.error}"
+        yield f"rule {terminal(failure.rule)} failed: {terminal(failure.error)}"
     for link in report.links:
-        yield f"link: {link}"
+        yield f"link: {terminal(link)}"
 
 
 def render_text(report: Report) -> str:
