@@ -142,7 +142,8 @@ def _code(text: str, limit: int) -> str:
     mrkdwn has no escape for a backtick inside a code span, so backticks are shown as `ˋ`
     (U+02CB): the line stays readable and cannot end the span early.
     """
-    return "`" + _clip(_visible(text).replace("`", "ˋ"), limit) + "`"
+    # An empty span (two backticks) would pair with the next backtick instead.
+    return "`" + (_clip(_visible(text).replace("`", "ˋ"), limit) or " ") + "`"
 
 
 def _plain(text: str, limit: int) -> str:
@@ -198,6 +199,18 @@ def _header(report: Report) -> str:
     # The versions are what a reader needs most; a very long name is cut, never the versions.
     room = max(HEADER_LIMIT - len(head) - len(tail), 10)
     return _plain(head + _plain(report.package, room) + tail, HEADER_LIMIT)
+
+
+def _title(report: Report) -> str:
+    versions = (
+        f"{_code(report.new_version, 60)} (first release)"
+        if report.old_version is None
+        else f"{_code(report.old_version, 60)} → {_code(report.new_version, 60)}"
+    )
+    return (
+        f"{SEVERITY_EMOJI[report.severity]} *{report.severity.value.upper()}* · "
+        f"{_code(report.package, 100)} {versions} ({report.ecosystem.value})"
+    )
 
 
 def _summary(report: Report) -> str:
@@ -331,9 +344,8 @@ def _links_block(links: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _links_text(links: Sequence[tuple[str, str]]) -> str:
-    return "*Links* " + " · ".join(
-        f"<{escape_mrkdwn(url)}|{escape_mrkdwn(label)}>" for url, label in links
-    )
+    # Bare URLs: mrkdwn would format a `*label*`; inside `<…>` a URL is never formatted.
+    return "*Links* " + " · ".join(f"<{escape_mrkdwn(url)}>" for url, _ in links)
 
 
 def _fallback(report: Report) -> str:
@@ -353,6 +365,8 @@ def _fallback(report: Report) -> str:
 class _Message:
     fallback: str
     header: str
+    #: The header for the text-only message: mrkdwn, the package text in code spans.
+    title: str
     summary: str
     reasons: tuple[str, ...]
     findings: tuple[dict[str, Any], ...]
@@ -387,7 +401,7 @@ class _Message:
         Package text sits only inside code spans, where mrkdwn formats nothing.
         """
         reasons = "\n".join(f"• {_code(line, 500)}" for line in self.reasons)
-        parts = [f"*{escape_mrkdwn(self.header)}*", self.summary]
+        parts = [self.title, self.summary]
         if reasons:
             parts.append("*Why*\n" + reasons)
         parts.extend(self.findings_text)
@@ -412,6 +426,7 @@ def _message(report: Report, links: Sequence[str]) -> _Message:
     return _Message(
         fallback=_fallback(report),
         header=_header(report),
+        title=_title(report),
         summary=_summary(report),
         reasons=tuple(_reasons(report)),
         findings=tuple(_finding(f, several) for f in shown),

@@ -98,7 +98,12 @@ def _text(value: object) -> str:
 
 
 def _code(value: str) -> str:
-    """A line of code: like `_text`, keeping the tabs that indent it."""
+    """Text shown as code (a file name, evidence): like `_text`."""
+    return html_text(value)
+
+
+def _source(value: str) -> str:
+    """A line of the diff: like `_text`, keeping the tabs that indent it."""
     return html_text(value, keep_tabs=True)
 
 
@@ -208,7 +213,7 @@ def _select(rows: Sequence[_Row], lines: set[int], budget: int) -> tuple[list[_R
 def _clip(text: str, evidence: Iterable[str]) -> str:
     """A long line cut to MAX_LINE_CHARS, around the evidence when a finding quotes it."""
     if len(text) <= MAX_LINE_CHARS:
-        return _code(text)
+        return _source(text)
     start = 0
     for quote in evidence:
         # The middle of an excerpt is what the rule matched; its ends may be repetitive filler.
@@ -221,7 +226,7 @@ def _clip(text: str, evidence: Iterable[str]) -> str:
     end = start + MAX_LINE_CHARS
     before = f'<span class="cut">… {start} characters … </span>' if start else ""
     after = f'<span class="cut"> … {len(text) - end} more characters</span>'
-    return before + _code(text[start:end]) + after
+    return before + _source(text[start:end]) + after
 
 
 # --- the page ----------------------------------------------------------------------------------
