@@ -32,7 +32,7 @@ from watcher.models import (
 )
 from watcher.notify.console import ConsoleNotifier
 from watcher.notify.slack import _message, build_blocks
-from watcher.report import render_html, render_markdown, render_text
+from watcher.report import render_html, render_markdown, render_sarif, render_text
 
 #: Pieces attackers use to forge output: terminal sequences, line breaks, Markdown and mrkdwn
 #: syntax, HTML, mentions, bidi overrides and isolates.
@@ -305,3 +305,15 @@ def test_html_report(report: Report) -> None:
     badge = f'<span class="badge sev-{report.severity.value}">{report.severity.value}</span>'
     assert f'<div class="verdict">{badge}<span class="score">{report.score}<' in output
     assert "<script" not in output.lower()
+
+
+@FUZZ
+@given(reports())
+def test_sarif_messages(report: Report) -> None:
+    log = json.loads(render_sarif(report))
+    for result in log["runs"][0]["results"]:
+        text = result["message"]["text"]
+        assert not _raw_hidden(text, allowed="")
+        # No `[text](n)` link can form: every bracket is escaped.
+        assert all(text[i - 1] == "\\" for i, c in enumerate(text) if c in "[]")
+        assert result["properties"]["reportSeverity"] == report.severity.value

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from watcher import __version__
+from watcher.escape import sarif_message
 from watcher.models import Ecosystem, Finding, Report, Severity
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def _result(
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],
         "level": LEVELS[finding.severity],
-        "message": {"text": text},
+        "message": {"text": sarif_message(text)},
         "locations": [_location(finding, report)],
         "partialFingerprints": {"watcherFinding/v1": finding.fingerprint},
         "properties": properties,
