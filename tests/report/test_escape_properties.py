@@ -32,7 +32,9 @@ from watcher.models import (
 )
 from watcher.notify.console import ConsoleNotifier
 from watcher.notify.slack import _message, build_blocks
-from watcher.report import render_html, render_markdown, render_sarif, render_text
+from watcher.report import render_html, render_json, render_markdown, render_sarif, render_text
+from watcher.report.jsonfmt import report_dict
+from watcher.report.sarif import sarif_dict
 
 #: Pieces attackers use to forge output: terminal sequences, line breaks, Markdown and mrkdwn
 #: syntax, HTML, mentions, bidi overrides and isolates.
@@ -317,3 +319,13 @@ def test_sarif_messages(report: Report) -> None:
         # No `[text](n)` link can form: every bracket is escaped.
         assert all(text[i - 1] == "\\" for i, c in enumerate(text) if c in "[]")
         assert result["properties"]["reportSeverity"] == report.severity.value
+
+
+@FUZZ
+@given(reports())
+def test_json_and_sarif_are_exact_and_terminal_safe(report: Report) -> None:
+    for render, as_dict in ((render_json, report_dict), (render_sarif, sarif_dict)):
+        output = render(report)
+        assert not _raw_hidden(output)
+        # The data is exact: the escapes decode to the very strings of the report.
+        assert json.loads(output) == json.loads(json.dumps(as_dict(report)))

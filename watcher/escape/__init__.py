@@ -10,6 +10,8 @@ that makes such text inert where it lands, and every renderer goes through it:
 - `markdown`: pull-request comments (no line break leaves a table cell, no code span can be
   closed early, no HTML, emphasis, link, math or @mention forms from package text).
 - `html`: the HTML report (escaped, with invisible characters shown as marked `⟨U+202E⟩`).
+- `jsontext`: the `json` and `sarif` documents (exact data; hidden characters as `\\uXXXX`
+  escapes, so printing a report on a terminal is safe too).
 - `sarif`: result messages (hidden characters shown, `[text](n)` link syntax made literal);
   the evidence in snippets and properties stays exact, it is data.
 - `slack`: what still goes into Slack mrkdwn (`&`, `<`, `>` as entities, controls visible);
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from watcher.escape.chars import is_hidden, visible
 from watcher.escape.html import html_plain, html_text
+from watcher.escape.jsontext import json_document
 from watcher.escape.logline import logline
 from watcher.escape.markdown import md_code, md_link, md_text
 from watcher.escape.sarif import sarif_message
@@ -34,6 +37,7 @@ __all__ = [
     "html_plain",
     "html_text",
     "is_hidden",
+    "json_document",
     "logline",
     "md_code",
     "md_link",
