@@ -23,6 +23,8 @@ def test_terminal_writes_out_every_sequence_a_terminal_obeys() -> None:
         "a\\x1b[2J\\x1b]0;t\\x07\\x9b1m\\r\\n\\t\\x00\\u202e\\u2066\\u200f\\u061c\\u2028\\udcff b"
     )
     assert terminal("ünïcode ✅ 🔴") == "ünïcode ✅ 🔴"
+    # Characters that render as nothing: a string cannot look emptier than it is.
+    assert terminal("s = '\U000e0100\U000e01ef\u3164'") == "s = '\\U000e0100\\U000e01ef\\u3164'"
 
 
 @FUZZ

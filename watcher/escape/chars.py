@@ -7,11 +7,26 @@ from collections.abc import Callable
 
 #: Control, format (bidi, zero-width, tags), surrogate, line and paragraph separator.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: Letters that render as nothing (Hangul fillers), shown so a line cannot look emptier than
+#: it is; variation selectors 17-256 are handled by range below (they hide payloads in
+#: strings that look empty).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def is_hidden(char: str) -> bool:
     """Whether `char` acts on a terminal or a line (or is not seen) rather than being read."""
-    return unicodedata.category(char) in _HIDDEN_CATEGORIES
+    return (
+        unicodedata.category(char) in _HIDDEN_CATEGORIES
+        or char in _BLANK_LETTERS
+        or "\U000e0100" <= char <= "\U000e01ef"
+    )
+
+
+def has_hidden(text: str) -> bool:
+    """Whether any character of `text` is hidden; quick for plain ASCII, the usual case."""
+    if text.isascii():
+        return not text.isprintable()
+    return any(is_hidden(char) for char in text)
 
 
 def codepoint(char: str) -> str:
@@ -26,8 +41,7 @@ def backslashed(char: str) -> str:
 
 def replace_hidden(text: str, show: Callable[[str], str]) -> str:
     """`text` with every hidden character replaced by `show(char)`; one pass, no regex."""
-    # Every hidden character is non-printable, so printable text (the usual case) is done.
-    if text.isprintable():
+    if not has_hidden(text):
         return text
     return "".join(show(char) if is_hidden(char) else char for char in text)
 

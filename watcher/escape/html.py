@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from watcher.escape.chars import codepoint, is_hidden
+from watcher.escape.chars import codepoint, has_hidden, is_hidden
 
 
 def html_text(text: object, *, keep_tabs: bool = False) -> str:
@@ -13,7 +13,7 @@ def html_text(text: object, *, keep_tabs: bool = False) -> str:
     `keep_tabs` leaves tabs for lines of code shown with their indentation (`pre-wrap`).
     """
     value = str(text)
-    if value.isprintable():
+    if not has_hidden(value):
         return escape(value, quote=True)
     out: list[str] = []
     start = 0
@@ -30,6 +30,6 @@ def html_plain(text: object) -> str:
     """An attribute value or a `<title>`: no markup allowed, so hidden characters become a
     plain `⟨U+202E⟩`."""
     value = str(text)
-    if not value.isprintable():
+    if has_hidden(value):
         value = "".join(codepoint(c) if is_hidden(c) else c for c in value)
     return escape(value, quote=True)
