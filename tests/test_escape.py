@@ -74,7 +74,9 @@ def test_html_text_marks_hidden_characters() -> None:
 
 def test_error_lines_are_one_line_with_controls_written_out() -> None:
     error = RegistryError("npm package 'a\r\nFAKE\x1b[2J\u202e' not found")
-    assert error.diagnostics() == "npm package 'a FAKE\\x1b[2J\\u202e' not found"
+    # Escaped when made: one line even where only str(error) is shown or logged.
+    assert str(error) == "npm package 'a\\r\\nFAKE\\x1b[2J\\u202e' not found"
+    assert error.diagnostics() == str(error)
 
 
 def test_a_log_record_stays_one_line_whatever_it_quotes() -> None:
