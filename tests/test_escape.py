@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 from hypothesis import given
@@ -95,3 +96,12 @@ def test_a_log_record_stays_one_line_whatever_it_quotes() -> None:
     assert lines[1] == "ERROR watcher.test_escape: failed on x\\ny"
     assert lines[-1] == "ValueError: bad\\rvalue\\x1b"
     assert not any(is_hidden(c) for c in stream.getvalue() if c != "\n")
+
+
+def test_a_json_log_record_escapes_what_json_leaves_raw() -> None:
+    stream = io.StringIO()
+    configure_logging("json", logging.INFO, stream=stream, logger_name="watcher.test_escape_j")
+    logging.getLogger("watcher.test_escape_j").warning("name %s", "a\x9b2J\u202e\r")
+    [line] = stream.getvalue().splitlines()
+    assert "\\u009b2J\\u202e\\r" in line
+    assert json.loads(line)["message"] == "name a\x9b2J\u202e\r"

@@ -14,7 +14,6 @@ daemon's worker threads each carry their own.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Literal, TextIO, get_args
 from urllib.parse import urlsplit
 
-from watcher.escape import logline
+from watcher.escape import json_line, logline
 
 __all__ = [
     "LOG_FORMATS",
@@ -240,7 +239,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = record.exc_text
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False)
+        return json_line(entry)
 
 
 class _Handler(logging.StreamHandler[TextIO]):

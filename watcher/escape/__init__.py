@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from watcher.escape.chars import is_hidden, visible
 from watcher.escape.html import html_plain, html_text
-from watcher.escape.jsontext import json_document
+from watcher.escape.jsontext import json_document, json_line
 from watcher.escape.logline import logline
 from watcher.escape.markdown import md_code, md_link, md_text
 from watcher.escape.sarif import sarif_message
@@ -38,6 +38,7 @@ __all__ = [
     "html_text",
     "is_hidden",
     "json_document",
+    "json_line",
     "logline",
     "md_code",
     "md_link",

@@ -29,3 +29,8 @@ def json_document(data: object) -> str:
     string literal, where `\\uXXXX` means the same character.
     """
     return replace_hidden(json.dumps(data, indent=2, ensure_ascii=False), _escaped)
+
+
+def json_line(data: object) -> str:
+    """`data` as one line of JSON (a JSON log record), hidden characters escaped the same way."""
+    return replace_hidden(json.dumps(data, ensure_ascii=False), _escaped)
