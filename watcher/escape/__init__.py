@@ -19,7 +19,8 @@ that makes such text inert where it lands, and every renderer goes through it:
 
 `chars` decides which characters are hidden: control (Cc), format (Cf: bidi overrides and
 isolates, zero-width characters, tag characters), surrogate (Cs: undecodable bytes in a file
-name) and line/paragraph separators (Zl, Zp).
+name), line/paragraph separators (Zl, Zp), and characters that render as nothing (variation
+selectors 17-256, Hangul fillers).
 """
 
 from __future__ import annotations
