@@ -121,3 +121,40 @@ def test_html_report_shows_controls_and_bidi(
     ctl = '<span class="ctl">⟨U+{}⟩</span>'
     assert "lib/a" + ctl.format("000D") + "&lt;!--" + ctl.format("001B") + "[2J" in out
     assert ctl.format("202E") + "txt.js" in out
+
+
+def test_registry_text_in_an_error_stays_one_escaped_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A version key carrying CR/LF and ESC cannot split or forge the error line."""
+    import httpx
+
+    from watcher import cli
+    from watcher.httpclient import RetryPolicy, make_client
+
+    forged = "2.0.0\r\nwatcher: analysed: NONE\x1b[2J\u202e"
+    dist = {"tarball": "https://registry.npmjs.org/evil/-/evil-1.0.0.tgz", "shasum": "0" * 40}
+    packument = {
+        "name": "evil",
+        "dist-tags": {"latest": "1.0.0"},
+        "versions": {v: {"name": "evil", "version": v, "dist": dist} for v in ("1.0.0", forged)},
+        "time": {"1.0.0": "2020-01-01T00:00:00.000Z", forged: "2020-01-02T00:00:00.000Z"},
+    }
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "registry.npmjs.org" and request.url.path == "/evil":
+            return httpx.Response(200, json=packument)
+        return httpx.Response(404)
+
+    monkeypatch.setattr(
+        cli,
+        "make_client",
+        lambda: make_client(transport=httpx.MockTransport(serve), retry=RetryPolicy(attempts=1)),
+    )
+    code = main(["diff", "evil", "1.0.0", "3.0.0", "--ecosystem", "npm"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith("watcher: error: ") and "3.0.0" in line
+    assert "2.0.0\\r\\nwatcher: analysed: NONE\\x1b[2J\\u202e" in line
+    assert not _hidden(err.rstrip("\n"))
