@@ -119,7 +119,7 @@ def test_text_report_puts_the_verdict_and_evidence_up_front(
     )
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith("strutil 2.1.3 → 2.1.4")
+    assert lines[0].startswith("watcher: strutil 2.1.3 → 2.1.4")
     assert lines[1].startswith("VERDICT: CRITICAL")
     assert "package.json:5" in out and "lib/setup.js:3" in out
     assert "collect.attacker.invalid" in out

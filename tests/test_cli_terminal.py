@@ -309,4 +309,4 @@ def test_diff_into_a_closed_pipe_keeps_the_verdict(
     assert err == b""
     assert code == expected
     if read_first_line:
-        assert line.startswith(b"strutil 2.1.3")
+        assert line.startswith(b"watcher: strutil 2.1.3")

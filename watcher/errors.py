@@ -8,13 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from watcher.escape import logline
+
 
 class WatcherError(Exception):
-    """Root of every error watcher reports to a user as a clear one-line message."""
+    """Root of every error watcher reports to a user as a clear one-line message.
+
+    Messages quote package names, versions, file names and registry text, so the message is
+    escaped as it is made (`\\r`, `\\x1b`, `\\u202e`): an error is one line wherever it is
+    shown or logged, even when a caller forgot to escape what it quoted.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (logline(args[0]), *args[1:])
+        super().__init__(*args)
 
     def diagnostics(self) -> str:
-        """One line, safe to print: no tokens, no tracebacks."""
-        return " ".join(str(self).split()) or type(self).__name__
+        """One line, safe to print: no tokens, no tracebacks, nothing a terminal obeys.
+
+        Messages quote package names, versions and registry text: runs of whitespace
+        (line breaks included) become one space, other control and bidi characters are
+        written out (`\\x1b`, `\\u202e`).
+        """
+        return logline(" ".join(str(self).split())) or type(self).__name__
 
 
 class UsageError(WatcherError):

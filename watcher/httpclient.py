@@ -28,6 +28,7 @@ import httpx
 
 from watcher import __version__
 from watcher.errors import MalformedResponse, RegistryUnavailable
+from watcher.escape import logline
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +267,7 @@ def retry_after(headers: httpx.Headers) -> float | None:
 
 def _redact(url: httpx.URL) -> str:
     """The URL without userinfo or query, for messages and logs."""
-    return escape_controls(str(url.copy_with(username=None, password=None, query=None)))
+    return logline(str(url.copy_with(username=None, password=None, query=None)))
 
 
 #: How much of an exception's text goes into a message: enough to diagnose, never a page.
@@ -279,21 +280,10 @@ def describe_error(error: BaseException) -> str:
     httpx and h11 messages can quote what the server sent (a status line, a header), so a
     hostile server must not be able to put a line break or a page of text into our messages.
     """
-    text = escape_controls(str(error))
+    text = logline(str(error))
     if len(text) > _SHOWN_ERROR:
         text = text[:_SHOWN_ERROR] + "…"
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def escape_controls(text: str) -> str:
-    """`text` with control and line-breaking characters escaped (`\\r`, `\\x1b`, `\\u2028`).
-
-    For every message or log line built from text a server sent: CR, LF and friends would
-    otherwise split the line (and forge another one in a log); ESC would drive a terminal.
-    """
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 # --- deadlines -----------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ daemon's worker threads each carry their own.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -24,6 +23,8 @@ from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Literal, TextIO, get_args
 from urllib.parse import urlsplit
+
+from watcher.escape import json_line, logline
 
 __all__ = [
     "LOG_FORMATS",
@@ -182,7 +183,18 @@ class RedactionFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """`[time ]LEVEL logger: [package] message`, for people reading a terminal or journal."""
+    """`[time ]LEVEL logger: [package] message`, for people reading a terminal or journal.
+
+    Messages quote package names, versions and registry text: their control characters are
+    written out (`\\r`, `\\x1b`), so a record is one line and cannot forge another or drive
+    the terminal. A traceback keeps its own line breaks, nothing else.
+    """
+
+    def formatException(self, ei: logging._SysExcInfoType) -> str:  # noqa: N802 (logging's name)
+        return _lines(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 (logging's name)
+        return _lines(super().formatStack(stack_info))
 
     def __init__(self, *, timestamps: bool) -> None:
         prefix = "%(asctime)s " if timestamps else ""
@@ -194,7 +206,18 @@ class TextFormatter(logging.Formatter):
         if package:
             head, sep, tail = line.partition(": ")
             line = f"{head}{sep}[{package}] {tail}" if sep else f"[{package}] {line}"
-        return line
+        return logline(line)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_text:
+            # Set by RedactionFilter from the raw exception: its lines are escaped here.
+            record.exc_text = _lines(record.exc_text)
+        return super().format(record)
+
+
+def _lines(text: str) -> str:
+    """Multi-line text (a traceback) with each line escaped and its line breaks kept."""
+    return "\n".join(logline(line) for line in text.split("\n"))
 
 
 class JsonFormatter(logging.Formatter):
@@ -216,7 +239,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = record.exc_text
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False)
+        return json_line(entry)
 
 
 class _Handler(logging.StreamHandler[TextIO]):

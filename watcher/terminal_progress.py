@@ -29,7 +29,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from watcher.httpclient import escape_controls
+from watcher.escape import terminal
 from watcher.progress import Advance, Step
 
 
@@ -69,7 +69,7 @@ class TerminalProgress:
     @contextlib.contextmanager
     def download(self, name: str, total: int | None) -> Iterator[Advance]:
         """A bar for the download of `name` for the `with` block's duration."""
-        with self._task(f"downloading {escape_controls(name)}", total, download=True) as task:
+        with self._task(f"downloading {terminal(name)}", total, download=True) as task:
 
             def advance(nbytes: int) -> None:
                 self._progress.advance(task, nbytes)
@@ -82,7 +82,7 @@ class TerminalProgress:
         with self._task("", total, download=False) as task:
 
             def step(done: int, what: str) -> None:
-                self._progress.update(task, completed=done, description=escape_controls(what))
+                self._progress.update(task, completed=done, description=terminal(what))
 
             yield step
 

@@ -23,7 +23,8 @@ from watcher.errors import (
     RegistryUnavailable,
     VersionNotFound,
 )
-from watcher.httpclient import HttpClient, RetryPolicy, escape_controls, make_client, retry_after
+from watcher.escape import logline
+from watcher.httpclient import HttpClient, RetryPolicy, make_client, retry_after
 from watcher.registries import NpmRegistry, PypiRegistry
 from watcher.registries.pypi import _scan_simple_html
 
@@ -253,9 +254,9 @@ def test_a_name_that_cannot_be_encoded_is_not_found() -> None:
     assert_one_line(caught.value)
 
 
-def test_escape_controls() -> None:
-    assert escape_controls("plain text, ünïcode") == "plain text, ünïcode"
-    assert escape_controls("a\rb\nc\x00d\x1be\u2028f\x85") == "a\\rb\\nc\\x00d\\x1be\\u2028f\\x85"
+def test_logline_escapes_controls() -> None:
+    assert logline("plain text, ünïcode") == "plain text, ünïcode"
+    assert logline("a\rb\nc\x00d\x1be\u2028f\x85") == "a\\rb\\nc\\x00d\\x1be\\u2028f\\x85"
 
 
 # --- hostile headers ----------------------------------------------------------------------------

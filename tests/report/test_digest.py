@@ -167,7 +167,7 @@ def test_markdown_and_html_list_the_changed_files_escaped() -> None:
     )
     report = replace(make_report(), changed_files=files)
     markdown = render_markdown(report)
-    assert "Changed files (2)" in markdown and "| M | `a.js` | +1 −1 |" in markdown
+    assert "Changed files (2)" in markdown and "| M | a.js | +1 −1 |" in markdown
     assert "evil\\|x.js" in markdown
     html = render_html(report)
     assert "Changed files (2)" in html and "\u202e" not in html and "⟨U+202E⟩" in html

@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from watcher.errors import NotifyError
-from watcher.httpclient import escape_controls
+from watcher.escape import terminal
 from watcher.notify.base import Alert, OperationalAlert, all_links, pin_line
 from watcher.report.digest import approve_command
 from watcher.report.text import render_text
@@ -27,17 +27,17 @@ def banner(alert: Alert, *, stands_in: bool = False) -> str:
     """One line that says an alert starts here, for whom and what about."""
     report = alert.report
     return (
-        f"=== watcher alert for {_for(alert.channel, stands_in)}: "
-        f"{report.severity.value.upper()} {report.package} {report.new_version} "
-        f"(key {alert.dedup_key}) ==="
+        f"=== watcher alert for {terminal(_for(alert.channel, stands_in))}: "
+        f"{report.severity.value.upper()} {terminal(report.package)} "
+        f"{terminal(report.new_version)} (key {alert.dedup_key}) ==="
     )
 
 
 def operational_banner(alert: OperationalAlert, *, stands_in: bool = False) -> str:
     """The banner of an operational alert: marked as such, never with a release severity."""
     return (
-        f"=== watcher OPERATIONAL alert for {_for(alert.channel, stands_in)}: {alert.event} "
-        f"{alert.ecosystem}/{alert.package} (key {alert.dedup_key}) ==="
+        f"=== watcher OPERATIONAL alert for {terminal(_for(alert.channel, stands_in))}: "
+        f"{alert.event} {alert.ecosystem}/{terminal(alert.package)} (key {alert.dedup_key}) ==="
     )
 
 
@@ -45,8 +45,8 @@ def _next_step(alert: Alert) -> list[str]:
     """The full report's link, when published, and the command that accepts the release."""
     report = alert.report
     command = approve_command(report.ecosystem, report.package, report.new_version)
-    lines = [f"full report: {escape_controls(alert.report_url)}"] if alert.report_url else []
-    return [*lines, f"reviewed and fine? {escape_controls(command)}"]
+    lines = [f"full report: {terminal(alert.report_url)}"] if alert.report_url else []
+    return [*lines, f"reviewed and fine? {terminal(command)}"]
 
 
 class ConsoleNotifier:
@@ -76,7 +76,7 @@ class ConsoleNotifier:
         stream = self._stream or sys.stdout
         stands_in = self.slack_fallback
         if isinstance(alert, OperationalAlert):
-            lines = [operational_banner(alert, stands_in=stands_in), alert.summary]
+            lines = [operational_banner(alert, stands_in=stands_in), terminal(alert.summary)]
         else:
             lines = [banner(alert, stands_in=stands_in)]
             pinned = pin_line(alert)
@@ -85,7 +85,9 @@ class ConsoleNotifier:
             lines.append(render_text(alert.report).rstrip("\n"))
             # render_text already prints the report's own links.
             lines.extend(
-                f"link: {link}" for link in all_links(alert) if link not in alert.report.links
+                f"link: {terminal(link)}"
+                for link in all_links(alert)
+                if link not in alert.report.links
             )
             lines.extend(_next_step(alert))
         try:

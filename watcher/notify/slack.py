@@ -3,11 +3,14 @@
 `build_blocks` is pure (golden-tested); `SlackNotifier` is the only part that talks to Slack.
 
 Everything shown comes from the package under review and is therefore attacker-controlled:
-file names, messages quoting code, evidence lines. So every piece of it is escaped for Slack
-mrkdwn (`&`, `<`, `>`: no `<!channel>` pings, no disguised links), invisible and bidi control
-characters are made visible, and mrkdwn objects are `verbatim` (no auto-linking of the hosts an
-attacker put in the evidence). Sizes are clipped so that Slack never rejects the alert for
-breaking a Block Kit limit.
+file names, messages quoting code, evidence lines, the package name and versions. mrkdwn cannot
+escape `*`, `~`, `_` or a backtick, so none of that text goes into mrkdwn: the header is
+plain_text, reasons, findings and links are rich_text elements (code-styled, preformatted or
+link elements), which Slack shows as written. Control, bidi and invisible characters are made
+visible everywhere. mrkdwn carries only our own words (the verdict line, counts), entity-escaped
+and `verbatim`. The text-only fallback, used when Slack rejects the blocks, puts package text
+in code spans whose backticks are shown as `ˋ`. Sizes are clipped so that Slack never rejects
+the alert for breaking a Block Kit limit.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import random
 import re
 import socket
 import time
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -43,6 +45,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
 
 from watcher.errors import NotifyError, UsageError
+from watcher.escape import mrkdwn as escape_mrkdwn
+from watcher.escape import slack_plain
 from watcher.httpclient import retry_after as parse_retry_after
 from watcher.models import Finding, Report, Severity
 from watcher.notify.base import Alert, OperationalAlert, all_links, pin_line
@@ -105,38 +109,12 @@ TRANSIENT_ERRORS = frozenset(
 #: Errors that blame our blocks: the alert is re-sent as plain text rather than lost.
 BLOCKS_REJECTED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
 
-# Characters that change how a line reads without being seen (Trojan Source, zero-width).
-_INVISIBLE = frozenset(
-    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2066\u2067\u2068\u2069\ufeff"
-)
-
-
 # --------------------------------------------------------------------------- text helpers
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack mrkdwn treats as control: `&`, `<`, `>`."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _visible(text: str) -> str:
-    """One line with control and invisible characters shown as `[U+XXXX]`.
-
-    A reviewer must see a bidi override or a zero-width joiner in the evidence, not have it
-    silently reorder the line; newlines would break the code span, so they become `⏎`.
-    """
-    out: list[str] = []
-    for char in text:
-        if char in "\r\n":
-            out.append("⏎")
-        elif char == "\t":
-            out.append(" ")
-        elif char in _INVISIBLE or unicodedata.category(char) in ("Cc", "Cf"):
-            out.append(f"[U+{ord(char):04X}]")
-        else:
-            out.append(char)
-    return "".join(out)
+    """One line with control, bidi and invisible characters shown as `⟨U+XXXX⟩`, LF as `⏎`."""
+    return slack_plain(text)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -160,36 +138,50 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _code(text: str, limit: int) -> str:
-    """`text` as an inline code span of at most `limit` chars inside the backticks.
+    """`text` as an inline mrkdwn code span (only in the text-only fallback message).
 
     mrkdwn has no escape for a backtick inside a code span, so backticks are shown as `ˋ`
     (U+02CB): the line stays readable and cannot end the span early.
     """
-    return "`" + _clip(_visible(text).replace("`", "ˋ"), limit) + "`"
-
-
-def _code_path(path: str, limit: int) -> str:
-    """A `file:line` code span cut in the middle: the file name and line matter most.
-
-    Cut before escaping, so an escaped path may exceed `limit` (five-fold at worst), which the
-    section budget allows for.
-    """
-    text = _visible(path).replace("`", "ˋ")
-    if len(text) > limit:
-        head = limit // 3
-        text = text[:head] + "…" + text[len(text) - (limit - head - 1) :]
-    return "`" + escape_mrkdwn(text) + "`"
+    # An empty span (two backticks) would pair with the next backtick instead.
+    return "`" + (_clip(_visible(text).replace("`", "ˋ"), limit) or " ") + "`"
 
 
 def _plain(text: str, limit: int) -> str:
-    """Plain text (a header) cut to `limit` chars; plain_text is not parsed, so no escaping."""
+    """Text for plain_text or rich_text (never parsed: no escaping), cut to `limit` chars."""
     text = _visible(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _middle(text: str, limit: int) -> str:
+    """Like `_plain`, cut in the middle: of a `file:line`, the file name and line matter most."""
+    text = _visible(text)
+    if len(text) > limit:
+        head = limit // 3
+        text = text[:head] + "…" + text[len(text) - (limit - head - 1) :]
+    return text
+
+
 def _mrkdwn(text: str) -> dict[str, Any]:
-    # verbatim: no auto-linking of URLs or channel names found in attacker-controlled text.
+    # verbatim: no auto-linking of URLs or channel names; only our own text is mrkdwn.
     return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _run(text: str, *, bold: bool = False, code: bool = False) -> dict[str, Any]:
+    """A rich_text `text` element: shown as written, whatever `*`, `~`, `<` or backtick it holds."""
+    element: dict[str, Any] = {"type": "text", "text": text}
+    style = {name: True for name, on in (("bold", bold), ("code", code)) if on}
+    if style:
+        element["style"] = style
+    return element
+
+
+def _rich(*elements: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "rich_text", "elements": list(elements)}
+
+
+def _section(*runs: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "rich_text_section", "elements": list(runs)}
 
 
 # --------------------------------------------------------------------------- blocks
@@ -210,45 +202,102 @@ def _header(report: Report) -> str:
     return _plain(head + _plain(report.package, room) + tail, HEADER_LIMIT)
 
 
+def _title(report: Report) -> str:
+    versions = (
+        f"{_code(report.new_version, 60)} (first release)"
+        if report.old_version is None
+        else f"{_code(report.old_version, 60)} → {_code(report.new_version, 60)}"
+    )
+    return (
+        f"{SEVERITY_EMOJI[report.severity]} *{report.severity.value.upper()}* · "
+        f"{_code(report.package, 100)} {versions} ({report.ecosystem.value})"
+    )
+
+
 def _summary(report: Report) -> str:
+    """The verdict line: mrkdwn, with nothing from the package in it."""
     count = len(report.findings)
-    lines = [
+    return (
         f"*{report.severity.value.upper()}* · score *{report.score}*/100 · "
         f"{count} finding{'' if count == 1 else 's'}"
-    ]
-    if report.reasons:
-        lines.append("*Why*")
-    room = SECTION_TEXT_LIMIT - len("\n".join(lines)) - 40  # 40: the "…and N more" line
+    )
+
+
+def _reasons(report: Report) -> list[str]:
+    """The reasons, each one line, within a section's worth of text."""
+    lines: list[str] = []
+    room = SECTION_TEXT_LIMIT - 40  # 40: the "…and N more" line
     for shown, reason in enumerate(report.reasons):
-        line = f"• {_clip(_visible(reason), 500)}"
-        if len(line) + 1 > room:
-            lines.append(f"• …and {len(report.reasons) - shown} more")
+        line = _plain(reason, 500)
+        if len(line) + 3 > room:
+            lines.append(f"…and {len(report.reasons) - shown} more")
             break
         lines.append(line)
-        room -= len(line) + 1
-    return "\n".join(lines)
+        room -= len(line) + 3
+    return lines
 
 
-def _where(finding: Finding, several_artifacts: bool) -> str:
+def _reasons_block(reasons: Sequence[str]) -> dict[str, Any]:
+    return _rich(
+        _section(_run("Why", bold=True)),
+        {
+            "type": "rich_text_list",
+            "style": "bullet",
+            "elements": [_section(_run(line)) for line in reasons],
+        },
+    )
+
+
+def _place(finding: Finding) -> str:
     place = finding.path or "(metadata)"
-    if finding.line is not None:
-        place = f"{place}:{finding.line}"
-    text = _code_path(place, PATH_LIMIT)
+    return place if finding.line is None else f"{place}:{finding.line}"
+
+
+def _finding(
+    finding: Finding, several_artifacts: bool, group: Group | None = None
+) -> dict[str, Any]:
+    """One finding (standing for `group`) as rich_text: package text only in literal elements."""
+    head = [
+        _run(f"{SEVERITY_EMOJI[finding.severity]} "),
+        _run(finding.severity.value.upper(), bold=True),
+        _run(" "),
+        _run(_middle(_place(finding), PATH_LIMIT), code=True),
+    ]
     if finding.artifact and several_artifacts:
-        text += f" in {_code(finding.artifact, 120)}"
-    return text
+        head += [_run(" in "), _run(_plain(finding.artifact, 120), code=True)]
+    head += [
+        _run(" · "),
+        _run(_plain(finding.rule, 100), code=True),
+        _run("\n" + _plain(finding.message, MESSAGE_LIMIT)),
+    ]
+    if group is not None:
+        head += _also_runs(group, several_artifacts)
+    elements = [_section(*head)]
+    if finding.evidence and finding.evidence.strip():
+        evidence = _plain(finding.evidence.strip(), EVIDENCE_LIMIT)
+        elements.append({"type": "rich_text_preformatted", "elements": [_run(evidence)]})
+    return _rich(*elements)
 
 
-def _finding(finding: Finding, several_artifacts: bool) -> str:
+def _finding_text(finding: Finding, several_artifacts: bool, group: Group | None = None) -> str:
+    """One finding as mrkdwn for the text-only message: package text only in code spans."""
+    where = _code(_middle(_place(finding), PATH_LIMIT), PATH_LIMIT * 5)
+    if finding.artifact and several_artifacts:
+        where += f" in {_code(finding.artifact, 120)}"
     lines = [
         f"{SEVERITY_EMOJI[finding.severity]} *{finding.severity.value.upper()}* "
-        f"{_where(finding, several_artifacts)} · {_code(finding.rule, 100)}",
-        _clip(_visible(finding.message), MESSAGE_LIMIT),
+        f"{where} · {_code(finding.rule, 100)}",
+        _code(finding.message, MESSAGE_LIMIT),
     ]
+    if group is not None and group.count > 1:
+        lines.append(
+            "".join(
+                _code(r["text"], 200) if r.get("style") else r["text"]
+                for r in _also_runs(group, several_artifacts)
+            ).strip()
+        )
     if finding.evidence and finding.evidence.strip():
         lines.append(_code(finding.evidence.strip(), EVIDENCE_LIMIT))
-    # The per-part limits keep this far below SECTION_TEXT_LIMIT even when every character
-    # escapes to five; the guard is belt and braces.
     return "\n".join(lines)[:SECTION_TEXT_LIMIT]
 
 
@@ -267,18 +316,23 @@ def top_groups(report: Report, limit: int = MAX_FINDINGS) -> list[Group]:
 _ALSO_PLACES, _ALSO_PATH_LIMIT = 3, 80
 
 
-def _also(group: Group, several_artifacts: bool) -> str:
-    """`×3 · also at `b.py:2`, `c.py:2`` for a finding that stands for several."""
+def _also_runs(group: Group, several_artifacts: bool) -> list[dict[str, Any]]:
+    """`×3 · also at b.py:2, c.py:2` for a finding that stands for several (places literal)."""
     if group.count == 1:
-        return ""
+        return []
     places = group.places(several_artifacts)
     if len(places) == 1:  # one file in several artifacts (platform wheels)
-        return f"\n×{group.count} · {_code_path(places[0], _ALSO_PATH_LIMIT)}"
+        return [_run(f"\n×{group.count} · "), _run(_middle(places[0], _ALSO_PATH_LIMIT), code=True)]
     others = places[1:]
-    named = ", ".join(_code_path(p, _ALSO_PATH_LIMIT) for p in others[:_ALSO_PLACES])
+    runs = [_run(f"\n×{group.count}" + (" · also at " if others else ""))]
+    for i, place in enumerate(others[:_ALSO_PLACES]):
+        if i:
+            runs.append(_run(", "))
+        runs.append(_run(_middle(place, _ALSO_PATH_LIMIT), code=True))
     more = len(others) - _ALSO_PLACES
-    tail = f", …and {more} more" if more > 0 else ""
-    return f"\n×{group.count} · also at {named}{tail}" if named else f"\n×{group.count}"
+    if more > 0:
+        runs.append(_run(f", …and {more} more"))
+    return runs
 
 
 def _context(report: Report, shown: int) -> list[str]:
@@ -301,25 +355,38 @@ def _context(report: Report, shown: int) -> list[str]:
 _URL_UNSAFE = str.maketrans({c: f"%{ord(c):02X}" for c in '|<> "`'})
 
 
-def _links(links: Sequence[str]) -> str | None:
-    rendered: list[str] = []
-    used = len("*Links* ")
+def _web_links(links: Sequence[str]) -> list[tuple[str, str]]:
+    """(url, label) of the http(s) links, within a section's worth of text."""
+    out: list[tuple[str, str]] = []
+    used = len("Links ")
     for link in links:
-        # `|` and `>` would end the link markup early (and are not valid in a URL anyway);
-        # percent-encoding them keeps the URL working and the markup intact.
-        url = link.strip().translate(_URL_UNSAFE)
+        # `|` and `>` would end mrkdwn link markup (and are not valid in a URL anyway);
+        # percent-encoding them keeps the URL working.
+        url = _visible(link.strip()).translate(_URL_UNSAFE)
         parts = urlsplit(url)
         # Only web pages: a javascript:/slack: URL in a link would be a trap, not a reference.
         if parts.scheme not in ("http", "https") or not parts.netloc:
             continue
-        target = escape_mrkdwn(url)
-        label = _clip((parts.netloc + parts.path).rstrip("/"), LINK_LABEL_LIMIT)
-        item = f"<{target}|{label}>"
-        if used + len(item) + 3 > SECTION_TEXT_LIMIT:
+        label = _plain((parts.netloc + parts.path).rstrip("/"), LINK_LABEL_LIMIT)
+        if used + len(url) + len(label) + 3 > SECTION_TEXT_LIMIT:
             break
-        rendered.append(item)
-        used += len(item) + 3
-    return "*Links* " + " · ".join(rendered) if rendered else None
+        out.append((url, label))
+        used += len(url) + len(label) + 3
+    return out
+
+
+def _links_block(links: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    runs = [_run("Links ", bold=True)]
+    for i, (url, label) in enumerate(links):
+        if i:
+            runs.append(_run(" · "))
+        runs.append({"type": "link", "url": url, "text": label})
+    return _rich(_section(*runs))
+
+
+def _links_text(links: Sequence[tuple[str, str]]) -> str:
+    # Bare URLs: mrkdwn would format a `*label*`; inside `<…>` a URL is never formatted.
+    return "*Links* " + " · ".join(f"<{escape_mrkdwn(url)}>" for url, _ in links)
 
 
 def _fallback(report: Report) -> str:
@@ -331,11 +398,7 @@ def _fallback(report: Report) -> str:
     )
     top = top_findings(report, 1)
     if top:
-        finding = top[0]
-        place = finding.path or "metadata"
-        if finding.line is not None:
-            place += f":{finding.line}"
-        text += f"; top: {finding.rule} at {place}"
+        text += f"; top: {top[0].rule} at {_place(top[0])}"
     return _clip(_visible(text), FALLBACK_TEXT_LIMIT)
 
 
@@ -343,24 +406,31 @@ def _fallback(report: Report) -> str:
 class _Message:
     fallback: str
     header: str
+    #: The header for the text-only message: mrkdwn, the package text in code spans.
+    title: str
     summary: str
-    findings: tuple[str, ...]
+    reasons: tuple[str, ...]
+    findings: tuple[dict[str, Any], ...]
+    findings_text: tuple[str, ...]
     context: tuple[str, ...]
-    links: str | None
+    links: tuple[tuple[str, str], ...]
     #: The last block: the full report's link (when published) and the approve command.
     next_step: dict[str, Any] | None = None
     next_step_text: str = ""
 
     def blocks(self) -> list[dict[str, Any]]:
+        """Block Kit blocks: package text only in plain_text and rich_text, never mrkdwn."""
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": self.header, "emoji": True}},
             {"type": "section", "text": _mrkdwn(self.summary)},
         ]
+        if self.reasons:
+            blocks.append(_reasons_block(self.reasons))
         if self.findings:
             blocks.append({"type": "divider"})
-            blocks.extend({"type": "section", "text": _mrkdwn(text)} for text in self.findings)
+            blocks.extend(self.findings)
         if self.links:
-            blocks.append({"type": "section", "text": _mrkdwn(self.links)})
+            blocks.append(_links_block(self.links))
         blocks.append(
             {
                 "type": "context",
@@ -373,10 +443,17 @@ class _Message:
         return blocks[:MAX_BLOCKS]
 
     def text_only(self) -> str:
-        """The whole message as one mrkdwn text, for when Slack rejects the blocks."""
-        parts = [f"*{escape_mrkdwn(self.header)}*", self.summary, *self.findings]
+        """The whole message as one mrkdwn text, for when Slack rejects the blocks.
+
+        Package text sits only inside code spans, where mrkdwn formats nothing.
+        """
+        reasons = "\n".join(f"• {_code(line, 500)}" for line in self.reasons)
+        parts = [self.title, self.summary]
+        if reasons:
+            parts.append("*Why*\n" + reasons)
+        parts.extend(self.findings_text)
         if self.links:
-            parts.append(self.links)
+            parts.append(_links_text(self.links))
         parts.append(" · ".join(self.context))
         # Whole parts only: cutting inside one could split an entity or open a code span.
         kept: list[str] = []
@@ -403,18 +480,19 @@ def _next_step(report: Report, report_url: str | None) -> tuple[dict[str, Any], 
     command = _visible(approve_command(report.ecosystem, report.package, report.new_version))
     elements: list[dict[str, Any]] = []
     text: list[str] = []
-    url = _links([report_url]) if report_url else None
-    if report_url and url:
+    published = _web_links([report_url]) if report_url else []
+    if published:
+        url, label = published[0]
         elements.append(
             {
                 "type": "rich_text_section",
                 "elements": [
                     {"type": "text", "text": "Full report: "},
-                    {"type": "link", "url": report_url, "text": report_url},
+                    {"type": "link", "url": url, "text": label},
                 ],
             }
         )
-        text.append(url.replace("*Links* ", "Full report: ", 1))
+        text.append(f"Full report: <{escape_mrkdwn(url)}>")
     elements.append(
         {
             "type": "rich_text_section",
@@ -435,12 +513,13 @@ def _message(report: Report, links: Sequence[str], report_url: str | None = None
     return _Message(
         fallback=_fallback(report),
         header=_header(report),
+        title=_title(report),
         summary=_summary(report),
-        findings=tuple(
-            (_finding(g.first, several) + _also(g, several))[:SECTION_TEXT_LIMIT] for g in shown
-        ),
+        reasons=tuple(_reasons(report)),
+        findings=tuple(_finding(g.first, several, g) for g in shown),
+        findings_text=tuple(_finding_text(g.first, several, g) for g in shown),
         context=tuple(_context(report, sum(g.count for g in shown))),
-        links=_links(links),
+        links=tuple(_web_links(links)),
         next_step=next_step,
         next_step_text=next_step_text,
     )
@@ -466,10 +545,12 @@ def build_operational_blocks(alert: OperationalAlert) -> tuple[str, list[dict[st
     header = _plain(f"OPERATIONAL: {alert.event} {alert.ecosystem}/{alert.package}", HEADER_LIMIT)
     text = _clip(_visible(f"{icon} OPERATIONAL: {alert.summary}"), FALLBACK_TEXT_LIMIT)
     note = "watcher operational alert (not a finding about a release)"
+    key = escape_mrkdwn(alert.dedup_key[:16])
     return text, [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
-        {"type": "section", "text": _mrkdwn(escape_mrkdwn(_clip(alert.summary, 2900)))},
-        {"type": "context", "elements": [_mrkdwn(f"{note} · key `{alert.dedup_key[:16]}`")]},
+        # The summary quotes registry errors: rich_text, which Slack shows as written.
+        _rich(_section(_run(_plain(alert.summary, 2900)))),
+        {"type": "context", "elements": [_mrkdwn(f"{note} · key `{key}`")]},
     ]
 
 

@@ -20,7 +20,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from watcher.errors import MalformedResponse, RegistryError
-from watcher.httpclient import HttpClient, escape_controls
+from watcher.escape import logline
+from watcher.httpclient import HttpClient
 from watcher.registries.base import NotModified, Validators
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -194,7 +195,7 @@ def shown(text: object, limit: int = _SHOWN_TEXT) -> str:
     value = str(text)
     if len(value) > limit:
         value = value[:limit] + "…"
-    return escape_controls(value)
+    return logline(value)
 
 
 def validate(model: type[ModelT], data: object, what: str) -> ModelT:

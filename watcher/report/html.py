@@ -14,13 +14,12 @@ text and opening the page contacts nobody.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from typing import TYPE_CHECKING
 
 from watcher import __version__
+from watcher.escape import html_plain, html_text
 from watcher.models import ArtifactDiff, ChangeKind, FileChange, FileEntry, Finding, Report
 from watcher.report.digest import file_counts, file_list, file_mark
 from watcher.report.sarif import extra_fields
@@ -41,13 +40,6 @@ FINDING_CONTEXT = 2
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; "
     "form-action 'none'"
-)
-
-# Bidi overrides and isolates (Trojan Source), zero-width characters and other controls: shown
-# as a visible `⟨U+202E⟩` so a line cannot read differently from what it is.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
 
 _STYLE = """
@@ -101,20 +93,19 @@ tr.hit:target { outline: 3px solid #f0b400; }
 
 
 def _text(value: object) -> str:
-    """Escape attacker-controlled text for element content or a quoted attribute value."""
-    return escape(str(value), quote=True)
+    """Attacker-controlled text as element content: escaped, control and bidi characters
+    shown as a marked `⟨U+202E⟩` so a line cannot read differently from what it is."""
+    return html_text(value)
 
 
 def _code(value: str) -> str:
-    """Escape text shown as code, making control and bidi characters visible."""
-    out: list[str] = []
-    last = 0
-    for match in _INVISIBLE.finditer(value):
-        out.append(escape(value[last : match.start()], quote=True))
-        out.append(f'<span class="ctl">⟨U+{ord(match.group()):04X}⟩</span>')
-        last = match.end()
-    out.append(escape(value[last:], quote=True))
-    return "".join(out)
+    """Text shown as code (a file name, evidence): like `_text`."""
+    return html_text(value)
+
+
+def _source(value: str) -> str:
+    """A line of the diff: like `_text`, keeping the tabs that indent it."""
+    return html_text(value, keep_tabs=True)
 
 
 def _badge(severity: str) -> str:
@@ -223,7 +214,7 @@ def _select(rows: Sequence[_Row], lines: set[int], budget: int) -> tuple[list[_R
 def _clip(text: str, evidence: Iterable[str]) -> str:
     """A long line cut to MAX_LINE_CHARS, around the evidence when a finding quotes it."""
     if len(text) <= MAX_LINE_CHARS:
-        return _code(text)
+        return _source(text)
     start = 0
     for quote in evidence:
         # The middle of an excerpt is what the rule matched; its ends may be repetitive filler.
@@ -236,7 +227,7 @@ def _clip(text: str, evidence: Iterable[str]) -> str:
     end = start + MAX_LINE_CHARS
     before = f'<span class="cut">… {start} characters … </span>' if start else ""
     after = f'<span class="cut"> … {len(text) - end} more characters</span>'
-    return before + _code(text[start:end]) + after
+    return before + _source(text[start:end]) + after
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -428,7 +419,7 @@ def _header(report: Report) -> Iterator[str]:
         yield (
             "<p>"
             + " · ".join(
-                f'<a href="{_text(link)}" rel="noreferrer noopener">{_text(link)}</a>'
+                f'<a href="{html_plain(link)}" rel="noreferrer noopener">{_text(link)}</a>'
                 for link in links
             )
             + "</p>"
@@ -542,7 +533,7 @@ def render_html(report: Report, diffs: Sequence[ArtifactDiff] = ()) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_text(title)}</title>",
+        f"<title>{html_plain(title)}</title>",
         f"<style>{_STYLE}</style>",
         "</head><body>",
         *_header(report),

@@ -6,10 +6,10 @@ form, and the alert outbox rebuilds the `Report` a notifier needs from it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from watcher.escape import json_document
 from watcher.models import (
     ChangedFile,
     ChangeKind,
@@ -91,7 +91,7 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     """One JSON object, newline-terminated."""
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_document(report_dict(report)) + "\n"
 
 
 def report_from_dict(data: Mapping[str, Any]) -> Report:

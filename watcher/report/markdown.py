@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from watcher.escape import md_code, md_link, md_text
 from watcher.models import Report
 from watcher.report.digest import file_counts, file_list, file_mark
 
 
 def _cell(text: str | None) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ")
+    return md_text(text or "")
 
 
 def _code(text: str | None) -> str:
-    if not text:
-        return ""
-    cell = _cell(text)
-    return f"`` {cell} ``" if "`" in cell else f"`{cell}`"
+    return md_code(text or "")
 
 
 def _lines(report: Report) -> Iterator[str]:
     old = report.old_version if report.old_version is not None else "(first release)"
-    yield f"## watcher: `{report.package}` {old} → {report.new_version} ({report.ecosystem.value})"
+    yield (
+        f"## watcher: {md_code(report.package, in_table=False)} {md_text(old)} → "
+        f"{md_text(report.new_version)} ({report.ecosystem.value})"
+    )
     yield ""
     yield f"**Verdict: {report.severity.value.upper()}** — score {report.score}/100"
     for reason in report.reasons:
-        yield f"- {reason}"
+        yield f"- {md_text(reason)}"
     yield ""
     c = report.files
     yield f"Files: {c.added} added, {c.removed} removed, {c.changed} changed."
@@ -48,8 +49,8 @@ def _lines(report: Report) -> Iterator[str]:
         if f.artifact and len(report.artifacts) > 1:
             where += f" ({f.artifact})"
         yield (
-            f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "
-            f"| {_code(f.evidence)} | `{f.fingerprint}` |"
+            f"| {f.severity.value} | {_code(f.rule)} | {_cell(where)} | {_cell(f.message)} "
+            f"| {_code(f.evidence)} | {_code(f.fingerprint)} |"
         )
     if report.suppressed:
         yield ""
@@ -62,14 +63,14 @@ def _lines(report: Report) -> Iterator[str]:
             f = item.finding
             where = (f.path or "metadata") + (f":{f.line}" if f.line is not None else "")
             yield (
-                f"| {f.severity.value} | `{f.rule}` | {_cell(where)} | {_cell(f.message)} "
-                f"| `{f.fingerprint}` | {_code(item.by)} |"
+                f"| {f.severity.value} | {_code(f.rule)} | {_cell(where)} | {_cell(f.message)} "
+                f"| {_code(f.fingerprint)} | {_code(item.by)} |"
             )
         yield ""
         yield "</details>"
     yield from _changed_files(report)
     for link in report.links:
-        yield f"\n[{link}]({link})"
+        yield f"\n{md_link(link)}"
 
 
 def _changed_files(report: Report) -> Iterator[str]:
@@ -82,7 +83,7 @@ def _changed_files(report: Report) -> Iterator[str]:
     yield "| | File | Lines |"
     yield "|---|---|---|"
     for change in listing.shown:
-        yield f"| {file_mark(change)} | {_code(change.path)} | {file_counts(change)} |"
+        yield f"| {file_mark(change)} | {_cell(change.path)} | {file_counts(change)} |"
     if listing.more:
         yield f"| | … and {listing.more} more | |"
     yield ""

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
-import json
 from collections.abc import Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from watcher import __version__
+from watcher.escape import json_document, sarif_message
 from watcher.models import Ecosystem, Finding, Report, Severity
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ def _result(
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],
         "level": LEVELS[finding.severity],
-        "message": {"text": text},
+        "message": {"text": sarif_message(text)},
         "locations": [_location(finding, report)],
         "partialFingerprints": {"watcherFinding/v1": finding.fingerprint},
         "properties": properties,
@@ -268,4 +268,4 @@ def sarif_dict(report: Report) -> dict[str, Any]:
 
 def render_sarif(report: Report) -> str:
     """The report as one SARIF 2.1.0 JSON document, newline-terminated."""
-    return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_document(sarif_dict(report)) + "\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from watcher.httpclient import escape_controls
+from watcher.escape import terminal
 from watcher.models import Finding, Report
 from watcher.report.digest import (
     Section,
@@ -27,23 +27,29 @@ def _where(finding: Finding, several_artifacts: bool) -> str:
         place += f":{finding.line}"
     if finding.artifact and several_artifacts:
         place += f"  [{finding.artifact}]"
-    return place
+    return terminal(place)
 
 
 def _lines(report: Report) -> Iterator[str]:
+    new = terminal(report.new_version)
     versions = (
-        f"{report.old_version} → {report.new_version}"
+        f"{terminal(report.old_version)} → {new}"
         if report.old_version is not None
-        else f"{report.new_version} (first release, scanned alone)"
+        else f"{new} (first release, scanned alone)"
     )
-    yield f"{report.package} {versions}  ({report.ecosystem.value})"
+    # Prefixed: a package named "VERDICT: NONE" must not start a line that reads as a verdict.
+    yield f"watcher: {terminal(report.package)} {versions}  ({report.ecosystem.value})"
     yield f"VERDICT: {report.severity.value.upper()}   score {report.score}/100"
     for reason in report.reasons:
-        yield f"  why: {reason}"
+        yield f"  why: {terminal(reason)}"
     counts = report.files
     yield (
         f"files: {counts.added} added, {counts.removed} removed, {counts.changed} changed"
-        + (f"   artifacts: {', '.join(report.artifacts)}" if report.artifacts else "")
+        + (
+            f"   artifacts: {', '.join(map(terminal, report.artifacts))}"
+            if report.artifacts
+            else ""
+        )
     )
     several = len(report.artifacts) > 1
     if not report.findings:
@@ -60,15 +66,16 @@ def _lines(report: Report) -> Iterator[str]:
         for item in report.suppressed:
             finding = item.finding
             yield (
-                f"  {finding.rule}  {_where(finding, several)}  fp:{finding.fingerprint}"
-                f"  ({finding.severity.value}, {item.by})"
+                f"  {terminal(finding.rule)}  {_where(finding, several)}"
+                f"  fp:{terminal(finding.fingerprint)}"
+                f"  ({finding.severity.value}, {terminal(item.by)})"
             )
-            yield f"    {finding.message}"
+            yield f"    {terminal(finding.message)}"
     yield from _changed_file_lines(report)
     for failure in report.rule_failures:
-        yield f"rule {failure.rule} failed: {failure.error}"
+        yield f"rule {terminal(failure.rule)} failed: {terminal(failure.error)}"
     for link in report.links:
-        yield f"link: {link}"
+        yield f"link: {terminal(link)}"
 
 
 #: Groups of never-reached findings shown before "… and N more" (all are in the JSON).
@@ -83,16 +90,16 @@ def _section_lines(section: Section, several: bool, brief: bool = False) -> Iter
         # The fingerprint is what `suppress = ["RULE@FINGERPRINT"]` takes to accept it.
         yield (
             f"  {finding.severity.value.upper()}  {finding.rule}  "
-            f"{escape_controls(_where(finding, several))}  fp:{finding.fingerprint}{count}"
+            f"{_where(finding, several)}  fp:{finding.fingerprint}{count}"
         )
         if not brief:
-            yield f"    {escape_controls(finding.message)}"
+            yield f"    {terminal(finding.message)}"
         if finding.evidence:
-            yield f"    > {escape_controls(finding.evidence)}"
+            yield f"    > {terminal(finding.evidence)}"
         if group.count > 1:
             places, more = shown_places(group.places(several))
             tail = f", … and {more} more" if more else ""
-            yield f"    in: {escape_controls(', '.join(places))}{tail}"
+            yield f"    in: {terminal(', '.join(places))}{tail}"
     left = sum(g.count for g in section.groups[len(groups) :])
     if left:
         yield f"  … and {left} more (every finding is in --format json)"
@@ -123,7 +130,7 @@ def _changed_file_lines(report: Report) -> Iterator[str]:
     yield ""
     yield f"CHANGED FILES ({len(report.changed_files)})"
     for change in listing.shown:
-        yield f"  {file_mark(change)} {escape_controls(change.path)}  {file_counts(change)}"
+        yield f"  {file_mark(change)} {terminal(change.path)}  {file_counts(change)}"
     if listing.more:
         yield f"  … and {listing.more} more"
 
