@@ -31,6 +31,7 @@ from watcher.config import (
     limits_from_env,
 )
 from watcher.errors import AmbiguousPackage, SubscriptionError, UsageError, WatcherError
+from watcher.escape import terminal
 from watcher.httpclient import HttpClient, make_client
 from watcher.logs import LOG_FORMATS, LOG_LEVELS, configure_logging, level_from, package_context
 from watcher.models import Ecosystem, Report, Severity
@@ -461,20 +462,23 @@ def check_summary(
         if outcome.report is not None:
             report = outcome.report
             new.add((outcome.ecosystem, outcome.name, outcome.version))
+            # Names and versions come from subscriptions and registries: shown escaped.
             print(
-                f"{outcome.ecosystem.value}/{outcome.name} {outcome.pinned} -> "
-                f"{outcome.version}: {report.severity.value} (score {report.score})"
+                f"{outcome.ecosystem.value}/{terminal(outcome.name)} {terminal(outcome.pinned)} "
+                f"-> {terminal(outcome.version)}: {report.severity.value} (score {report.score})"
                 + _pin_note(pins, outcome.ecosystem, outcome.name, outcome.pinned)
             )
         elif outcome.error is not None:
             what = f"{outcome.name}@{outcome.version}" if outcome.version else outcome.name
-            print(f"watcher: error: {what}: {outcome.error}", file=sys.stderr)
+            print(
+                f"watcher: error: {terminal(what)}: {terminal(str(outcome.error))}", file=sys.stderr
+            )
     for item in pending:
         if (item.ecosystem, item.name, item.version) not in new:
             print(
-                f"{item.ecosystem.value}/{item.name} {item.pinned} -> {item.version}: "
-                f"{item.severity.value} (score {item.score}, analysed earlier, not approved)"
-                f" [pin: {item.pin_source}]"
+                f"{item.ecosystem.value}/{terminal(item.name)} {terminal(item.pinned)} -> "
+                f"{terminal(item.version)}: {item.severity.value} (score {item.score}, "
+                f"analysed earlier, not approved) [pin: {terminal(item.pin_source)}]"
             )
     if pending:
         return 1
@@ -483,7 +487,7 @@ def check_summary(
 
 def _pin_note(pins: PinSources | None, ecosystem: Ecosystem, name: str, pinned: str) -> str:
     version, source = (pins or {}).get((ecosystem, normalize_name(ecosystem, name)), ("", ""))
-    return f" [pin: {source}]" if version == pinned and source else ""
+    return f" [pin: {terminal(source)}]" if version == pinned and source else ""
 
 
 def _run_daemon(args: argparse.Namespace) -> int:

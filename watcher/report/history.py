@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from watcher.escape import terminal
 from watcher.store.repo import AlertSummary, AnalysisSummary, Approval, HistoryEntry
 
 
@@ -81,31 +82,37 @@ def render_history_json(entries: Sequence[HistoryEntry]) -> str:
 def _alert_text(alert: AlertSummary) -> str:
     if alert.delivered_via:
         # Never "sent" for a channel that did not get it.
-        return f"{alert.channel}: {alert.delivered_via}"
-    failed = f" after {alert.attempts} failed tries: {alert.last_error}" if alert.last_error else ""
-    return f"{alert.channel} {alert.status.value}{failed}"
+        return f"{terminal(alert.channel)}: {terminal(alert.delivered_via)}"
+    failed = (
+        f" after {alert.attempts} failed tries: {terminal(alert.last_error)}"
+        if alert.last_error
+        else ""
+    )
+    return f"{terminal(alert.channel)} {alert.status.value}{failed}"
 
 
 def render_history_text(entries: Sequence[HistoryEntry]) -> str:
-    """A few lines per version, for a person at a terminal."""
+    """A few lines per version, for a person at a terminal (registry text shown escaped)."""
     lines: list[str] = []
     for entry in entries:
-        head = entry.version
+        head = terminal(entry.version)
         if entry.pinned:
-            head += f"  (pinned: {entry.pin_source})" if entry.pin_source else "  (pinned)"
+            head += (
+                f"  (pinned: {terminal(entry.pin_source)})" if entry.pin_source else "  (pinned)"
+            )
         seen = _time(entry.first_seen_at)
         lines.append(head + (f"  seen {seen}" if seen else ""))
         for analysis in entry.analyses:
-            against = analysis.old_version or "(first release)"
+            against = terminal(analysis.old_version or "(first release)")
             alerts = ", ".join(_alert_text(a) for a in analysis.alerts)
             lines.append(
                 f"  analysed vs {against}: {analysis.severity.value} (score {analysis.score})"
                 + (f"; alerts: {alerts}" if alerts else "; no alert")
             )
         for approval in entry.approvals:
-            note = f": {approval.note}" if approval.note else ""
+            note = f": {terminal(approval.note)}" if approval.note else ""
             lines.append(
-                f"  approved by {approval.who} at {_time(approval.at)} "
-                f"(from {approval.from_version or 'no pin'}){note}"
+                f"  approved by {terminal(approval.who)} at {_time(approval.at)} "
+                f"(from {terminal(approval.from_version or 'no pin')}){note}"
             )
     return "\n".join(lines) + "\n"
