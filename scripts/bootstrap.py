@@ -9,7 +9,9 @@ one `uv` binary into `.tools/uv-VERSION/` (`WATCHER_TOOLS_DIR` overrides `.tools
 runs `uv run --locked watcher ARGS...`, which builds the project's venv from `uv.lock`.
 Nothing outside the checkout (and uv's own cache) is written; a system-wide uv is left alone.
 
-`python3 scripts/bootstrap.py --uv-path` only installs uv and prints where (for CI).
+`python3 scripts/bootstrap.py --uv-path` only installs uv and prints where (for CI);
+`python3 scripts/bootstrap.py --uv ARGS...` runs that uv with ARGS in the checkout (the
+README's test command: `--uv run --locked pytest`).
 """
 
 from __future__ import annotations
@@ -182,7 +184,8 @@ def _reason(error: BaseException) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Install uv if needed, then become `uv run --locked watcher ARGV` (or print uv's path)."""
+    """Install uv if needed, then become `uv run --locked watcher ARGV` (or `uv ARGV[1:]` after
+    `--uv`, or print uv's path)."""
     try:
         uv = ensure_uv()
     except BootstrapError as e:
@@ -191,7 +194,12 @@ def main(argv: list[str]) -> int:
     if argv == ["--uv-path"]:
         print(uv)
         return 0
-    command = [str(uv), "run", "--project", str(ROOT), "--locked", "watcher", *argv]
+    if argv[:1] == ["--uv"]:
+        # uv itself with the given arguments, in the checkout: the README's test command.
+        os.chdir(ROOT)
+        command = [str(uv), *argv[1:]]
+    else:
+        command = [str(uv), "run", "--project", str(ROOT), "--locked", "watcher", *argv]
     sys.stdout.flush()
     os.execv(command[0], command)
 

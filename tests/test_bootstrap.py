@@ -186,3 +186,15 @@ def test_the_pinned_wheel_gives_only_its_uv_binary_which_runs_watcher(
     again = _bootstrap(checkout, index, tools, "--version")
     assert again.returncode == 0 and again.stdout.splitlines()[-1] == "--version"
     assert len(index.requests) == asked
+    # `--uv ARGS`: uv itself (the README's test command), nothing added.
+    tests = _bootstrap(checkout, index, tools, "--uv", "run", "--locked", "pytest")
+    assert tests.returncode == 0 and tests.stdout.splitlines() == ["run", "--locked", "pytest"]
+
+
+def test_readme_commands_are_what_ci_runs() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = readme.split("```bash\n")[1:3]
+    main_job, tests = (block.split("\n```", 1)[0].strip() for block in blocks)
+    assert main_job == "python3 scripts/bootstrap.py run"
+    ci = (Path(__file__).parents[1] / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == tests == "python3 scripts/bootstrap.py --uv run --locked pytest"
