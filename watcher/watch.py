@@ -325,6 +325,15 @@ def poll(
                 keep = answer.validators
             else:
                 info = answer.info
+                if not _listed(sub.ecosystem, pin, info.versions):
+                    # A pin the registry does not have (a mistyped approval made before
+                    # approve checked, a typo in the file) compares with nothing: said at
+                    # every poll, never a silent pass.
+                    failure = VersionNotFound(
+                        f"{_label(sub, pin)}: the pin is not a version the registry lists; "
+                        "nothing can be compared with it (approve or pin a version it has)"
+                    )
+                    outcomes.append(_failed(sub, pin, None, failure))
                 todo, capped = _todo(session, sub, info, pin, rules, now)
                 # Releases past the per-poll cap are not recorded as seen yet; without
                 # validators the next poll reads the whole list again and gets to them.
@@ -426,6 +435,14 @@ def _validators(
         if times.get(context.pin) is None or candidate_versions(sub.ecosystem, times, context.pin):
             return None
     return Validators(etag=state.etag, last_modified=state.last_modified)
+
+
+def _listed(ecosystem: Ecosystem, pin: str, versions: Iterable[str]) -> bool:
+    """Whether the registry lists `pin` (by version equality: PyPI's `1.0` is `1.0.0`)."""
+    if pin in versions:
+        return True
+    key = version_key(ecosystem, pin)
+    return key is not None and any(version_key(ecosystem, v) == key for v in versions)
 
 
 def _failed(sub: Subscription, pin: str, version: str | None, error: WatcherError) -> Outcome:

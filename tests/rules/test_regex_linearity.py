@@ -33,7 +33,11 @@ UNITS = [
     "#", "a,", "a b", "'a'", "+", "a+", "send ", "<", "..", "a..", "+'.a",
 ]  # fmt: skip
 #: Patterns only ever applied with `.match` at one position, where they are linear.
-MATCH_ONLY = {"watcher.rules.wallet._BARE_VALUE", "watcher.rules.mail._TOKEN"}
+MATCH_ONLY = {
+    "watcher.rules.wallet._BARE_VALUE",
+    "watcher.rules.mail._TOKEN",
+    "watcher.mcp.directives._NAMED_AS_TOOL",
+}
 
 
 def _modules() -> list[ModuleType]:

@@ -293,3 +293,15 @@ def test_a_forced_approval_older_than_the_files_pin_says_the_file_still_wins(
         APPROVED,
         "2.1.3",
     )
+
+
+def test_a_pin_the_registry_does_not_list_fails_check_at_every_poll(
+    capsys: pytest.CaptureFixture[str], registry: FakeNpm, subs: Path
+) -> None:
+    # A pin that slipped in before approve checked (a typo in the file, an old store) must
+    # not make `check` silently pass: nothing can be compared with it.
+    subs.write_text(SUBSCRIPTIONS.replace('pinned = "2.1.3"', 'pinned = "2.1.30"'))
+    for _ in range(2):
+        code, _out, err = run(capsys, "check", "--subscriptions", subs)
+        assert code == 2
+        assert "2.1.30: the pin is not a version the registry lists" in err
