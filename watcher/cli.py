@@ -64,6 +64,7 @@ from watcher.subscriptions import (
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from watcher.onboard.inputs import Inputs
     from watcher.report.pages import ReportPages
     from watcher.store.db import Store
     from watcher.store.repo import Pin
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     _subscriptions_option(subs_list)
     subs_list.add_argument("--format", choices=["text", "json"], default="text")
     subs_list.set_defaults(run=_run_subscriptions_list)
+    _onboard_parsers(commands, subs_commands)
 
     check = commands.add_parser("check", help="one poll cycle over every subscription, then exit")
     _subscriptions_option(check)
@@ -357,6 +359,138 @@ def _run_subscriptions_list(args: argparse.Namespace) -> None:
     subscriptions = load_subscriptions(args.subscriptions)
     render = render_json if args.format == "json" else render_table
     sys.stdout.write(render(subscriptions, _effective_pins(subscriptions)))
+
+
+# --- onboarding: `subscriptions import` and `audit` (issue 12) ------------------------------
+
+
+def _onboard_parsers(
+    commands: argparse._SubParsersAction[_Parser],
+    subs_commands: argparse._SubParsersAction[_Parser],
+) -> None:
+    """`watcher subscriptions import` and `watcher audit`: from MCP client configs."""
+    paths_help = (
+        "MCP client configs (claude_desktop_config.json, .mcp.json, mcp.json, ...) and project "
+        "manifests (package.json, requirements*.txt, pyproject.toml, lock files)"
+    )
+    discover_help = "also read the default locations of every client for this user and OS"
+    imp = subs_commands.add_parser(
+        "import", help="a subscription file from MCP client configs and manifests"
+    )
+    imp.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=paths_help)
+    imp.add_argument("--discover", action="store_true", help=discover_help)
+    imp.add_argument("--output", type=Path, metavar="FILE", help="write the subscriptions here")
+    imp.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    imp.add_argument(
+        "--npm-registry", metavar="URL", help="npm registry for packages whose launch names none"
+    )
+    imp.add_argument(
+        "--pypi-registry", metavar="URL", help="PyPI index for packages whose launch names none"
+    )
+    _subscriptions_option(imp)
+    imp.set_defaults(run=_run_subscriptions_import)
+
+    audit = commands.add_parser(
+        "audit", help="what makes each configured MCP server unsafe to run as configured"
+    )
+    audit.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=paths_help)
+    audit.add_argument("--discover", action="store_true", help=discover_help)
+    audit.add_argument("--format", choices=["text", "json", "sarif"], default="text")
+    audit.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="high",
+        help="exit 1 when a finding is at or above this (none: never)",
+    )
+    audit.add_argument("--output", type=Path, help="write the report to this file")
+    _subscriptions_option(audit)
+    audit.set_defaults(run=_run_audit)
+
+
+def _onboard_inputs(args: argparse.Namespace) -> Inputs:
+    from watcher.onboard.inputs import read_inputs
+
+    return read_inputs(args.paths, discover=args.discover, home=Path.home(), cwd=Path.cwd())
+
+
+def _watch_list(path: Path) -> SubscriptionSet | None:
+    """The subscriptions at `path`; None when the default folder does not exist (yet)."""
+    if path == DEFAULT_PATH and not path.exists():
+        return None
+    return load_subscriptions(path)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from watcher.onboard.audit import audit
+    from watcher.onboard.render import RENDERERS as AUDIT_RENDERERS
+
+    report = audit(_onboard_inputs(args), _watch_list(args.subscriptions) or ())
+    text = AUDIT_RENDERERS[args.format](report)
+    if args.output is not None:
+        write_report(args.output, text)
+    else:
+        sys.stdout.write(text)
+    threshold = Severity(args.fail_on)
+    if threshold is Severity.NONE:
+        return 0
+    return 1 if report.findings and report.severity >= threshold else 0
+
+
+def _run_subscriptions_import(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from watcher.errors import RegistryError
+    from watcher.onboard.audit import audit
+    from watcher.onboard.importer import plan_import, render_toml
+    from watcher.onboard.render import warning_lines
+
+    if args.output is not None and not args.dry_run:
+        directory = args.output.parent if str(args.output.parent) else Path(".")
+        if args.output.exists():
+            raise UsageError(f"--output {args.output} already exists; nothing written")
+        if not directory.is_dir():
+            raise UsageError(f"cannot write {args.output}: directory {directory} does not exist")
+    inputs = _onboard_inputs(args)
+    existing = _watch_list(args.subscriptions)
+    report = audit(inputs, existing or ())
+    http = _http(args)
+
+    def latest(ecosystem: Ecosystem, name: str, registry: str | None) -> str:
+        version = open_registry(ecosystem, http, registry).package(name).latest
+        if version is None:
+            raise RegistryError(f"{ecosystem.value} package '{name}' has no latest version")
+        return version
+
+    registries = {Ecosystem.NPM: args.npm_registry, Ecosystem.PYPI: args.pypi_registry}
+    plan = plan_import(
+        inputs, report.servers, latest, registries=registries, existing=existing or ()
+    )
+    text = render_toml(plan, inputs.files)
+    with tempfile.TemporaryDirectory() as scratch:
+        # What is written must load as `watcher run` will load it.
+        trial = Path(scratch) / "import.toml"
+        trial.write_text(text, encoding="utf-8")
+        try:
+            load_subscriptions(trial)
+        except SubscriptionError as e:
+            raise UsageError(f"the imported subscriptions do not validate: {e.problems[0]}") from e
+    warnings = [w for w in warning_lines(report) if "watch.unwatched" not in w]
+    if warnings:
+        print(f"watcher: warning: {len(warnings)} finding(s) in these files:", file=sys.stderr)
+        for line in warnings:
+            print(f"  {line}", file=sys.stderr)
+    unreviewed = sum(1 for e in plan.entries if not e.reviewed)
+    summary = (
+        f"{len(plan.entries)} subscription(s), {unreviewed} not reviewed "
+        f"(reviewed = false), {len(plan.skipped)} left out"
+    )
+    if args.output is None or args.dry_run:
+        sys.stdout.write(text)
+        print(f"watcher: {summary}; nothing written", file=sys.stderr)
+        return 0
+    write_atomically(args.output, text.encode("utf-8"))
+    print(f"wrote {args.output}: {summary}")
+    return 0
 
 
 def _effective_pins(subscriptions: SubscriptionSet) -> PinSources:

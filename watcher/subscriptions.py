@@ -20,6 +20,8 @@ File format::
     # registry = "https://npm.internal.example/"   # credentials come from NPM_TOKEN/PYPI_TOKEN
     # allow = ["network:api.github.com", "rule:code.new-host"]   # reviewed, expected signals
     # suppress = ["code.network@6f7e5998603dad00"]   # accepted findings (rule@fingerprint)
+    # reviewed = false                 # nobody reviewed `pinned` yet: `check` scans it as a
+    #                                  # first release and fails until `watcher approve`
 
 `allow` and `suppress` are described in `watcher.policy`; rule ids are checked against the
 registered rules, so a typo is an error here rather than an entry that never matches.
@@ -115,6 +117,9 @@ class Subscription:
     source: str
     #: Accepted findings as `rule@fingerprint`, reported but not scored or alerted.
     suppress: tuple[str, ...] = ()
+    #: False for a pin nobody reviewed (`subscriptions import` took the registry's latest):
+    #: `check` scans it as a first release and fails until `watcher approve` records a review.
+    reviewed: bool = True
 
     @property
     def policy(self) -> Policy:
@@ -205,6 +210,13 @@ def _parse_ecosystem(value: object) -> Ecosystem:
             pass
     choices = ", ".join(e.value for e in Ecosystem)
     raise ValueError(f"must be one of {choices} (got {_got(value)})")
+
+
+def _parse_bool(value: object) -> bool:
+    # TOML has real booleans; "false" as a string or 0 is a mistake worth naming.
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"must be true or false, unquoted (got {_got(value)})")
 
 
 def _parse_severity(value: object) -> Severity:
@@ -326,6 +338,7 @@ class _PackageModel(_Strict):
     registry: Annotated[str, AfterValidator(_check_registry)] | None = None
     allow: list[Annotated[str, AfterValidator(_check_allow)]] = []
     suppress: list[Annotated[str, AfterValidator(_check_suppress)]] = []
+    reviewed: Annotated[bool, BeforeValidator(_parse_bool)] = True
 
     @field_validator("pinned")
     @classmethod
@@ -600,6 +613,7 @@ def _subscription(package: _PackageModel, defaults: _DefaultsModel, source: str)
         allow=tuple(dict.fromkeys(package.allow)),
         source=source,
         suppress=tuple(dict.fromkeys(package.suppress)),
+        reviewed=package.reviewed,
     )
 
 
@@ -734,6 +748,7 @@ def as_dict(sub: Subscription, pins: PinSources | None = None) -> dict[str, obje
         "registry": sub.registry,
         "allow": list(sub.allow),
         "suppress": list(sub.suppress),
+        "reviewed": sub.reviewed,
         "source": sub.source,
     }
 
