@@ -64,6 +64,7 @@ from watcher.subscriptions import (
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from watcher.baseline import UnreviewedBaseline
     from watcher.onboard.inputs import Inputs
     from watcher.report.pages import ReportPages
     from watcher.store.db import Store
@@ -533,26 +534,34 @@ def _warn_slack_fallback(subscriptions: Sequence[Subscription]) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    from watcher.baseline import scan_baselines
     from watcher.daemon import owner_id
     from watcher.store.db import open_store
-    from watcher.watch import NotifierCache, check_once, registry_sources, unreviewed
+    from watcher.watch import NotifierCache, check_once, deliver, registry_sources, unreviewed
 
     subscriptions = list(load_subscriptions(args.subscriptions))
     _warn_slack_fallback(subscriptions)
+    sources = registry_sources(_http(args), cache_dir())
+    notifiers = NotifierCache(os.environ)
     with open_store() as store, reporter().steps(len(subscriptions)) as step:
         outcomes = check_once(
             store,
             subscriptions,
-            registry_sources(_http(args), cache_dir()),
-            NotifierCache(os.environ),
+            sources,
+            notifiers,
             datetime.now(UTC),
             owner_id(),
             progress=_checking(step),
             pages=_report_pages(),
         )
+        # After check_once, which synced the pins: `reviewed = false` pins are scanned as
+        # first releases, and their alerts delivered now, not on the next run.
+        baselines = scan_baselines(store, subscriptions, sources, datetime.now(UTC))
+        if baselines:
+            deliver(store, notifiers, owner_id(), datetime.now(UTC), pages=_report_pages())
         pending = unreviewed(store, subscriptions)
         pins = _current_pins(store, subscriptions)
-    return check_summary(outcomes, pending, pins)
+    return check_summary(outcomes, pending, pins, baselines)
 
 
 def _current_pins(store: Store, subscriptions: Sequence[Subscription]) -> PinSources:
@@ -579,7 +588,10 @@ def _checking(step: Step) -> Callable[[int, int, Subscription], None]:
 
 
 def check_summary(
-    outcomes: Sequence[Outcome], pending: Sequence[Unreviewed], pins: PinSources | None = None
+    outcomes: Sequence[Outcome],
+    pending: Sequence[Unreviewed],
+    pins: PinSources | None = None,
+    baselines: Sequence[UnreviewedBaseline] = (),
 ) -> int:
     """Print `watcher check`'s lines; its exit code.
 
@@ -587,7 +599,8 @@ def check_summary(
     shows it; `pins` are the effective pins by `Subscription.key`.
 
     1 when a release newer than a pin reached its subscription's `fail_on` (analysed now or
-    on an earlier run and not approved since); else 2 when a poll failed (the check could not
+    on an earlier run and not approved since), or when a `reviewed = false` pin awaits its
+    review (`baselines`, whatever its scan found); else 2 when a poll failed (the check could not
     look at everything, so it must not pass); else 0.
     """
     new = set()
@@ -610,7 +623,18 @@ def check_summary(
                 f"{item.severity.value} (score {item.score}, analysed earlier, not approved)"
                 f" [pin: {item.pin_source}]"
             )
-    if pending:
+    for base in baselines:
+        label = f"{base.ecosystem.value}/{base.name} {base.version}"
+        if base.severity is None:
+            print(f"watcher: error: {base.name}@{base.version}: {base.error}", file=sys.stderr)
+            verdict = "scan failed"
+        else:
+            verdict = f"first-release scan: {base.severity.value} (score {base.score})"
+        print(
+            f"{label}: not reviewed ({verdict}); after review: "
+            f"watcher approve {base.name} {base.version}"
+        )
+    if pending or baselines:
         return 1
     return 2 if any(o.error for o in outcomes) else 0
 

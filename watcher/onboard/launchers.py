@@ -92,7 +92,13 @@ def split_npm_spec(spec: str) -> tuple[str, str | None]:
         return spec, None
     name, version = spec[:at], spec[at + 1 :]
     if version.startswith("npm:"):
-        return split_npm_spec(version[4:])
+        target = version[4:]
+        # `alias@npm:real@1.0.0` names another package; yarn berry's `pkg@npm:^1.0.0` does not.
+        if target.find("@", 1) > 0:
+            return split_npm_spec(target)
+        if target[:1] == "@" or (target[:1].isalpha() and target not in ("x", "X", "latest")):
+            return target, None
+        return name, target or None
     return name, version or None
 
 

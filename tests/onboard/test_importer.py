@@ -1,0 +1,106 @@
+"""`plan_import` and `render_toml`: the version that runs, and a file the loader accepts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.stores import make_subscription
+from watcher.errors import PackageNotFound
+from watcher.models import Ecosystem
+from watcher.onboard.audit import launches
+from watcher.onboard.importer import plan_import, render_toml
+from watcher.onboard.inputs import read_inputs
+from watcher.subscriptions import load_subscriptions
+
+
+def latest_of(versions: dict[str, str], asked: list[tuple[str, str | None]]):  # type: ignore[no-untyped-def]
+    def latest(ecosystem: Ecosystem, name: str, registry: str | None) -> str:
+        asked.append((name, registry))
+        if name not in versions:
+            raise PackageNotFound(f"{ecosystem.value} package '{name}' not found")
+        return versions[name]
+
+    return latest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / ".mcp.json").write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "pinned": {"command": "npx", "args": ["-y", "@s/pinned@1.2.3"]},
+                    "locked": {"command": "npx", "args": ["-y", "@s/locked"]},
+                    "loose\nname": {"command": "npx", "args": ["-y", "@s/loose@^2.0.0"]},
+                    "py": {
+                        "command": "uvx",
+                        "args": ["--index-url", "https://pypi.invalid/simple", "mcp-py"],
+                    },
+                    "gone": {"command": "npx", "args": ["-y", "gone-pkg"]},
+                    "again": {"command": "npx", "args": ["@s/pinned@1.2.3"]},
+                    "mine": {"command": "npx", "args": ["-y", "already@1.0.0"]},
+                    "docker": {"command": "docker", "args": ["run", "img"]},
+                }
+            }
+        )
+    )
+    (tmp_path / "package.json").write_text('{"dependencies": {"@s/locked": "^1.0.0"}}')
+    (tmp_path / "package-lock.json").write_text(
+        json.dumps(
+            {
+                "lockfileVersion": 3,
+                "packages": {
+                    "node_modules/@s/locked": {"version": "1.4.0", "integrity": "sha512-x"}
+                },
+            }
+        )
+    )
+    return tmp_path
+
+
+def test_pin_then_lock_then_latest_and_the_file_round_trips(project: Path) -> None:
+    inputs = read_inputs(
+        [project / ".mcp.json", project / "package.json"], discover=False, home=project, cwd=project
+    )
+    asked: list[tuple[str, str | None]] = []
+    plan = plan_import(
+        inputs,
+        launches(inputs),
+        latest_of({"@s/loose": "2.5.0", "mcp-py": "0.9.0"}, asked),
+        registries={Ecosystem.NPM: "http://127.0.0.1:9/", Ecosystem.PYPI: None},
+        existing=[make_subscription("already", "1.0.0")],
+    )
+    # Only the unpinned, unlocked ones reach the registry, each at the registry it names.
+    assert asked == [
+        ("@s/loose", "http://127.0.0.1:9/"),
+        ("mcp-py", "https://pypi.invalid/simple"),
+        ("gone-pkg", "http://127.0.0.1:9/"),
+    ]
+    got = {(e.name, e.version, e.reviewed) for e in plan.entries}
+    assert got == {
+        ("@s/pinned", "1.2.3", True),
+        ("@s/locked", "1.4.0", True),
+        ("@s/loose", "2.5.0", False),
+        ("mcp-py", "0.9.0", False),
+    }
+    reasons = {s.where.split(": ")[-1].split(" ")[0]: s.reason for s in plan.skipped}
+    assert "not found" in reasons["mcpServers.gone"]
+    assert reasons["mcpServers.mine"].startswith("already subscribed at ")
+    assert "docker image" in reasons["mcpServers.docker"]
+
+    text = render_toml(plan, inputs.files)
+    path = project / "imported.toml"
+    path.write_text(text)
+    loaded = {s.name: s for s in load_subscriptions(path)}
+    assert set(loaded) == {"@s/pinned", "@s/locked", "@s/loose", "mcp-py"}
+    assert (loaded["@s/loose"].pinned, loaded["@s/loose"].reviewed) == ("2.5.0", False)
+    assert loaded["@s/locked"].reviewed and loaded["@s/pinned"].reviewed
+    assert loaded["mcp-py"].registry == "https://pypi.invalid/simple"
+    # Comments say where each entry came from; a newline in a server name cannot end one.
+    assert f"# from {project / '.mcp.json'}: mcpServers.pinned (npx @s/pinned@1.2.3)" in text
+    assert "mcpServers.again" in text  # the second launch of the same package is named too
+    assert f"# version: resolved in {project / 'package-lock.json'}" in text
+    assert "mcpServers.loose?name" in text
