@@ -415,8 +415,11 @@ def _onboard_inputs(args: argparse.Namespace) -> Inputs:
 
 
 def _watch_list(path: Path) -> SubscriptionSet | None:
-    """The subscriptions at `path`; None when the default folder does not exist (yet)."""
-    if path == DEFAULT_PATH and not path.exists():
+    """The subscriptions at `path`; None when the default folder has none (yet): the first
+    import is what fills it."""
+    if path == DEFAULT_PATH and (
+        not path.exists() or (path.is_dir() and not any(path.glob("*.toml")))
+    ):
         return None
     return load_subscriptions(path)
 
