@@ -107,6 +107,13 @@ def scan_baselines(
                     )
                 )
             except WatcherError as e:
+                logger.warning(
+                    "scan of unreviewed pin %s/%s@%s failed: %s",
+                    sub.ecosystem.value,
+                    sub.name,
+                    version,
+                    e.diagnostics(),
+                )
                 found.append(
                     UnreviewedBaseline(
                         sub.ecosystem, sub.name, version, None, None, e.diagnostics()

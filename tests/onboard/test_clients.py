@@ -97,7 +97,8 @@ def test_vscode_servers_inputs_comments_and_envfile(tmp_path: Path) -> None:
       "env": {"PERPLEXITY_API_KEY": "${input:perplexity-key}"},
       "envFile": "${workspaceFolder}/.env",
     },
-    "remote": {"type": "http", "url": "https://api.invalid/mcp", "headers": {"Authorization": "Bearer ${input:tok}"}},
+    "remote": {"type": "http", "url": "https://api.invalid/mcp",
+               "headers": {"Authorization": "Bearer ${input:tok}"}},
   },
 }
 """,
@@ -113,7 +114,8 @@ def test_vscode_servers_inputs_comments_and_envfile(tmp_path: Path) -> None:
 def test_vscode_user_settings_mcp_block(tmp_path: Path) -> None:
     path = write(
         tmp_path / "Code" / "User" / "settings.json",
-        '{"editor.fontSize": 13, "mcp": {"servers": {"x": {"command": "uvx", "args": ["x==1.0"]}}}}',
+        '{"editor.fontSize": 13,'
+        ' "mcp": {"servers": {"x": {"command": "uvx", "args": ["x==1.0"]}}}}',
     )
     assert [s.key for s in read_client_config(path).servers] == ["mcp.servers.x"]
 
@@ -130,7 +132,8 @@ def test_cursor_windsurf_cline(tmp_path: Path) -> None:
     )
     cline = write(
         tmp_path / "settings" / "cline_mcp_settings.json",
-        '{"mcpServers": {"a": {"command": "uvx", "args": ["a"], "disabled": true, "autoApprove": []},'
+        '{"mcpServers": {"a": {"command": "uvx", "args": ["a"],'
+        ' "disabled": true, "autoApprove": []},'
         ' "b": {"type": "streamableHttp", "url": "https://cline.invalid/mcp"}}}',
     )
     assert read_client_config(cursor).client == "Cursor"

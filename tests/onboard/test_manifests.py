@@ -119,7 +119,8 @@ def test_pnpm_lock_versions(tmp_path: Path, pnpm: str) -> None:
 @pytest.mark.parametrize(
     "yarn",
     [
-        '# yarn lockfile v1\n\n"@modelcontextprotocol/sdk@^1.0.0", "@modelcontextprotocol/sdk@^1.1.0":\n'
+        "# yarn lockfile v1\n\n"
+        '"@modelcontextprotocol/sdk@^1.0.0", "@modelcontextprotocol/sdk@^1.1.0":\n'
         '  version "1.4.1"\n  resolved "https://r.invalid/sdk.tgz"\n  integrity sha512-abc\n\n'
         'mcp-helper@~2.0.0:\n  version "2.0.3"\n  resolved "https://r.invalid/h.tgz"\n',
         '__metadata:\n  version: 6\n\n"@modelcontextprotocol/sdk@npm:^1.0.0":\n  version: 1.4.1\n'
@@ -164,8 +165,10 @@ def test_pyproject_with_uv_lock(tmp_path: Path) -> None:
     )
     write(
         tmp_path / "uv.lock",
-        'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { editable = "." }\n\n'
-        '[[package]]\nname = "mcp"\nversion = "1.9.4"\nsource = { registry = "https://pypi.org/simple" }\n'
+        'version = 1\n\n[[package]]\nname = "app"\nversion = "0.1.0"\n'
+        'source = { editable = "." }\n\n'
+        '[[package]]\nname = "mcp"\nversion = "1.9.4"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
         'sdist = { url = "https://f.invalid/mcp.tar.gz", hash = "sha256:abc" }\n\n'
         '[[package]]\nname = "mcp-server-time"\nversion = "0.6.2"\n'
         'source = { registry = "https://pypi.org/simple" }\n',
@@ -180,11 +183,13 @@ def test_pyproject_with_uv_lock(tmp_path: Path) -> None:
 def test_poetry_with_poetry_lock(tmp_path: Path) -> None:
     write(
         tmp_path / "pyproject.toml",
-        '[tool.poetry.dependencies]\npython = "^3.11"\nmcp = "^1.2"\nmcp-server-git = "2025.1.14"\n',
+        '[tool.poetry.dependencies]\npython = "^3.11"\nmcp = "^1.2"\n'
+        'mcp-server-git = "2025.1.14"\n',
     )
     write(
         tmp_path / "poetry.lock",
-        '[[package]]\nname = "mcp"\nversion = "1.9.4"\nfiles = [{file = "mcp.whl", hash = "sha256:abc"}]\n\n'
+        '[[package]]\nname = "mcp"\nversion = "1.9.4"\n'
+        'files = [{file = "mcp.whl", hash = "sha256:abc"}]\n\n'
         '[[package]]\nname = "mcp-server-git"\nversion = "2025.1.14"\nfiles = []\n',
     )
     deps = by_name(read_project(tmp_path / "poetry.lock").dependencies)

@@ -104,3 +104,27 @@ def test_a_failed_scan_gates_and_is_retried(
     assert check_summary([], [], None, [failed]) == 1
     assert "scan failed" in capsys.readouterr().out
     assert count(store, "analyses") == 0
+
+
+def test_the_daemon_scans_an_unreviewed_pin_on_its_poll_and_alerts(
+    store: Store, registry: FakeNpm
+) -> None:
+    from watcher.daemon import Daemon
+
+    notifier = RecordingNotifier()
+    worker = Daemon(
+        store,
+        [subscription("2.1.4", reviewed=False)],
+        registry.sources_factory(),
+        notifiers(notifier),
+        workers=1,
+        clock=lambda: T0,
+    )
+    worker.start()
+    try:
+        worker.tick()
+        assert versions(notifier.sent) == [(STRUTIL, None, "2.1.4")]
+        worker.tick()  # not due again yet: no second scan
+        assert count(store, "analyses") == 1 and len(notifier.sent) == 1
+    finally:
+        worker.close()
