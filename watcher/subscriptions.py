@@ -78,6 +78,7 @@ __all__ = [
     "is_concrete_version",
     "load_subscriptions",
     "PinEdit",
+    "package_problem",
     "parse_interval",
     "pin_edit",
     "render_json",
@@ -580,6 +581,20 @@ def _load_file(path: Path, problems: list[_Problem]) -> list[_Declared]:
             )
         )
     return declared
+
+
+def package_problem(table: Mapping[str, object]) -> str | None:
+    """The first problem the loader would report for one `[[package]]` table, or None.
+
+    For writers of subscription files (`subscriptions import`): an entry that would not load
+    is left out with this reason instead of spoiling the whole file.
+    """
+    try:
+        _PackageModel.model_validate(dict(table))
+    except ValidationError as e:
+        error = e.errors()[0]
+        return f"{_field_path(tuple(error['loc']))}: {_message(error, _PackageModel)}"
+    return None
 
 
 def _toml_problem(path: str, text: str, message: str) -> _Problem:

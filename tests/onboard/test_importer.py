@@ -104,3 +104,33 @@ def test_pin_then_lock_then_latest_and_the_file_round_trips(project: Path) -> No
     assert "mcpServers.again" in text  # the second launch of the same package is named too
     assert f"# version: resolved in {project / 'package-lock.json'}" in text
     assert "mcpServers.loose?name" in text
+
+
+def test_entries_the_loader_would_refuse_are_left_out_with_its_reason(tmp_path: Path) -> None:
+    config = tmp_path / ".mcp.json"
+    config.write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "caps": {"command": "npx", "args": ["-y", "Bad_Name@1.0.0"]},
+                    "creds": {
+                        "command": "npx",
+                        "args": ["--registry", "https://u:FAKE-pw-123@npm.invalid/", "ok@1.0.0"],
+                    },
+                    "fine": {"command": "npx", "args": ["-y", "fine@2.0.0"]},
+                }
+            }
+        )
+    )
+    inputs = read_inputs([config], discover=False, home=tmp_path, cwd=tmp_path)
+    asked: list[tuple[str, str | None]] = []
+    plan = plan_import(inputs, launches(inputs), latest_of({}, asked), registries={})
+    assert [(e.name, e.version) for e in plan.entries] == [("fine", "2.0.0")]
+    reasons = [s.reason for s in plan.skipped]
+    assert reasons[0].startswith("cannot be subscribed: name: npm names are lowercase")
+    assert reasons[1].startswith("cannot be subscribed: registry: must not contain credentials")
+    text = render_toml(plan, inputs.files)
+    assert "FAKE-pw-123" not in text and asked == []
+    path = tmp_path / "out.toml"
+    path.write_text(text)
+    assert [s.name for s in load_subscriptions(path)] == ["fine"]

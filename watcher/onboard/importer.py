@@ -19,7 +19,7 @@ from watcher.onboard.audit import ServerLaunch
 from watcher.onboard.inputs import Inputs
 from watcher.onboard.launchers import NotWatchable
 from watcher.onboard.manifests import Dependency, Project
-from watcher.subscriptions import Subscription, normalize_name
+from watcher.subscriptions import Subscription, normalize_name, package_problem
 
 #: `latest(ecosystem, name, registry)`: the registry's current latest version.
 LatestLookup = Callable[[Ecosystem, str, "str | None"], str]
@@ -145,6 +145,12 @@ def plan_import(
                 entry.version, entry.reviewed, entry.how = want.exact, True, "pinned in the launch"
             continue
         registry = want.registry or registries.get(want.ecosystem)
+        # Checked before the registry is asked: a name or URL the loader refuses is left out
+        # (with the loader's reason) rather than spoiling the whole file.
+        problem = _problem(want.ecosystem, want.name, want.exact or _ANY_VERSION, registry)
+        if problem is not None:
+            skipped.append(Skipped(want.origin, f"cannot be subscribed: {problem}"))
+            continue
         if want.exact is not None:
             version, reviewed, how = want.exact, True, "pinned exactly"
         elif key in locked:
@@ -157,10 +163,25 @@ def plan_import(
                 skipped.append(Skipped(want.origin, f"registry: {e.diagnostics()}"))
                 continue
             reviewed, how = False, "not pinned anywhere: the registry's latest, not reviewed"
+        problem = _problem(want.ecosystem, want.name, version, registry)
+        if problem is not None:
+            skipped.append(Skipped(want.origin, f"cannot be subscribed: {problem}"))
+            continue
         entries[key] = Entry(
             want.ecosystem, want.name, version, reviewed, how, registry, [want.origin]
         )
     return ImportPlan(tuple(entries.values()), tuple(skipped))
+
+
+#: A version every ecosystem accepts, to check a name and registry before the version is known.
+_ANY_VERSION = "1.0.0"
+
+
+def _problem(ecosystem: Ecosystem, name: str, version: str, registry: str | None) -> str | None:
+    table: dict[str, object] = {"ecosystem": ecosystem.value, "name": name, "pinned": version}
+    if registry:
+        table["registry"] = registry
+    return package_problem(table)
 
 
 def _comment(text: str) -> str:
