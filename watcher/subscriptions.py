@@ -684,6 +684,7 @@ def _s(n: int) -> str:
 
 # --- Writing a pin back (`watcher approve --write`) ----------------------------------------
 
+_REVIEWED_FALSE = re.compile(r"[ \t]*reviewed[ \t]*=[ \t]*false[ \t]*(?:#[^\n]*)?")
 _PINNED_VALUE = re.compile(r"""(\s*(?:pinned|"pinned"|'pinned')\s*=\s*)(["'])([^"'\\\n]*)\2""")
 
 
@@ -697,7 +698,8 @@ class PinEdit:
 
 
 def pin_edit(sub: Subscription, version: str) -> PinEdit:
-    """`sub`'s file with its `pinned = "..."` line saying `version`, all else byte for byte.
+    """`sub`'s file with its `pinned = "..."` line saying `version`, all else byte for byte
+    (but a `reviewed = false` line of the package, which the approval settles, is removed).
 
     A line-level edit rather than a TOML round trip: comments, order, quoting and blank lines
     are the team's, and a reviewer of the commit should see one changed line. The result is
@@ -726,8 +728,15 @@ def pin_edit(sub: Subscription, version: str) -> PinEdit:
         )
     old = lines[line - 1]
     lines[line - 1] = old[: match.start(3)] + version + old[match.end(3) :]
-    new = "".join(lines)
     expected["package"][index]["pinned"] = version
+    # The approval is the review an imported `reviewed = false` pin was waiting for.
+    reviewed = layout.packages()[index].keys.get("reviewed")
+    if reviewed is not None and _REVIEWED_FALSE.fullmatch(lines[reviewed - 1].rstrip("\r\n")):
+        del lines[reviewed - 1]
+        expected["package"][index].pop("reviewed", None)
+        if reviewed < line:
+            line -= 1
+    new = "".join(lines)
     if tomllib.loads(new) != expected:
         raise SubscriptionError([f"{sub.source}: pinned: the file's layout defeats the update"])
     return PinEdit(path, line, new.encode("utf-8"))

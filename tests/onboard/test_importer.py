@@ -134,3 +134,24 @@ def test_entries_the_loader_would_refuse_are_left_out_with_its_reason(tmp_path: 
     path = tmp_path / "out.toml"
     path.write_text(text)
     assert [s.name for s in load_subscriptions(path)] == ["fine"]
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_approve_write_settles_reviewed_false(tmp_path: Path, before: bool) -> None:
+    from watcher.subscriptions import pin_edit
+
+    lines = ['ecosystem = "npm"', 'name = "pkg"', 'pinned = "1.0.0"   # from the registry']
+    lines.insert(2 if before else 3, "reviewed = false  # set by import")
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        "# mine\n[[package]]\n" + "\n".join(lines) + '\n\n[[package]]\nname = "b"\n'
+        'ecosystem = "npm"\npinned = "2.0.0"\nreviewed = false\n'
+    )
+    first = next(iter(load_subscriptions(path)))
+    assert first.reviewed is False
+    edit = pin_edit(first, "1.0.1")
+    path.write_bytes(edit.data)
+    a, b = load_subscriptions(path)
+    assert (a.pinned, a.reviewed) == ("1.0.1", True)
+    assert (b.pinned, b.reviewed) == ("2.0.0", False)  # the other package keeps its flag
+    assert path.read_text().splitlines()[edit.line - 1] == 'pinned = "1.0.1"   # from the registry'
