@@ -296,3 +296,25 @@ def test_unknown_package_is_left_out_with_the_reason(
         "mcpServers.x (npx nobody-has-this): registry: npm package 'nobody-has-this' not found"
         in out
     )
+
+
+def test_list_shows_an_unreviewed_pin(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "mine.toml"
+    path.write_text(
+        '[[package]]\necosystem = "npm"\nname = "a"\npinned = "1.0.0"\nreviewed = false\n'
+    )
+    code, out, _ = run(capsys, "subscriptions", "list", "--subscriptions", str(path))
+    assert code == 0 and "file (not reviewed)" in out
+    code, out, _ = run(
+        capsys, "subscriptions", "list", "--subscriptions", str(path), "--format", "json"
+    )
+    assert json.loads(out)["subscriptions"][0]["reviewed"] is False
+    path.write_text(
+        '[[package]]\necosystem = "npm"\nname = "a"\npinned = "1.0.0"\nreviewed = "no"\n'
+    )
+    code, out, err = run(capsys, "subscriptions", "validate", "--subscriptions", str(path))
+    assert code == 2
+    assert err == (
+        f"watcher: error: {path}:5: package[1].reviewed: "
+        "must be true or false, unquoted (got 'no')\n"
+    )

@@ -790,6 +790,12 @@ def render_json(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
 _COLUMNS = ("ecosystem", "name", "pinned", "pin_from", "interval", "fail_on", "notify", "source")
 
 
+def _shown_pin(sub: Subscription, pins: PinSources | None) -> tuple[str, str]:
+    version, source = _effective(sub, pins)
+    # Only while the file's own pin is in force: an approval is the review it waited for.
+    return version, f"{source} (not reviewed)" if source == "file" and not sub.reviewed else source
+
+
 def render_table(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
     """An aligned text table with a header row, one subscription per line; `pinned` is the
     effective pin and `pin_from` where it comes from (`file` or `approved by WHO on DATE`)."""
@@ -798,7 +804,7 @@ def render_table(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
         [
             sub.ecosystem.value,
             sub.name,
-            *_effective(sub, pins),
+            *_shown_pin(sub, pins),
             format_interval(sub.interval_seconds),
             sub.fail_on.value,
             ",".join(sub.notify),
