@@ -69,6 +69,9 @@ def test_sarif_shape(tmp_path: Path) -> None:
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
     rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    unpinned = run["tool"]["driver"]["rules"][rules.index("launch.unpinned")]
+    assert unpinned["properties"]["security-severity"] == "8.0"
+    assert unpinned["defaultConfiguration"] == {"level": "error"}
     for result in run["results"]:
         assert rules[result["ruleIndex"]] == result["ruleId"]
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith(

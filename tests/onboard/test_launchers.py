@@ -76,6 +76,10 @@ def test_registry_from_flags_and_env() -> None:
     [
         (server("python", "-m", "my_server"), "python -m my_server: runs whatever"),
         (server("docker", "run", "-i", "--rm", "ghcr.io/o/img"), "docker image ghcr.io/o/img"),
+        (
+            server("docker", "run", "-i", "-e", "GITHUB_TOKEN", "--rm", "ghcr.io/github/srv", "x"),
+            "docker image ghcr.io/github/srv:",
+        ),
         (server("node", "C:\\Users\\me\\srv\\index.js"), "node runs a local file"),
         (server("npx", "-y", "./local-dir"), "local path"),
         (server("npx", "-y", "github:o/r"), "git/URL"),

@@ -43,6 +43,20 @@ RULES: dict[str, str] = {
 }
 
 
+#: The severity each rule reports at most (SARIF's rule-level `security-severity`).
+RULE_SEVERITY: dict[str, Severity] = {
+    "launch.unpinned": Severity.HIGH,
+    "launch.floating-dependencies": Severity.MEDIUM,
+    "secret.env": Severity.HIGH,
+    "secret.args": Severity.HIGH,
+    "secret.headers": Severity.HIGH,
+    "lockfile.missing": Severity.MEDIUM,
+    "lockfile.no-integrity": Severity.MEDIUM,
+    "watch.unwatched": Severity.LOW,
+    "watch.not-watchable": Severity.LOW,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class AuditFinding:
     """One thing that makes a server or project unsafe as configured."""

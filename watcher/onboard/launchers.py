@@ -10,7 +10,7 @@ reason, for the user to read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -325,7 +325,7 @@ def _not_a_runner(prog: str, args: Sequence[str]) -> NotWatchable:
                 "package through the project's requirements or lock file"
             )
         case "docker" | "podman":
-            image = next(_positionals(args[1:]), "?")
+            image = _image(args)
             return NotWatchable(
                 f"{prog} image {image}: container images are not npm or PyPI releases"
             )
@@ -338,5 +338,46 @@ def _not_a_runner(prog: str, args: Sequence[str]) -> NotWatchable:
     return NotWatchable(f"local command {prog!r}: not a package runner")
 
 
-def _positionals(args: Sequence[str]) -> Iterator[str]:
-    return (a for a in args if not a.startswith("-"))
+#: `docker run` options that take a value (the image is the first argument after the options).
+_DOCKER_VALUED = frozenset(
+    {
+        "-e",
+        "--env",
+        "--env-file",
+        "-v",
+        "--volume",
+        "--name",
+        "-p",
+        "--publish",
+        "--network",
+        "-w",
+        "--workdir",
+        "--entrypoint",
+        "-u",
+        "--user",
+        "--mount",
+        "--platform",
+        "-l",
+        "--label",
+        "--add-host",
+        "--pull",
+        "-h",
+        "--hostname",
+        "--cpus",
+        "-m",
+        "--memory",
+    }
+)
+
+
+def _image(args: Sequence[str]) -> str:
+    items = iter(args[1:] if args[:1] in (["run"], ["container"]) else args)
+    for arg in items:
+        if arg == "run":
+            continue
+        if arg.startswith("-"):
+            if arg in _DOCKER_VALUED:
+                next(items, None)
+            continue
+        return arg
+    return "?"

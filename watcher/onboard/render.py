@@ -14,7 +14,7 @@ from typing import Any
 
 from watcher import __version__
 from watcher.httpclient import escape_controls
-from watcher.onboard.audit import RULES, AuditFinding, AuditReport
+from watcher.onboard.audit import RULE_SEVERITY, RULES, AuditFinding, AuditReport
 from watcher.onboard.launchers import Launch
 from watcher.report.sarif import LEVELS, SARIF_SCHEMA, SARIF_VERSION, SECURITY_SEVERITY
 
@@ -112,7 +112,12 @@ def sarif_dict(report: AuditReport) -> dict[str, Any]:
             "id": rule,
             "name": rule,
             "shortDescription": {"text": summary},
-            "properties": {"tags": ["security", "supply-chain", "mcp-config"]},
+            "defaultConfiguration": {"level": LEVELS[RULE_SEVERITY[rule]]},
+            "properties": {
+                "tags": ["security", "supply-chain", "mcp-config"],
+                # GitHub ranks alerts by the rule's value (see watcher.report.sarif).
+                "security-severity": SECURITY_SEVERITY[RULE_SEVERITY[rule]],
+            },
         }
         for rule, summary in RULES.items()
     ]
