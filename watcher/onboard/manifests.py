@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from watcher.ci_changes import is_mcp_name
 from watcher.models import Ecosystem
 from watcher.onboard import OnboardError
 from watcher.onboard.jsonc import read_capped
@@ -57,9 +58,9 @@ class Dependency:
 
     @property
     def is_mcp(self) -> bool:
-        """An MCP server or SDK by its name (what `import` and `audit` report on)."""
-        lowered = self.name.lower()
-        return "mcp" in lowered or lowered.startswith("@modelcontextprotocol/")
+        """An MCP server or SDK by its name (what `import` and `audit` report on); the same
+        test as the GitHub Action's (`watcher.ci_changes`)."""
+        return is_mcp_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
