@@ -91,6 +91,9 @@ def test_registry_from_flags_and_env() -> None:
         ),
         (server(None, url="https://h.invalid/", transport="sse"), "remote server"),
         (server(None), "no `command` and no `url`"),
+        (server("  "), "no `command` and no `url`"),
+        (server("/usr/bin/python3.12", "-m", "srv"), "python -m srv: runs whatever"),
+        (server("python3.12", "srv.py"), "python3.12 runs a local file"),
         (server("npx", "-y"), "without a package name"),
     ],
 )

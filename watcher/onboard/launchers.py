@@ -284,7 +284,7 @@ def launch_of(server: Server) -> Launch | NotWatchable:
         "streamablehttp",
     ):
         return _remote(server.url or "")
-    if not server.command:
+    if not server.command or not server.command.strip():
         return NotWatchable("no `command` and no `url`: nothing to launch")
     # Some configs put the whole command line in `command`.
     command, *inline = server.command.split() if not server.args else [server.command]
@@ -316,10 +316,9 @@ def launch_of(server: Server) -> Launch | NotWatchable:
 
 def _not_a_runner(prog: str, args: Sequence[str]) -> NotWatchable:
     match prog:
-        case "python" | "python3" | "py" | "pythonw" if "-m" in args:
-            module = (
-                args[list(args).index("-m") + 1] if list(args).index("-m") + 1 < len(args) else "?"
-            )
+        case _ if (prog == "py" or prog.startswith("python")) and "-m" in args:
+            after = list(args).index("-m") + 1
+            module = args[after] if after < len(args) else "?"
             return NotWatchable(
                 f"python -m {module}: runs whatever that interpreter has installed; watch the "
                 "package through the project's requirements or lock file"
@@ -329,7 +328,9 @@ def _not_a_runner(prog: str, args: Sequence[str]) -> NotWatchable:
             return NotWatchable(
                 f"{prog} image {image}: container images are not npm or PyPI releases"
             )
-        case "node" | "python" | "python3" | "py" | "deno" | "bun" | "tsx" | "ts-node":
+        case _ if prog in ("node", "py", "deno", "bun", "tsx", "ts-node") or prog.startswith(
+            "python"
+        ):
             return NotWatchable(f"{prog} runs a local file, not a registry release")
         case "uv" | "npm" | "pnpm" | "yarn":
             return NotWatchable(
