@@ -216,3 +216,20 @@ def test_malformed_manifests(tmp_path: Path, name: str, text: str, message: str)
     with pytest.raises(OnboardError) as caught:
         read_project(path)
     assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
+
+
+def test_old_poetry_lock_keeps_hashes_under_metadata_files(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.poetry.dependencies]\nmcp = "1.9.4"\n')
+    write(
+        tmp_path / "poetry.lock",
+        '[[package]]\nname = "mcp"\nversion = "1.9.4"\n\n'
+        '[metadata.files]\nmcp = [{file = "mcp.whl", hash = "sha256:abc"}]\n',
+    )
+    [dep] = read_project(tmp_path / "pyproject.toml").dependencies
+    assert (dep.locked, dep.integrity) == ("1.9.4", True)
+    write(
+        tmp_path / "poetry.lock",
+        '[metadata]\nfiles = []\n[[package]]\nname = "mcp"\nversion = "1.9.4"\n',
+    )
+    [dep] = read_project(tmp_path / "pyproject.toml").dependencies
+    assert (dep.locked, dep.integrity) == ("1.9.4", False)

@@ -377,9 +377,10 @@ def _pep503(name: str) -> str:
 def _python_lock(path: Path) -> dict[str, Locked]:
     data = _toml(path)
     found: dict[str, Locked] = {}
-    metadata_files = (
-        data.get("metadata", {}).get("files", {}) if isinstance(data.get("metadata"), dict) else {}
-    )
+    metadata = data.get("metadata")
+    files = metadata.get("files") if isinstance(metadata, dict) else None
+    # poetry.lock before 1.5 keeps the hashes in `[metadata.files]`, by name.
+    metadata_files: Mapping[str, Any] = files if isinstance(files, dict) else {}
     for entry in _tables(data.get("package", [])):
         name, version = entry.get("name"), entry.get("version")
         if not isinstance(name, str) or not isinstance(version, str):
