@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.report.test_sarif import assert_valid_sarif
 from tests.support.stores import make_subscription
 from watcher.models import Ecosystem, Severity
 from watcher.onboard.audit import audit
@@ -66,6 +67,7 @@ def test_findings_and_severities(tmp_path: Path) -> None:
 def test_sarif_shape(tmp_path: Path) -> None:
     inputs = read_inputs([config(tmp_path)], discover=False, home=tmp_path, cwd=tmp_path)
     sarif = json.loads(render_sarif(audit(inputs)))
+    assert_valid_sarif(sarif)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
     rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
