@@ -8,7 +8,7 @@ masked values).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ def _where(finding: AuditFinding) -> str:
     return f"{finding.file}: {finding.key}" if finding.key else finding.file
 
 
-def warning_lines(report: AuditReport) -> Iterator[str]:
-    """The findings, one line each, most severe first (also `import`'s warning block)."""
-    for f in report.findings:
+def warning_lines(findings: Iterable[AuditFinding]) -> Iterator[str]:
+    """Findings, one line each (the report's and `import`'s warning block)."""
+    for f in findings:
         yield escape_controls(
             f"{f.severity.value.upper():<8} {f.rule:<28} {f.message}  [{_where(f)}]"
         )
@@ -47,7 +47,7 @@ def render_text(report: AuditReport) -> str:
         counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "nothing found"
     lines.append(f"VERDICT: {report.severity.value.upper()} ({summary})")
-    lines.extend(warning_lines(report))
+    lines.extend(warning_lines(report.findings))
     return "\n".join(lines) + "\n"
 
 
