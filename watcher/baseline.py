@@ -60,11 +60,14 @@ def scan_baselines(
     *,
     rules: str | None = None,
 ) -> list[UnreviewedBaseline]:
-    """Scan every unreviewed pin not scanned yet under these rules; every unreviewed pin.
+    """Every `reviewed = false` pin still awaiting review, each scanned once per rule set.
+
+    A pin not scanned under the current rules is scanned now (alerts queued for its channels
+    at or above `fail_on`); one scanned before is returned with its stored verdict.
 
     A pin counts as reviewed once an approval is the package's effective pin (`watcher
-    approve`), or when the file's pin moved on from the unreviewed version the approval
-    left behind. A failed scan is returned with its error (and is tried again next time).
+    approve` of it, or of a later release). A failed scan is returned with its error, and is
+    tried again next time.
     """
     rules = rules or rules_version()
     subs = [s for s in subscriptions if not s.reviewed]
