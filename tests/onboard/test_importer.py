@@ -41,6 +41,7 @@ def project(tmp_path: Path) -> Path:
                     },
                     "gone": {"command": "npx", "args": ["-y", "gone-pkg"]},
                     "again": {"command": "npx", "args": ["@s/pinned@1.2.3"]},
+                    "older": {"command": "npx", "args": ["@s/pinned@1.1.0"]},
                     "mine": {"command": "npx", "args": ["-y", "already@1.0.0"]},
                     "docker": {"command": "docker", "args": ["run", "img"]},
                 }
@@ -102,6 +103,7 @@ def test_pin_then_lock_then_latest_and_the_file_round_trips(project: Path) -> No
     # Comments say where each entry came from; a newline in a server name cannot end one.
     assert f"# from {project / '.mcp.json'}: mcpServers.pinned (npx @s/pinned@1.2.3)" in text
     assert "mcpServers.again" in text  # the second launch of the same package is named too
+    assert "# version: pinned exactly; another launch pins 1.1.0" in text
     assert f"# version: resolved in {project / 'package-lock.json'}" in text
     assert "mcpServers.loose?name" in text
 

@@ -142,7 +142,10 @@ def plan_import(
             entry.origins.append(want.origin)
             if want.exact is not None and not entry.reviewed:
                 # An exact pin elsewhere beats a version looked up on the registry.
-                entry.version, entry.reviewed, entry.how = want.exact, True, "pinned in the launch"
+                entry.version, entry.reviewed, entry.how = want.exact, True, "pinned exactly"
+            elif want.exact is not None and want.exact != entry.version:
+                # Two clients run different releases: one is watched, both are named.
+                entry.how += f"; another launch pins {want.exact}"
             continue
         registry = want.registry or registries.get(want.ecosystem)
         # Checked before the registry is asked: a name or URL the loader refuses is left out
