@@ -434,6 +434,7 @@ def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "registry": "https://pypi.internal.example/simple/",
         "allow": ["network:api.github.com", "rule:code.new-host"],
         "suppress": ["code.network@6f7e5998603dad00"],
+        "reviewed": True,
         "source": f"{path}:11",
     }
 

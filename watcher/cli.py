@@ -65,6 +65,8 @@ from watcher.subscriptions import (
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from watcher.baseline import UnreviewedBaseline
+    from watcher.onboard.inputs import Inputs
     from watcher.report.pages import ReportPages
     from watcher.store.db import Store
     from watcher.store.repo import Pin
@@ -207,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     _subscriptions_option(subs_list)
     subs_list.add_argument("--format", choices=["text", "json"], default="text")
     subs_list.set_defaults(run=_run_subscriptions_list)
+    _onboard_parsers(commands, subs_commands)
 
     check = commands.add_parser("check", help="one poll cycle over every subscription, then exit")
     _subscriptions_option(check)
@@ -360,6 +363,142 @@ def _run_subscriptions_list(args: argparse.Namespace) -> None:
     sys.stdout.write(render(subscriptions, _effective_pins(subscriptions)))
 
 
+# --- onboarding: `subscriptions import` and `audit` (issue 12) ------------------------------
+
+
+def _onboard_parsers(
+    commands: argparse._SubParsersAction[_Parser],
+    subs_commands: argparse._SubParsersAction[_Parser],
+) -> None:
+    """`watcher subscriptions import` and `watcher audit`: from MCP client configs."""
+    paths_help = (
+        "MCP client configs (claude_desktop_config.json, .mcp.json, mcp.json, ...) and project "
+        "manifests (package.json, requirements*.txt, pyproject.toml, lock files)"
+    )
+    discover_help = "also read the default locations of every client for this user and OS"
+    imp = subs_commands.add_parser(
+        "import", help="a subscription file from MCP client configs and manifests"
+    )
+    imp.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=paths_help)
+    imp.add_argument("--discover", action="store_true", help=discover_help)
+    imp.add_argument("--output", type=Path, metavar="FILE", help="write the subscriptions here")
+    imp.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    imp.add_argument(
+        "--npm-registry", metavar="URL", help="npm registry for packages whose launch names none"
+    )
+    imp.add_argument(
+        "--pypi-registry", metavar="URL", help="PyPI index for packages whose launch names none"
+    )
+    _subscriptions_option(imp)
+    imp.set_defaults(run=_run_subscriptions_import)
+
+    audit = commands.add_parser(
+        "audit", help="what makes each configured MCP server unsafe to run as configured"
+    )
+    audit.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=paths_help)
+    audit.add_argument("--discover", action="store_true", help=discover_help)
+    audit.add_argument("--format", choices=["text", "json", "sarif"], default="text")
+    audit.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="high",
+        help="exit 1 when a finding is at or above this (none: never)",
+    )
+    audit.add_argument("--output", type=Path, help="write the report to this file")
+    _subscriptions_option(audit)
+    audit.set_defaults(run=_run_audit)
+
+
+def _onboard_inputs(args: argparse.Namespace) -> Inputs:
+    from watcher.onboard.inputs import read_inputs
+
+    return read_inputs(args.paths, discover=args.discover, home=Path.home(), cwd=Path.cwd())
+
+
+def _watch_list(path: Path) -> SubscriptionSet | None:
+    """The subscriptions at `path`; None when the default folder has none (yet): the first
+    import is what fills it."""
+    if path == DEFAULT_PATH and (
+        not path.exists() or (path.is_dir() and not any(path.glob("*.toml")))
+    ):
+        return None
+    return load_subscriptions(path)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from watcher.onboard.audit import audit
+    from watcher.onboard.render import RENDERERS as AUDIT_RENDERERS
+
+    report = audit(_onboard_inputs(args), _watch_list(args.subscriptions) or ())
+    text = AUDIT_RENDERERS[args.format](report)
+    if args.output is not None:
+        write_report(args.output, text)
+    else:
+        sys.stdout.write(text)
+    threshold = Severity(args.fail_on)
+    if threshold is Severity.NONE:
+        return 0
+    return 1 if report.findings and report.severity >= threshold else 0
+
+
+def _run_subscriptions_import(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from watcher.errors import RegistryError
+    from watcher.onboard.audit import audit
+    from watcher.onboard.importer import plan_import, render_toml
+    from watcher.onboard.render import warning_lines
+
+    if args.output is not None and not args.dry_run:
+        directory = args.output.parent if str(args.output.parent) else Path(".")
+        if args.output.exists():
+            raise UsageError(f"--output {args.output} already exists; nothing written")
+        if not directory.is_dir():
+            raise UsageError(f"cannot write {args.output}: directory {directory} does not exist")
+    inputs = _onboard_inputs(args)
+    existing = _watch_list(args.subscriptions)
+    report = audit(inputs, existing or ())
+    http = _http(args)
+
+    def latest(ecosystem: Ecosystem, name: str, registry: str | None) -> str:
+        version = open_registry(ecosystem, http, registry).package(name).latest
+        if version is None:
+            raise RegistryError(f"{ecosystem.value} package '{name}' has no latest version")
+        return version
+
+    registries = {Ecosystem.NPM: args.npm_registry, Ecosystem.PYPI: args.pypi_registry}
+    plan = plan_import(
+        inputs, report.servers, latest, registries=registries, existing=existing or ()
+    )
+    text = render_toml(plan, inputs.files)
+    with tempfile.TemporaryDirectory() as scratch:
+        # What is written must load as `watcher run` will load it.
+        trial = Path(scratch) / "import.toml"
+        trial.write_text(text, encoding="utf-8")
+        try:
+            load_subscriptions(trial)
+        except SubscriptionError as e:
+            raise UsageError(f"the imported subscriptions do not validate: {e.problems[0]}") from e
+    # What this import fixes (servers nobody watches) is not worth a warning.
+    warnings = list(warning_lines(f for f in report.findings if f.rule != "watch.unwatched"))
+    if warnings:
+        print(f"watcher: warning: {len(warnings)} finding(s) in these files:", file=sys.stderr)
+        for line in warnings:
+            print(f"  {line}", file=sys.stderr)
+    unreviewed = sum(1 for e in plan.entries if not e.reviewed)
+    summary = (
+        f"{len(plan.entries)} subscription(s), {unreviewed} not reviewed "
+        f"(reviewed = false), {len(plan.skipped)} left out"
+    )
+    if args.output is None or args.dry_run:
+        sys.stdout.write(text)
+        print(f"watcher: {summary}; nothing written", file=sys.stderr)
+        return 0
+    write_atomically(args.output, text.encode("utf-8"))
+    print(f"wrote {args.output}: {summary}")
+    return 0
+
+
 def _effective_pins(subscriptions: SubscriptionSet) -> PinSources:
     """Each package's pin as `check` will use it (the store's approvals weighed against the
     files); the files alone when there is no store yet, which is not created to look."""
@@ -400,26 +539,34 @@ def _warn_slack_fallback(subscriptions: Sequence[Subscription]) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    from watcher.baseline import scan_baselines
     from watcher.daemon import owner_id
     from watcher.store.db import open_store
-    from watcher.watch import NotifierCache, check_once, registry_sources, unreviewed
+    from watcher.watch import NotifierCache, check_once, deliver, registry_sources, unreviewed
 
     subscriptions = list(load_subscriptions(args.subscriptions))
     _warn_slack_fallback(subscriptions)
+    sources = registry_sources(_http(args), cache_dir())
+    notifiers = NotifierCache(os.environ)
     with open_store() as store, reporter().steps(len(subscriptions)) as step:
         outcomes = check_once(
             store,
             subscriptions,
-            registry_sources(_http(args), cache_dir()),
-            NotifierCache(os.environ),
+            sources,
+            notifiers,
             datetime.now(UTC),
             owner_id(),
             progress=_checking(step),
             pages=_report_pages(),
         )
+        # After check_once, which synced the pins: `reviewed = false` pins are scanned as
+        # first releases, and their alerts delivered now, not on the next run.
+        baselines = scan_baselines(store, subscriptions, sources, datetime.now(UTC))
+        if baselines:
+            deliver(store, notifiers, owner_id(), datetime.now(UTC), pages=_report_pages())
         pending = unreviewed(store, subscriptions)
         pins = _current_pins(store, subscriptions)
-    return check_summary(outcomes, pending, pins)
+    return check_summary(outcomes, pending, pins, baselines)
 
 
 def _current_pins(store: Store, subscriptions: Sequence[Subscription]) -> PinSources:
@@ -446,7 +593,10 @@ def _checking(step: Step) -> Callable[[int, int, Subscription], None]:
 
 
 def check_summary(
-    outcomes: Sequence[Outcome], pending: Sequence[Unreviewed], pins: PinSources | None = None
+    outcomes: Sequence[Outcome],
+    pending: Sequence[Unreviewed],
+    pins: PinSources | None = None,
+    baselines: Sequence[UnreviewedBaseline] = (),
 ) -> int:
     """Print `watcher check`'s lines; its exit code.
 
@@ -454,7 +604,8 @@ def check_summary(
     shows it; `pins` are the effective pins by `Subscription.key`.
 
     1 when a release newer than a pin reached its subscription's `fail_on` (analysed now or
-    on an earlier run and not approved since); else 2 when a poll failed (the check could not
+    on an earlier run and not approved since), or when a `reviewed = false` pin awaits its
+    review (`baselines`, whatever its scan found); else 2 when a poll failed (the check could not
     look at everything, so it must not pass); else 0.
     """
     new = set()
@@ -480,7 +631,18 @@ def check_summary(
                 f"{terminal(item.version)}: {item.severity.value} (score {item.score}, "
                 f"analysed earlier, not approved) [pin: {terminal(item.pin_source)}]"
             )
-    if pending:
+    for base in baselines:
+        label = f"{base.ecosystem.value}/{base.name} {base.version}"
+        if base.severity is None:
+            print(f"watcher: error: {base.name}@{base.version}: {base.error}", file=sys.stderr)
+            verdict = "scan failed"
+        else:
+            verdict = f"first-release scan: {base.severity.value} (score {base.score})"
+        print(
+            f"{label}: not reviewed ({verdict}); after review: "
+            f"watcher approve {base.name} {base.version}"
+        )
+    if pending or baselines:
         return 1
     return 2 if any(o.error for o in outcomes) else 0
 

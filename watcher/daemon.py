@@ -40,6 +40,7 @@ from typing import Any
 # APScheduler 3.x ships no type information (no py.typed); its use here is two calls.
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 
+from watcher.baseline import scan_baselines
 from watcher.errors import UsageError, WatcherError
 from watcher.logs import package_context
 from watcher.notify import Notifier
@@ -240,6 +241,12 @@ class Daemon:
                     self.owner,
                     rules=self._rules,
                 )
+                if not sub.reviewed:
+                    # On the poll's schedule and backoff: a pin nobody reviewed is scanned
+                    # as a first release, its alerts delivered at the end of this tick.
+                    scan_baselines(
+                        self.store, [sub], self.sources_factory, self.clock(), rules=self._rules
+                    )
             # A worker must never die silently: log it; the lease expires and the poll is
             # retried.
             except Exception:

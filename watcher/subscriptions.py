@@ -20,6 +20,8 @@ File format::
     # registry = "https://npm.internal.example/"   # credentials come from NPM_TOKEN/PYPI_TOKEN
     # allow = ["network:api.github.com", "rule:code.new-host"]   # reviewed, expected signals
     # suppress = ["code.network@6f7e5998603dad00"]   # accepted findings (rule@fingerprint)
+    # reviewed = false                 # nobody reviewed `pinned` yet: `check` scans it as a
+    #                                  # first release and fails until `watcher approve`
 
 `allow` and `suppress` are described in `watcher.policy`; rule ids are checked against the
 registered rules, so a typo is an error here rather than an entry that never matches.
@@ -76,6 +78,7 @@ __all__ = [
     "is_concrete_version",
     "load_subscriptions",
     "PinEdit",
+    "package_problem",
     "parse_interval",
     "pin_edit",
     "render_json",
@@ -115,6 +118,9 @@ class Subscription:
     source: str
     #: Accepted findings as `rule@fingerprint`, reported but not scored or alerted.
     suppress: tuple[str, ...] = ()
+    #: False for a pin nobody reviewed (`subscriptions import` took the registry's latest):
+    #: `check` scans it as a first release and fails until `watcher approve` records a review.
+    reviewed: bool = True
 
     @property
     def policy(self) -> Policy:
@@ -205,6 +211,13 @@ def _parse_ecosystem(value: object) -> Ecosystem:
             pass
     choices = ", ".join(e.value for e in Ecosystem)
     raise ValueError(f"must be one of {choices} (got {_got(value)})")
+
+
+def _parse_bool(value: object) -> bool:
+    # TOML has real booleans; "false" as a string or 0 is a mistake worth naming.
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"must be true or false, unquoted (got {_got(value)})")
 
 
 def _parse_severity(value: object) -> Severity:
@@ -326,6 +339,7 @@ class _PackageModel(_Strict):
     registry: Annotated[str, AfterValidator(_check_registry)] | None = None
     allow: list[Annotated[str, AfterValidator(_check_allow)]] = []
     suppress: list[Annotated[str, AfterValidator(_check_suppress)]] = []
+    reviewed: Annotated[bool, BeforeValidator(_parse_bool)] = True
 
     @field_validator("pinned")
     @classmethod
@@ -569,6 +583,20 @@ def _load_file(path: Path, problems: list[_Problem]) -> list[_Declared]:
     return declared
 
 
+def package_problem(table: Mapping[str, object]) -> str | None:
+    """The first problem the loader would report for one `[[package]]` table, or None.
+
+    For writers of subscription files (`subscriptions import`): an entry that would not load
+    is left out with this reason instead of spoiling the whole file.
+    """
+    try:
+        _PackageModel.model_validate(dict(table))
+    except ValidationError as e:
+        error = e.errors()[0]
+        return f"{_field_path(tuple(error['loc']))}: {_message(error, _PackageModel)}"
+    return None
+
+
 def _toml_problem(path: str, text: str, message: str) -> _Problem:
     """tomllib's own position: `(at line 3, column 10)` or `(at end of document)`."""
     match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
@@ -600,6 +628,7 @@ def _subscription(package: _PackageModel, defaults: _DefaultsModel, source: str)
         allow=tuple(dict.fromkeys(package.allow)),
         source=source,
         suppress=tuple(dict.fromkeys(package.suppress)),
+        reviewed=package.reviewed,
     )
 
 
@@ -655,6 +684,7 @@ def _s(n: int) -> str:
 
 # --- Writing a pin back (`watcher approve --write`) ----------------------------------------
 
+_REVIEWED_FALSE = re.compile(r"[ \t]*reviewed[ \t]*=[ \t]*false[ \t]*(?:#[^\n]*)?")
 _PINNED_VALUE = re.compile(r"""(\s*(?:pinned|"pinned"|'pinned')\s*=\s*)(["'])([^"'\\\n]*)\2""")
 
 
@@ -668,7 +698,8 @@ class PinEdit:
 
 
 def pin_edit(sub: Subscription, version: str) -> PinEdit:
-    """`sub`'s file with its `pinned = "..."` line saying `version`, all else byte for byte.
+    """`sub`'s file with its `pinned = "..."` line saying `version`, all else byte for byte
+    (but a `reviewed = false` line of the package, which the approval settles, is removed).
 
     A line-level edit rather than a TOML round trip: comments, order, quoting and blank lines
     are the team's, and a reviewer of the commit should see one changed line. The result is
@@ -697,8 +728,15 @@ def pin_edit(sub: Subscription, version: str) -> PinEdit:
         )
     old = lines[line - 1]
     lines[line - 1] = old[: match.start(3)] + version + old[match.end(3) :]
-    new = "".join(lines)
     expected["package"][index]["pinned"] = version
+    # The approval is the review an imported `reviewed = false` pin was waiting for.
+    reviewed = layout.packages()[index].keys.get("reviewed")
+    if reviewed is not None and _REVIEWED_FALSE.fullmatch(lines[reviewed - 1].rstrip("\r\n")):
+        del lines[reviewed - 1]
+        expected["package"][index].pop("reviewed", None)
+        if reviewed < line:
+            line -= 1
+    new = "".join(lines)
     if tomllib.loads(new) != expected:
         raise SubscriptionError([f"{sub.source}: pinned: the file's layout defeats the update"])
     return PinEdit(path, line, new.encode("utf-8"))
@@ -734,6 +772,7 @@ def as_dict(sub: Subscription, pins: PinSources | None = None) -> dict[str, obje
         "registry": sub.registry,
         "allow": list(sub.allow),
         "suppress": list(sub.suppress),
+        "reviewed": sub.reviewed,
         "source": sub.source,
     }
 
@@ -751,6 +790,12 @@ def render_json(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
 _COLUMNS = ("ecosystem", "name", "pinned", "pin_from", "interval", "fail_on", "notify", "source")
 
 
+def _shown_pin(sub: Subscription, pins: PinSources | None) -> tuple[str, str]:
+    version, source = _effective(sub, pins)
+    # Only while the file's own pin is in force: an approval is the review it waited for.
+    return version, f"{source} (not reviewed)" if source == "file" and not sub.reviewed else source
+
+
 def render_table(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
     """An aligned text table with a header row, one subscription per line; `pinned` is the
     effective pin and `pin_from` where it comes from (`file` or `approved by WHO on DATE`)."""
@@ -759,7 +804,7 @@ def render_table(subs: SubscriptionSet, pins: PinSources | None = None) -> str:
         [
             sub.ecosystem.value,
             sub.name,
-            *_effective(sub, pins),
+            *_shown_pin(sub, pins),
             format_interval(sub.interval_seconds),
             sub.fail_on.value,
             ",".join(sub.notify),
