@@ -7,13 +7,12 @@ masked values).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from watcher import __version__
-from watcher.httpclient import escape_controls
+from watcher.escape import json_document, sarif_message, terminal
 from watcher.onboard.audit import RULE_SEVERITY, RULES, AuditFinding, AuditReport
 from watcher.onboard.launchers import Launch
 from watcher.report.sarif import LEVELS, SARIF_SCHEMA, SARIF_VERSION, SECURITY_SEVERITY
@@ -26,7 +25,7 @@ def _where(finding: AuditFinding) -> str:
 def warning_lines(findings: Iterable[AuditFinding]) -> Iterator[str]:
     """Findings, one line each (the report's and `import`'s warning block)."""
     for f in findings:
-        yield escape_controls(
+        yield terminal(
             f"{f.severity.value.upper():<8} {f.rule:<28} {f.message}  [{_where(f)}]"
         )
 
@@ -37,11 +36,11 @@ def render_text(report: AuditReport) -> str:
     for item in report.servers:
         launch = item.launch
         what = launch.shown if isinstance(launch, Launch) else f"not watchable: {launch.reason}"
-        lines.append(escape_controls(f"  {item.server.name} ({item.server.client}): {what}"))
+        lines.append(terminal(f"  {item.server.name} ({item.server.client}): {what}"))
     for project in report.projects:
         mcp = [d for d in project.dependencies if d.is_mcp]
         lock = project.lockfile or "no lock file"
-        lines.append(escape_controls(f"  {project.manifest}: {len(mcp)} MCP dependencies, {lock}"))
+        lines.append(terminal(f"  {project.manifest}: {len(mcp)} MCP dependencies, {lock}"))
     counts: dict[str, int] = {}
     for f in report.findings:
         counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
@@ -96,7 +95,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
 
 def render_json(report: AuditReport) -> str:
     """One JSON object and a newline."""
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_document(report_dict(report)) + "\n"
 
 
 def _uri(file: str) -> str:
@@ -131,7 +130,7 @@ def sarif_dict(report: AuditReport) -> dict[str, Any]:
                 "ruleId": f.rule,
                 "ruleIndex": ids.index(f.rule),
                 "level": LEVELS[f.severity],
-                "message": {"text": f.message},
+                "message": {"text": sarif_message(f.message)},
                 "locations": [location],
                 "properties": {
                     "severity": f.severity.value,
@@ -151,7 +150,7 @@ def sarif_dict(report: AuditReport) -> dict[str, Any]:
 
 def render_sarif(report: AuditReport) -> str:
     """One SARIF 2.1.0 JSON document, newline-terminated."""
-    return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_document(sarif_dict(report)) + "\n"
 
 
 RENDERERS = {"text": render_text, "json": render_json, "sarif": render_sarif}
