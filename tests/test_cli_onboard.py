@@ -10,7 +10,7 @@ import pytest
 
 import watcher.cli as cli
 from watcher.errors import PackageNotFound
-from watcher.models import Ecosystem, PackageInfo
+from watcher.models import Ecosystem, PackageInfo, Release
 from watcher.subscriptions import load_subscriptions
 
 FAKE_PAT = "ghp_" + "FAKE" * 9
@@ -61,6 +61,15 @@ class FakeRegistry:
                 Ecosystem.NPM, name, {"2025.4.8": datetime(2025, 4, 8, tzinfo=UTC)}, "2025.4.8"
             )
         raise PackageNotFound(f"{self.ecosystem.value} package '{name}' not found")
+
+    #: name -> what the registry says of `_hasShrinkwrap` (absent: the name is unknown).
+    shrinkwraps: dict[str, bool | None] = {"@modelcontextprotocol/server-postgres": False}
+
+    def release(self, name: str, version: str) -> Release:
+        FakeRegistry.asked.append((self.ecosystem.value, f"{name}@{version}", self.registry))
+        if name not in self.shrinkwraps:
+            raise PackageNotFound(f"{self.ecosystem.value} package '{name}' not found")
+        return Release(Ecosystem.NPM, name, version, (), has_shrinkwrap=self.shrinkwraps[name])
 
 
 @pytest.fixture
@@ -133,6 +142,32 @@ def test_audit_json_and_sarif(env: Path, capsys: pytest.CaptureFixture[str]) -> 
     sarif = json.loads(sarif_path.read_text())
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
     assert_no_secret(sarif_path.read_text())
+
+
+def test_audit_asks_the_registry_whether_a_pinned_npm_launch_locks_its_dependencies(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(env / "project" / ".mcp.json")
+
+    def floating() -> list[str]:
+        code, out, _ = run(capsys, "audit", str(config), "--format", "json")
+        data = json.loads(out)
+        return [
+            f["message"] for f in data["findings"] if f["rule"] == "launch.floating-dependencies"
+        ]
+
+    # The registry says the postgres server ships no npm-shrinkwrap.json: its ranges float.
+    [message] = floating()
+    assert "it ships no npm-shrinkwrap.json" in message
+    # It ships one: every install gets the same tree, nothing to say.
+    monkeypatch.setitem(FakeRegistry.shrinkwraps, "@modelcontextprotocol/server-postgres", True)
+    assert floating() == []
+    # The registry does not say (or is not asked): unknown, said so.
+    monkeypatch.setitem(FakeRegistry.shrinkwraps, "@modelcontextprotocol/server-postgres", None)
+    [message] = floating()
+    assert "the registry did not say" in message
+    code, out, _ = run(capsys, "audit", str(config), "--format", "json", "--offline")
+    assert "the registry did not say" in out
 
 
 def test_audit_discover_reads_the_default_locations(

@@ -405,6 +405,14 @@ def _onboard_parsers(
         help="exit 1 when a finding is at or above this (none: never)",
     )
     audit.add_argument("--output", type=Path, help="write the report to this file")
+    audit.add_argument(
+        "--npm-registry",
+        metavar="URL",
+        help="npm registry asked whether pinned launches ship npm-shrinkwrap.json",
+    )
+    audit.add_argument(
+        "--offline", action="store_true", help="ask no registry (shrinkwraps stay unknown)"
+    )
     _subscriptions_option(audit)
     audit.set_defaults(run=_run_audit)
 
@@ -429,7 +437,9 @@ def _run_audit(args: argparse.Namespace) -> int:
     from watcher.onboard.audit import audit
     from watcher.onboard.render import RENDERERS as AUDIT_RENDERERS
 
-    report = audit(_onboard_inputs(args), _watch_list(args.subscriptions) or ())
+    inputs = _onboard_inputs(args)
+    shrinkwraps = None if args.offline else _shrinkwraps(args, inputs)
+    report = audit(inputs, _watch_list(args.subscriptions) or (), shrinkwraps)
     text = AUDIT_RENDERERS[args.format](report)
     if args.output is not None:
         write_report(args.output, text)
@@ -439,6 +449,33 @@ def _run_audit(args: argparse.Namespace) -> int:
     if threshold is Severity.NONE:
         return 0
     return 1 if report.findings and report.severity >= threshold else 0
+
+
+def _shrinkwraps(args: argparse.Namespace, inputs: Inputs) -> dict[tuple[str, str], bool | None]:
+    """Whether each exactly pinned npm launch ships npm-shrinkwrap.json, as its registry says.
+
+    A registry that cannot answer leaves it unknown (the audit says so); it never fails the
+    audit, which is about the files given.
+    """
+    from watcher.errors import RegistryError
+    from watcher.onboard.audit import pinned_npm_launches
+
+    http = _http(args)
+    found: dict[tuple[str, str], bool | None] = {}
+    for launch in pinned_npm_launches(inputs):
+        assert launch.version is not None
+        key = (launch.package, launch.version)
+        if key in found:
+            continue
+        registry = launch.registry or args.npm_registry
+        try:
+            release = open_registry(Ecosystem.NPM, http, registry).release(*key)
+        except RegistryError as e:
+            logger.info("shrinkwrap of %s@%s unknown: %s", *key, e.diagnostics())
+            found[key] = None
+            continue
+        found[key] = release.has_shrinkwrap
+    return found
 
 
 def _run_subscriptions_import(args: argparse.Namespace) -> int:

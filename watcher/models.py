@@ -155,6 +155,9 @@ class Release:
     declared: Declared | None = None
     #: Human-facing page of this release on the registry (for report links).
     page_url: str | None = None
+    #: npm: whether the tarball ships npm-shrinkwrap.json, which locks the dependencies it
+    #: installs (the registry's `_hasShrinkwrap`); None: the registry did not say.
+    has_shrinkwrap: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

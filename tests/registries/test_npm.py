@@ -409,3 +409,18 @@ def test_the_registry_copy_of_the_manifest_is_kept(server: FakeServer, http: Htt
     assert declared.scripts is not None and declared.scripts["prepare"] == "npm run build"
     # The mirror sends no hasInstallScript: unknown, not "no install script".
     assert declared.has_install_script is None
+
+
+@pytest.mark.parametrize(("sent", "expected"), [(True, True), (False, False), ("yes", None)])
+def test_has_shrinkwrap_is_read_from_the_packument(
+    server: FakeServer, http: HttpClient, sent: object, expected: bool | None
+) -> None:
+    doc = json.loads(asset("npm/demo-mcp-server.full.json"))
+    doc["versions"]["1.0.0"]["_hasShrinkwrap"] = sent
+    server.add(DEMO_URL, json_response(doc))
+    assert NpmRegistry(http).release(DEMO, "1.0.0").has_shrinkwrap is expected
+
+
+def test_has_shrinkwrap_absent_is_unknown(server: FakeServer, http: HttpClient) -> None:
+    server.add(FS_URL, json_asset("npm/server-filesystem.mirror.json"))
+    assert NpmRegistry(http).release(FS, "2026.8.31").has_shrinkwrap is None

@@ -6,8 +6,8 @@ on them with `--fail-on` and renders them as text, JSON or SARIF. What is checke
 - `launch.unpinned` (high): the launch names no exact version (`npx -y pkg`, `pkg@latest`, a
   range): every launch may run a release nobody reviewed;
 - `launch.floating-dependencies` (medium): an exact pin whose own dependency ranges are still
-  resolved afresh at install (npm unless the package ships `npm-shrinkwrap.json`, which is not
-  checked here: "unknown"; uvx and pipx always);
+  resolved afresh at install (npm unless the package ships `npm-shrinkwrap.json`, as its
+  registry says; "unknown" when it does not say or `--offline`; uvx and pipx always);
 - `secret.env`, `secret.args`, `secret.headers` (high for a token-shaped value, medium for a
   literal under a secret-named key): a secret kept in the configuration file, shown masked;
 - `lockfile.missing`, `lockfile.no-integrity` (medium): an MCP dependency of a project that
@@ -18,7 +18,7 @@ on them with `--fail-on` and renders them as text, JSON or SARIF. What is checke
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from watcher.models import Ecosystem, Severity
@@ -102,7 +102,12 @@ def launches(inputs: Inputs) -> list[ServerLaunch]:
     ]
 
 
-def _launch_findings(item: ServerLaunch) -> Iterator[AuditFinding]:
+#: (package, exact version) -> whether that npm release ships npm-shrinkwrap.json (None: the
+#: registry did not say, or was not asked).
+Shrinkwraps = Mapping[tuple[str, str], bool | None]
+
+
+def _launch_findings(item: ServerLaunch, shrinkwraps: Shrinkwraps) -> Iterator[AuditFinding]:
     server, launch = item.server, item.launch
     if isinstance(launch, NotWatchable):
         yield AuditFinding(
@@ -129,10 +134,18 @@ def _launch_findings(item: ServerLaunch) -> Iterator[AuditFinding]:
         )
         return
     if launch.ecosystem is Ecosystem.NPM:
+        assert launch.version is not None  # pinned
+        locked = shrinkwraps.get((launch.package, launch.version))
+        if locked:
+            return  # npm-shrinkwrap.json: every install gets the same dependency tree
+        known = (
+            "it ships no npm-shrinkwrap.json"
+            if locked is False
+            else "unless it ships npm-shrinkwrap.json (the registry did not say)"
+        )
         message = (
             f"{server.name}: `{launch.shown}` is pinned, but its own dependency ranges resolve "
-            "afresh at every install unless the package ships npm-shrinkwrap.json (unknown: "
-            "not checked)"
+            f"afresh at every install: {known}"
         )
     else:
         message = (
@@ -193,17 +206,36 @@ def _project_findings(project: Project) -> Iterator[AuditFinding]:
             )
 
 
+def pinned_npm_launches(inputs: Inputs) -> list[Launch]:
+    """The exactly pinned npm launches: whether each ships npm-shrinkwrap.json is worth asking."""
+    return [
+        item.launch
+        for item in launches(inputs)
+        if isinstance(item.launch, Launch)
+        and item.launch.ecosystem is Ecosystem.NPM
+        and item.launch.version is not None
+    ]
+
+
 def _watched(subscriptions: Iterable[Subscription]) -> set[tuple[Ecosystem, str]]:
     return {s.key for s in subscriptions}
 
 
-def audit(inputs: Inputs, subscriptions: Iterable[Subscription] = ()) -> AuditReport:
-    """Audit every server and project of `inputs` against the watch list `subscriptions`."""
+def audit(
+    inputs: Inputs,
+    subscriptions: Iterable[Subscription] = (),
+    shrinkwraps: Shrinkwraps | None = None,
+) -> AuditReport:
+    """Audit every server and project of `inputs` against the watch list `subscriptions`.
+
+    `shrinkwraps`: what the registry says about the exactly pinned npm launches (see
+    `pinned_npm_launches`); without it their dependency lock is reported as unknown.
+    """
     servers = launches(inputs)
     watched = _watched(subscriptions)
     findings: list[AuditFinding] = []
     for item in servers:
-        findings.extend(_launch_findings(item))
+        findings.extend(_launch_findings(item, shrinkwraps or {}))
         findings.extend(_secret_findings(item.server))
         launch = item.launch
         if isinstance(launch, Launch):

@@ -25,9 +25,7 @@ def _where(finding: AuditFinding) -> str:
 def warning_lines(findings: Iterable[AuditFinding]) -> Iterator[str]:
     """Findings, one line each (the report's and `import`'s warning block)."""
     for f in findings:
-        yield terminal(
-            f"{f.severity.value.upper():<8} {f.rule:<28} {f.message}  [{_where(f)}]"
-        )
+        yield terminal(f"{f.severity.value.upper():<8} {f.rule:<28} {f.message}  [{_where(f)}]")
 
 
 def render_text(report: AuditReport) -> str:

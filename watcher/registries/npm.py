@@ -178,6 +178,7 @@ class NpmRegistry:
             repository=_repository(entry.repository),
             unpacked_size=dist.unpacked_size,
             declared=_declared(entry),
+            has_shrinkwrap=entry.has_shrinkwrap if isinstance(entry.has_shrinkwrap, bool) else None,
             page_url=(
                 f"https://www.npmjs.com/package/{name}/v/{version}" if self._public else None
             ),

@@ -97,6 +97,8 @@ class NpmVersion(WireModel):
     optional_dependencies: Any = Field(default=None, alias="optionalDependencies")
     peer_dependencies: Any = Field(default=None, alias="peerDependencies")
     has_install_script: Any = Field(default=None, alias="hasInstallScript")
+    # Whether the tarball ships npm-shrinkwrap.json (npm sets it at publish).
+    has_shrinkwrap: Any = Field(default=None, alias="_hasShrinkwrap")
 
 
 # --- PyPI (warehouse JSON API) -----------------------------------------------------------------
