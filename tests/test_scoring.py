@@ -96,6 +96,27 @@ def test_download_and_exec_apart_needs_both_files_to_run() -> None:
         assert escalate(found) == found
 
 
+def test_a_weakened_fetch_still_makes_a_dropper_in_the_file_that_starts_the_process() -> None:
+    # An HTTP client's fetch is low ("expected for a network client"), but downloading an
+    # executable and starting it at import, in one module, is the dropper all the same.
+    low = Severity.LOW
+    found = [
+        located("network", "pkg/__init__.py", "import", low),
+        located("exec", "pkg/__init__.py", "import"),
+    ]
+    assert score(found).severity is Severity.HIGH
+    assert escalate(found)[1].severity is Severity.HIGH
+    # Only in that file, and only where it runs: a weakened fetch elsewhere, or one in code
+    # nothing reaches, pairs with nothing.
+    apart = [
+        located("network", "pkg/net.py", "import", low),
+        located("exec", "pkg/run.py", "import"),
+    ]
+    assert score(apart).severity is Severity.MEDIUM
+    shipped = [located("network", "t.py", "shipped", low), located("exec", "t.py", "shipped")]
+    assert score(shipped).severity is Severity.MEDIUM
+
+
 def test_download_and_exec_never_pairs_with_a_dependency_or_another_artifact() -> None:
     dep = replace(located("network", "index.js", "import"), via="dep@1.0.0")
     assert score([dep, located("exec", "run.js", "import")]).severity is Severity.MEDIUM

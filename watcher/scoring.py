@@ -153,14 +153,26 @@ def _pairs(fetch: Finding, run: Finding) -> bool:
 def _dropper(findings: Sequence[Finding]) -> dict[int, Finding]:
     """Process starts (by index in `findings`) that pair with a fetch, with that fetch."""
     fetches = _candidates(findings, "network")
-    if not fetches:
+    # In the very file that starts the process, a fetch counts even when it was weakened
+    # (it fits the package's purpose, or the last release fetched too): an HTTP client
+    # that downloads a file and starts it at import is still a dropper.
+    weakened = [
+        f
+        for f in findings
+        if f.category == "network"
+        and f.severity is Severity.LOW
+        and f.reach in RUNS
+        and f.path
+        and not f.via
+    ]
+    if not fetches and not weakened:
         return {}
     paired: dict[int, Finding] = {}
     for index, f in enumerate(findings):
         if f.category != "exec" or f.severity < M or not f.path or f.via:
             continue
         # The fetch in the same file first: it is the better evidence.
-        same = [n for n in fetches if n.path == f.path and n.artifact == f.artifact]
+        same = [n for n in (*fetches, *weakened) if n.path == f.path and n.artifact == f.artifact]
         fetch = next(iter(same), None) or next((n for n in fetches if _pairs(n, f)), None)
         if fetch is not None:
             paired[index] = fetch
