@@ -39,9 +39,9 @@ class Call:
     first_arg: str | None = None
     #: `first_arg` was assembled from pieces or decoded (`'child' + '_process'`, `atob(…)`).
     first_arg_built: bool = False
-    #: Callees of calls nested in the arguments, recorded for code sinks only (`eval`,
-    #: `Function`, `exec`, `compile`, `vm.*`): `eval(Buffer.from(s, 'base64').toString())`
-    #: has `("Buffer.from",)`.
+    #: Callees of calls nested in the arguments, recorded for code sinks (`eval`, `Function`,
+    #: `exec`, `compile`, `vm.*`) and process starters only: `eval(Buffer.from(s,
+    #: 'base64').toString())` has `("Buffer.from",)`.
     arg_callees: tuple[str, ...] = ()
     #: The callee's name was assembled from pieces (`globalThis['ev' + 'al']`,
     #: `getattr(os, 'sys' + 'tem')`): code written not to be found by a text search.

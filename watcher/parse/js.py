@@ -59,6 +59,8 @@ INTEROP = frozenset(
 )
 #: Callees whose nested argument calls are recorded (`eval(atob(…))` decodes and runs).
 CODE_SINKS = frozenset({"eval", "Function", "module._compile"})
+#: Process starters whose nested argument calls are recorded too (a decoded command).
+PROCESS_SINKS = ("child_process.", "execa")
 #: Values a name may alias even though no module is involved (`const e = eval`).
 ALIASABLE_GLOBALS = frozenset({"eval", "Function", "fetch", "require", "process", "Buffer"})
 
@@ -654,7 +656,7 @@ class _Extractor:
         if callee in MODULE_LOADERS and first is not None:
             imports.append(Import(span, _module_name(first[0]), first[1]))
         nested: tuple[str, ...] = ()
-        if callee in CODE_SINKS or callee.startswith("vm."):
+        if callee in CODE_SINKS or callee.startswith(("vm.", *PROCESS_SINKS)):
             nested = tuple(self.nested_callees(items))
         return Call(
             span,

@@ -33,6 +33,17 @@ from watcher.parse.lines import Columns
 BUILTIN_MODULES = frozenset({"builtins", "__builtins__"})
 #: Callees whose nested argument calls are recorded (`exec(base64.b64decode(…))`).
 CODE_SINKS = frozenset({"exec", "eval", "compile"})
+#: Prefixes of process starters whose nested argument calls are recorded too: a command
+#: decoded at run time (`os.system(bytes.fromhex(…).decode())`) is meant not to be read.
+PROCESS_SINKS = (
+    "subprocess.",
+    "os.system",
+    "os.popen",
+    "os.exec",
+    "os.spawn",
+    "os.startfile",
+    "pty.spawn",
+)
 #: Calls that yield a module from its name.
 MODULE_LOADERS = frozenset({"__import__", "importlib.import_module"})
 #: `os.environ.<method>()` that hands over every variable.
@@ -448,7 +459,7 @@ class _Extractor(ast.NodeVisitor):
             if callee in MODULE_LOADERS and first is not None:
                 self.imports.append(Import(span, first[0], first[1]))
             nested: tuple[str, ...] = ()
-            if callee in CODE_SINKS:
+            if callee in CODE_SINKS or callee.startswith(PROCESS_SINKS):
                 nested = tuple(
                     c[0]
                     for arg in node.args

@@ -716,7 +716,33 @@ def _is_exec_call(call: Call, python: bool) -> bool:
     return callee == "exec" and call.first_arg is not None
 
 
+def _is_hidden_exec_call(call: Call, python: bool) -> bool:
+    """A process started with a command decoded or assembled at run time."""
+    if not _is_exec_call(call, python):
+        return False
+    return call.first_arg_built or any(_is_decoder(c, python) for c in call.arg_callees)
+
+
 EXEC = (
+    Signal(
+        None,
+        None,
+        "starts a process with a command it decodes or assembles at run time",
+        (
+            "child_process",
+            "exec",
+            "spawn",
+            "subprocess",
+            "system(",
+            "popen(",
+            "Popen(",
+            "pty.spawn",
+            "startfile",
+        ),
+        severity=Severity.HIGH,
+        facts=_calls(_is_hidden_exec_call),
+        alias_needles=(b"child_process", b"subprocess", b"from os import"),
+    ),
     Signal(
         # A bare `exec('…')` is child_process's; `db.exec('CREATE …')` is SQL (better-sqlite3).
         _c(
