@@ -1058,7 +1058,9 @@ EXFIL_SERVICES = (
     r"webhook\.site|pipedream\.net|requestbin|requestcatcher|ngrok(?:-free)?\.(?:io|app|dev)"
     r"|trycloudflare\.com|loca\.lt|serveo\.net|pastebin\.com|paste\.ee|hastebin|transfer\.sh"
     r"|discord(?:app)?\.com/api/webhooks|api\.telegram\.org/bot|interact\.sh|oast\.(?:fun|pro|me"
-    r"|site|live|online)|burpcollaborator\.net|\.onion\b"
+    r"|site|live|online)|burpcollaborator\.net|oastify\.com|dnslog\.cn|ceye\.io|requestrepo\.com"
+    r"|beeceptor\.com|hookbin\.com|webhook\.cool|canarytokens\.com|mockapi\.io|rentry\.co"
+    r"|termbin\.com|bashupload\.com|0x0\.st|duckdns\.org|ddns\.net|hopto\.org|\.onion\b"
 )
 #: Loopback, "any" and broadcast addresses are how servers listen, not where data goes.
 NOT_REMOTE_IP = r"(?!127\.|0\.0\.0\.0|255\.255\.255\.255)"
@@ -1103,7 +1105,7 @@ HOSTS = (
     Signal(
         _c(EXFIL_SERVICES),
         _c(EXFIL_SERVICES),
-        "names a data-drop service (webhook, paste, tunnel)",
+        "names a data-drop service (webhook, paste, tunnel, OAST, dynamic DNS)",
         (
             "webhook.site",
             "pipedream",
@@ -1122,6 +1124,22 @@ HOSTS = (
             "interact.sh",
             "oast.",
             "burpcollaborator",
+            "oastify",
+            "dnslog.cn",
+            "ceye.io",
+            "requestrepo",
+            "beeceptor",
+            "hookbin",
+            "webhook.cool",
+            "canarytokens",
+            "mockapi.io",
+            "rentry.co",
+            "termbin",
+            "bashupload",
+            "0x0.st",
+            "duckdns",
+            "ddns.net",
+            "hopto.org",
             ".onion",
         ),
         severity=Severity.HIGH,
