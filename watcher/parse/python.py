@@ -33,6 +33,8 @@ from watcher.parse.lines import Columns
 BUILTIN_MODULES = frozenset({"builtins", "__builtins__"})
 #: Callees whose nested argument calls are recorded (`exec(base64.b64decode(…))`).
 CODE_SINKS = frozenset({"exec", "eval", "compile"})
+#: How many once-bound names `argument_callees` follows from one call's arguments.
+_FOLLOWED_NAMES = 16
 #: Prefixes of process starters whose nested argument calls are recorded too: a command
 #: decoded at run time (`os.system(bytes.fromhex(…).decode())`) is meant not to be read.
 PROCESS_SINKS = (
@@ -393,6 +395,30 @@ class _Extractor(ast.NodeVisitor):
                 self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
         return False
 
+    def argument_callees(self, args: list[ast.expr]) -> tuple[str, ...]:
+        """Callees of the calls in `args`, and in what a name there was bound to.
+
+        `code = base64.b64decode(blob); run = code; exec(run)` is `exec` of a decoded value as
+        much as `exec(base64.b64decode(blob))` is: names bound once (`constants`) are followed,
+        through at most `_FOLLOWED_NAMES` of them.
+        """
+        found: list[str] = []
+        followed: set[str] = set()
+        pending: list[ast.expr] = list(args)
+        while pending:
+            for sub in ast.walk(pending.pop()):
+                if isinstance(sub, ast.Call) and (c := self.path(sub.func)) is not None:
+                    found.append(c[0])
+                elif (
+                    isinstance(sub, ast.Name)
+                    and sub.id in self.constants
+                    and sub.id not in followed
+                    and len(followed) < _FOLLOWED_NAMES
+                ):
+                    followed.add(sub.id)
+                    pending.append(self.constants[sub.id])
+        return tuple(found)
+
     def visit_Assign(self, node: ast.Assign) -> bool:
         resolved = self.path(node.value)
         if resolved is not None and isinstance(node.value, ast.Call | ast.Attribute):
@@ -460,12 +486,7 @@ class _Extractor(ast.NodeVisitor):
                 self.imports.append(Import(span, first[0], first[1]))
             nested: tuple[str, ...] = ()
             if callee in CODE_SINKS or callee.startswith(PROCESS_SINKS):
-                nested = tuple(
-                    c[0]
-                    for arg in node.args
-                    for sub in ast.walk(arg)
-                    if isinstance(sub, ast.Call) and (c := self.path(sub.func)) is not None
-                )
+                nested = self.argument_callees(node.args)
             self.calls.append(
                 Call(
                     span,
