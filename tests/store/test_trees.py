@@ -1,0 +1,114 @@
+"""Dependency trees and their documents in the store, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from watcher.models import Ecosystem
+from watcher.registries import Validators
+from watcher.store import trees
+from watcher.store.db import Store
+from watcher.tree.catalog import CachedDoc, NpmDeclared, PackageDoc
+from watcher.tree.model import Tree, TreeEntry
+
+T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def _tree(b: str = "2.0.0", *, floats: bool = True) -> Tree:
+    return Tree(
+        ecosystem=Ecosystem.NPM,
+        root="@vendor/server",
+        root_version="1.2.3",
+        entries=(
+            TreeEntry("a", "1.0.0", "a", "^1.0.0", ("@vendor/server@1.2.3",)),
+            TreeEntry(
+                "b",
+                b,
+                "b",
+                "^2.0.0",
+                ("@vendor/server@1.2.3", "a@^1.0.0"),
+                kind="optional",
+                condition="os: linux",
+                floats=floats,
+            ),
+        ),
+        gaps=("x@git+https://example.invalid/x: installs from outside the registry",),
+    )
+
+
+def test_tree_round_trip_and_replace(store: Store) -> None:
+    session = store.session()
+    try:
+        assert trees.load_tree(session, Ecosystem.NPM, "@vendor/server") is None
+        trees.save_tree(session, _tree(), "", now=T0)
+        stored = trees.load_tree(session, Ecosystem.NPM, "@vendor/server")
+        assert stored is not None
+        assert stored.tree == _tree()
+        assert (stored.registry, stored.stale, stored.resolved_at) == ("", False, T0)
+        trees.save_tree(session, _tree("2.0.1"), "", now=T0)
+        again = trees.load_tree(session, Ecosystem.NPM, "@vendor/server")
+        assert again is not None and again.tree == _tree("2.0.1")
+    finally:
+        session.close()
+
+
+def test_floating_packages_and_trees_with(store: Store) -> None:
+    session = store.session()
+    try:
+        trees.save_tree(session, _tree(floats=False), "", now=T0)
+        other = Tree(
+            Ecosystem.NPM,
+            "other",
+            "1.0.0",
+            (TreeEntry("b", "2.0.0", "b", "^2", ("other@1.0.0",)),),
+        )
+        trees.save_tree(session, other, "", now=T0)
+        assert trees.floating_packages(session) == {(Ecosystem.NPM, ""): {"a", "b"}}
+        assert trees.trees_with(session, Ecosystem.NPM, "", ["b"]) == {"other"}
+        assert trees.trees_with(session, Ecosystem.NPM, "", ["a"]) == {"@vendor/server"}
+        assert trees.trees_with(session, Ecosystem.NPM, "https://x.invalid/", ["a"]) == set()
+        trees.mark_stale(session, Ecosystem.NPM, "@vendor/server")
+        assert trees.trees_with(session, Ecosystem.NPM, "", []) == {"@vendor/server"}
+        trees.save_tree(session, _tree(), "", now=T0)
+        assert trees.trees_with(session, Ecosystem.NPM, "", []) == set()
+    finally:
+        session.close()
+
+
+def test_documents_round_trip_with_validators(store: Store) -> None:
+    doc = PackageDoc(
+        name="b",
+        versions={"2.0.0": T0, "2.0.1": None},
+        tags={"latest": "2.0.1"},
+        declared={
+            "2.0.0": NpmDeclared(),
+            "2.0.1": NpmDeclared(
+                dependencies={"c": "^1"},
+                optional={"d": "1"},
+                peer={"e": "*"},
+                optional_peers=frozenset({"f"}),
+                os=("linux",),
+                cpu=("x64",),
+            ),
+        },
+    )
+    session = store.session()
+    try:
+        trees.save_documents(
+            session, Ecosystem.NPM, "", {"b": CachedDoc(doc, Validators('W/"1"', None))}, now=T0
+        )
+        assert trees.load_documents(session, Ecosystem.NPM, "") == {
+            "b": CachedDoc(doc, Validators('W/"1"', None))
+        }
+        assert trees.document_validators(session, Ecosystem.NPM, "") == {
+            "b": Validators('W/"1"', None)
+        }
+        trees.save_documents(
+            session, Ecosystem.NPM, "", {"b": CachedDoc(doc, Validators('W/"2"', None))}, now=T0
+        )
+        assert trees.load_documents(session, Ecosystem.NPM, "", ["b", "zz"])["b"].validators == (
+            Validators('W/"2"', None)
+        )
+        assert trees.load_documents(session, Ecosystem.PYPI, "") == {}
+    finally:
+        session.close()
