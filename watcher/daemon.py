@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -47,7 +47,15 @@ from watcher.report.pages import ReportPages
 from watcher.store import repo
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription
-from watcher.watch import SourcesFactory, deliver, poll, rules_version, subscription_index
+from watcher.watch import (
+    SourcesFactory,
+    deliver,
+    jittered,
+    poll,
+    rules_version,
+    subscription_index,
+    watch_trees,
+)
 
 __all__ = [
     "DEFAULT_TICK_SECONDS",
@@ -123,6 +131,9 @@ class Daemon:
         self.clock = clock
         self._by_key = subscription_index(self.subscriptions)
         self._rules = rules_version()
+        #: When the dependency trees are next followed (`watch_trees`): as often as the most
+        #: frequently polled subscription, not on every tick.
+        self._trees_due: datetime | None = None
         self._stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="watcher-poll")
 
@@ -222,8 +233,17 @@ class Daemon:
             if not targets:
                 break
             wait([self._pool.submit(self._poll_one, target) for target in targets])
+        self._follow_trees()
         # Also when stopping: alerts of the batch that just finished go out before exit.
         deliver(self.store, self.notifiers, self.owner, self.clock(), pages=self.pages)
+
+    def _follow_trees(self) -> None:
+        now = self.clock()
+        if self.stopping or not self.subscriptions or (self._trees_due and now < self._trees_due):
+            return
+        watch_trees(self.store, self.subscriptions, self.sources_factory, now, rules=self._rules)
+        interval = min(s.interval_seconds for s in self.subscriptions)
+        self._trees_due = now + timedelta(seconds=jittered(interval))
 
     def _poll_one(self, target: repo.PollTarget) -> None:
         sub = self._by_key.get((target.ecosystem, target.name))

@@ -71,6 +71,7 @@ from watcher.rules import REGISTRY
 from watcher.store import repo
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription, normalize_name
+from watcher.tree.follow import TreeCycle, follow_trees
 
 __all__ = [
     "MAX_NEW_RELEASES_PER_POLL",
@@ -88,6 +89,7 @@ __all__ = [
     "rules_version",
     "unreviewed",
     "version_key",
+    "watch_trees",
 ]
 
 logger = logging.getLogger(__name__)
@@ -904,8 +906,50 @@ def check_once(
         if progress is not None:
             progress(index, len(subscriptions), sub)
         outcomes.extend(poll(store, sub, sources_factory, now, owner, rules=rules))
+    watch_trees(store, subscriptions, sources_factory, now, rules=rules)
     deliver(store, notifiers, owner, now, pages=pages)
     return outcomes
+
+
+def watch_trees(
+    store: Store,
+    subscriptions: Sequence[Subscription],
+    sources_factory: SourcesFactory,
+    now: datetime,
+    *,
+    rules: str | None = None,
+) -> TreeCycle:
+    """One cycle over the subscriptions' dependency trees (`watcher.tree.follow`): the
+    packages they resolve through are polled once each, and a release a range now resolves
+    to is analysed and queued to the subscriptions whose tree it is in, with the path.
+
+    A failure of one registry is logged and leaves its trees for the next cycle; store errors
+    end the cycle, as in `poll`.
+    """
+    try:
+        cycle = follow_trees(
+            store,
+            subscriptions,
+            sources_factory,
+            now,
+            rules=rules or rules_version(),
+            alerts_for=lambda report, sub: reaches(report.severity, sub.fail_on),
+        )
+    except SQLAlchemyError:
+        raise
+    except WatcherError as e:
+        logger.error("dependency trees not followed this cycle: %s", e.diagnostics())
+        return TreeCycle()
+    logger.info(
+        "dependency trees: %d package(s) polled (%d requests, %d not modified), "
+        "%d tree(s) resolved, %d dependency release(s) analysed",
+        cycle.packages,
+        cycle.stats.requests,
+        cycle.stats.not_modified,
+        cycle.resolved,
+        len(cycle.releases),
+    )
+    return cycle
 
 
 def subscription_index(

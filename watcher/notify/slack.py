@@ -210,12 +210,23 @@ def _header(report: Report) -> str:
     return _plain(head + _plain(report.package, room) + tail, HEADER_LIMIT)
 
 
+#: Dependency paths shown in one alert (one per affected subscription; the rest counted).
+_MAX_PATHS = 5
+
+
 def _summary(report: Report) -> str:
     count = len(report.findings)
     lines = [
         f"*{report.severity.value.upper()}* · score *{report.score}*/100 · "
         f"{count} finding{'' if count == 1 else 's'}"
     ]
+    if report.dependency_paths:
+        lines.append("*Installed through*")
+        lines.extend(
+            f"• {_clip(_visible(path), 500)}" for path in report.dependency_paths[:_MAX_PATHS]
+        )
+        if len(report.dependency_paths) > _MAX_PATHS:
+            lines.append(f"• …and {len(report.dependency_paths) - _MAX_PATHS} more")
     if report.reasons:
         lines.append("*Why*")
     room = SECTION_TEXT_LIMIT - len("\n".join(lines)) - 40  # 40: the "…and N more" line

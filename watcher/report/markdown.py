@@ -23,6 +23,8 @@ def _lines(report: Report) -> Iterator[str]:
     old = report.old_version if report.old_version is not None else "(first release)"
     yield f"## watcher: `{report.package}` {old} → {report.new_version} ({report.ecosystem.value})"
     yield ""
+    for path in report.dependency_paths:
+        yield f"Dependency of: {_code(path)}  "
     yield f"**Verdict: {report.severity.value.upper()}** — score {report.score}/100"
     for reason in report.reasons:
         yield f"- {reason}"

@@ -37,6 +37,8 @@ def _lines(report: Report) -> Iterator[str]:
         else f"{report.new_version} (first release, scanned alone)"
     )
     yield f"{report.package} {versions}  ({report.ecosystem.value})"
+    for path in report.dependency_paths:
+        yield f"dependency of: {path}"
     yield f"VERDICT: {report.severity.value.upper()}   score {report.score}/100"
     for reason in report.reasons:
         yield f"  why: {reason}"

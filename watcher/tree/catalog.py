@@ -8,13 +8,14 @@ store can keep it with the validators it came with: the next cycle asks conditio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from watcher.errors import MalformedResponse
 from watcher.models import Ecosystem, PackageInfo
 from watcher.registries import NotModified, Validators
 from watcher.registries.npm import NpmRegistry
@@ -169,16 +170,21 @@ class CatalogStats:
 class RegistryCatalog:
     """Package documents from one registry, each asked for at most once in the catalog's life.
 
-    `known` holds the documents of earlier cycles (with their validators): asked for
-    conditionally, a 304 re-uses them. What was read fresh, or completed (a PyPI release's
-    requirements), is named in `changed`, for the caller to keep; the package's documents
-    that changed from the kept copy are named in `moved` (their resolution may differ now).
+    Documents of earlier cycles are asked for conditionally: with the validators in `known`
+    (documents at hand) or `validators` (documents the store keeps, read through `load` only
+    when resolution needs one), and a 304 re-uses the kept copy. What was read fresh, or
+    completed (a PyPI release's requirements), is named in `changed`, for the caller to keep;
+    packages whose document differs from the kept one are named in `moved` (what they
+    resolve to may differ now).
     """
 
     def __init__(
         self,
         registry: NpmRegistry | PypiRegistry,
         known: MutableMapping[str, CachedDoc] | None = None,
+        *,
+        validators: Mapping[str, Validators] | None = None,
+        load: Callable[[str], CachedDoc | None] | None = None,
     ) -> None:
         self.registry = registry
         self.ecosystem = registry.ecosystem
@@ -186,51 +192,76 @@ class RegistryCatalog:
         self.changed: set[str] = set()
         self.moved: set[str] = set()
         self.stats = CatalogStats()
+        self._validators = validators or {}
+        self._load = load
         self._fresh: set[str] = set()
 
     def key(self, name: str) -> str:
         return canonicalize_name(name) if self.ecosystem is Ecosystem.PYPI else name
 
-    def document(self, name: str) -> PackageDoc:
-        """The package's document, asked for once per catalog (conditionally when known)."""
-        key = self.key(name)
+    def _kept(self, key: str) -> CachedDoc | None:
         cached = self.known.get(key)
-        if key in self._fresh and cached is not None:
-            return cached.doc
-        validators = cached.validators if cached is not None else None
+        if cached is None and self._load is not None:
+            cached = self._load(key)
+            if cached is not None:
+                self.known[key] = cached
+        return cached
+
+    def poll(self, name: str) -> bool:
+        """Ask for the package's document (once per catalog); whether it moved since kept.
+
+        A 304 reads nothing from the store: a warm cycle costs one request per package.
+        """
+        key = self.key(name)
+        if key in self._fresh:
+            return key in self.moved
+        at_hand = self.known.get(key)
+        validators = at_hand.validators if at_hand is not None else self._validators.get(key)
         self.stats.requests += 1
         self._fresh.add(key)
         if isinstance(self.registry, NpmRegistry):
             answer = self.registry.packument(name, validators)
             if isinstance(answer, NotModified):
-                assert cached is not None  # a 304 only answers a request with validators
-                return self._not_modified(key, cached, answer)
+                return self._not_modified(key, answer)
             packument, fresh = answer
             doc = npm_doc(name, packument)
+            old = self._kept(key)
         else:
             listing = self.registry.latest_versions(name, validators)
             if isinstance(listing, NotModified):
-                assert cached is not None
-                return self._not_modified(key, cached, listing)
+                return self._not_modified(key, listing)
             info, fresh = listing.info, listing.validators
-            old = cached.doc.requires if cached is not None else {}
+            old = self._kept(key)
+            kept = old.doc.requires if old is not None else {}
             doc = PackageDoc(
                 name=key,
                 versions=dict(info.versions),
                 tags={"latest": info.latest} if info.latest else {},
-                requires={v: r for v, r in old.items() if v in info.versions},
+                requires={v: r for v, r in kept.items() if v in info.versions},
             )
-        if cached is None or cached.doc != doc:
+        moved = old is None or old.doc != doc
+        if moved:
             self.moved.add(key)
         self.known[key] = CachedDoc(doc, fresh)
         self.changed.add(key)
-        return doc
+        return moved
 
-    def _not_modified(self, key: str, cached: CachedDoc, answer: NotModified) -> PackageDoc:
+    def _not_modified(self, key: str, answer: NotModified) -> bool:
         self.stats.not_modified += 1
-        if answer.validators != cached.validators:
+        cached = self.known.get(key)
+        if cached is not None and answer.validators != cached.validators:
             self.known[key] = CachedDoc(cached.doc, answer.validators)
             self.changed.add(key)
+        return False
+
+    def document(self, name: str) -> PackageDoc:
+        """The package's document, asked for once per catalog (conditionally when kept)."""
+        key = self.key(name)
+        if key not in self._fresh:
+            self.poll(name)
+        cached = self._kept(key)
+        if cached is None:  # a 304 without a kept document: the store lost it
+            raise MalformedResponse(f"registry answered 304 for '{name}' but nothing was kept")
         return cached.doc
 
     def requires(self, name: str, version: str) -> tuple[str, ...] | None:

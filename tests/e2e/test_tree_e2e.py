@@ -1,0 +1,152 @@
+"""End to end: a malicious patch deep in a subscription's dependency tree (issue 13).
+
+The real CLI (`watcher check`) against the real Verdaccio, Slack on the recording server. The
+subscription's own release never changes: `server@1.0.0` depends on `a@^1.0.0`, which depends
+on `b@^2.0.0`. A `b@2.0.1` whose `postinstall` would post the environment to a host under
+`.invalid` (DEFANGED: nothing is installed or run) is one Slack alert naming the path; a clean
+`b@2.0.2` after it is none; a package that ships `npm-shrinkwrap.json` keeps its pinned `b`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.cli import RunWatcher
+from tests.e2e.test_after_pin_e2e import check, posts, slack
+from tests.support.packages import STRUTIL_SETUP_JS, NpmRelease
+from tests.support.registries import Verdaccio
+from tests.support.slack_server import RecordingServer
+
+pytestmark = pytest.mark.e2e
+
+__all__ = ["slack"]
+
+INDEX_JS = "module.exports = (s) => String(s).trim();\n"
+
+
+def _release(
+    name: str, version: str, deps: dict[str, str] | None = None, **extra: Any
+) -> NpmRelease:
+    manifest: dict[str, Any] = {"name": name, "version": version, "main": "index.js"}
+    if deps:
+        manifest["dependencies"] = deps
+    files = {"index.js": INDEX_JS, **extra.pop("files", {})}
+    manifest.update(extra)
+    return NpmRelease(manifest, files)
+
+
+def _publish(registry: Verdaccio, release: NpmRelease) -> None:
+    registry.publish(release.manifest, release.tarball())
+
+
+def _subs(path: Path, registry: Verdaccio, *packages: tuple[str, str, str]) -> Path:
+    path.write_text(
+        "".join(
+            f'[[package]]\necosystem = "npm"\nname = "{name}"\npinned = "{pinned}"\n'
+            f'registry = "{registry.url}/"\nnotify = ["{channel}"]\n\n'
+            for name, pinned, channel in packages
+        )
+    )
+    return path
+
+
+def test_a_malicious_patch_two_levels_down_is_one_alert_with_its_path(
+    npm_registry: Verdaccio, slack: RecordingServer, tmp_path: Path, run_watcher: RunWatcher
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    server, a, b = (
+        f"@watcher-e2e/tree-server-{tag}",
+        f"@watcher-e2e/tree-a-{tag}",
+        f"@watcher-e2e-other/tree-b-{tag}",
+    )
+    wrapped = f"@watcher-e2e/tree-wrapped-{tag}"
+    _publish(npm_registry, _release(b, "2.0.0"))
+    _publish(npm_registry, _release(a, "1.0.0", {b: "^2.0.0"}))
+    _publish(npm_registry, _release(server, "1.0.0", {a: "^1.0.0"}))
+    lock = {
+        "name": wrapped,
+        "version": "1.0.0",
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"name": wrapped, "version": "1.0.0", "dependencies": {a: "^1.0.0"}},
+            f"node_modules/{a}": {"version": "1.0.0", "dependencies": {b: "^2.0.0"}},
+            f"node_modules/{b}": {"version": "2.0.0"},
+        },
+    }
+    _publish(
+        npm_registry,
+        _release(wrapped, "1.0.0", {a: "^1.0.0"}, files={"npm-shrinkwrap.json": json.dumps(lock)}),
+    )
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    subs = _subs(
+        tmp_path / "subs.toml",
+        npm_registry,
+        (server, "1.0.0", "slack:#sec"),
+        (wrapped, "1.0.0", "slack:#wrapped"),
+    )
+
+    # The first check resolves the trees: a baseline, nothing to say.
+    first = check(subs, data_dir, slack)
+    assert (first.returncode, posts(slack)) == (0, []), first.describe()
+
+    _publish(
+        npm_registry,
+        _release(
+            b,
+            "2.0.1",
+            scripts={"postinstall": "node setup.js"},
+            files={"setup.js": STRUTIL_SETUP_JS},
+        ),
+    )
+    second = check(subs, data_dir, slack)
+    [message] = posts(slack)
+    shown = json.dumps(message, ensure_ascii=False)
+    assert message["channel"] in ("#sec", slack.channel_id("#sec")), message["channel"]
+    assert f"{server}@1.0.0 → {a}@^1.0.0 → {b} 2.0.0 → 2.0.1" in shown, second.describe()
+    assert "critical" in shown.lower() and "postinstall" in shown, shown
+
+    # Once only, however often it is checked.
+    third = check(subs, data_dir, slack)
+    assert len(posts(slack)) == 1, third.describe()
+
+    # A clean patch after it: analysed, nothing to alert.
+    _publish(npm_registry, _release(b, "2.0.2"))
+    fourth = check(subs, data_dir, slack)
+    assert len(posts(slack)) == 1, fourth.describe()
+
+    # The tree moved on: `b` resolves to 2.0.2 now; the shrinkwrapped package kept 2.0.0.
+    shown_tree = run_watcher("tree", server, "--format", "json", data_dir=data_dir)
+    assert shown_tree.returncode == 0, shown_tree.describe()
+    tree = shown_tree.json()
+    assert (tree["source"], tree["gaps"]) == ("ranges", []), shown_tree.describe()
+    assert [(p["package"], p["version"], p["floats"]) for p in tree["packages"]] == [
+        (a, "1.0.0", True),
+        (b, "2.0.2", True),
+    ]
+    assert tree["packages"][1]["path"] == [f"{server}@1.0.0", f"{a}@^1.0.0", f"{b}@2.0.2"]
+    text = run_watcher("tree", server, data_dir=data_dir)
+    assert text.stdout.splitlines()[1:] == [
+        f"  {a} 1.0.0  ^1.0.0  [floats]",
+        f"    {b} 2.0.2  ^2.0.0  [floats]",
+    ], text.describe()
+    pinned = run_watcher("tree", wrapped, "--format", "json", data_dir=data_dir).json()
+    assert pinned["source"] == "npm-shrinkwrap.json"
+    assert [(p["package"], p["version"], p["floats"]) for p in pinned["packages"]] == [
+        (a, "1.0.0", False),
+        (b, "2.0.0", False),
+    ]
+    # Nothing went to the shrinkwrapped package's channel.
+    assert {m["channel"] for m in posts(slack)} == {message["channel"]}
+
+    unknown = run_watcher("tree", "@watcher-e2e/never-subscribed", data_dir=data_dir)
+    assert (unknown.returncode, unknown.stdout) == (2, ""), unknown.describe()
+    assert unknown.stderr_lines() == [
+        "watcher: error: no dependency tree for npm package '@watcher-e2e/never-subscribed' in "
+        "the store (`watcher check` resolves the trees of the subscriptions)"
+    ]
