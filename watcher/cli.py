@@ -671,7 +671,7 @@ def _refusal(ecosystem: Ecosystem, version: str, before: Pin | None, yanked: boo
 
 def _run_history(args: argparse.Namespace) -> int:
     from watcher.report.history import render_history_json, render_history_text
-    from watcher.store import repo
+    from watcher.store import repo, trees
     from watcher.store.db import open_store
 
     with open_store() as store:
@@ -679,12 +679,13 @@ def _run_history(args: argparse.Namespace) -> int:
         session = store.session()
         try:
             entries = repo.history(session, ecosystem, args.name)
+            dependencies = trees.dependency_history(session, ecosystem, args.name)
         finally:
             session.close()
-    if not entries:
+    if not entries and not dependencies:
         raise UsageError(f"the store knows nothing about {ecosystem.value} package '{args.name}'")
     render = render_history_json if args.format == "json" else render_history_text
-    sys.stdout.write(render(entries))
+    sys.stdout.write(render(entries, dependencies))
     return 0
 
 

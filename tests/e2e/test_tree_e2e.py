@@ -120,6 +120,21 @@ def test_a_malicious_patch_two_levels_down_is_one_alert_with_its_path(
     fourth = check(subs, data_dir, slack)
     assert len(posts(slack)) == 1, fourth.describe()
 
+    # History lists both dependency releases under the subscription, with the path.
+    history = run_watcher("history", server, "--format", "json", data_dir=data_dir).json()
+    deps = history["dependencies"]
+    assert [(d["package"], d["old_version"], d["new_version"]) for d in deps] == [
+        (b, "2.0.0", "2.0.1"),
+        (b, "2.0.1", "2.0.2"),
+    ]
+    assert deps[0]["severity"] == "critical" and deps[1]["severity"] in ("none", "low")
+    assert deps[0]["path"] == f"{server}@1.0.0 → {a}@^1.0.0 → {b} 2.0.0 → 2.0.1"
+    assert [(x["channel"], x["status"]) for x in deps[0]["alerts"]] == [("slack:#sec", "sent")]
+    assert deps[1]["alerts"] == []
+    text_history = run_watcher("history", server, data_dir=data_dir).stdout
+    assert f"  {b} 2.0.0 → 2.0.1: critical" in text_history
+    assert f"    {server}@1.0.0 → {a}@^1.0.0 → {b} 2.0.1 → 2.0.2" in text_history
+
     # The tree moved on: `b` resolves to 2.0.2 now; the shrinkwrapped package kept 2.0.0.
     shown_tree = run_watcher("tree", server, "--format", "json", data_dir=data_dir)
     assert shown_tree.returncode == 0, shown_tree.describe()

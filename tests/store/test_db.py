@@ -35,6 +35,7 @@ TABLES = {
     "dependency_trees",
     "tree_entries",
     "dependency_documents",
+    "dependency_releases",
 }
 
 

@@ -251,3 +251,24 @@ class DependencyDocumentRow(SQLModel, table=True):
     last_modified: str | None = Field(default=None, sa_type=Text)
     doc_json: str = Field(sa_type=Text)
     fetched_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DependencyReleaseRow(SQLModel, table=True):
+    """A dependency release analysed because it entered a subscription's tree, and the path:
+    `watcher history NAME` lists it under the subscription (the analysis is the package's)."""
+
+    __tablename__ = "dependency_releases"
+    __table_args__ = (
+        UniqueConstraint("ecosystem", "name", "analysis_id", name="uq_dependency_releases"),
+        ForeignKeyConstraint(
+            ["analysis_id"], ["analyses.id"], name="fk_dependency_releases_analysis_id"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    #: The subscription (normalised name) whose tree the release is in.
+    name: str = Field(max_length=NAME_LEN)
+    analysis_id: int
+    path: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)

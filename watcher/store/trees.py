@@ -8,23 +8,35 @@ as `StoreError`. Trees are keyed by subscription (ecosystem, normalised name); d
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
-from watcher.models import Ecosystem
+from watcher.models import Ecosystem, Severity
 from watcher.registries import Validators
-from watcher.store.repo import _now, _read, _write
-from watcher.store.tables import DependencyDocumentRow, DependencyTreeRow, TreeEntryRow
+from watcher.store.repo import AlertStatus, AlertSummary, AnalysisSummary, _now, _read, _write
+from watcher.store.tables import (
+    AlertRow,
+    AnalysisRow,
+    DependencyDocumentRow,
+    DependencyReleaseRow,
+    DependencyTreeRow,
+    TreeEntryRow,
+)
 from watcher.subscriptions import normalize_name
 from watcher.tree.catalog import CachedDoc, doc_from_json, doc_to_json
 from watcher.tree.model import Tree, TreeEntry
 
 __all__ = [
+    "DependencyHistoryEntry",
+    "dependency_history",
+    "record_dependency_releases",
     "StoredTree",
+    "TreeRoot",
+    "tree_roots",
     "floating_packages",
     "load_documents",
     "load_tree",
@@ -82,21 +94,26 @@ def save_tree(session: Session, tree: Tree, registry: str, *, now: datetime | No
         session.flush()
         session.exec(delete(TreeEntryRow).where(col(TreeEntryRow.tree_id) == row.id))
         assert row.id is not None
-        session.add_all(
-            TreeEntryRow(
-                tree_id=row.id,
-                position=i,
-                package=e.package,
-                version=e.version,
-                dep_name=e.name,
-                spec=e.spec,
-                via_json=json.dumps(list(e.via)),
-                kind=e.kind,
-                condition=e.condition,
-                floats=e.floats,
+        if tree.entries:
+            # One executemany, not an ORM object per entry: 1,000 trees of 200 are saved at once.
+            session.execute(
+                insert(TreeEntryRow),
+                [
+                    {
+                        "tree_id": row.id,
+                        "position": i,
+                        "package": e.package,
+                        "version": e.version,
+                        "dep_name": e.name,
+                        "spec": e.spec,
+                        "via_json": json.dumps(list(e.via)),
+                        "kind": e.kind,
+                        "condition": e.condition,
+                        "floats": e.floats,
+                    }
+                    for i, e in enumerate(tree.entries)
+                ],
             )
-            for i, e in enumerate(tree.entries)
-        )
 
     _write(session, "save a dependency tree to", work)
 
@@ -138,6 +155,36 @@ def load_tree(session: Session, ecosystem: Ecosystem, name: str) -> StoredTree |
         return _stored(session, row, name) if row is not None else None
 
     return _read(session, "read a dependency tree from", work)
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRoot:
+    """What a cycle needs to know of a stored tree before deciding to read it whole."""
+
+    root_version: str
+    registry: str
+    source: str
+    stale: bool
+
+
+def tree_roots(session: Session, ecosystem: Ecosystem, names: Iterable[str]) -> dict[str, TreeRoot]:
+    """The stored trees' roots by normalised subscription name (one query per 500 names)."""
+    keys = sorted({normalize_name(ecosystem, n) for n in names})
+
+    def work() -> dict[str, TreeRoot]:
+        found: dict[str, TreeRoot] = {}
+        for start in range(0, len(keys), 500):
+            rows = session.exec(
+                select(DependencyTreeRow).where(
+                    col(DependencyTreeRow.ecosystem) == ecosystem.value,
+                    col(DependencyTreeRow.name).in_(keys[start : start + 500]),
+                )
+            ).all()
+            for r in rows:
+                found[r.name] = TreeRoot(r.root_version, r.registry_url, r.source, r.stale)
+        return found
+
+    return _read(session, "read dependency trees from", work)
 
 
 def load_trees(
@@ -321,3 +368,114 @@ def save_documents(
                 session.add(row)
 
     _write(session, "save dependency documents to", work)
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyHistoryEntry:
+    """A dependency release analysed for a subscription's tree, as `history` shows it."""
+
+    package: str
+    path: str
+    analysis: AnalysisSummary
+
+
+def record_dependency_releases(
+    session: Session,
+    ecosystem: Ecosystem,
+    analysis_id: int,
+    paths: Sequence[tuple[str, str]],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Link an analysis to the subscriptions (name, path) whose tree holds it; once each."""
+    moment = _now(now)
+
+    def work() -> None:
+        known = set(
+            session.exec(
+                select(DependencyReleaseRow.name).where(
+                    col(DependencyReleaseRow.ecosystem) == ecosystem.value,
+                    col(DependencyReleaseRow.analysis_id) == analysis_id,
+                )
+            ).all()
+        )
+        for name, path in paths:
+            key = normalize_name(ecosystem, name)
+            if key in known:
+                continue
+            known.add(key)
+            session.add(
+                DependencyReleaseRow(
+                    ecosystem=ecosystem.value,
+                    name=key,
+                    analysis_id=analysis_id,
+                    path=path,
+                    created_at=moment,
+                )
+            )
+
+    _write(session, "record dependency releases in", work)
+
+
+def dependency_history(
+    session: Session, ecosystem: Ecosystem, name: str
+) -> list[DependencyHistoryEntry]:
+    """The dependency releases analysed for the subscription's tree, oldest first."""
+    key = normalize_name(ecosystem, name)
+
+    def work() -> list[DependencyHistoryEntry]:
+        links = session.exec(
+            select(DependencyReleaseRow)
+            .where(
+                col(DependencyReleaseRow.ecosystem) == ecosystem.value,
+                col(DependencyReleaseRow.name) == key,
+            )
+            .order_by(col(DependencyReleaseRow.created_at), col(DependencyReleaseRow.id))
+        ).all()
+        ids = [link.analysis_id for link in links]
+        if not ids:
+            return []
+        analyses = {
+            a.id: a for a in session.exec(select(AnalysisRow).where(col(AnalysisRow.id).in_(ids)))
+        }
+        alerts: dict[int, list[AlertSummary]] = {}
+        for alert in session.exec(
+            select(AlertRow).where(col(AlertRow.analysis_id).in_(ids)).order_by(col(AlertRow.id))
+        ):
+            assert alert.analysis_id is not None and alert.id is not None
+            alerts.setdefault(alert.analysis_id, []).append(
+                AlertSummary(
+                    id=alert.id,
+                    channel=alert.channel,
+                    status=AlertStatus(alert.status),
+                    attempts=alert.attempts,
+                    last_error=alert.last_error,
+                    created_at=alert.created_at,
+                    sent_at=alert.sent_at,
+                    delivered_via=alert.delivered_via,
+                )
+            )
+        found: list[DependencyHistoryEntry] = []
+        for link in links:
+            a = analyses.get(link.analysis_id)
+            if a is None or a.id is None:
+                continue
+            found.append(
+                DependencyHistoryEntry(
+                    package=a.name,
+                    path=link.path,
+                    analysis=AnalysisSummary(
+                        id=a.id,
+                        old_version=a.old_version or None,
+                        new_version=a.new_version,
+                        rules_version=a.rules_version,
+                        score=a.score,
+                        severity=Severity(a.severity),
+                        created_at=a.created_at,
+                        alerts=tuple(alerts.get(a.id, ())),
+                    ),
+                )
+            )
+        return found
+
+    return _read(session, "read dependency history from", work)

@@ -130,7 +130,7 @@ class _Group:
 
     def _run(self, session: Session, cycle: TreeCycle) -> None:
         eco, registry = self.ecosystem, self.registry
-        stored = trees.load_trees(session, [(eco, s.name) for s in self.subs.values()])
+        roots = trees.tree_roots(session, eco, [s.name for s in self.subs.values()])
         pins = repo.current_pins(session, [(eco, s.name) for s in self.subs.values()])
 
         def load(key: str) -> CachedDoc | None:
@@ -152,13 +152,16 @@ class _Group:
         again = trees.trees_with(session, eco, registry, catalog.moved)
         pending: dict[tuple[str, str | None, str], list[tuple[Subscription, TreeChange]]] = {}
         resolved: dict[str, Tree] = {}
+        picks: dict[tuple[str, str], str | None] = {}
         for key, sub in self.subs.items():
             pin = pins.get((eco, key))
             version = pin.version if pin is not None else sub.pinned
-            old = stored.get((eco, sub.name))
-            baseline = old is None or old.tree.root_version != version or old.registry != registry
+            root = roots.get(key)
+            baseline = root is None or root.root_version != version or root.registry != registry
             if not baseline and key not in again:
                 continue
+            # Read whole only when resolved again: a warm cycle reads no tree at all.
+            old = None if baseline else trees.load_tree(session, eco, sub.name)
             try:
                 shrinkwrap = None
                 if baseline and self.ecosystem is Ecosystem.NPM:
@@ -172,6 +175,7 @@ class _Group:
                     version,
                     shrinkwrap=shrinkwrap,
                     bounds=self.bounds,
+                    picks=picks,
                 )
             except WatcherError as e:
                 logger.warning("dependency tree of %s@%s not resolved: %s", sub.name, version, e)
@@ -264,6 +268,13 @@ class _Group:
                 channels.extend(c for c in sub.notify if c not in channels)
         record = repo.record_analysis_with_alerts(
             session, report, channels, self.rules, now=self.now
+        )
+        trees.record_dependency_releases(
+            session,
+            self.ecosystem,
+            record.id,
+            [(sub.name, change.path) for sub, change in where],
+            now=self.now,
         )
         logger.info(
             "dependency %s %s → %s (%s): %s score %d%s",

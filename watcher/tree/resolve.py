@@ -20,6 +20,8 @@ import platform
 import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Protocol
 
 import nodesemver  # type: ignore[import-untyped]  # no stubs
@@ -72,19 +74,28 @@ def resolve_tree(
     *,
     shrinkwrap: bytes | None = None,
     bounds: Bounds = DEFAULT_BOUNDS,
+    picks: dict[tuple[str, str], str | None] | None = None,
 ) -> Tree:
     """The tree of `name@version` (see the module docstring); `shrinkwrap` is the release's
-    `npm-shrinkwrap.json` when it ships one."""
+    `npm-shrinkwrap.json` when it ships one. `picks` remembers what each (package, range)
+    resolved to across the trees of one cycle, so that 1,000 trees sharing a graph match
+    each range once (only valid while the catalog's documents do not change)."""
+    gaps: list[str] = []
     if catalog.ecosystem is Ecosystem.NPM and shrinkwrap is not None:
         tree = parse_shrinkwrap(name, version, shrinkwrap, bounds)
         if tree is not None:
             return tree
-    return _Resolver(catalog, bounds).run(name, version)
+        gaps.append(f"{name}@{version}: {SHRINKWRAP} unreadable, its ranges were resolved")
+    tree = _Resolver(catalog, bounds, picks if picks is not None else {}).run(name, version)
+    return replace(tree, gaps=(*gaps, *tree.gaps)) if gaps else tree
 
 
 class _Resolver:
-    def __init__(self, catalog: Catalog, bounds: Bounds) -> None:
+    def __init__(
+        self, catalog: Catalog, bounds: Bounds, picks: dict[tuple[str, str], str | None]
+    ) -> None:
         self.catalog = catalog
+        self.picks = picks
         self.bounds = bounds
         self.gaps: list[str] = []
         self.entries: dict[tuple[str, str], TreeEntry] = {}
@@ -183,11 +194,18 @@ class _Resolver:
             return None
         resolved = doc.tags.get(wanted) if wanted and wanted in doc.tags else None
         if resolved is None:
-            try:
-                resolved = candidates(Ecosystem.NPM, wanted, doc.info(Ecosystem.NPM))[0]
-            except Unresolvable as e:
+            memo = (target, wanted)
+            if memo in self.picks:
+                resolved = self.picks[memo]
+            else:
+                try:
+                    resolved = candidates(Ecosystem.NPM, wanted, doc.info(Ecosystem.NPM))[0]
+                except Unresolvable:
+                    resolved = None
+                self.picks[memo] = resolved
+            if resolved is None:
                 if kind != "optional":
-                    self.gaps.append(f"{where}: {e}")
+                    self.gaps.append(f"{where}: no published version of {target} satisfies it")
                 return None
         own = doc.declared.get(resolved)
         platform_condition = own.condition if own is not None else None
@@ -264,6 +282,7 @@ def _npm_edges(declared: NpmDeclared) -> Iterator[tuple[str, str, str]]:
             yield dep, spec, "peer"
 
 
+@lru_cache(maxsize=4096)
 def _npm_exact(spec: str) -> bool:
     try:
         return bool(spec) and nodesemver.valid(spec, loose=True) is not None

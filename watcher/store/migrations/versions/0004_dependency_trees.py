@@ -7,7 +7,9 @@ Create Date: 2026-12-07
 `dependency_trees` and `tree_entries` hold what an install of each subscription's pinned
 release gets (`watcher.tree`), with the path each entry was resolved through;
 `dependency_documents` keeps what resolution read of each package, with its validators, so
-a cycle asks the registry conditionally and re-uses the kept copy on a 304.
+a cycle asks the registry conditionally and re-uses the kept copy on a 304;
+`dependency_releases` links a dependency's analysis to the subscriptions whose tree it is in
+(with the path), for `watcher history`.
 """
 
 from __future__ import annotations
@@ -74,9 +76,23 @@ def upgrade() -> None:
             "ecosystem", "registry_url", "package", name="uq_dependency_documents_package"
         ),
     )
+    op.create_table(
+        "dependency_releases",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("ecosystem", sa.String(16), nullable=False),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("analysis_id", sa.Integer(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.UniqueConstraint("ecosystem", "name", "analysis_id", name="uq_dependency_releases"),
+        sa.ForeignKeyConstraint(
+            ["analysis_id"], ["analyses.id"], name="fk_dependency_releases_analysis_id"
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("dependency_releases")
     op.drop_table("dependency_documents")
     op.drop_index("ix_tree_entries_package", table_name="tree_entries")
     op.drop_index("ix_tree_entries_tree_id", table_name="tree_entries")
