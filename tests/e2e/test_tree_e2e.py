@@ -5,6 +5,7 @@ subscription's own release never changes: `server@1.0.0` depends on `a@^1.0.0`, 
 on `b@^2.0.0`. A `b@2.0.1` whose `postinstall` would post the environment to a host under
 `.invalid` (DEFANGED: nothing is installed or run) is one Slack alert naming the path; a clean
 `b@2.0.2` after it is none; a package that ships `npm-shrinkwrap.json` keeps its pinned `b`.
+The same through pypiserver, with markers evaluated for Linux and CPython.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Any
 
 import pytest
 
+from tests.deps.mock_registries import sdist
 from tests.e2e.cli import RunWatcher
-from tests.e2e.test_after_pin_e2e import check, posts, slack
+from tests.e2e.test_after_pin_e2e import check, posts, slack, subscriptions
+from tests.support import packages
 from tests.support.packages import STRUTIL_SETUP_JS, NpmRelease
-from tests.support.registries import Verdaccio
+from tests.support.registries import Verdaccio, start_pypiserver
 from tests.support.slack_server import RecordingServer
+from watcher.models import Ecosystem
 
 pytestmark = pytest.mark.e2e
 
@@ -165,3 +169,66 @@ def test_a_malicious_patch_two_levels_down_is_one_alert_with_its_path(
         "watcher: error: no dependency tree for npm package '@watcher-e2e/never-subscribed' in "
         "the store (`watcher check` resolves the trees of the subscriptions)"
     ]
+
+
+def test_pypi_tree_through_pypiserver_with_markers(
+    slack: RecordingServer, tmp_path: Path, run_watcher: RunWatcher
+) -> None:
+    """pypiserver has no JSON API: requirements are read from each release's own metadata.
+    A requirement for Windows only is not in the tree; a `.pth` patch two levels down is one
+    alert with its path, and the clean release after it none."""
+    packages_dir = tmp_path / "packages"
+    packages_dir.mkdir()
+
+    def add(filename: str, data: bytes) -> None:
+        (packages_dir / filename).write_bytes(data)
+
+    add(
+        "tree_server-1.0.0.tar.gz",
+        sdist(
+            "tree-server",
+            "1.0.0",
+            {"tree_server/__init__.py": "X = 1\n"},
+            requires=("tree-helper>=1.0", "tree-win-only>=1; sys_platform == 'win32'"),
+        ),
+    )
+    add(
+        "tree_helper-1.0.0.tar.gz",
+        sdist(
+            "tree-helper",
+            "1.0.0",
+            {"tree_helper/__init__.py": "Y = 1\n"},
+            requires=(f"{packages.PYPI_NAME}>=1.0,<2",),
+        ),
+    )
+    for filename, data in packages.pypi_1_0_0().distributions():
+        add(filename, data)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with start_pypiserver(packages_dir) as server:
+        subs = subscriptions(
+            tmp_path / "subs.toml", Ecosystem.PYPI, "tree-server", "1.0.0", server.url
+        )
+        first = check(subs, data_dir, slack)
+        assert (first.returncode, posts(slack)) == (0, []), first.describe()
+        tree = run_watcher("tree", "tree-server", "--format", "json", data_dir=data_dir).json()
+        assert [(p["package"], p["version"]) for p in tree["packages"]] == [
+            ("tree-helper", "1.0.0"),
+            (packages.PYPI_NAME, "1.0.0"),
+        ]
+        assert tree["gaps"] == [], tree
+
+        for filename, data in packages.pypi_1_0_1().distributions():
+            add(filename, data)
+        second = check(subs, data_dir, slack)
+        [message] = posts(slack)
+        shown = json.dumps(message, ensure_ascii=False)
+        path = f"tree-server@1.0.0 → tree-helper@>=1.0 → {packages.PYPI_NAME} 1.0.0 → 1.0.1"
+        # Slack's mrkdwn escapes `>` (a `>=` range) as `&gt;`.
+        assert path.replace(">", "&gt;") in shown, second.describe()
+        assert ".pth" in shown
+
+        for filename, data in packages.pypi_1_0_2().distributions():
+            add(filename, data)
+        third = check(subs, data_dir, slack)
+        assert len(posts(slack)) == 1, third.describe()

@@ -185,6 +185,7 @@ class RegistryCatalog:
         *,
         validators: Mapping[str, Validators] | None = None,
         load: Callable[[str], CachedDoc | None] | None = None,
+        read_requires: Callable[[str, str], tuple[str, ...] | None] | None = None,
     ) -> None:
         self.registry = registry
         self.ecosystem = registry.ecosystem
@@ -194,6 +195,9 @@ class RegistryCatalog:
         self.stats = CatalogStats()
         self._validators = validators or {}
         self._load = load
+        #: PyPI: reads a release's requirements from its artifact when the index has no JSON
+        #: API (pypiserver, a Simple-only mirror).
+        self._read_requires = read_requires
         self._fresh: set[str] = set()
 
     def key(self, name: str) -> str:
@@ -272,6 +276,8 @@ class RegistryCatalog:
         if version in doc.requires:
             return doc.requires[version]
         found = self.registry.requires_dist(name, version)
+        if found is None and self._read_requires is not None:
+            found = self._read_requires(name, version)
         if found is not None:
             cached = self.known[key]
             updated = PackageDoc(

@@ -25,9 +25,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from watcher.artifacts.extract import installed_view
+from watcher.artifacts.manifest import parse_manifest
 from watcher.errors import WatcherError
-from watcher.models import Ecosystem, Report
-from watcher.pipeline import Sources, diff_release, scan_release
+from watcher.models import ArtifactKind, Ecosystem, Report
+from watcher.pipeline import Sources, diff_release, scan_release, select_artifacts
 from watcher.registries.npm import NpmRegistry
 from watcher.registries.pypi import PypiRegistry
 from watcher.store import repo, trees
@@ -141,6 +142,7 @@ class _Group:
             self.sources.registry,
             validators=trees.document_validators(session, eco, registry),
             load=load,
+            read_requires=self._requires_from_artifact if eco is Ecosystem.PYPI else None,
         )
         polled = sorted(trees.floating_packages(session).get((eco, registry), set()))
         cycle.packages += len(polled)
@@ -234,6 +236,24 @@ class _Group:
                     return entry.data
         except WatcherError as e:
             logger.warning("%s@%s: %s not read, ranges resolved: %s", name, version, SHRINKWRAP, e)
+        return None
+
+    def _requires_from_artifact(self, name: str, version: str) -> tuple[str, ...] | None:
+        """A PyPI release's `Requires-Dist`, read from its wheel (else sdist) metadata."""
+        release = self.sources.registry.release(name, version)
+        refs = select_artifacts(release, every=False)
+        refs.sort(key=lambda ref: ref.kind is not ArtifactKind.WHEEL)
+        for ref in refs[:1]:
+            snapshot = installed_view(
+                self.sources.fetcher.fetch(ref), ref.filename, self.sources.limits
+            )
+            if not snapshot.files:
+                return None
+            requires = parse_manifest(snapshot).dependencies
+            return tuple(
+                f"{dep} {spec}" if spec.startswith("@") else f"{dep}{spec}"
+                for dep, spec in requires.items()
+            )
         return None
 
     def _analyse(
