@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -50,7 +50,6 @@ from watcher.subscriptions import Subscription
 from watcher.watch import (
     SourcesFactory,
     deliver,
-    jittered,
     poll,
     rules_version,
     subscription_index,
@@ -131,9 +130,6 @@ class Daemon:
         self.clock = clock
         self._by_key = subscription_index(self.subscriptions)
         self._rules = rules_version()
-        #: When the dependency trees are next followed (`watch_trees`): as often as the most
-        #: frequently polled subscription, not on every tick.
-        self._trees_due: datetime | None = None
         self._stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="watcher-poll")
 
@@ -238,12 +234,19 @@ class Daemon:
         deliver(self.store, self.notifiers, self.owner, self.clock(), pages=self.pages)
 
     def _follow_trees(self) -> None:
-        now = self.clock()
-        if self.stopping or not self.subscriptions or (self._trees_due and now < self._trees_due):
+        """The dependency trees of registries that are due (the store keeps when, shared by
+        every instance), as often as each registry's most frequently polled subscription."""
+        if self.stopping or not self.subscriptions:
             return
-        watch_trees(self.store, self.subscriptions, self.sources_factory, now, rules=self._rules)
-        interval = min(s.interval_seconds for s in self.subscriptions)
-        self._trees_due = now + timedelta(seconds=jittered(interval))
+        watch_trees(
+            self.store,
+            self.subscriptions,
+            self.sources_factory,
+            self.clock(),
+            self.owner,
+            rules=self._rules,
+            due_only=True,
+        )
 
     def _poll_one(self, target: repo.PollTarget) -> None:
         sub = self._by_key.get((target.ecosystem, target.name))

@@ -906,7 +906,7 @@ def check_once(
         if progress is not None:
             progress(index, len(subscriptions), sub)
         outcomes.extend(poll(store, sub, sources_factory, now, owner, rules=rules))
-    watch_trees(store, subscriptions, sources_factory, now, rules=rules)
+    watch_trees(store, subscriptions, sources_factory, now, owner, rules=rules)
     deliver(store, notifiers, owner, now, pages=pages)
     return outcomes
 
@@ -916,15 +916,18 @@ def watch_trees(
     subscriptions: Sequence[Subscription],
     sources_factory: SourcesFactory,
     now: datetime,
+    owner: str,
     *,
     rules: str | None = None,
+    due_only: bool = False,
 ) -> TreeCycle:
     """One cycle over the subscriptions' dependency trees (`watcher.tree.follow`): the
     packages they resolve through are polled once each, and a release a range now resolves
     to is analysed and queued to the subscriptions whose tree it is in, with the path.
 
     A failure of one registry is logged and leaves its trees for the next cycle; store errors
-    end the cycle, as in `poll`.
+    end the cycle, as in `poll`. `due_only` (the daemon): only registries whose trees are due;
+    `check` follows them all, unless another process is following them right now.
     """
     try:
         cycle = follow_trees(
@@ -934,6 +937,9 @@ def watch_trees(
             now,
             rules=rules or rules_version(),
             alerts_for=lambda report, sub: reaches(report.severity, sub.fail_on),
+            owner=owner,
+            due_only=due_only,
+            next_in=jittered,
         )
     except SQLAlchemyError:
         raise

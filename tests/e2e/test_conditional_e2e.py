@@ -141,9 +141,11 @@ def test_pypiserver_sends_no_validators_so_polls_stay_unconditional(
         exchanges = wire.take()
         if minutes == 0:
             # The dependency tree's first resolution (issue 13): the project again, then the
-            # pin's requirements, which an index without a JSON API does not give.
-            *exchanges, (version_json, _, missing) = exchanges
+            # pin's requirements: an index without a JSON API does not give them, so they are
+            # read from the release's wheel.
+            *exchanges, (version_json, _, missing), (artifact, _, fetched) = exchanges
             assert (version_json.endswith("/1.0.2/json"), missing) == (True, 404)
+            assert (artifact.endswith(".whl"), fetched) == (True, 200)
             assert len(exchanges) == 4 and exchanges[:2] == exchanges[2:]
             exchanges = exchanges[:2]
         assert [(p.rstrip("/").rsplit("/", 1)[-1], s) for p, s, _ in exchanges] == [

@@ -36,6 +36,7 @@ TABLES = {
     "tree_entries",
     "dependency_documents",
     "dependency_releases",
+    "tree_cycles",
 }
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 
 from watcher.models import Ecosystem
 from watcher.registries import Validators
@@ -112,3 +113,43 @@ def test_documents_round_trip_with_validators(store: Store) -> None:
         assert trees.load_documents(session, Ecosystem.PYPI, "") == {}
     finally:
         session.close()
+
+
+def test_one_owner_at_a_time_follows_a_registrys_trees(store: Store) -> None:
+    session = store.session()
+    try:
+        assert trees.claim_tree_cycle(session, Ecosystem.NPM, "", "a", T0)
+        # Another instance while the lease is live: skipped, due or not.
+        assert not trees.claim_tree_cycle(session, Ecosystem.NPM, "", "b", T0, due_only=False)
+        # Another registry is free.
+        assert trees.claim_tree_cycle(session, Ecosystem.NPM, "https://x.invalid/", "b", T0)
+        trees.finish_tree_cycle(session, Ecosystem.NPM, "", "a", T0 + timedelta(minutes=15))
+        # Not due yet for the daemon; `check` (not due_only) may go.
+        later = T0 + timedelta(minutes=1)
+        assert not trees.claim_tree_cycle(session, Ecosystem.NPM, "", "b", later)
+        assert trees.claim_tree_cycle(session, Ecosystem.NPM, "", "b", later, due_only=False)
+        # A crashed holder's lease expires.
+        assert trees.claim_tree_cycle(session, Ecosystem.NPM, "", "a", T0 + timedelta(hours=1))
+    finally:
+        session.close()
+
+
+def test_concurrent_claims_give_the_trees_to_one_instance(store: Store) -> None:
+    barrier = threading.Barrier(4)
+    won: list[str] = []
+
+    def claim(owner: str) -> None:
+        session = store.session()
+        try:
+            barrier.wait()
+            if trees.claim_tree_cycle(session, Ecosystem.NPM, "", owner, T0):
+                won.append(owner)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1

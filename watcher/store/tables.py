@@ -272,3 +272,20 @@ class DependencyReleaseRow(SQLModel, table=True):
     analysis_id: int
     path: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TreeCycleRow(SQLModel, table=True):
+    """When the trees of one registry are next followed, and who is following them now: the
+    lease lets several `watcher run` instances share the work, one registry's trees at a time."""
+
+    __tablename__ = "tree_cycles"
+    __table_args__ = (
+        UniqueConstraint("ecosystem", "registry_url", name="uq_tree_cycles_registry"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    registry_url: str = Field(sa_type=Text)
+    next_run_at: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=NAME_LEN)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

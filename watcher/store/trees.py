@@ -10,20 +10,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from watcher.models import Ecosystem, Severity
 from watcher.registries import Validators
-from watcher.store.repo import AlertStatus, AlertSummary, AnalysisSummary, _now, _read, _write
+from watcher.store.repo import (
+    AlertStatus,
+    AlertSummary,
+    AnalysisSummary,
+    _aware,
+    _now,
+    _read,
+    _write,
+)
 from watcher.store.tables import (
     AlertRow,
     AnalysisRow,
     DependencyDocumentRow,
     DependencyReleaseRow,
     DependencyTreeRow,
+    TreeCycleRow,
     TreeEntryRow,
 )
 from watcher.subscriptions import normalize_name
@@ -32,6 +41,8 @@ from watcher.tree.model import Tree, TreeEntry
 
 __all__ = [
     "DependencyHistoryEntry",
+    "claim_tree_cycle",
+    "finish_tree_cycle",
     "dependency_history",
     "record_dependency_releases",
     "StoredTree",
@@ -479,3 +490,61 @@ def dependency_history(
         return found
 
     return _read(session, "read dependency history from", work)
+
+
+def claim_tree_cycle(
+    session: Session,
+    ecosystem: Ecosystem,
+    registry: str,
+    owner: str,
+    now: datetime,
+    *,
+    lease_seconds: float = 600,
+    due_only: bool = True,
+) -> bool:
+    """Lease the registry's trees to `owner`; False when another holder's lease is live (or,
+    with `due_only`, when the next cycle is not due yet). `finish_tree_cycle` ends the lease;
+    a crashed holder's lease expires after `lease_seconds`."""
+    moment = _aware(now, "now")
+    until = moment + timedelta(seconds=lease_seconds)
+
+    def work() -> bool:
+        row = session.exec(
+            select(TreeCycleRow)
+            .where(
+                col(TreeCycleRow.ecosystem) == ecosystem.value,
+                col(TreeCycleRow.registry_url) == registry,
+            )
+            .with_for_update()
+        ).first()
+        if row is None:
+            row = TreeCycleRow(ecosystem=ecosystem.value, registry_url=registry, next_run_at=moment)
+        elif row.lease_until is not None and row.lease_until > moment and row.lease_owner != owner:
+            return False
+        elif due_only and row.next_run_at > moment:
+            return False
+        row.lease_owner, row.lease_until = owner, until
+        session.add(row)
+        return True
+
+    return _write(session, "claim dependency trees in", work)
+
+
+def finish_tree_cycle(
+    session: Session, ecosystem: Ecosystem, registry: str, owner: str, next_run_at: datetime
+) -> None:
+    """End `owner`'s lease on the registry's trees; the next cycle is due at `next_run_at`."""
+
+    def work() -> None:
+        row = session.exec(
+            select(TreeCycleRow).where(
+                col(TreeCycleRow.ecosystem) == ecosystem.value,
+                col(TreeCycleRow.registry_url) == registry,
+            )
+        ).first()
+        if row is not None and row.lease_owner == owner:
+            row.lease_owner, row.lease_until = None, None
+            row.next_run_at = next_run_at
+            session.add(row)
+
+    _write(session, "release dependency trees in", work)

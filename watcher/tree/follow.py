@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -67,6 +67,8 @@ class TreeCycle:
     releases: list[DependencyRelease] = field(default_factory=list)
     resolved: int = 0
     packages: int = 0
+    #: Registries whose trees another process is following (or, for the daemon, not due).
+    skipped: int = 0
     stats: CatalogStats = field(default_factory=CatalogStats)
 
 
@@ -82,9 +84,19 @@ def follow_trees(
     *,
     rules: str,
     alerts_for: AlertsFor,
+    owner: str,
+    due_only: bool = False,
+    next_in: Callable[[float], float] = float,
     bounds: Bounds = DEFAULT_BOUNDS,
 ) -> TreeCycle:
-    """One cycle over the trees of `subscriptions` (see the module docstring)."""
+    """One cycle over the trees of `subscriptions` (see the module docstring).
+
+    The trees of one registry are followed by one process at a time: each registry is leased
+    to `owner` through the store (`trees.claim_tree_cycle`), so several `watcher run`
+    instances on one PostgreSQL database share the registries instead of repeating each
+    other's requests. With `due_only` (the daemon) a registry whose next cycle is not due is
+    skipped; the next one is due after `next_in(shortest interval of its subscriptions)`.
+    """
     cycle = TreeCycle()
     groups: dict[tuple[Ecosystem, str], list[Subscription]] = {}
     for sub in subscriptions:
@@ -93,7 +105,23 @@ def follow_trees(
         sources = sources_factory(subs[0])
         if not isinstance(sources.registry, NpmRegistry | PypiRegistry):
             continue
-        _Group(store, ecosystem, registry, subs, sources, now, rules, alerts_for, bounds).run(cycle)
+        session = store.session()
+        try:
+            if not trees.claim_tree_cycle(
+                session, ecosystem, registry, owner, now, due_only=due_only
+            ):
+                cycle.skipped += 1
+                continue
+            group = _Group(
+                store, ecosystem, registry, subs, sources, now, rules, alerts_for, bounds
+            )
+            group.run(cycle)
+            interval = min(s.interval_seconds for s in subs)
+            trees.finish_tree_cycle(
+                session, ecosystem, registry, owner, now + timedelta(seconds=next_in(interval))
+            )
+        finally:
+            session.close()
     return cycle
 
 

@@ -9,7 +9,8 @@ release gets (`watcher.tree`), with the path each entry was resolved through;
 `dependency_documents` keeps what resolution read of each package, with its validators, so
 a cycle asks the registry conditionally and re-uses the kept copy on a 304;
 `dependency_releases` links a dependency's analysis to the subscriptions whose tree it is in
-(with the path), for `watcher history`.
+(with the path), for `watcher history`; `tree_cycles` leases one registry's trees to one
+`watcher run` instance at a time.
 """
 
 from __future__ import annotations
@@ -89,9 +90,20 @@ def upgrade() -> None:
             ["analysis_id"], ["analyses.id"], name="fk_dependency_releases_analysis_id"
         ),
     )
+    op.create_table(
+        "tree_cycles",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("ecosystem", sa.String(16), nullable=False),
+        sa.Column("registry_url", sa.Text(), nullable=False),
+        sa.Column("next_run_at", _utc(), nullable=False),
+        sa.Column("lease_owner", sa.String(255), nullable=True),
+        sa.Column("lease_until", _utc(), nullable=True),
+        sa.UniqueConstraint("ecosystem", "registry_url", name="uq_tree_cycles_registry"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tree_cycles")
     op.drop_table("dependency_releases")
     op.drop_table("dependency_documents")
     op.drop_index("ix_tree_entries_package", table_name="tree_entries")
