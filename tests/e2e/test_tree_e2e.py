@@ -232,3 +232,60 @@ def test_pypi_tree_through_pypiserver_with_markers(
             add(filename, data)
         third = check(subs, data_dir, slack)
         assert len(posts(slack)) == 1, third.describe()
+
+
+def test_a_release_shared_by_several_trees_is_analysed_once_and_sent_once_per_channel(
+    npm_registry: Verdaccio, slack: RecordingServer, tmp_path: Path, run_watcher: RunWatcher
+) -> None:
+    """Three subscriptions reach the same `b` (one of them twice, a diamond): one analysis,
+    one message per channel, each naming every subscription's path."""
+    tag = uuid.uuid4().hex[:8]
+    a, c, b = (f"@watcher-e2e/shared-{x}-{tag}" for x in ("a", "c", "b"))
+    s1, s2, s3 = (f"@watcher-e2e/shared-srv{i}-{tag}" for i in (1, 2, 3))
+    _publish(npm_registry, _release(b, "2.0.0"))
+    _publish(npm_registry, _release(a, "1.0.0", {b: "^2.0.0"}))
+    _publish(npm_registry, _release(c, "1.0.0", {b: "^2.0.0"}))
+    _publish(npm_registry, _release(s1, "1.0.0", {a: "^1.0.0"}))
+    _publish(npm_registry, _release(s2, "1.0.0", {a: "^1.0.0", c: "^1.0.0"}))
+    _publish(npm_registry, _release(s3, "1.0.0", {b: "^2.0.0"}))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    subs = _subs(
+        tmp_path / "subs.toml",
+        npm_registry,
+        (s1, "1.0.0", "slack:#one"),
+        (s2, "1.0.0", "slack:#one"),
+        (s3, "1.0.0", "slack:#two"),
+    )
+    first = check(subs, data_dir, slack)
+    assert (first.returncode, posts(slack)) == (0, []), first.describe()
+    diamond = run_watcher("tree", s2, "--format", "json", data_dir=data_dir).json()
+    assert [p["package"] for p in diamond["packages"]] == [a, c, b]
+
+    _publish(
+        npm_registry,
+        _release(
+            b,
+            "2.0.1",
+            scripts={"postinstall": "node setup.js"},
+            files={"setup.js": STRUTIL_SETUP_JS},
+        ),
+    )
+    second = check(subs, data_dir, slack)
+    messages = posts(slack)
+    channels = sorted(str(m["channel"]) for m in messages)
+    assert channels == sorted(["#one", "#two"]) or channels == sorted(
+        [slack.channel_id("#one"), slack.channel_id("#two")]
+    ), second.describe()
+    for message in messages:
+        shown = json.dumps(message, ensure_ascii=False)
+        for path in (
+            f"{s1}@1.0.0 → {a}@^1.0.0 → {b} 2.0.0 → 2.0.1",
+            f"{s2}@1.0.0 → {a}@^1.0.0 → {b} 2.0.0 → 2.0.1",
+            f"{s3}@1.0.0 → {b} 2.0.0 → 2.0.1",
+        ):
+            assert path in shown, shown
+    for sub in (s1, s2, s3):
+        history = run_watcher("history", sub, "--format", "json", data_dir=data_dir).json()
+        [dep] = history["dependencies"]
+        assert (dep["package"], dep["new_version"], dep["severity"]) == (b, "2.0.1", "critical")
