@@ -11,6 +11,8 @@ The same through pypiserver, with markers evaluated for Linux and CPython.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from tests.deps.mock_registries import sdist
 from tests.e2e.cli import RunWatcher
 from tests.e2e.test_after_pin_e2e import check, posts, slack, subscriptions
+from tests.e2e.test_daemon_e2e import Daemon, wait_until
 from tests.support import packages
 from tests.support.packages import STRUTIL_SETUP_JS, NpmRelease
 from tests.support.registries import Verdaccio, start_pypiserver
@@ -289,3 +292,43 @@ def test_a_release_shared_by_several_trees_is_analysed_once_and_sent_once_per_ch
         history = run_watcher("history", sub, "--format", "json", data_dir=data_dir).json()
         [dep] = history["dependencies"]
         assert (dep["package"], dep["new_version"], dep["severity"]) == (b, "2.0.1", "critical")
+
+
+def test_the_daemon_follows_the_trees_when_they_are_due(
+    npm_registry: Verdaccio, slack: RecordingServer, tmp_path: Path
+) -> None:
+    """`watcher run`: the tree is resolved at start, a malicious patch of a dependency is one
+    Slack message with its path once the trees are due again, and nothing more after it."""
+    tag = uuid.uuid4().hex[:8]
+    server, a, b = (f"@watcher-e2e/daemon-tree-{x}-{tag}" for x in ("server", "a", "b"))
+    _publish(npm_registry, _release(b, "2.0.0"))
+    _publish(npm_registry, _release(a, "1.0.0", {b: "^2.0.0"}))
+    _publish(npm_registry, _release(server, "1.0.0", {a: "^1.0.0"}))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    subs = _subs(tmp_path / "subs.toml", npm_registry, (server, "1.0.0", "slack:#sec"))
+    daemon = Daemon(data_dir, subs, slack)
+    try:
+        seen = daemon.wait_for_log(f"dependency tree of {server}@1.0.0: 2 packages (ranges)")
+        _publish(
+            npm_registry,
+            _release(
+                b,
+                "2.0.1",
+                scripts={"postinstall": "node setup.js"},
+                files={"setup.js": STRUTIL_SETUP_JS},
+            ),
+        )
+        with sqlite3.connect(data_dir / "watcher.db", timeout=15) as db:
+            db.execute("UPDATE tree_cycles SET next_run_at = '2000-01-01 00:00:00.000000'")
+        wait_until(lambda: len(posts(slack)) >= 1, "the Slack alert", daemon)
+        [message] = posts(slack)
+        assert f"{server}@1.0.0 → {a}@^1.0.0 → {b} 2.0.0 → 2.0.1" in json.dumps(
+            message, ensure_ascii=False
+        )
+        daemon.wait_for_log(f"alert for npm/{b}@2.0.1 delivered to slack:#sec", seen)
+        time.sleep(1.5)  # a tick more: nothing else goes out
+        assert len(posts(slack)) == 1
+        assert daemon.terminate() == 0, daemon.log()
+    finally:
+        daemon.kill9()
