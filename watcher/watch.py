@@ -68,7 +68,7 @@ from watcher.registries.wire import display_url
 from watcher.report.jsonfmt import report_from_dict
 from watcher.report.pages import ReportPages
 from watcher.rules import REGISTRY
-from watcher.store import repo
+from watcher.store import repo, trees
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription, normalize_name
 from watcher.tree.follow import TreeCycle, follow_trees
@@ -835,7 +835,8 @@ class Unreviewed:
     version: str
     severity: Severity
     score: int
-    #: Where the pin came from: `file` or `approved by WHO on DATE` (`repo.Pin.source`).
+    #: Where the pin came from: `file` or `approved by WHO on DATE` (`repo.Pin.source`); for a
+    #: dependency release its subscriptions' tree still installs, `dependency: PATH; PATH`.
     pin_source: str = "file"
 
 
@@ -877,7 +878,49 @@ def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unre
             for a in sorted(analyses, key=lambda a: a.order)
             if a.new_version in newer and reaches(a.severity, sub.fail_on)
         )
-    return found
+    return found + _installed_dependencies(store, subs)
+
+
+def _installed_dependencies(store: Store, subs: Sequence[Subscription]) -> list[Unreviewed]:
+    """Dependency releases that reached a subscription's `fail_on` and that its tree still
+    installs: a failure of `check` until the tree moves past them (a newer release of the
+    dependency is resolved) or the subscription's pin moves. Each once per package and
+    version, its source the paths (`dependency: server@1.0.0 → a@^1 → b 2.0.0 → 2.0.1`)."""
+    subs = [s for s in subs if s.fail_on is not Severity.NONE]
+    if not subs:
+        return []
+    by_key = {(s.ecosystem, normalize_name(s.ecosystem, s.name)): s for s in subs}
+    rules = rules_version()
+    session = store.session()
+    try:
+        rows = [
+            (eco, row)
+            for eco in {s.ecosystem for s in subs}
+            for row in trees.installed_dependency_releases(
+                session, eco, [s.name for s in subs if s.ecosystem is eco], rules
+            )
+        ]
+    finally:
+        session.close()
+    found: dict[tuple[Ecosystem, str, str], tuple[trees.InstalledDependencyRelease, list[str]]] = {}
+    for eco, row in rows:
+        sub = by_key.get((eco, row.name))
+        if sub is None or not reaches(row.severity, sub.fail_on):
+            continue
+        key = (eco, row.package, row.new_version)
+        found.setdefault(key, (row, []))[1].append(row.path)
+    return [
+        Unreviewed(
+            eco,
+            row.package,
+            row.old_version or "(new)",
+            row.new_version,
+            row.severity,
+            row.score,
+            "dependency: " + "; ".join(paths),
+        )
+        for (eco, _, _), (row, paths) in found.items()
+    ]
 
 
 def check_once(

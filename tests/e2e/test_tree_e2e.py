@@ -115,17 +115,26 @@ def test_a_malicious_patch_two_levels_down_is_one_alert_with_its_path(
     [message] = posts(slack)
     shown = json.dumps(message, ensure_ascii=False)
     assert message["channel"] in ("#sec", slack.channel_id("#sec")), message["channel"]
-    assert f"{server}@1.0.0 → {a}@^1.0.0 → {b} 2.0.0 → 2.0.1" in shown, second.describe()
+    path = f"{server}@1.0.0 → {a}@^1.0.0 → {b} 2.0.0 → 2.0.1"
+    assert path in shown, second.describe()
     assert "critical" in shown.lower() and "postinstall" in shown, shown
+    # `check` fails while the tree installs it.
+    assert second.returncode == 1, second.describe()
+    [line] = [x for x in second.stdout.splitlines() if x.startswith(f"npm/{b} ")]
+    assert line.startswith(f"npm/{b} 2.0.0 -> 2.0.1: critical"), second.describe()
+    assert line.endswith(f"[pin: dependency: {path}]"), second.describe()
 
     # Once only, however often it is checked.
     third = check(subs, data_dir, slack)
     assert len(posts(slack)) == 1, third.describe()
+    assert third.returncode == 1, third.describe()
 
-    # A clean patch after it: analysed, nothing to alert.
+    # A clean patch after it: analysed, nothing to alert, and the tree no longer installs
+    # the malicious release.
     _publish(npm_registry, _release(b, "2.0.2"))
     fourth = check(subs, data_dir, slack)
     assert len(posts(slack)) == 1, fourth.describe()
+    assert (fourth.returncode, fourth.stdout) == (0, ""), fourth.describe()
 
     # History lists both dependency releases under the subscription, with the path.
     history = run_watcher("history", server, "--format", "json", data_dir=data_dir).json()

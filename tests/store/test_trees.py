@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from tests.support.stores import make_report
 from watcher.models import Ecosystem
 from watcher.registries import Validators
-from watcher.store import trees
+from watcher.store import repo, trees
 from watcher.store.db import Store
 from watcher.tree.catalog import CachedDoc, NpmDeclared, PackageDoc
 from watcher.tree.model import Tree, TreeEntry
@@ -153,3 +154,42 @@ def test_concurrent_claims_give_the_trees_to_one_instance(store: Store) -> None:
     for t in threads:
         t.join()
     assert len(won) == 1
+
+
+def test_dependency_releases_are_listed_and_gate_while_installed(store: Store) -> None:
+    session = store.session()
+    try:
+        record = repo.record_analysis_with_alerts(
+            session, make_report("b", "2.0.0", "2.0.1"), ["slack:#sec"], "rules-1", now=T0
+        )
+        path = "@vendor/server@1.2.3 → a@^1.0.0 → b 2.0.0 → 2.0.1"
+        for _ in range(2):  # a second cycle (or instance) links nothing twice
+            trees.record_dependency_releases(
+                session, Ecosystem.NPM, record.id, [("@vendor/server", path)], now=T0
+            )
+        [entry] = trees.dependency_history(session, Ecosystem.NPM, "@vendor/server")
+        assert (entry.package, entry.path) == ("b", path)
+        assert (entry.analysis.old_version, entry.analysis.new_version) == ("2.0.0", "2.0.1")
+        assert [a.channel for a in entry.analysis.alerts] == ["slack:#sec"]
+
+        trees.save_tree(session, _tree("2.0.1"), "", now=T0)
+        [installed] = trees.installed_dependency_releases(
+            session, Ecosystem.NPM, ["@vendor/server"], "rules-1"
+        )
+        assert (installed.package, installed.new_version, installed.path) == ("b", "2.0.1", path)
+        assert (
+            trees.installed_dependency_releases(
+                session, Ecosystem.NPM, ["@vendor/server"], "rules-2"
+            )
+            == []
+        )
+        # The tree moved past it: no longer installed, no longer a failure.
+        trees.save_tree(session, _tree("2.0.2"), "", now=T0)
+        assert (
+            trees.installed_dependency_releases(
+                session, Ecosystem.NPM, ["@vendor/server"], "rules-1"
+            )
+            == []
+        )
+    finally:
+        session.close()

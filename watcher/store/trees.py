@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from watcher.models import Ecosystem, Severity
@@ -41,6 +42,8 @@ from watcher.tree.model import Tree, TreeEntry
 
 __all__ = [
     "DependencyHistoryEntry",
+    "InstalledDependencyRelease",
+    "installed_dependency_releases",
     "claim_tree_cycle",
     "finish_tree_cycle",
     "dependency_history",
@@ -548,3 +551,77 @@ def finish_tree_cycle(
             session.add(row)
 
     _write(session, "release dependency trees in", work)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledDependencyRelease:
+    """A dependency release analysed for a subscription's tree that the tree still resolves to."""
+
+    name: str
+    package: str
+    old_version: str | None
+    new_version: str
+    severity: Severity
+    score: int
+    path: str
+
+
+def installed_dependency_releases(
+    session: Session, ecosystem: Ecosystem, names: Iterable[str], rules_version: str
+) -> list[InstalledDependencyRelease]:
+    """Per subscription (normalised `names`), the dependency releases analysed under
+    `rules_version` that its stored tree still installs, oldest first."""
+    keys = sorted({normalize_name(ecosystem, n) for n in names})
+
+    def work() -> list[InstalledDependencyRelease]:
+        found: list[InstalledDependencyRelease] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            # Columns, not rows: an analysis row carries its whole report.
+            rows = session.execute(
+                sa_select(
+                    col(DependencyReleaseRow.name),
+                    col(DependencyReleaseRow.path),
+                    col(AnalysisRow.name),
+                    col(AnalysisRow.old_version),
+                    col(AnalysisRow.new_version),
+                    col(AnalysisRow.severity),
+                    col(AnalysisRow.score),
+                )
+                .join(AnalysisRow, col(AnalysisRow.id) == col(DependencyReleaseRow.analysis_id))
+                .where(
+                    col(DependencyReleaseRow.ecosystem) == ecosystem.value,
+                    col(DependencyReleaseRow.name).in_(chunk),
+                    col(AnalysisRow.rules_version) == rules_version,
+                )
+                .order_by(col(DependencyReleaseRow.created_at), col(DependencyReleaseRow.id))
+            ).all()
+            if not rows:
+                continue
+            installed = set(
+                session.exec(
+                    select(DependencyTreeRow.name, TreeEntryRow.package, TreeEntryRow.version)
+                    .join(TreeEntryRow, col(TreeEntryRow.tree_id) == col(DependencyTreeRow.id))
+                    .where(
+                        col(DependencyTreeRow.ecosystem) == ecosystem.value,
+                        col(DependencyTreeRow.name).in_(chunk),
+                        col(TreeEntryRow.package).in_({r[2] for r in rows}),
+                    )
+                ).all()
+            )
+            found.extend(
+                InstalledDependencyRelease(
+                    name=name,
+                    package=package,
+                    old_version=old or None,
+                    new_version=new,
+                    severity=Severity(severity),
+                    score=score,
+                    path=path,
+                )
+                for name, path, package, old, new, severity, score in rows
+                if (name, package, new) in installed
+            )
+        return found
+
+    return _read(session, "read dependency releases from", work)
