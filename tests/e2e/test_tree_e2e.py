@@ -302,6 +302,25 @@ def test_a_release_shared_by_several_trees_is_analysed_once_and_sent_once_per_ch
         [dep] = history["dependencies"]
         assert (dep["package"], dep["new_version"], dep["severity"]) == (b, "2.0.1", "critical")
 
+    # `check` fails while the trees install it, one line for the release with every path...
+    assert second.returncode == 1, second.describe()
+    [line] = [x for x in second.stdout.splitlines() if x.startswith(f"npm/{b} ")]
+    assert line.count(" → ") == 3 + 3 + 2, line
+    # ... until a reviewer approves the release, like any other.
+    approved = run_watcher(
+        "approve",
+        b,
+        "2.0.1",
+        "--registry",
+        npm_registry.url,
+        "--subscriptions",
+        str(subs),
+        data_dir=data_dir,
+    )
+    assert approved.returncode == 0, approved.describe()
+    after = check(subs, data_dir, slack)
+    assert (after.returncode, after.stdout, len(posts(slack))) == (0, "", 2), after.describe()
+
 
 def test_the_daemon_follows_the_trees_when_they_are_due(
     npm_registry: Verdaccio, slack: RecordingServer, tmp_path: Path

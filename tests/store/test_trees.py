@@ -183,6 +183,15 @@ def test_dependency_releases_are_listed_and_gate_while_installed(store: Store) -
             )
             == []
         )
+        # Approved after review: no longer a failure, though still installed.
+        repo.approve(session, Ecosystem.NPM, "b", "2.0.1", "alice", now=T0)
+        assert (
+            trees.installed_dependency_releases(
+                session, Ecosystem.NPM, ["@vendor/server"], "rules-1"
+            )
+            == []
+        )
+        trees.save_tree(session, _tree("2.0.1"), "", now=T0)
         # The tree moved past it: no longer installed, no longer a failure.
         trees.save_tree(session, _tree("2.0.2"), "", now=T0)
         assert (

@@ -30,6 +30,7 @@ from watcher.store.repo import (
 from watcher.store.tables import (
     AlertRow,
     AnalysisRow,
+    ApprovalRow,
     DependencyDocumentRow,
     DependencyReleaseRow,
     DependencyTreeRow,
@@ -570,7 +571,7 @@ def installed_dependency_releases(
     session: Session, ecosystem: Ecosystem, names: Iterable[str], rules_version: str
 ) -> list[InstalledDependencyRelease]:
     """Per subscription (normalised `names`), the dependency releases analysed under
-    `rules_version` that its stored tree still installs, oldest first."""
+    `rules_version` that its stored tree still installs and nobody approved, oldest first."""
     keys = sorted({normalize_name(ecosystem, n) for n in names})
 
     def work() -> list[InstalledDependencyRelease]:
@@ -609,6 +610,15 @@ def installed_dependency_releases(
                     )
                 ).all()
             )
+            # A reviewer's `watcher approve PACKAGE VERSION` clears it, like any approval.
+            approved = set(
+                session.exec(
+                    select(ApprovalRow.name, ApprovalRow.to_version).where(
+                        col(ApprovalRow.ecosystem) == ecosystem.value,
+                        col(ApprovalRow.name).in_({r[2] for r in rows}),
+                    )
+                ).all()
+            )
             found.extend(
                 InstalledDependencyRelease(
                     name=name,
@@ -620,7 +630,7 @@ def installed_dependency_releases(
                     path=path,
                 )
                 for name, path, package, old, new, severity, score in rows
-                if (name, package, new) in installed
+                if (name, package, new) in installed and (package, new) not in approved
             )
         return found
 
