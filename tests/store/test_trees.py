@@ -65,7 +65,10 @@ def test_floating_packages_and_trees_with(store: Store) -> None:
             (TreeEntry("b", "2.0.0", "b", "^2", ("other@1.0.0",)),),
         )
         trees.save_tree(session, other, "", now=T0)
-        assert trees.floating_packages(session) == {(Ecosystem.NPM, ""): {"a", "b"}}
+        both = ["@vendor/server", "other"]
+        assert trees.floating_packages(session, Ecosystem.NPM, "", both) == {"a", "b"}
+        assert trees.floating_packages(session, Ecosystem.NPM, "", ["other"]) == {"b"}
+        assert trees.floating_packages(session, Ecosystem.NPM, "https://x.invalid/", both) == set()
         assert trees.trees_with(session, Ecosystem.NPM, "", ["b"]) == {"other"}
         assert trees.trees_with(session, Ecosystem.NPM, "", ["a"]) == {"@vendor/server"}
         assert trees.trees_with(session, Ecosystem.NPM, "https://x.invalid/", ["a"]) == set()

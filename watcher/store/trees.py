@@ -219,24 +219,30 @@ def load_trees(
     return _read(session, "read dependency trees from", work)
 
 
-def floating_packages(session: Session) -> dict[tuple[Ecosystem, str], set[str]]:
-    """(ecosystem, registry) → the packages some tree resolved through a floating range:
-    what a cycle polls (an exact version or a shrinkwrap pin cannot move)."""
+def floating_packages(
+    session: Session, ecosystem: Ecosystem, registry: str, names: Iterable[str]
+) -> set[str]:
+    """The packages the trees of these subscriptions (on this registry) resolved through a
+    floating range: what a cycle polls (an exact version or a shrinkwrap pin cannot move;
+    a tree left by a subscription no longer watched is not polled)."""
+    keys = sorted({normalize_name(ecosystem, n) for n in names})
 
-    def work() -> dict[tuple[Ecosystem, str], set[str]]:
-        rows = session.exec(
-            select(
-                col(DependencyTreeRow.ecosystem),
-                col(DependencyTreeRow.registry_url),
-                col(TreeEntryRow.package),
+    def work() -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            found.update(
+                session.exec(
+                    select(col(TreeEntryRow.package))
+                    .join(DependencyTreeRow, col(TreeEntryRow.tree_id) == col(DependencyTreeRow.id))
+                    .where(
+                        col(DependencyTreeRow.ecosystem) == ecosystem.value,
+                        col(DependencyTreeRow.registry_url) == registry,
+                        col(DependencyTreeRow.name).in_(keys[start : start + 500]),
+                        col(TreeEntryRow.floats),
+                    )
+                    .distinct()
+                ).all()
             )
-            .join(TreeEntryRow, col(TreeEntryRow.tree_id) == col(DependencyTreeRow.id))
-            .where(col(TreeEntryRow.floats))
-            .distinct()
-        ).all()
-        found: dict[tuple[Ecosystem, str], set[str]] = {}
-        for eco, registry, package in rows:
-            found.setdefault((Ecosystem(eco), str(registry)), set()).add(str(package))
         return found
 
     return _read(session, "read dependency packages from", work)

@@ -172,7 +172,9 @@ class _Group:
             load=load,
             read_requires=self._requires_from_artifact if eco is Ecosystem.PYPI else None,
         )
-        polled = sorted(trees.floating_packages(session).get((eco, registry), set()))
+        polled = sorted(
+            trees.floating_packages(session, eco, registry, [s.name for s in self.subs.values()])
+        )
         cycle.packages += len(polled)
         for package in polled:
             try:
