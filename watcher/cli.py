@@ -240,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--ecosystem", choices=[e.value for e in Ecosystem])
     history.add_argument("--format", choices=["text", "json"], default="text")
     history.set_defaults(run=_run_history)
+    _add_tree_command(commands)
     return parser
 
 
@@ -873,7 +874,7 @@ def _refusal(ecosystem: Ecosystem, version: str, before: Pin | None, yanked: boo
 
 def _run_history(args: argparse.Namespace) -> int:
     from watcher.report.history import render_history_json, render_history_text
-    from watcher.store import repo
+    from watcher.store import repo, trees
     from watcher.store.db import open_store
 
     with open_store() as store:
@@ -881,12 +882,46 @@ def _run_history(args: argparse.Namespace) -> int:
         session = store.session()
         try:
             entries = repo.history(session, ecosystem, args.name)
+            dependencies = trees.dependency_history(session, ecosystem, args.name)
         finally:
             session.close()
-    if not entries:
+    if not entries and not dependencies:
         raise UsageError(f"the store knows nothing about {ecosystem.value} package '{args.name}'")
     render = render_history_json if args.format == "json" else render_history_text
-    sys.stdout.write(render(entries))
+    sys.stdout.write(render(entries, dependencies))
+    return 0
+
+
+def _add_tree_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    tree = commands.add_parser(
+        "tree", help="the dependency tree NAME's pinned release resolves to, and what floats"
+    )
+    tree.add_argument("name", help="package name of a subscription")
+    tree.add_argument("--ecosystem", choices=[e.value for e in Ecosystem])
+    tree.add_argument("--format", choices=["text", "json"], default="text")
+    tree.set_defaults(run=_run_tree)
+
+
+def _run_tree(args: argparse.Namespace) -> int:
+    """Print the stored tree (`watcher check` or `run` resolves it); exit 2 when there is none."""
+    from watcher.report.tree import render_tree_json, render_tree_text
+    from watcher.store import trees
+    from watcher.store.db import open_store
+
+    with open_store() as store:
+        ecosystem = _store_ecosystem(store, args.name, args.ecosystem)
+        session = store.session()
+        try:
+            stored = trees.load_tree(session, ecosystem, args.name)
+        finally:
+            session.close()
+    if stored is None:
+        raise UsageError(
+            f"no dependency tree for {ecosystem.value} package '{args.name}' in the store "
+            "(`watcher check` resolves the trees of the subscriptions)"
+        )
+    render = render_tree_json if args.format == "json" else render_tree_text
+    sys.stdout.write(render(stored))
     return 0
 
 

@@ -48,7 +48,14 @@ from watcher.report.pages import ReportPages
 from watcher.store import repo
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription
-from watcher.watch import SourcesFactory, deliver, poll, rules_version, subscription_index
+from watcher.watch import (
+    SourcesFactory,
+    deliver,
+    poll,
+    rules_version,
+    subscription_index,
+    watch_trees,
+)
 
 __all__ = [
     "DEFAULT_TICK_SECONDS",
@@ -223,8 +230,24 @@ class Daemon:
             if not targets:
                 break
             wait([self._pool.submit(self._poll_one, target) for target in targets])
+        self._follow_trees()
         # Also when stopping: alerts of the batch that just finished go out before exit.
         deliver(self.store, self.notifiers, self.owner, self.clock(), pages=self.pages)
+
+    def _follow_trees(self) -> None:
+        """The dependency trees of registries that are due (the store keeps when, shared by
+        every instance), as often as each registry's most frequently polled subscription."""
+        if self.stopping or not self.subscriptions:
+            return
+        watch_trees(
+            self.store,
+            self.subscriptions,
+            self.sources_factory,
+            self.clock(),
+            self.owner,
+            rules=self._rules,
+            due_only=True,
+        )
 
     def _poll_one(self, target: repo.PollTarget) -> None:
         sub = self._by_key.get((target.ecosystem, target.name))

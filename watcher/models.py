@@ -558,3 +558,6 @@ class Report:
     suppressed: tuple[Suppressed, ...] = ()
     #: The files behind `files`, by path (the same change in several artifacts listed once).
     changed_files: tuple[ChangedFile, ...] = ()
+    #: For a dependency release: how each affected subscription installs it
+    #: (`@vendor/server@1.2.3 → schema-validator@^4.1.0 → fast-str 1.0.7 → 1.0.8`).
+    dependency_paths: tuple[str, ...] = ()

@@ -68,9 +68,10 @@ from watcher.registries.wire import display_url
 from watcher.report.jsonfmt import report_from_dict
 from watcher.report.pages import ReportPages
 from watcher.rules import REGISTRY
-from watcher.store import repo
+from watcher.store import repo, trees
 from watcher.store.db import Store
 from watcher.subscriptions import Subscription, normalize_name
+from watcher.tree.follow import TreeCycle, follow_trees
 
 __all__ = [
     "MAX_NEW_RELEASES_PER_POLL",
@@ -88,6 +89,7 @@ __all__ = [
     "rules_version",
     "unreviewed",
     "version_key",
+    "watch_trees",
 ]
 
 logger = logging.getLogger(__name__)
@@ -850,7 +852,8 @@ class Unreviewed:
     version: str
     severity: Severity
     score: int
-    #: Where the pin came from: `file` or `approved by WHO on DATE` (`repo.Pin.source`).
+    #: Where the pin came from: `file` or `approved by WHO on DATE` (`repo.Pin.source`); for a
+    #: dependency release its subscriptions' tree still installs, `dependency: PATH; PATH`.
     pin_source: str = "file"
 
 
@@ -892,7 +895,49 @@ def unreviewed(store: Store, subscriptions: Iterable[Subscription]) -> list[Unre
             for a in sorted(analyses, key=lambda a: a.order)
             if a.new_version in newer and reaches(a.severity, sub.fail_on)
         )
-    return found
+    return found + _installed_dependencies(store, subs)
+
+
+def _installed_dependencies(store: Store, subs: Sequence[Subscription]) -> list[Unreviewed]:
+    """Dependency releases that reached a subscription's `fail_on` and that its tree still
+    installs: a failure of `check` until the tree moves past them (a newer release of the
+    dependency is resolved) or the subscription's pin moves. Each once per package and
+    version, its source the paths (`dependency: server@1.0.0 → a@^1 → b 2.0.0 → 2.0.1`)."""
+    subs = [s for s in subs if s.fail_on is not Severity.NONE]
+    if not subs:
+        return []
+    by_key = {(s.ecosystem, normalize_name(s.ecosystem, s.name)): s for s in subs}
+    rules = rules_version()
+    session = store.session()
+    try:
+        rows = [
+            (eco, row)
+            for eco in {s.ecosystem for s in subs}
+            for row in trees.installed_dependency_releases(
+                session, eco, [s.name for s in subs if s.ecosystem is eco], rules
+            )
+        ]
+    finally:
+        session.close()
+    found: dict[tuple[Ecosystem, str, str], tuple[trees.InstalledDependencyRelease, list[str]]] = {}
+    for eco, row in rows:
+        sub = by_key.get((eco, row.name))
+        if sub is None or not reaches(row.severity, sub.fail_on):
+            continue
+        key = (eco, row.package, row.new_version)
+        found.setdefault(key, (row, []))[1].append(row.path)
+    return [
+        Unreviewed(
+            eco,
+            row.package,
+            row.old_version or "(new)",
+            row.new_version,
+            row.severity,
+            row.score,
+            "dependency: " + "; ".join(paths),
+        )
+        for (eco, _, _), (row, paths) in found.items()
+    ]
 
 
 def check_once(
@@ -921,8 +966,56 @@ def check_once(
         if progress is not None:
             progress(index, len(subscriptions), sub)
         outcomes.extend(poll(store, sub, sources_factory, now, owner, rules=rules))
+    watch_trees(store, subscriptions, sources_factory, now, owner, rules=rules)
     deliver(store, notifiers, owner, now, pages=pages)
     return outcomes
+
+
+def watch_trees(
+    store: Store,
+    subscriptions: Sequence[Subscription],
+    sources_factory: SourcesFactory,
+    now: datetime,
+    owner: str,
+    *,
+    rules: str | None = None,
+    due_only: bool = False,
+) -> TreeCycle:
+    """One cycle over the subscriptions' dependency trees (`watcher.tree.follow`): the
+    packages they resolve through are polled once each, and a release a range now resolves
+    to is analysed and queued to the subscriptions whose tree it is in, with the path.
+
+    A failure of one registry is logged and leaves its trees for the next cycle; store errors
+    end the cycle, as in `poll`. `due_only` (the daemon): only registries whose trees are due;
+    `check` follows them all, unless another process is following them right now.
+    """
+    try:
+        cycle = follow_trees(
+            store,
+            subscriptions,
+            sources_factory,
+            now,
+            rules=rules or rules_version(),
+            alerts_for=lambda report, sub: reaches(report.severity, sub.fail_on),
+            owner=owner,
+            due_only=due_only,
+            next_in=jittered,
+        )
+    except SQLAlchemyError:
+        raise
+    except WatcherError as e:
+        logger.error("dependency trees not followed this cycle: %s", e.diagnostics())
+        return TreeCycle()
+    logger.info(
+        "dependency trees: %d package(s) polled (%d requests, %d not modified), "
+        "%d tree(s) resolved, %d dependency release(s) analysed",
+        cycle.packages,
+        cycle.stats.requests,
+        cycle.stats.not_modified,
+        cycle.resolved,
+        len(cycle.releases),
+    )
+    return cycle
 
 
 def subscription_index(

@@ -106,8 +106,13 @@ def test_verdaccio_packument_is_polled_conditionally(
     sub = _sub(Ecosystem.NPM, name, "1.0.0", npm_registry.url)
 
     assert _cycle(sqlite_store, sub, http, T0) == []
-    [(got, sent, status)] = wire.take()
+    # The poll, then the dependency tree's first resolution (issue 13): the packument for what
+    # the pin declares, the tarball for an npm-shrinkwrap.json. Later cycles poll only the
+    # tree's floating dependencies, and this package has none.
+    [(got, sent, status), *tree] = wire.take()
     assert (got, sent, status) == (f"/{name}", None, 200)
+    assert [(p, s, c) for p, s, c in tree if not p.endswith(".tgz")] == [(f"/{name}", None, 200)]
+    assert len(tree) == 2
     state = repo.poll_state(sqlite_store.session(), Ecosystem.NPM, name)
     assert state is not None and state.etag and state.last_modified is None
     etag = state.etag
@@ -134,6 +139,15 @@ def test_pypiserver_sends_no_validators_so_polls_stay_unconditional(
     for minutes in (0, 15):
         assert _cycle(sqlite_store, sub, http, T0 + timedelta(minutes=minutes)) == []
         exchanges = wire.take()
+        if minutes == 0:
+            # The dependency tree's first resolution (issue 13): the project again, then the
+            # pin's requirements: an index without a JSON API does not give them, so they are
+            # read from the release's wheel.
+            *exchanges, (version_json, _, missing), (artifact, _, fetched) = exchanges
+            assert (version_json.endswith("/1.0.2/json"), missing) == (True, 404)
+            assert (artifact.endswith(".whl"), fetched) == (True, 200)
+            assert len(exchanges) == 4 and exchanges[:2] == exchanges[2:]
+            exchanges = exchanges[:2]
         assert [(p.rstrip("/").rsplit("/", 1)[-1], s) for p, s, _ in exchanges] == [
             ("json", None),
             (packages.PYPI_NAME, None),

@@ -214,6 +214,10 @@ def _title(report: Report) -> str:
     )
 
 
+#: Dependency paths shown in one alert (one per affected subscription; the rest counted).
+_MAX_PATHS = 5
+
+
 def _summary(report: Report) -> str:
     """The verdict line: mrkdwn, with nothing from the package in it."""
     count = len(report.findings)
@@ -235,6 +239,25 @@ def _reasons(report: Report) -> list[str]:
         lines.append(line)
         room -= len(line) + 3
     return lines
+
+
+def _paths(report: Report) -> list[str]:
+    """How a dependency release is installed: one path per affected subscription."""
+    lines = [_plain(path, 500) for path in report.dependency_paths[:_MAX_PATHS]]
+    if len(report.dependency_paths) > _MAX_PATHS:
+        lines.append(f"…and {len(report.dependency_paths) - _MAX_PATHS} more")
+    return lines
+
+
+def _paths_block(paths: Sequence[str]) -> dict[str, Any]:
+    return _rich(
+        _section(_run("Installed through", bold=True)),
+        {
+            "type": "rich_text_list",
+            "style": "bullet",
+            "elements": [_section(_run(line)) for line in paths],
+        },
+    )
 
 
 def _reasons_block(reasons: Sequence[str]) -> dict[str, Any]:
@@ -414,6 +437,8 @@ class _Message:
     findings_text: tuple[str, ...]
     context: tuple[str, ...]
     links: tuple[tuple[str, str], ...]
+    #: For a dependency release: the paths it is installed through.
+    paths: tuple[str, ...] = ()
     #: The last block: the full report's link (when published) and the approve command.
     next_step: dict[str, Any] | None = None
     next_step_text: str = ""
@@ -424,6 +449,8 @@ class _Message:
             {"type": "header", "text": {"type": "plain_text", "text": self.header, "emoji": True}},
             {"type": "section", "text": _mrkdwn(self.summary)},
         ]
+        if self.paths:
+            blocks.append(_paths_block(self.paths))
         if self.reasons:
             blocks.append(_reasons_block(self.reasons))
         if self.findings:
@@ -449,6 +476,10 @@ class _Message:
         """
         reasons = "\n".join(f"• {_code(line, 500)}" for line in self.reasons)
         parts = [self.title, self.summary]
+        if self.paths:
+            parts.append(
+                "*Installed through*\n" + "\n".join(f"• {_code(p, 500)}" for p in self.paths)
+            )
         if reasons:
             parts.append("*Why*\n" + reasons)
         parts.extend(self.findings_text)
@@ -516,6 +547,7 @@ def _message(report: Report, links: Sequence[str], report_url: str | None = None
         title=_title(report),
         summary=_summary(report),
         reasons=tuple(_reasons(report)),
+        paths=tuple(_paths(report)),
         findings=tuple(_finding(g.first, several, g) for g in shown),
         findings_text=tuple(_finding_text(g.first, several, g) for g in shown),
         context=tuple(_context(report, sum(g.count for g in shown))),

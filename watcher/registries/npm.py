@@ -136,6 +136,22 @@ class NpmRegistry:
         self._parse(name, answer, what)
         return VersionList(self.package(name), Validators.from_headers(answer.headers))
 
+    def packument(
+        self, name: str, validators: Validators | None = None
+    ) -> NotModified | tuple[wire.NpmPackument, Validators]:
+        """The packument of `name` as a conditional GET: the document and its validators.
+
+        For readers of what every version declares (the dependency tree), which
+        `PackageInfo` does not carry.
+        """
+        what = f"npm registry {self._display} for '{wire.shown(name)}'"
+        answer = wire.get_conditional(self.http, self.package_url(name), what, validators)
+        if answer is None:
+            raise PackageNotFound(f"npm package '{wire.shown(name)}' not found on {self._display}")
+        if isinstance(answer, NotModified):
+            return answer
+        return self._parse(name, answer, what).doc, Validators.from_headers(answer.headers)
+
     def release(self, name: str, version: str) -> Release:
         """One version of `name` with its tarball and registry metadata."""
         packument = self._packument(name)

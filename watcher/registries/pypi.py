@@ -371,6 +371,20 @@ class PypiRegistry:
         self._projects[canonical] = project
         return VersionList(self.package(canonical), Validators.from_headers(answer.headers))
 
+    def requires_dist(self, name: str, version: str) -> tuple[str, ...] | None:
+        """The `Requires-Dist` of one version, from the JSON API; None when the index has no
+        JSON API or does not list them (a Simple-only index such as pypiserver)."""
+        if self.json_base is None:
+            return None
+        canonical = self._canonical(name)
+        key = _find_version(self._project(canonical).versions, version)
+        if key is None:
+            return None
+        info = self._version_info(canonical, key)
+        if info is None or not isinstance(info.requires_dist, list):
+            return None
+        return tuple(r for r in info.requires_dist if isinstance(r, str))
+
     # --- fetching ----------------------------------------------------------------------------
 
     def _canonical(self, name: str) -> str:

@@ -123,6 +123,9 @@ class PypiInfo(WireModel):
     version: str | None = None
     project_urls: dict[str, str | None] | None = None
     home_page: str | None = None
+    #: PEP 508 requirements of this version (None: the index did not say). Read leniently:
+    #: an odd shape here must not cost the repository URL read from the same document.
+    requires_dist: Any = None
 
 
 class PypiRole(WireModel):

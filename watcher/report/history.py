@@ -16,6 +16,7 @@ from typing import Any
 
 from watcher.escape import terminal
 from watcher.store.repo import AlertSummary, AnalysisSummary, Approval, HistoryEntry
+from watcher.store.trees import DependencyHistoryEntry
 
 
 def _time(value: datetime | None) -> str | None:
@@ -73,9 +74,16 @@ def history_dicts(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
     ]
 
 
-def render_history_json(entries: Sequence[HistoryEntry]) -> str:
-    """One JSON object: `{"schema": 1, "versions": [...]}`, newline-terminated."""
-    document = {"schema": 1, "versions": history_dicts(entries)}
+def render_history_json(
+    entries: Sequence[HistoryEntry], dependencies: Sequence[DependencyHistoryEntry] = ()
+) -> str:
+    """One JSON object: `{"schema": 1, "versions": [...]}`, newline-terminated; with
+    `"dependencies"` (releases analysed in the subscription's tree) when there are any."""
+    document: dict[str, Any] = {"schema": 1, "versions": history_dicts(entries)}
+    if dependencies:
+        document["dependencies"] = [
+            {"package": d.package, "path": d.path, **_analysis(d.analysis)} for d in dependencies
+        ]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -91,8 +99,11 @@ def _alert_text(alert: AlertSummary) -> str:
     return f"{terminal(alert.channel)} {alert.status.value}{failed}"
 
 
-def render_history_text(entries: Sequence[HistoryEntry]) -> str:
-    """A few lines per version, for a person at a terminal (registry text shown escaped)."""
+def render_history_text(
+    entries: Sequence[HistoryEntry], dependencies: Sequence[DependencyHistoryEntry] = ()
+) -> str:
+    """A few lines per version, for a person at a terminal, then the dependency releases
+    analysed in the subscription's tree, each with its path (registry text shown escaped)."""
     lines: list[str] = []
     for entry in entries:
         head = terminal(entry.version)
@@ -115,4 +126,15 @@ def render_history_text(entries: Sequence[HistoryEntry]) -> str:
                 f"  approved by {terminal(approval.who)} at {_time(approval.at)} "
                 f"(from {terminal(approval.from_version or 'no pin')}){note}"
             )
+    if dependencies:
+        lines.append("dependency releases in its tree:")
+    for dep in dependencies:
+        a = dep.analysis
+        alerts = ", ".join(_alert_text(x) for x in a.alerts)
+        lines.append(
+            f"  {terminal(dep.package)} {terminal(a.old_version or '(new to the tree)')} → "
+            f"{terminal(a.new_version)}: {a.severity.value} (score {a.score})"
+            + (f"; alerts: {alerts}" if alerts else "; no alert")
+        )
+        lines.append(f"    {terminal(dep.path)}")
     return "\n".join(lines) + "\n"

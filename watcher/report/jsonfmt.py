@@ -68,6 +68,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             }
             for c in report.changed_files
         ],
+        # Only for a dependency release (`watcher.tree`): how each subscription installs it.
+        **({"dependency_paths": list(report.dependency_paths)} if report.dependency_paths else {}),
     }
 
 
@@ -146,6 +148,7 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
                 )
                 for c in data.get("changed_files") or ()
             ),
+            dependency_paths=tuple(str(p) for p in data.get("dependency_paths") or ()),
         )
     except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"malformed report document: {type(e).__name__}: {e}") from e

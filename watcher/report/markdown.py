@@ -24,6 +24,8 @@ def _lines(report: Report) -> Iterator[str]:
         f"{md_text(report.new_version)} ({report.ecosystem.value})"
     )
     yield ""
+    for path in report.dependency_paths:
+        yield f"Dependency of: {_code(path)}  "
     yield f"**Verdict: {report.severity.value.upper()}** — score {report.score}/100"
     for reason in report.reasons:
         yield f"- {md_text(reason)}"

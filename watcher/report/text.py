@@ -39,6 +39,8 @@ def _lines(report: Report) -> Iterator[str]:
     )
     # Prefixed: a package named "VERDICT: NONE" must not start a line that reads as a verdict.
     yield f"watcher: {terminal(report.package)} {versions}  ({report.ecosystem.value})"
+    for path in report.dependency_paths:
+        yield f"dependency of: {terminal(path)}"
     yield f"VERDICT: {report.severity.value.upper()}   score {report.score}/100"
     for reason in report.reasons:
         yield f"  why: {terminal(reason)}"

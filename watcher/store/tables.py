@@ -184,3 +184,108 @@ class AlertRow(SQLModel, table=True):
     remote_ref: str | None = Field(default=None, max_length=NAME_LEN)
     #: Set when the alert went elsewhere than `channel` ("console, Slack not configured").
     delivered_via: str | None = Field(default=None, max_length=NAME_LEN)
+
+
+class DependencyTreeRow(SQLModel, table=True):
+    """A subscription's resolved dependency tree (`watcher.tree`): one row per subscription.
+
+    `stale` asks the next cycle to resolve it again although no document changed (an analysis
+    of a moved dependency failed, so the tree must not move on yet).
+    """
+
+    __tablename__ = "dependency_trees"
+    __table_args__ = (UniqueConstraint("ecosystem", "name", name="uq_dependency_trees_package"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    name: str = Field(max_length=NAME_LEN)
+    #: The subscription's registry URL ("" for the public one): where its tree is polled.
+    registry_url: str = Field(sa_type=Text)
+    root_version: str = Field(max_length=VERSION_LEN)
+    source: str = Field(max_length=32)
+    gaps_json: str = Field(sa_type=Text)
+    stale: bool = Field(default=False)
+    resolved_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TreeEntryRow(SQLModel, table=True):
+    """One package version in a subscription's tree, with the path it was resolved through."""
+
+    __tablename__ = "tree_entries"
+    __table_args__ = (
+        ForeignKeyConstraint(["tree_id"], ["dependency_trees.id"], name="fk_tree_entries_tree_id"),
+        Index("ix_tree_entries_tree_id", "tree_id"),
+        Index("ix_tree_entries_package", "package"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tree_id: int
+    #: Breadth-first order within the tree.
+    position: int
+    package: str = Field(max_length=NAME_LEN)
+    version: str = Field(max_length=VERSION_LEN)
+    dep_name: str = Field(max_length=NAME_LEN)
+    spec: str = Field(sa_type=Text)
+    via_json: str = Field(sa_type=Text)
+    kind: str = Field(max_length=16)
+    condition: str | None = Field(default=None, sa_type=Text)
+    floats: bool
+
+
+class DependencyDocumentRow(SQLModel, table=True):
+    """What resolution read of one package on one registry, with the validators it came with:
+    polled conditionally, a 304 re-uses it (`watcher.tree.catalog.PackageDoc`, as JSON)."""
+
+    __tablename__ = "dependency_documents"
+    __table_args__ = (
+        UniqueConstraint(
+            "ecosystem", "registry_url", "package", name="uq_dependency_documents_package"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    registry_url: str = Field(sa_type=Text)
+    package: str = Field(max_length=NAME_LEN)
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = Field(default=None, sa_type=Text)
+    doc_json: str = Field(sa_type=Text)
+    fetched_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DependencyReleaseRow(SQLModel, table=True):
+    """A dependency release analysed because it entered a subscription's tree, and the path:
+    `watcher history NAME` lists it under the subscription (the analysis is the package's)."""
+
+    __tablename__ = "dependency_releases"
+    __table_args__ = (
+        UniqueConstraint("ecosystem", "name", "analysis_id", name="uq_dependency_releases"),
+        ForeignKeyConstraint(
+            ["analysis_id"], ["analyses.id"], name="fk_dependency_releases_analysis_id"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    #: The subscription (normalised name) whose tree the release is in.
+    name: str = Field(max_length=NAME_LEN)
+    analysis_id: int
+    path: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TreeCycleRow(SQLModel, table=True):
+    """When the trees of one registry are next followed, and who is following them now: the
+    lease lets several `watcher run` instances share the work, one registry's trees at a time."""
+
+    __tablename__ = "tree_cycles"
+    __table_args__ = (
+        UniqueConstraint("ecosystem", "registry_url", name="uq_tree_cycles_registry"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ecosystem: str = Field(max_length=ECOSYSTEM_LEN)
+    registry_url: str = Field(sa_type=Text)
+    next_run_at: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=NAME_LEN)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
