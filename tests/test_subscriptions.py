@@ -435,6 +435,7 @@ def test_cli_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "allow": ["network:api.github.com", "rule:code.new-host"],
         "suppress": ["code.network@6f7e5998603dad00"],
         "reviewed": True,
+        "platforms": ["linux"],
         "source": f"{path}:11",
     }
 
@@ -475,3 +476,15 @@ def test_cli_list_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     code, out, err = run(capsys, "subscriptions", "list", "--subscriptions", str(path))
     assert (code, out) == (2, "")
     assert err.startswith(f"watcher: error: {path}:1:")
+
+
+def test_platforms_are_checked_and_default_to_linux(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    base = '[[package]]\necosystem = "pypi"\nname = "mcp"\npinned = "1.0.0"\n'
+    path.write_text(base)
+    assert load_subscriptions(path).subscriptions[0].platforms == ("linux",)
+    path.write_text(base + 'platforms = ["linux", "windows", "linux"]\n')
+    assert load_subscriptions(path).subscriptions[0].platforms == ("linux", "windows")
+    path.write_text(base + 'platforms = ["beos"]\n')
+    with pytest.raises(SubscriptionError, match="platforms"):
+        load_subscriptions(path)

@@ -301,9 +301,45 @@ def _run_diff(args: argparse.Namespace) -> Report:
     if not all(positional):
         raise UsageError("diff takes NAME OLD NEW, or --old PATH --new PATH")
     with package_context(args.ecosystem or _scoped(args.name), args.name, args.new):
-        return diff_release(
+        report = diff_release(
             _sources(args, args.name, [args.old, args.new]), args.name, args.old, args.new
         )
+    return replace(report, dependency_paths=_installed_through(report))
+
+
+def _installed_through(report: Report) -> tuple[str, ...]:
+    """The paths by which watched subscriptions install `report`'s old release (their stored
+    dependency trees), so a diff of a dependency names whom it affects. Only an existing store
+    is read (a diff never creates one), and a store that cannot answer leaves it unnamed."""
+    from watcher.config import data_dir
+
+    if (
+        not os.environ.get("WATCHER_DB_URL", "").strip()
+        and not (data_dir() / "watcher.db").exists()
+    ):
+        return ()
+    if report.old_version is None:
+        return ()
+    from watcher.store import trees
+    from watcher.store.db import open_store
+
+    try:
+        with open_store(run_migrations=False) as store:
+            session = store.session()
+            try:
+                return trees.paths_to(
+                    session,
+                    report.ecosystem,
+                    report.package,
+                    report.old_version,
+                    report.new_version,
+                )
+            finally:
+                session.close()
+    # not a gap: which subscriptions are affected is context, not analysis of the release
+    except WatcherError as e:
+        logger.info("dependency trees not read: %s", e.diagnostics())
+        return ()
 
 
 def _local_sources(args: argparse.Namespace) -> Sources | None:

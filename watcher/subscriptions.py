@@ -22,6 +22,7 @@ File format::
     # suppress = ["code.network@6f7e5998603dad00"]   # accepted findings (rule@fingerprint)
     # reviewed = false                 # nobody reviewed `pinned` yet: `check` scans it as a
     #                                  # first release and fails until `watcher approve`
+    # platforms = ["linux", "windows"] # PyPI: whose markers decide the dependency tree
 
 `allow` and `suppress` are described in `watcher.policy`; rule ids are checked against the
 registered rules, so a typo is an error here rather than an entry that never matches.
@@ -121,6 +122,9 @@ class Subscription:
     #: False for a pin nobody reviewed (`subscriptions import` took the registry's latest):
     #: `check` scans it as a first release and fails until `watcher approve` records a review.
     reviewed: bool = True
+    #: PyPI: the platforms whose environment markers decide the dependency tree (issue 13);
+    #: a requirement any of them installs is in the tree, with its marker as the condition.
+    platforms: tuple[str, ...] = ("linux",)
 
     @property
     def policy(self) -> Policy:
@@ -319,6 +323,16 @@ class _FileModel(_Strict):
     package: list[dict[str, Any]] = []
 
 
+#: Platforms whose PEP 508 markers a dependency tree can be resolved for.
+PLATFORMS = ("linux", "macos", "windows")
+
+
+def _check_platform(value: str) -> str:
+    if value not in PLATFORMS:
+        raise ValueError(f"must be one of {', '.join(PLATFORMS)} (got {_got(value)})")
+    return value
+
+
 class _DefaultsModel(_Strict):
     """`[defaults]`: values for every `[[package]]` of the same file."""
 
@@ -340,6 +354,7 @@ class _PackageModel(_Strict):
     allow: list[Annotated[str, AfterValidator(_check_allow)]] = []
     suppress: list[Annotated[str, AfterValidator(_check_suppress)]] = []
     reviewed: Annotated[bool, BeforeValidator(_parse_bool)] = True
+    platforms: list[Annotated[str, AfterValidator(_check_platform)]] = ["linux"]
 
     @field_validator("pinned")
     @classmethod
@@ -629,6 +644,7 @@ def _subscription(package: _PackageModel, defaults: _DefaultsModel, source: str)
         source=source,
         suppress=tuple(dict.fromkeys(package.suppress)),
         reviewed=package.reviewed,
+        platforms=tuple(dict.fromkeys(package.platforms)) or ("linux",),
     )
 
 
@@ -773,6 +789,7 @@ def as_dict(sub: Subscription, pins: PinSources | None = None) -> dict[str, obje
         "allow": list(sub.allow),
         "suppress": list(sub.suppress),
         "reviewed": sub.reviewed,
+        "platforms": list(sub.platforms),
         "source": sub.source,
     }
 

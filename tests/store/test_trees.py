@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.support.stores import make_report
 from watcher.models import Ecosystem
 from watcher.registries import Validators
@@ -205,3 +207,35 @@ def test_dependency_releases_are_listed_and_gate_while_installed(store: Store) -
         )
     finally:
         session.close()
+
+
+def test_paths_to_name_how_each_tree_installs_a_release(store: Store) -> None:
+    session = store.session()
+    try:
+        trees.save_tree(session, _tree(), "", now=T0)
+        assert trees.paths_to(session, Ecosystem.NPM, "b", "2.0.0", "2.0.1") == (
+            "@vendor/server@1.2.3 → a@^1.0.0 → b 2.0.0 → 2.0.1",
+        )
+        # Another version, another package, another ecosystem: no tree installs it.
+        assert trees.paths_to(session, Ecosystem.NPM, "b", "1.9.0", "2.0.1") == ()
+        assert trees.paths_to(session, Ecosystem.PYPI, "b", "2.0.0", "2.0.1") == ()
+    finally:
+        session.close()
+
+
+def test_diff_of_a_dependency_release_names_the_paths_from_an_existing_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watcher import cli
+
+    session = store.session()
+    try:
+        trees.save_tree(session, _tree(), "", now=T0)
+    finally:
+        session.close()
+    monkeypatch.setenv("WATCHER_DB_URL", store.engine.url.render_as_string(hide_password=False))
+    report = make_report("b", "2.0.0", "2.0.1")
+    assert cli._installed_through(report) == ("@vendor/server@1.2.3 → a@^1.0.0 → b 2.0.0 → 2.0.1",)
+    monkeypatch.delenv("WATCHER_DB_URL")
+    monkeypatch.setenv("WATCHER_DATA_DIR", "/nonexistent/watcher-data")
+    assert cli._installed_through(report) == ()  # no store: nothing read, nothing created

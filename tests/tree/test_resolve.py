@@ -308,6 +308,15 @@ def test_pypi_markers_for_linux_cpython(server: FakeServer, http: HttpClient) ->
     by = {e.package: e for e in tree.entries}
     assert by["uvloop"].condition == 'sys_platform == "linux"'
     assert not by["pinned-pkg"].floats and by["httpx"].floats
+    # A subscription that also runs on Windows gets what Windows installs, conditioned.
+    pypi_project(server, "pywin32", {"306": []})
+    both = resolve_tree(catalog, "mcp-server", "1.0.0", platforms=("linux", "windows"))
+    both_by = {e.package: e for e in both.entries}
+    assert both_by["pywin32"].condition == 'sys_platform == "win32"'
+    assert "uvloop" in both_by and "rich" not in both_by
+    windows = resolve_tree(catalog, "mcp-server", "1.0.0", platforms=("windows",))
+    assert {e.package for e in windows.entries} >= {"pywin32", "httpx"}
+    assert "uvloop" not in {e.package for e in windows.entries}
     assert tree.gaps == ()
 
 

@@ -162,6 +162,39 @@ def _stored(session: Session, row: DependencyTreeRow, root: str) -> StoredTree:
     return StoredTree(tree, row.registry_url, row.stale, row.resolved_at)
 
 
+def paths_to(
+    session: Session, ecosystem: Ecosystem, package: str, old: str, new: str
+) -> tuple[str, ...]:
+    """How `package` at `old` is installed in the stored trees, as paths to `new`
+    (`srv@1.0.0 → a@^1.0.0 → b 2.0.0 → 2.0.1`): what `watcher diff` of a dependency release
+    names. Empty when no subscription's tree holds it."""
+
+    def work() -> tuple[str, ...]:
+        rows = session.exec(
+            select(TreeEntryRow)
+            .join(DependencyTreeRow, col(TreeEntryRow.tree_id) == col(DependencyTreeRow.id))
+            .where(
+                col(DependencyTreeRow.ecosystem) == ecosystem.value,
+                col(TreeEntryRow.package) == package,
+                col(TreeEntryRow.version) == old,
+            )
+            .order_by(col(TreeEntryRow.tree_id), col(TreeEntryRow.position))
+        ).all()
+        paths = (
+            TreeEntry(
+                package=e.package,
+                version=new,
+                name=e.dep_name,
+                spec=e.spec,
+                via=tuple(json.loads(e.via_json)),
+            ).path(old)
+            for e in rows
+        )
+        return tuple(dict.fromkeys(paths))
+
+    return _read(session, "read dependency trees from", work)
+
+
 def load_tree(session: Session, ecosystem: Ecosystem, name: str) -> StoredTree | None:
     """The subscription's stored tree (`name` as the subscription spells it), or None."""
 

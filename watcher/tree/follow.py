@@ -208,6 +208,7 @@ class _Group:
                     shrinkwrap=shrinkwrap,
                     bounds=self.bounds,
                     picks=picks,
+                    platforms=sub.platforms,
                 )
             except WatcherError as e:
                 logger.warning("dependency tree of %s@%s not resolved: %s", sub.name, version, e)

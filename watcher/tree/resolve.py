@@ -5,8 +5,9 @@ every range resolved as npm picks (`watcher.deps.resolve`: `latest` when it sati
 the highest match; other dist-tags by name; `npm:` aliases to the package they name),
 recursively through `dependencies`, `optionalDependencies` (kept with their `os`/`cpu`) and
 non-optional `peerDependencies` (npm >= 7 installs those). PyPI: `Requires-Dist`, markers
-evaluated for Linux and the running CPython with no extra, each specifier resolved as pip
-picks.
+evaluated for the platforms the subscription names (`platforms`, default Linux) and the
+running CPython with no extra (a requirement any of them installs is kept, its marker as the
+condition), each specifier resolved as pip picks.
 
 Breadth first, each (package, version) once: cycles end and a diamond's shared dependency
 appears once, under its shortest path. What cannot be resolved (a missing package, a range
@@ -34,7 +35,13 @@ from watcher.models import Ecosystem
 from watcher.tree.catalog import NpmDeclared, PackageDoc
 from watcher.tree.model import DEFAULT_BOUNDS, Bounds, Tree, TreeEntry
 
-__all__ = ["Catalog", "linux_environment", "parse_shrinkwrap", "resolve_tree"]
+__all__ = [
+    "Catalog",
+    "linux_environment",
+    "parse_shrinkwrap",
+    "platform_environment",
+    "resolve_tree",
+]
 
 SHRINKWRAP = "npm-shrinkwrap.json"
 
@@ -49,14 +56,21 @@ class Catalog(Protocol):
     def requires(self, name: str, version: str) -> tuple[str, ...] | None: ...
 
 
-def linux_environment() -> dict[str, str]:
-    """PEP 508 marker values for Linux and the running CPython (what the watcher assumes)."""
+#: PEP 508 marker values per platform a subscription can name (`platforms`).
+_PLATFORM_MARKERS = {
+    "linux": {"os_name": "posix", "sys_platform": "linux", "platform_system": "Linux"},
+    "macos": {"os_name": "posix", "sys_platform": "darwin", "platform_system": "Darwin"},
+    "windows": {"os_name": "nt", "sys_platform": "win32", "platform_system": "Windows"},
+}
+
+
+def platform_environment(name: str) -> dict[str, str]:
+    """PEP 508 marker values for a platform (`linux`, `macos`, `windows`) and the running
+    CPython's version."""
     env = {k: str(v) for k, v in default_environment().items()}
     env.update(
         {
-            "os_name": "posix",
-            "sys_platform": "linux",
-            "platform_system": "Linux",
+            **_PLATFORM_MARKERS[name],
             "platform_machine": platform.machine() or "x86_64",
             "implementation_name": "cpython",
             "platform_python_implementation": "CPython",
@@ -67,6 +81,11 @@ def linux_environment() -> dict[str, str]:
     return env
 
 
+def linux_environment() -> dict[str, str]:
+    """PEP 508 marker values for Linux and the running CPython (the default platform)."""
+    return platform_environment("linux")
+
+
 def resolve_tree(
     catalog: Catalog,
     name: str,
@@ -75,6 +94,7 @@ def resolve_tree(
     shrinkwrap: bytes | None = None,
     bounds: Bounds = DEFAULT_BOUNDS,
     picks: dict[tuple[str, str], str | None] | None = None,
+    platforms: tuple[str, ...] = ("linux",),
 ) -> Tree:
     """The tree of `name@version` (see the module docstring); `shrinkwrap` is the release's
     `npm-shrinkwrap.json` when it ships one. `picks` remembers what each (package, range)
@@ -86,13 +106,18 @@ def resolve_tree(
         if tree is not None:
             return tree
         gaps.append(f"{name}@{version}: {SHRINKWRAP} unreadable, its ranges were resolved")
-    tree = _Resolver(catalog, bounds, picks if picks is not None else {}).run(name, version)
+    resolver = _Resolver(catalog, bounds, picks if picks is not None else {}, platforms)
+    tree = resolver.run(name, version)
     return replace(tree, gaps=(*gaps, *tree.gaps)) if gaps else tree
 
 
 class _Resolver:
     def __init__(
-        self, catalog: Catalog, bounds: Bounds, picks: dict[tuple[str, str], str | None]
+        self,
+        catalog: Catalog,
+        bounds: Bounds,
+        picks: dict[tuple[str, str], str | None],
+        platforms: tuple[str, ...] = ("linux",),
     ) -> None:
         self.catalog = catalog
         self.picks = picks
@@ -100,7 +125,8 @@ class _Resolver:
         self.gaps: list[str] = []
         self.entries: dict[tuple[str, str], TreeEntry] = {}
         self._docs: dict[str, PackageDoc | str] = {}
-        self._env = linux_environment()
+        # A requirement is installed when any platform the subscription names installs it.
+        self._envs = [platform_environment(p) for p in platforms] or [linux_environment()]
         self._cut = False
 
     def _doc(self, package: str) -> PackageDoc | str:
@@ -239,7 +265,7 @@ class _Resolver:
             except InvalidRequirement:
                 self.gaps.append(f"{' → '.join(via)}: unreadable requirement `{line[:200]}`")
                 continue
-            if req.marker is not None and not req.marker.evaluate(self._env):
+            if req.marker is not None and not any(req.marker.evaluate(e) for e in self._envs):
                 continue
             spec = str(req.specifier)
             where = " → ".join((*via, f"{req.name}{spec}"))
