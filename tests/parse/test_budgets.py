@@ -176,3 +176,18 @@ def test_text_neither_parser_reads_is_a_gap() -> None:
         assert parse_module("pkg/broken.py", "def f(:\n    return )(\n") is None
     assert len(found) == 1
     assert found[0].reason.startswith("parse of pkg/broken.py failed: not valid Python (line 1")
+
+
+def test_a_data_file_read_as_python_on_suspicion_is_no_gap_when_nothing_reads_it() -> None:
+    # A module that loads files dynamically makes the files it names suspects; a
+    # pyproject.toml that neither parser reads as Python cannot run as Python either.
+    toml = "[project]\nname = 'x'\nversion = '1.0'\n[tool.x]\na-b = 1\n"
+    with gaps.collecting() as found:
+        assert parse_module("pyproject.toml", toml) is None
+    assert found == []
+    # Named as Python (or an extensionless script), the same text is a file watcher could not
+    # read: a gap, as before.
+    for name in ("pkg/mod.py", "bin/tool"):
+        with gaps.collecting() as found:
+            assert parse_module(name, toml) is None
+        assert [g.reason for g in found][0].startswith(f"parse of {name} failed")

@@ -675,6 +675,13 @@ def _reads_as_python(path: str, data: bytes, clock: Clock, sha256: str | None) -
     return not tree.root_node.has_error
 
 
+def _named_as_python(path: str) -> bool:
+    """Whether the file's name says Python (or says nothing: an extensionless script)."""
+    name = path.rsplit("/", 1)[-1]
+    stem, dot, suffix = name.rpartition(".")
+    return not dot or not stem or suffix.lower() in ("py", "pyw", "pyi")
+
+
 def parse_module(path: str, text: str, sha256: str | None = None) -> ast.Module | None:
     """The `ast` of a Python file, or None (then text rules judge it); never raises.
 
@@ -714,6 +721,10 @@ def parse_module(path: str, text: str, sha256: str | None = None) -> ast.Module 
                 return None
             data = text.encode("utf-8", errors="surrogatepass")
             reads = _reads_as_python(path, data, clock, sha256)
+            if reads is False and not _named_as_python(path):
+                # A data file (`pyproject.toml`, `SKILL.md`) a module might `exec` is read as
+                # Python on suspicion; neither parser reading it means no interpreter runs it.
+                return None
             if reads is False:
                 line = getattr(error, "lineno", None)
                 where = f" (line {line}: {message})" if line else f" ({message})"
