@@ -24,11 +24,9 @@ class ProgressReporter(Protocol):
 
     def download(self, name: str, total: int | None) -> AbstractContextManager[Advance]:
         """A download of `name` (`total` bytes when known) for the `with` block's duration."""
-        ...
 
     def steps(self, total: int) -> AbstractContextManager[Step]:
         """Work in `total` steps (`step(done, what)` before each) for the `with` block."""
-        ...
 
 
 class SilentReporter:
