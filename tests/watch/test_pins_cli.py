@@ -21,6 +21,14 @@ NAME = packages.STRUTIL
 TODAY = datetime.now(UTC).date().isoformat()
 APPROVED = f"approved by alice on {TODAY}"
 
+
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """The date as each test starts: collected before midnight, run after, it moves."""
+    global TODAY, APPROVED
+    TODAY = datetime.now(UTC).date().isoformat()
+    APPROVED = f"approved by alice on {TODAY}"
+
 SUBSCRIPTIONS = f"""\
 # Servers the platform team runs; reviewed pins only.
 [defaults]
