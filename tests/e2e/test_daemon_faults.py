@@ -305,6 +305,9 @@ def test_registry_hang_past_the_timeout_backs_off_then_alerts_once(
         daemon = watch.daemon(slack, WATCHER_HTTP_TIMEOUT="1", WATCHER_HTTP_RETRIES="1")
         try:
             daemon.wait_for_log(f"polled npm/{watch.name}@1.0.0: no new release")
+            # The cycle also resolves the release's dependency tree (its packument and
+            # tarball): only once that is done may the registry hang for the poll alone.
+            daemon.wait_for_log(f"dependency tree of {watch.name}@1.0.0")
             watch.malicious("1.0.1")
             proxy.switch(Fault.HANG)
             failures = _failed_polls(daemon)
