@@ -3,7 +3,10 @@
 For each pair it prints, beside the time merely to decompress and read both archives (the floor
 any diff tool pays):
 - `pipeline`: the in-process analysis with warm caches (cached artifacts, registry answers
-  already in memory): extract + diff + rules + score, the work `watcher diff` itself adds;
+  already in memory): extract + diff + rules + score, the work `watcher diff` itself adds,
+  with every changed or added dependency resolved and analysed too;
+- `own`: the same without the dependency scan, the release's own analysis (what the pipeline
+  did before dependencies were followed);
 - `cli`: the wall time and peak RSS of the real `watcher diff` process, as a user runs it,
   which also pays interpreter start-up, imports and the registry metadata requests.
 Targets (issue #2): median within 3× of decompression; a pair of ~4 MB / ~1,700-file sdists
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.artifacts.fetch import Fetcher
+from watcher.deps.scan import without_dependencies
 from watcher.httpclient import make_client
 from watcher.models import Ecosystem
 from watcher.pipeline import Sources, diff_release, select_artifacts
@@ -121,7 +125,7 @@ def main() -> None:
 
     print(
         f"{'pair':<62} {'files':>5} {'MB':>5} {'decomp':>7} {'pipeline':>8} {'ratio':>6} "
-        f"{'cli':>6} {'rss MB':>6}"
+        f"{'own':>6} {'cli':>6} {'rss MB':>6}"
     )
     ratios, cli_times = [], []
     for pair in PAIRS:
@@ -134,6 +138,8 @@ def main() -> None:
         sources = Sources(registry=registry, fetcher=fetcher)
         report = diff_release(sources, pair.name, pair.old, pair.new)  # warms registry answers
         pipeline = min(timed_diff(sources, pair) for _ in range(args.repeat))
+        with without_dependencies():
+            own = min(timed_diff(sources, pair) for _ in range(args.repeat))
         decomp = min(decompress_seconds(blobs) for _ in range(args.repeat))
         runs = [cli_run(pair, env) for _ in range(args.repeat)]
         if any(code == 2 for _, _, code in runs):
@@ -149,7 +155,7 @@ def main() -> None:
         label = f"{pair.ecosystem.value}:{pair.name} {pair.old}→{pair.new}"
         print(
             f"{label:<62} {files:>5} {megabytes:>5.1f} {decomp:>6.3f}s {pipeline:>7.3f}s "
-            f"{ratio:>5.1f}× {cli:>5.2f}s {rss:>6.0f}"
+            f"{ratio:>5.1f}× {own:>5.2f}s {cli:>5.2f}s {rss:>6.0f}"
         )
     if ratios:
         print(

@@ -72,6 +72,36 @@ def test_huge_changed_file_is_treated_as_rewritten(monkeypatch: pytest.MonkeyPat
     assert change.added_lines[-1].text == "evil()"
 
 
+def test_too_many_lines_is_treated_as_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tree, "MAX_DIFF_LINES", 50)
+    old = snap({"data.txt": "x\n" * 60})
+    new = snap({"data.txt": "x\n" * 60 + "y\n"})
+    (change,) = tree.diff_snapshots(old, new)
+    assert change.rewritten and len(change.added_lines) == 61
+
+
+def test_long_changed_region_is_compared_as_line_multisets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebuilt bundle whose modules moved adds nothing; the one new line, and the one edited
+    line, are what is added, wherever they sit."""
+    monkeypatch.setattr(tree, "MAX_MATCHER_LINES", 10)
+    modules = [f"function m{i}() {{ return {i}; }}" for i in range(40)]
+    moved = modules[20:] + modules[:20]
+    moved[5] = "function m25() { return 'changed'; }"
+    moved.insert(30, "eval(atob(payload));")
+    old = snap({"bundle.js": "\n".join(["'use strict';", *modules, "end();"]) + "\n"})
+    new = snap({"bundle.js": "\n".join(["'use strict';", *moved, "end();"]) + "\n"})
+    (change,) = tree.diff_snapshots(old, new)
+    assert not change.rewritten
+    assert [a.text for a in change.added_lines] == [
+        "function m25() { return 'changed'; }",
+        "eval(atob(payload));",
+    ]
+    assert [a.lineno for a in change.added_lines] == [7, 32]
+    assert list(change.removed_lines) == ["function m25() { return 25; }"]
+
+
 def test_first_release_has_everything_added() -> None:
     changes = tree.diff_snapshots(None, snap({"a.js": "1\n", "b.js": "2\n"}))
     assert {c.kind for c in changes} == {ChangeKind.ADDED}

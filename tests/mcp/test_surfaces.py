@@ -142,6 +142,22 @@ def test_dependents_of_a_changed_text_file() -> None:
     assert dependents(snap, ["package.json"]) == set()
 
 
+def test_javascript_dependents_name_the_module_by_path() -> None:
+    """A changed `version.js` is read by the file that requires `./version.js`, not by every
+    file saying "version"; a changed `lib/index.js` by the file that requires `./lib`."""
+    snap = snapshot(
+        {
+            "dist/version.js": "exports.VERSION = '1.0.1';",
+            "dist/lib/index.js": "exports.DESC = 'Lists notes';",
+            "dist/server.js": 'const {VERSION} = require("./version.js"); server.tool("v", h);',
+            "dist/tools.js": 'const {DESC} = require("./lib"); server.tool("n", DESC, h);',
+            "dist/bundle.js": 'server.tool("b", "print the version and index", h);',
+        }
+    )
+    assert dependents(snap, ["dist/version.js"]) == {"dist/server.js"}
+    assert dependents(snap, ["dist/lib/index.js"]) == {"dist/tools.js"}
+
+
 # --- Python -----------------------------------------------------------------------------------
 
 PY_SERVER = '''\

@@ -361,6 +361,30 @@ def test_prefilter_skips_files_without_the_literal(monkeypatch: pytest.MonkeyPat
     assert parsed == ["lib/b.js"]
 
 
+def test_python_prefilter_needs_what_the_extractor_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`functools`, `setuptools` and prose "parameters" send nothing to the Python parser;
+    every shape the extractor reads, however spaced, does."""
+    parsed: list[str] = []
+    original = tools_module.python_surfaces
+
+    def spy(path: str, text: str) -> list[Tool]:
+        parsed.append(path)
+        return original(path, text)
+
+    monkeypatch.setattr(tools_module, "python_surfaces", spy)
+    plain = 'import functools, setuptools\n"""Toolbox: the parameters are documented."""\n'
+    declaring = {
+        "pkg/spaced.py": "@mcp . \\\n  tool()\ndef spaced() -> None:\n    pass\n",
+        "pkg/call.py": 'T = types.Tool(name="call", inputSchema={})\n',
+        "pkg/table.py": "TOOLS = [{'name': 'table', 'inputSchema': {'type': 'object'}}]\n",
+        "pkg/server.py": 'app = Server("s", instructions="Always call table first")\n',
+    }
+    snap = snapshot({"pkg/plain.py": plain, **declaring})
+    surfaces = {s.name for s in tools_module.iter_surfaces(snap)}
+    assert sorted(parsed) == sorted(declaring)
+    assert {"spaced", "call", "table", "s"} <= surfaces
+
+
 # --- hostile input ----------------------------------------------------------------------------
 
 

@@ -46,15 +46,15 @@ def _modules() -> list[ModuleType]:
     return [importlib.import_module(n) for n in [*names, "watcher.artifacts.manifest"]]
 
 
-def _patterns() -> dict[str, re.Pattern[str]]:
-    found: dict[str, re.Pattern[str]] = {}
+def _patterns() -> dict[str, re.Pattern[str] | re.Pattern[bytes]]:
+    found: dict[str, re.Pattern[str] | re.Pattern[bytes]] = {}
 
     def collect(value: object, where: str, depth: int = 0) -> None:
         if depth > 4:
             return
         if isinstance(value, re.Pattern):
-            if isinstance(value.pattern, str) and where not in MATCH_ONLY:
-                found.setdefault(f"{where}:{value.pattern[:40]}", value)
+            if where not in MATCH_ONLY:  # bytes patterns run on file bytes: audited too
+                found.setdefault(f"{where}:{value.pattern[:40]!r}", value)
         elif isinstance(value, list | tuple | set | frozenset):
             for item in value:
                 collect(item, where, depth + 1)
@@ -78,6 +78,7 @@ def test_the_audit_sees_the_patterns_it_is_about() -> None:
     names = " ".join(PATTERNS)
     for expected in ("code._HOST_IN", "code._URL_HOST", "code._DOTTED", "dns_exfil.BUILT_HOST"):
         assert expected in names
+    assert "tools._FILE_NAME" in names and "tools._PY_NEEDLES" in names  # bytes patterns
     assert len(PATTERNS) > 50
 
 
@@ -86,9 +87,10 @@ def test_pattern_is_linear_on_hostile_lines(name: str) -> None:
     pattern = PATTERNS[name]
     start = time.monotonic()
     for unit in UNITS:
-        line = unit * (LENGTH // len(unit))
-        pattern.search(line)
-        for _ in pattern.finditer(line):
+        text = unit * (LENGTH // len(unit))
+        line: str | bytes = text.encode() if isinstance(pattern.pattern, bytes) else text
+        pattern.search(line)  # type: ignore[arg-type]
+        for _ in pattern.finditer(line):  # type: ignore[arg-type]
             pass
     assert time.monotonic() - start < HANG, name
 

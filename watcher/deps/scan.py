@@ -76,7 +76,9 @@ Work = AddedDependency | ChangedDependency
 
 
 @contextmanager
-def _inside() -> Iterator[None]:
+def without_dependencies() -> Iterator[None]:
+    """Analyses inside the block scan no dependencies: a dependency's own analysis (direct
+    dependencies only), or a benchmark timing a release's own analysis."""
     token = _INSIDE.set(True)
     try:
         yield
@@ -121,7 +123,7 @@ def scan_dependencies(
     )
     results: list[DependencyScan] = []
     down: str | None = None
-    with _inside():
+    with without_dependencies():
         for item in work[:MAX_DEPENDENCIES]:
             if down is not None:
                 # One unreachable registry is not retried once per dependency.

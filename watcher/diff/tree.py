@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import difflib
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 
 from watcher import gaps
 from watcher.diff.lines import AddedLines, LineIndex, LineTexts, count_lines
 from watcher.models import AddedLine, ChangeKind, FileChange, FileEntry, Snapshot
 
-#: Above this size a changed text file is treated as rewritten: difflib is quadratic in the worst
-#: case, and a bundle that changed this much deserves a full scan anyway.
-MAX_DIFF_BYTES = 2 * 1024 * 1024
+#: Above this size, or this many lines, a changed text file is treated as rewritten: the line
+#: lists a diff builds cost some 60 bytes a line beyond the text. 16 MiB holds the largest
+#: bundles of real MCP servers (chrome-devtools-mcp's 8 MB third-party bundle, typescript.js).
+MAX_DIFF_BYTES = 16 * 1024 * 1024
+MAX_DIFF_LINES = 400_000
+#: Changed regions longer than this (after the common head and tail are cut) are compared as
+#: multisets of lines rather than by difflib, whose matcher is superlinear: a rebuilt bundle
+#: whose modules moved has no new lines, and a line inserted or edited anywhere is one.
+MAX_MATCHER_LINES = 5_000
 
 #: Lines of one file the rules iterate. The largest file of a real pair we benchmark
 #: (typescript's lib/typescript.js) has 200,000 lines; a file with more than 500,000 is data or
@@ -141,7 +148,9 @@ def _modified(
 ) -> FileChange:
     if after.is_binary or before.is_binary:
         return FileChange(path, ChangeKind.MODIFIED, before, after)
-    if max(before.size, after.size) > MAX_DIFF_BYTES:
+    if max(before.size, after.size) > MAX_DIFF_BYTES or (
+        max(count_lines(before.data), count_lines(after.data)) > MAX_DIFF_LINES
+    ):
         return FileChange(
             path,
             ChangeKind.MODIFIED,
@@ -173,8 +182,8 @@ def _line_changes(before: FileEntry, after: FileEntry) -> tuple[AddedLines, Line
     The common head and tail are cut off first: difflib's matcher is superlinear, and most
     releases change a few places in a long file. The matcher's opcodes say which lines of
     each side changed (the `+` and `-` lines of a zero-context unified diff); the lines
-    themselves stay in the files' bytes. Both sides are at most `MAX_DIFF_BYTES`, so the line
-    lists built for the matcher are bounded and dropped on return.
+    themselves stay in the files' bytes. Both sides are at most `MAX_DIFF_BYTES` and
+    `MAX_DIFF_LINES`, so the line lists built are bounded and dropped on return.
     """
     old_lines, new_lines = before.text.splitlines(), after.text.splitlines()
     a, b = old_lines, new_lines
@@ -187,11 +196,28 @@ def _line_changes(before: FileEntry, after: FileEntry) -> tuple[AddedLines, Line
         tail += 1
     a, b = a[head : len(a) - tail], b[head : len(b) - tail]
     added, removed = array("I"), array("I")
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
-        if tag in ("replace", "delete"):
-            removed.extend(range(head + i1 + 1, head + i2 + 1))
-        if tag in ("replace", "insert"):
-            added.extend(range(head + j1 + 1, head + j2 + 1))
+    if max(len(a), len(b)) > MAX_MATCHER_LINES:
+        added.extend(head + j + 1 for j in _unmatched(b, a))
+        removed.extend(head + i + 1 for i in _unmatched(a, b))
+    else:
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
+            if tag in ("replace", "delete"):
+                removed.extend(range(head + i1 + 1, head + i2 + 1))
+            if tag in ("replace", "insert"):
+                added.extend(range(head + j1 + 1, head + j2 + 1))
     new_index = LineIndex.of_split(after.data, new_lines).subset(added) if added else _EMPTY
     old_index = LineIndex.of_split(before.data, old_lines).subset(removed) if removed else _EMPTY
     return AddedLines(new_index, added), LineTexts(old_index)
+
+
+def _unmatched(lines: list[str], other: list[str]) -> list[int]:
+    """Indexes of `lines` with no copy left in `other`, as multisets: each line of `other`
+    matches one equal line. Linear in both lengths whatever the edit."""
+    left = Counter(other)
+    unmatched = []
+    for index, line in enumerate(lines):
+        if left[line] > 0:
+            left[line] -= 1
+        else:
+            unmatched.append(index)
+    return unmatched

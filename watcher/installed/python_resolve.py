@@ -122,16 +122,24 @@ class PythonLayout:
         #: sys.path entries (archive prefixes) the build and the runtime import from.
         self.roots: tuple[str, ...] = ("",) if snapshot.kind is ArtifactKind.WHEEL else ("", "src/")
         self._by_directory: dict[str, list[str]] | None = None
+        #: Per module name: every file imports the same few dozen (`os`, `typing`, its own).
+        self._modules: dict[str, tuple[str, ...]] = {}
 
-    def module_files(self, name: str) -> list[str]:
+    def module_files(self, name: str) -> tuple[str, ...]:
         """Archive paths that `import name` executes: parent `__init__`s, then the module."""
+        cached = self._modules.get(name)
+        if cached is None:
+            cached = self._modules[name] = self._module_files(name)
+        return cached
+
+    def _module_files(self, name: str) -> tuple[str, ...]:
         found: list[str] = []
         parts = name.split(".")
         for root in self.roots:
             for depth in range(1, len(parts) + 1):
                 stem = root + "/".join(parts[:depth])
                 found.extend(self._module(stem))
-        return list(dict.fromkeys(found))
+        return tuple(dict.fromkeys(found))
 
     def _module(self, stem: str) -> Iterator[str]:
         for candidate in (

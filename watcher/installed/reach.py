@@ -15,8 +15,9 @@ import posixpath
 import re
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from watcher import gaps
 from watcher.artifacts.manifest import parse_manifest
@@ -128,6 +129,38 @@ def _sites(text: str, word: str) -> Iterator[int]:
         position = text.find(word, end)
 
 
+T = TypeVar("T")
+
+
+class _ByContent:
+    """Results of a pure function of a file's text, by the file's hash: the pinned and the new
+    release's views read the same unchanged files. Bounded in entries (least recently used
+    dropped); shared by threads."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._held: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if sha256 in self._held:
+                self._held.move_to_end(sha256)
+                return cast(T, self._held[sha256])
+        value = compute()
+        with self._lock:
+            self._held[sha256] = value
+            while len(self._held) > self.entries:
+                self._held.popitem(last=False)
+        return value
+
+
+#: Module loads of a file (a few specifiers each), and the words of a file (large: only the
+#: few files read for the names they mention).
+_LOADS = _ByContent(8192)
+_WORDS = _ByContent(16)
+
+
 @dataclass(frozen=True, slots=True)
 class _Loads:
     """What one source text loads: literal specifiers, and whether anything is computed."""
@@ -156,6 +189,23 @@ def _calls(text: str, words: Iterable[str]) -> tuple[list[str], bool]:
     return literal, computed
 
 
+_NEXT_CHAR = re.compile(r"\s*(\S?)")
+
+
+def _char_after(text: str, index: int) -> str:
+    """The first non-space character from `index` on ("" at the end). No copy of the rest:
+    a slice per site made a bundle with thousands of `require`s quadratic."""
+    match = _NEXT_CHAR.match(text, index)
+    return match.group(1) if match is not None else ""
+
+
+def _char_before(text: str, index: int) -> str:
+    """The last non-space character before `index` ("" at the start)."""
+    while index > 0 and text[index - 1].isspace():
+        index -= 1
+    return text[index - 1] if index > 0 else ""
+
+
 def js_loads(text: str) -> _Loads:
     """Module loads of a JavaScript text (read from the text: linear, errs toward loading)."""
     specifiers, dynamic = _calls(text, ("require", "import"))
@@ -166,8 +216,8 @@ def js_loads(text: str) -> _Loads:
                 specifiers.append(match.group(2))
     for end in _sites(text, "require"):
         # `const r = require;`: the loader kept under another name.
-        before = text[: end - len("require")].rstrip()[-1:]
-        after = text[end:].lstrip()[:1]
+        before = _char_before(text, end - len("require"))
+        after = _char_after(text, end)
         if before in ("=", ":", "(", ",") and after in (";", ",", ")", "}", ""):
             dynamic = True
     dynamic = dynamic or any(name in text for name in _JS_LOADER_NAMES)
@@ -175,7 +225,7 @@ def js_loads(text: str) -> _Loads:
         # `const require = createRequire(import.meta.url)` keeps the name: its calls are read
         # above. Under any other name the loads cannot be followed.
         start = end - len("createRequire")
-        after = text[end:].lstrip()[:1]
+        after = _char_after(text, end)
         if after in ("}", ",", "") or _NAMED_REQUIRE.search(text, max(0, start - 60), start):
             continue
         dynamic = True
@@ -321,8 +371,11 @@ class _Walk:
     def tokens(self, path: str) -> frozenset[str]:
         cached = self._tokens.get(path)
         if cached is None:
-            text = self._text(path) or ""
-            cached = frozenset(_TOKEN.findall(text))
+            entry = self.files.get(path)
+            if entry is None or entry.is_binary:
+                cached = frozenset()
+            else:
+                cached = _WORDS.get(entry.sha256, lambda: frozenset(_TOKEN.findall(entry.text)))
             self._tokens[path] = cached
         return cached
 
@@ -338,15 +391,16 @@ class _Walk:
         if entry.is_binary:
             self.gap(f"{path} runs as JavaScript ({why}) but holds binary bytes", path)
             return
-        self.js_from(path, why, entry.text)
+        loads = _LOADS.get("js:" + entry.sha256, lambda: js_loads(entry.text))
+        self.js_from(path, why, entry.text, loads)
 
-    def js_from(self, path: str, why: str, text: str) -> None:
+    def js_from(self, path: str, why: str, text: str, loads: _Loads | None = None) -> None:
         """Edges of one JavaScript file, read from its text.
 
         The text, not the parser: it costs one linear scan, works on files too large or too
         broken to parse, and errs toward reachable (a `require('x')` in a comment is an edge).
         """
-        loads = js_loads(text)
+        loads = loads if loads is not None else js_loads(text)
         specifiers, dynamic, evals = loads.specifiers, loads.dynamic, loads.evals
         for specifier in specifiers:
             if specifier in NATIVE_LOADERS or specifier.split("/")[0] in NATIVE_LOADERS:
@@ -524,8 +578,14 @@ class _Walk:
             self.gap(f"{path} runs as Python ({why}) but holds binary bytes", path)
             return
         text = entry.text
-        names = list(imported_modules(text, self.layout.package_of(path)))
-        loads = py_loads(text)
+        package = self.layout.package_of(path)
+        names = list(
+            _LOADS.get(
+                f"py-imports:{package}:{entry.sha256}",
+                lambda: tuple(imported_modules(text, package)),
+            )
+        )
+        loads = _LOADS.get("py:" + entry.sha256, lambda: py_loads(text))
         names.extend(loads.specifiers)
         dynamic, evals = loads.dynamic, loads.evals
         for name in names:

@@ -46,7 +46,7 @@ from watcher.mcp.base import (
     Loader,
     Tool,
 )
-from watcher.parse.python import parse_module
+from watcher.parse.python import nodes_of, parse_module
 
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters")
 #: Methods of str that keep a literal's meaning for a reader (`"""...""".strip()`).
@@ -478,7 +478,7 @@ class _Visitor:
         return (t for t in self._surfaces() if every or t.kind == TOOL)
 
     def _surfaces(self) -> Iterator[Tool]:
-        for node in ast.walk(self.module):
+        for node in nodes_of(self.module):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 yield from self._decorated(node)
             elif isinstance(node, ast.Call):
@@ -562,6 +562,9 @@ class _Visitor:
         yield Tool(name, description, params, self.path, call.lineno)
 
     def _tool_dict(self, node: ast.Dict) -> Iterator[Tool]:
+        keys = node.keys
+        if all(isinstance(k, ast.Constant) and k.value not in _SCHEMA_KEYS[:2] for k in keys):
+            return  # literal keys and no schema among them: not a tool, resolve nothing
         entries = self.strings.dict(node)
         if not entries or "name" not in entries:
             return

@@ -31,6 +31,7 @@ __all__ = [
     "dependents",
     "extract_tools",
     "is_candidate",
+    "may_declare",
     "iter_surfaces",
     "iter_tools",
     "normalize",
@@ -47,6 +48,15 @@ MANIFEST_NAMES = frozenset({"manifest.json", "server.json", "mcp.json"})
 #: Plain `prompt`/`resource`/`text` would send most of any package to the parsers.
 PREFILTER: tuple[bytes, ...] = (b"tool", b"Tool", b"prompt(", b"Prompt(", b"resource(")
 PREFILTER += (b"Resource(", b"instructions", b"mcp.", b"MCP(", b'"prompts"')
+#: What the Python extractor (`watcher.mcp.python`) needs to find anything: a `.tool`,
+#: `.prompt` or `.resource` decorator, a `Tool(...)` call, server `instructions`, `TextContent`,
+#: or a dict with a quoted schema key. Whole words: `functools` and `setuptools` hold "tool",
+#: and would send most of any Python package to the parser.
+_PY_NEEDLES = re.compile(
+    rb"\.[ \t\r\n\\]*(?:tool|prompt|resource)(?![A-Za-z0-9_])"
+    rb"|(?<![A-Za-z0-9_])(?:Tool|TextContent|instructions)(?![A-Za-z0-9_])"
+    rb"|[\"'](?:inputSchema|input_schema)[\"']"
+)
 #: Text files a server reads at load for its descriptions (and the size it may read of one).
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".json", ".prompt", ".html")
 MAX_LOADED_BYTES = 1024 * 1024
@@ -78,12 +88,21 @@ def _kind(path: str) -> str | None:
 
 def is_candidate(path: str, entry: FileEntry) -> bool:
     """Whether a file is worth extracting: a source/manifest kind, text, and a prefilter hit."""
-    return (
-        _kind(path) is not None
-        and not entry.is_binary
-        and entry.size <= MAX_SOURCE_BYTES
-        and any(needle in entry.data for needle in PREFILTER)
-    )
+    kind = _kind(path)
+    if kind is None or entry.is_binary or entry.size > MAX_SOURCE_BYTES:
+        return False
+    if kind == "py":
+        return _PY_NEEDLES.search(entry.data) is not None
+    return any(needle in entry.data for needle in PREFILTER)
+
+
+def may_declare(path: str, text: str) -> bool:
+    """Whether this text (one line, or any excerpt of the file at `path`) holds what a
+    declaration needs: the same prefilter as `is_candidate`, on text."""
+    data = text.encode("utf-8", errors="surrogatepass")
+    if _kind(path) == "py":
+        return _PY_NEEDLES.search(data) is not None
+    return any(needle in data for needle in PREFILTER)
 
 
 def snapshot_loader(files: Mapping[str, FileEntry]) -> Loader:
@@ -172,33 +191,57 @@ def dependents(snapshot: Snapshot, changed: Iterable[str]) -> set[str]:
     """Unchanged source files that may read a changed one (import it, or load it as text): a
     description kept in `tools.md` or `texts.py` changes what `index.js` declares.
 
-    A word-level prefilter on the changed files' stems (one pass over each unchanged file,
-    whatever the number of changed files); the extractors then decide.
+    A prefilter on how each kind of file is named where it is read (one pass over each
+    unchanged file, whatever the number of changed files); the extractors then decide:
+    a Python module by its word (`from .texts import`, `from . import texts`), a JavaScript
+    module by the last component of a quoted path (`'./version.js'`, `"../lib"` for
+    `lib/index.js`), a text file by its file name (`"about.md"`, `'../package.json'`). A bare
+    word would match every file that says "index", "version" or "package".
     """
     changed = set(changed)
-    needles: set[bytes] = set()
+    words: set[bytes] = set()
+    paths: set[bytes] = set()
+    names: set[bytes] = set()
     for path in changed:
         base = posixpath.basename(path)
         stem = posixpath.splitext(base)[0]
-        if base.endswith(TEXT_SUFFIXES) or _kind(path) in ("js", "py"):
-            if stem == "__init__":
-                stem = posixpath.basename(posixpath.dirname(path))
-            if len(stem) >= 3 and base not in MANIFEST_NAMES:
-                needles.add(stem.encode())
-    if not needles:
+        kind = _kind(path)
+        if kind not in ("js", "py"):
+            if base.endswith(TEXT_SUFFIXES) and base not in MANIFEST_NAMES:
+                names.add(base.encode())
+            continue
+        if stem == "index" and kind == "js":  # `./lib/index.js`, and `./lib` below
+            paths.add(stem.encode())
+        if stem in ("__init__", "index"):  # named by its folder
+            stem = posixpath.basename(posixpath.dirname(path))
+        if len(stem) >= 3:
+            (paths if kind == "js" else words).add(stem.encode())
+    if not words and not paths and not names:
         return set()
     found = set()
     for path, entry in snapshot.files.items():
         if path in changed or _kind(path) not in ("js", "py") or not is_candidate(path, entry):
             continue
-        if not needles.isdisjoint(_WORD.findall(entry.data)):
+        data = entry.data
+        if (
+            (words and not words.isdisjoint(_WORD.findall(data)))
+            or (paths and not paths.isdisjoint(_PATH_WORD.findall(data)))
+            or (names and not names.isdisjoint(_FILE_NAME.findall(data)))
+        ):
             found.add(path)
     return found
 
 
-#: Words of a source file, as a module specifier or file name spells a stem (`texts`,
-#: `save_note`, `tool-docs`).
+#: Words of a source file, as a Python module is named (`texts`, `save_note`).
 _WORD = re.compile(rb"[A-Za-z0-9_$-]+")
+#: The last component of a quoted module path (`version` in `'./version.js'`, `lib` in
+#: `"../lib"`): a URL or a comment that mentions `/version/` names no module.
+_PATH_WORD = re.compile(rb"/([A-Za-z0-9_$-]+)(?:\.[cm]?[jt]sx?|\.json)?[\"'`]")
+#: File names of text files a source file may load (`tools.md`, `package.json`).
+#: Tried only where a run of name characters starts, so a long run costs one pass.
+_FILE_NAME = re.compile(
+    rb"(?<![A-Za-z0-9_$.-])[A-Za-z0-9_$.-]+\.(?:md|markdown|txt|json|prompt|html)(?![A-Za-z0-9])"
+)
 
 
 def extract_tools(snapshot: Snapshot, paths: Iterable[str] | None = None) -> dict[str, Tool]:

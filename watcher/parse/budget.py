@@ -16,11 +16,14 @@ because an earlier, unrelated parse in the process spent time.
 
 from __future__ import annotations
 
+import ast
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Seconds one file may take to parse and query. tree-sitter reads ~1 MB/s on a busy 2-core
 #: machine and files above `MAX_PARSE_BYTES` (256 KB) are never parsed, so an honest file takes
@@ -36,6 +39,40 @@ PER_RELEASE_SECONDS = 60.0
 MAX_DEPTH = 200
 
 
+class TreeMemo:
+    """Python trees of texts already parsed in this analysis, by text: an sdist and its wheel,
+    and the pinned and new release, hold the same files, and the MCP and code rules each parse
+    them. Bounded by the characters of source held (a tree costs some 30 bytes a character);
+    only clean parses are kept, so every gap is still recorded at each file that has it."""
+
+    def __init__(self, max_chars: int = 2 * 1024 * 1024) -> None:
+        self.max_chars = max_chars
+        self.chars = 0
+        self._trees: OrderedDict[str, ast.Module] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> ast.Module | None:
+        """The tree parsed from this text, if still held (trees are never mutated)."""
+        with self._lock:
+            tree = self._trees.get(text)
+            if tree is not None:
+                self._trees.move_to_end(text)
+            return tree
+
+    def put(self, text: str, tree: ast.Module) -> None:
+        """Hold a clean parse, dropping the least recently used past the bound."""
+        if len(text) > self.max_chars // 4:
+            return
+        with self._lock:
+            if text in self._trees:
+                return
+            self._trees[text] = tree
+            self.chars += len(text)
+            while self.chars > self.max_chars:
+                old, _ = self._trees.popitem(last=False)
+                self.chars -= len(old)
+
+
 @dataclass(slots=True)
 class ReleaseBudget:
     """Parse time left for one analysis; shared by every parse made while it is open."""
@@ -44,6 +81,7 @@ class ReleaseBudget:
     per_file: float = PER_FILE_SECONDS
     #: Seconds of parsing charged so far.
     spent: float = 0.0
+    trees: TreeMemo = field(default_factory=TreeMemo)
 
     def exhausted(self) -> bool:
         """Whether the release's parse time is used up (further parses are refused)."""

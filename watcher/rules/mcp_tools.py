@@ -32,8 +32,16 @@ from watcher.mcp.directives import (
     word_diff,
 )
 from watcher.mcp.directives import clean as _clean
-from watcher.mcp.tools import Tool, dependents, is_candidate, iter_surfaces, iter_tools, normalize
-from watcher.models import ArtifactDiff, ChangeKind, Severity, Snapshot
+from watcher.mcp.tools import (
+    Tool,
+    dependents,
+    is_candidate,
+    iter_surfaces,
+    iter_tools,
+    may_declare,
+    normalize,
+)
+from watcher.models import ArtifactDiff, ChangeKind, FileChange, Severity, Snapshot
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt
 
@@ -254,11 +262,13 @@ class ToolChanges:
         self.diff = diff
         self.first_release = diff.old is None
         changed = {c.path for c in diff.changes}
-        new_paths = {c.path for c in diff.changes if c.kind is not ChangeKind.REMOVED}
-        old_paths = {c.path for c in diff.changes if c.kind is not ChangeKind.ADDED}
+        touched = [c for c in diff.changes if not _declarations_untouched(c)]
+        new_paths = {c.path for c in touched if c.kind is not ChangeKind.REMOVED}
+        old_paths = {c.path for c in touched if c.kind is not ChangeKind.ADDED}
         if diff.old is not None:
-            new_paths |= dependents(diff.new, changed)
-            old_paths |= dependents(diff.old, changed)
+            touched_paths = {c.path for c in touched}
+            new_paths |= dependents(diff.new, touched_paths) - changed
+            old_paths |= dependents(diff.old, touched_paths) - changed
         #: Every surface declared in the extracted files of the new release.
         self.new: list[Tool] = list(iter_surfaces(diff.new, new_paths))
         old = list(iter_surfaces(diff.old, old_paths)) if diff.old is not None else []
@@ -362,6 +372,25 @@ def _in_unchanged(snapshot: Snapshot, extracted: set[str], keys: set[Key]) -> li
         if is_candidate(path, entry):
             found.extend(s for s in iter_surfaces(snapshot, [path]) if _key(s) in keys)
     return found
+
+
+#: Modified files at least this large are extracted only when their changed lines could touch
+#: a declaration: tokenizing an 8 MB bundle on both sides costs seconds, for a version string.
+LARGE_SOURCE_BYTES = 1024 * 1024
+
+
+def _declarations_untouched(change: FileChange) -> bool:
+    """A large modified file none of whose added or removed lines holds what a declaration
+    needs (`may_declare`): its surfaces are those of the pinned release. A description held
+    in a constant on another line of the same large file is the one change this does not see."""
+    entry = change.new
+    if change.kind is not ChangeKind.MODIFIED or change.rewritten or entry is None:
+        return False
+    if entry.size < LARGE_SOURCE_BYTES:
+        return False
+    lines = [line.text for line in change.added_lines]
+    lines.extend(change.removed_lines)
+    return not any(may_declare(change.path, line) for line in lines)
 
 
 #: Changes per artifact diff: six rules ask about the same diff, extraction runs once.
