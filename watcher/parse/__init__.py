@@ -23,10 +23,12 @@ file. A failed parse is cached like a good one, and its gaps are recorded again 
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from watcher import gaps
-from watcher.models import FileEntry
+from watcher.models import AddedLine, FileEntry
 from watcher.parse import budget, js, python
 from watcher.parse.facts import Call, EnvRead, Facts, Import, Span, StringLit
 from watcher.parse.kinds import is_js, is_python
@@ -41,6 +43,8 @@ __all__ = [
     "StringLit",
     "can_parse",
     "facts_for",
+    "facts_for_lines",
+    "forget_facts",
     "parse_source",
 ]
 
@@ -55,6 +59,11 @@ MAX_PARSE_BYTES = 256 * 1024
 #: still sees its gaps, since every analysis collects its own.
 _CACHE: OrderedDict[tuple[str, str], tuple[Facts | None, tuple[gaps.Gap, ...]]] = OrderedDict()
 _CACHE_SIZE = 256
+
+
+def forget_facts() -> None:
+    """Drop every cached fact (a benchmark timing a cold analysis)."""
+    _CACHE.clear()
 
 
 def can_parse(path: str, size: int) -> bool:
@@ -94,6 +103,44 @@ def facts_for(path: str, entry: FileEntry | None, dialect: Dialect = None) -> Fa
         return None
     # The grammar depends on the suffix, so the same bytes as .ts and .js are parsed apart.
     key = (entry.sha256, dialect or (js.dialect_of(path) if is_js(path) else "python"))
+    return _cached_parse(key, path, entry.text, dialect, entry.sha256)
+
+
+def facts_for_lines(
+    path: str, entry: FileEntry | None, lines: Sequence[AddedLine], dialect: Dialect = None
+) -> Facts | None:
+    """Facts of a file, or of only these lines of it when the whole is too large to parse.
+
+    A release that inserts one statement into a 2 MB bundle changes that statement: the lines
+    are parsed where they sit (every other line left empty, so lines and columns are the
+    file's), and what they do is judged like any parsed code. Resolution then sees only those
+    lines: an alias bound elsewhere in the bundle is not followed. None when the lines
+    themselves are over the parse limit, or the language is unknown.
+    """
+    if entry is None or entry.is_binary:
+        return None
+    if entry.size <= MAX_PARSE_BYTES:
+        return facts_for(path, entry, dialect)
+    if not lines or (dialect is None and not (is_js(path) or is_python(path))):
+        return None
+    if sum(len(line.text) + 1 for line in lines) > MAX_PARSE_BYTES:
+        return None
+    parts: list[str] = []
+    current = 1
+    for line in sorted(lines, key=lambda added: added.lineno):
+        parts.append("\n" * (line.lineno - current))
+        parts.append(line.text)
+        current = line.lineno
+    text = "".join(parts)
+    digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+    grammar = dialect or (js.dialect_of(path) if is_js(path) else "python")
+    key = (f"{entry.sha256}:lines:{digest}", grammar)
+    return _cached_parse(key, path, text, dialect, entry.sha256)
+
+
+def _cached_parse(
+    key: tuple[str, str], path: str, text: str, dialect: Dialect, sha256: str | None
+) -> Facts | None:
     cached = _CACHE.get(key)
     if cached is not None:
         _CACHE.move_to_end(key)
@@ -106,11 +153,11 @@ def facts_for(path: str, entry: FileEntry | None, dialect: Dialect = None) -> Fa
                 f"parse of {path} refused: the release's parse-time budget"
                 f" of {spent.per_release} s is spent",
                 path,
-                entry.sha256,
+                sha256,
             )
             return None
         with gaps.collecting() as collected:
-            facts = parse_source(path, entry.text, dialect)
+            facts = parse_source(path, text, dialect)
         found = tuple(collected)
         # A parse the release's budget cut short says nothing about the content: not cached.
         if not (found and spent.exhausted()):
@@ -121,5 +168,5 @@ def facts_for(path: str, entry: FileEntry | None, dialect: Dialect = None) -> Fa
         # The same content under another name (a copy, or the pinned release's path): the
         # reason names the file asked about now.
         reason = gap.reason.replace(gap.path, path) if gap.path else gap.reason
-        gaps.record(reason, path=path, sha256=entry.sha256, artifact=gap.artifact)
+        gaps.record(reason, path=path, sha256=sha256, artifact=gap.artifact)
     return facts

@@ -297,7 +297,7 @@ class _Extractor(ast.NodeVisitor):
         """
         stores: dict[str, int] = {}
         simple: dict[str, ast.expr] = {}
-        for node in ast.walk(tree):
+        for node in nodes_of(tree):
             if (
                 isinstance(node, ast.Assign)
                 and len(node.targets) == 1

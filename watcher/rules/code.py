@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from watcher.models import AddedLine, Severity, Snapshot
-from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for
+from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for, facts_for_lines
 from watcher.parse.purpose import purpose_of
 from watcher.rules import env_flow, path_match
 from watcher.rules.added_text import AddedText, added_text
@@ -263,7 +263,9 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
         if not live:
             continue
         wants_facts = any(s.facts is not None for s, _ in live)
-        facts = facts_for(path, change.new, dialect) if wants_facts else None
+        facts = (
+            facts_for_lines(path, change.new, change.added_lines, dialect) if wants_facts else None
+        )
         error_lines = (
             frozenset(i for n in facts.error_lines if (i := text.index_of_lineno(n)) is not None)
             if facts is not None
