@@ -77,6 +77,20 @@ def test_code_sinks_record_nested_decoders() -> None:
     assert sink.arg_callees == ("Buffer.from",)
 
 
+def test_sink_arguments_are_followed_through_names_bound_once() -> None:
+    facts = _facts(
+        "const cp = require('child_process');\n"
+        "const cmd = Buffer.from(blob, 'base64').toString();\nconst again = cmd;\n"
+        "cp.exec(again);\n"
+        "const git = 'git';\ncp.execSync(git);\n"
+        "let n = atob(blob); n = 'ls';\ncp.execSync(n);\n"
+        "module.exports = (arg) => cp.execSync(arg);\n"
+    )
+    by_line = {c.span.line: c.arg_callees for c in facts.calls if c.callee.startswith("child_")}
+    # Followed: a decoded value under two names. Not: a literal, a name bound twice, a parameter.
+    assert by_line == {4: ("Buffer.from",), 6: (), 8: (), 9: ()}
+
+
 def test_imports_cover_esm_cjs_and_dynamic_import() -> None:
     facts = _facts(
         "import a from 'node:https';\nconst b = require('dns');\nawait import('net');\n"

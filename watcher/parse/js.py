@@ -59,6 +59,8 @@ INTEROP = frozenset(
 )
 #: Callees whose nested argument calls are recorded (`eval(atob(…))` decodes and runs).
 CODE_SINKS = frozenset({"eval", "Function", "module._compile"})
+#: Names followed to their values from one sink's arguments (`exec(cmd)`, `cmd = decode(…)`).
+_FOLLOWED_NAMES = 16
 #: Process starters whose nested argument calls are recorded too (a decoded command).
 PROCESS_SINKS = ("child_process.", "execa")
 #: Values a name may alias even though no module is involved (`const e = eval`).
@@ -669,7 +671,14 @@ class _Extractor:
         )
 
     def nested_callees(self, items: list[Node]) -> list[str]:
+        """Callees of the calls inside a sink's arguments, through names bound once.
+
+        `const cmd = Buffer.from(blob, 'base64').toString(); exec(cmd)` runs a decoded command
+        as much as `exec(Buffer.from(blob, 'base64').toString())` does: a name bound once
+        (`constants`) is followed to its value, through at most `_FOLLOWED_NAMES` names.
+        """
         found: list[str] = []
+        followed: set[str] = set()
         stack = list(items)
         while stack:
             node = stack.pop()
@@ -678,6 +687,14 @@ class _Extractor:
                 resolved = self.path(node.child_by_field_name(field))
                 if resolved is not None:
                     found.append(resolved[0])
+            elif node.type == "identifier":
+                name = _text(node)
+                value = self.constants.get(name)
+                if value is not None and name not in followed:
+                    if len(followed) < _FOLLOWED_NAMES:
+                        followed.add(name)
+                        stack.append(value)
+                continue
             stack.extend(node.named_children)
         return found
 
