@@ -46,6 +46,9 @@ class Call:
     #: The callee's name was assembled from pieces (`globalThis['ev' + 'al']`,
     #: `getattr(os, 'sys' + 'tem')`): code written not to be found by a text search.
     concealed: bool = False
+    #: ...and a piece of it had to be decoded (`atob('ZXZhbA==')`, char codes, hex): the name
+    #: cannot be read without running code, which honest code never needs (SPEC §4.2).
+    decoded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ class Import:
     module: str
     #: The module name was assembled from pieces (`require('child' + '_process')`).
     concealed: bool = False
+    #: ...and a piece of it had to be decoded (`require(atob('ZnM='))`).
+    decoded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

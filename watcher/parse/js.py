@@ -448,7 +448,7 @@ class _Extractor:
         level = value[1] if encoding[0].lower() in _TEXT_ENCODINGS else DECODED
         return _capped(data.decode("utf-8", "replace"), max(level, BUILT))
 
-    def module_of(self, call: Node, depth: int = 0) -> tuple[str, bool] | None:
+    def module_of(self, call: Node, depth: int = 0) -> tuple[str, int] | None:
         """The module a `require(…)`/`import(…)`/interop-wrapper call yields, if constant."""
         function = call.child_by_field_name("function")
         args = call.child_by_field_name("arguments")
@@ -456,7 +456,7 @@ class _Extractor:
             return None
         first = args.named_children[0]
         if function.type == "import":
-            folded = self.fold(first, depth + 1)
+            folded = self.fold_level(first, depth + 1)
         else:
             if function.type == "member_expression":
                 # Only `….require` (or `….default`) can name a loader: `a.then().then()…`
@@ -473,19 +473,20 @@ class _Extractor:
                 return self.module_of(first, depth + 1)
             if callee[0] not in MODULE_LOADERS:
                 return None
-            folded = self.fold(first, depth + 1)
+            folded = self.fold_level(first, depth + 1)
         if folded is None:
             return None
         return _module_name(folded[0]), folded[1]
 
-    def path(self, node: Node | None, depth: int = 0) -> tuple[str, bool] | None:
-        """The dotted path an expression names, through aliases, and whether it was concealed.
+    def path(self, node: Node | None, depth: int = 0) -> tuple[str, int] | None:
+        """The dotted path an expression names, through aliases, and how its pieces were
+        written (`LITERAL`, `BUILT`, `DECODED`: the most concealed piece).
 
         Member chains (`a.b.c…`) are walked in a loop, so their length costs no recursion.
         """
-        # Properties from the outside in, each with whether its name was assembled.
-        props: list[tuple[str, bool]] = []
-        base: tuple[str, bool] | None = None
+        # Properties from the outside in, each with how its name was written.
+        props: list[tuple[str, int]] = []
+        base: tuple[str, int] | None = None
         while base is None:
             if node is None or self.deep(depth):
                 return None
@@ -493,16 +494,18 @@ class _Extractor:
             if kind == "identifier":
                 name = _text(node)
                 base = (
-                    ("", False) if name in GLOBAL_OBJECTS else (self.aliases.get(name, name), False)
+                    ("", LITERAL)
+                    if name in GLOBAL_OBJECTS
+                    else (self.aliases.get(name, name), LITERAL)
                 )
             elif kind == "member_expression":
                 prop = node.child_by_field_name("property")
                 if prop is None:
                     return None
-                props.append((_text(prop), False))
+                props.append((_text(prop), LITERAL))
                 node = node.child_by_field_name("object")
             elif kind == "subscript_expression":
-                folded = self.fold(node.child_by_field_name("index"), depth + 1)
+                folded = self.fold_level(node.child_by_field_name("index"), depth + 1)
                 if folded is None:
                     return None
                 props.append(folded)
@@ -521,19 +524,19 @@ class _Extractor:
                 if base is None:
                     return None
             elif kind == "this":
-                base = ("this", False)
+                base = ("this", LITERAL)
             else:
                 return None
-        name_so_far, concealed = base
-        for name, built in reversed(props):
-            concealed = concealed or built
+        name_so_far, level = base
+        for name, written in reversed(props):
+            level = max(level, written)
             if name != "default":
                 name_so_far = f"{name_so_far}.{name}" if name_so_far else name
-        return name_so_far, concealed
+        return name_so_far, level
 
     # -- declarations ---------------------------------------------------------------------
 
-    def bind(self, name: Node, value: tuple[str, bool], rooted: bool) -> None:
+    def bind(self, name: Node, value: tuple[str, int], rooted: bool) -> None:
         """Record what a declared name (or a destructuring pattern) aliases."""
         if name.type == "identifier":
             if rooted or value[0] in ALIASABLE_GLOBALS:
@@ -648,15 +651,17 @@ class _Extractor:
         if not new and function is not None and function.type == "import":
             module = self.module_of(node)
             if module is not None:
-                imports.append(Import(span, module[0], module[1]))
+                imports.append(Import(span, module[0], module[1] > LITERAL, module[1] >= DECODED))
             return None
         resolved = self.path(function)
         if resolved is None:
             return None
-        callee, concealed = resolved
-        first = self.fold(items[0]) if items and items[0].type in _FOLDABLE else None
+        callee, level = resolved
+        first = self.fold_level(items[0]) if items and items[0].type in _FOLDABLE else None
         if callee in MODULE_LOADERS and first is not None:
-            imports.append(Import(span, _module_name(first[0]), first[1]))
+            imports.append(
+                Import(span, _module_name(first[0]), first[1] > LITERAL, first[1] >= DECODED)
+            )
         nested: tuple[str, ...] = ()
         if callee in CODE_SINKS or callee.startswith(("vm.", *PROCESS_SINKS)):
             nested = tuple(self.nested_callees(items))
@@ -665,9 +670,10 @@ class _Extractor:
             callee,
             new=new,
             first_arg=first[0] if first is not None else None,
-            first_arg_built=first is not None and first[1],
+            first_arg_built=first is not None and first[1] > LITERAL,
             arg_callees=nested,
-            concealed=concealed,
+            concealed=level > LITERAL,
+            decoded=level >= DECODED,
         )
 
     def nested_callees(self, items: list[Node]) -> list[str]:

@@ -1253,22 +1253,28 @@ def _is_sensitive_call(call: Call, python: bool) -> bool:
 
 
 def _concealed_names(facts: Facts) -> Iterator[Spot]:
-    """Sensitive calls and imports whose name was assembled from pieces or decoded."""
+    """Sensitive calls and imports whose name had to be decoded to be read (SPEC §4.2)."""
     python = facts.language == "python"
     for call in facts.calls:
-        if call.concealed and _is_sensitive_call(call, python):
+        if call.decoded and _is_sensitive_call(call, python):
             yield Spot(call.span.line, call.span.col, call.span.end, call.callee)
     for imp in facts.imports:
-        if imp.concealed and _sensitive_module(imp.module, python):
+        if imp.decoded and _sensitive_module(imp.module, python):
             yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
 
 
 def _concealed_other_modules(facts: Facts) -> Iterator[Spot]:
-    """Imports of other modules under an assembled name (`require('f' + 's')`): weak evidence
-    of concealment, shown low (context weakens, never hides)."""
+    """Names assembled from pieces (`require('child_' + 'process')`, `globalThis['ev' +
+    'al']`) and other modules under a decoded name: weak evidence of concealment, shown low.
+    The name is folded, so what the call does is judged as if spelled plainly; a split
+    spelling alone is not concealment (context weakens, never hides)."""
     python = facts.language == "python"
+    for call in facts.calls:
+        if call.concealed and not call.decoded and _is_sensitive_call(call, python):
+            yield Spot(call.span.line, call.span.col, call.span.end, call.callee)
     for imp in facts.imports:
-        if imp.concealed and not _sensitive_module(imp.module, python):
+        sensitive = _sensitive_module(imp.module, python)
+        if imp.concealed and not (sensitive and imp.decoded):
             yield Spot(imp.span.line, imp.span.col, imp.span.end, imp.module)
     for lit in facts.strings:  # a host, URL or address that has to be decoded to be read
         if lit.decoded and (host := _HOST_IN.search(lit.value)) is not None:
@@ -1287,7 +1293,7 @@ OBFUSCATION = (
     Signal(
         None,
         None,
-        "assembles a sensitive name from pieces (`'ev' + 'al'`, `'child' + '_process'`)",
+        "decodes a sensitive name to use it (`atob('ZXZhbA==')`, char codes)",
         CONCAT_NEEDLES,
         severity=Severity.HIGH,
         facts=_concealed_names,
@@ -1295,7 +1301,7 @@ OBFUSCATION = (
     Signal(
         None,
         None,
-        "assembles a module name from pieces (`require('f' + 's')`)",
+        "assembles a name from pieces (`require('child_' + 'process')`)",
         CONCAT_NEEDLES,
         severity=Severity.LOW,
         facts=_concealed_other_modules,
