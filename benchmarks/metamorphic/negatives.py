@@ -40,6 +40,10 @@ class Negative:
             old = read_tree(o.filename, o.tarball())
             new = read_tree(n.filename, n.tarball())
         else:
+            # Named after its package, as an honest project is: hatchling builds a project
+            # `weatherly` from `weatherly/`, and refuses one whose name matches no package.
+            packages = sorted(p.split("/")[0] for p in self.new if p.count("/") == 1)
+            name = next((p for p in packages if f"{p}/__init__.py" in self.new), name)
             po = PyRelease(name, "2.3.0", dict(self.old))
             pn = PyRelease(name, "2.3.1", new_files)
             a, b = (po.wheel(), pn.wheel()) if self.wheel else (po.sdist(), pn.sdist())

@@ -524,6 +524,32 @@ def test_hatch_only_include_is_what_an_sdist_installs() -> None:
     assert listed.reach(".github/agentic/flow.py") is SHP
 
 
+HATCH_DEFAULT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{name}"
+version = "1.0"
+"""
+
+
+def test_hatch_default_ships_the_package_named_after_the_project() -> None:
+    """With nothing choosing files, hatchling ships `my_app/` (or `src/my_app/`, `my_app.py`)
+    for project `my-app`, and no `tests/`; when nothing is named so, it refuses to build and
+    the model cannot tell what installs: everything counts."""
+    files = {"my_app/__init__.py": "", "tests/test_live.py": "import subprocess\n"}
+    view = pypi({**files, "pyproject.toml": HATCH_DEFAULT.format(name="My-App")})
+    assert view.reach("my_app/__init__.py") is IMP
+    assert view.reach("tests/test_live.py") is SHP
+    src = {"src/my_app/__init__.py": "", "tests/test_live.py": ""}
+    view = pypi({**src, "pyproject.toml": HATCH_DEFAULT.format(name="my.app")})
+    assert view.reach("src/my_app/__init__.py") is IMP and view.reach("tests/test_live.py") is SHP
+    unnamed = pypi({**files, "pyproject.toml": HATCH_DEFAULT.format(name="other")})
+    assert unnamed.reach("tests/test_live.py") is IMP
+
+
 def test_hatch_settings_count_only_when_hatchling_builds() -> None:
     # Another backend ignores [tool.hatch]: the model cannot tell, so everything counts.
     other = HATCH.format(only="[]").replace("hatchling.build", "flit_core.buildapi")

@@ -240,6 +240,12 @@ def _pyproject_packages(files: Mapping[str, FileEntry]) -> tuple[str, ...] | Non
         included = _hatch_only_include(wheel)
         if included is not None:
             return included
+        if not any(key in wheel for key in _HATCH_SELECTION):
+            project = data.get("project")
+            name = project.get("name") if isinstance(project, dict) else None
+            found = _hatch_default(files, name) if isinstance(name, str) else None
+            if found is not None:
+                return found
     setuptools = tool.get("setuptools", {})
     if packages is None and isinstance(setuptools, dict):
         listed = setuptools.get("packages")
@@ -248,6 +254,27 @@ def _pyproject_packages(files: Mapping[str, FileEntry]) -> tuple[str, ...] | Non
     if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
         return None
     return tuple(f"{p.strip('/')}/" for p in packages)
+
+
+#: Wheel-target options that choose files: with any of them the default below does not apply.
+_HATCH_SELECTION = ("packages", "only-include", "include", "sources", "force-include")
+
+
+def _hatch_default(files: Mapping[str, FileEntry], name: str) -> tuple[str, ...] | None:
+    """What hatchling's wheel builder ships when nothing chooses files: the package or module
+    named after the project (`my-app` → `my_app/`, `src/my_app/`, `my_app.py`), and nothing
+    else of the sdist. None when none exists: hatchling then refuses to build (older releases
+    shipped everything), and the model cannot tell.
+    """
+    stem = re.sub(r"[^\w\d.]+", "_", name).replace(".", "_")
+    for candidate in dict.fromkeys((stem, stem.lower())):
+        if f"{candidate}/__init__.py" in files:
+            return (f"{candidate}/",)
+        if f"src/{candidate}/__init__.py" in files:
+            return (f"src/{candidate}/",)
+        if f"{candidate}.py" in files:
+            return (f"{candidate}.py",)
+    return None
 
 
 def _hatch_only_include(wheel: Mapping[str, object]) -> tuple[str, ...] | None:
