@@ -46,7 +46,7 @@ from watcher.mcp.base import (
     Loader,
     Tool,
 )
-from watcher.parse.python import nodes_of, parse_module
+from watcher.parse.python import fold_string, nodes_of, parse_module
 
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters")
 #: Methods of str that keep a literal's meaning for a reader (`"""...""".strip()`).
@@ -191,6 +191,12 @@ class _Strings:
                 return self.value(self.names.get(node.id), depth + 1)
             finally:
                 self._resolving.discard(node.id)
+        if isinstance(node, ast.Call | ast.BinOp | ast.Subscript):
+            # Joined, decoded or char-coded text (`base64.b64decode(…).decode()`): what the
+            # model is told is what it decodes to.
+            constants = {k: v for k, v in self.names.items() if v is not None}
+            folded = fold_string(node, constants)
+            return folded[0] if folded is not None else None
         return None
 
     # --- other files of the package -------------------------------------------------------------

@@ -17,7 +17,7 @@ import bz2
 import codecs
 import lzma
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -316,12 +316,13 @@ class _Extractor(ast.NodeVisitor):
                 stores[name] = stores.get(name, 0) + 2
         self.constants = {name: value for name, value in simple.items() if stores[name] == 1}
 
-    def path(self, node: ast.expr | None, depth: int = 0) -> tuple[str, bool] | None:
-        """The dotted path an expression names, through aliases, and whether it was concealed."""
+    def path(self, node: ast.expr | None, depth: int = 0) -> tuple[str, int] | None:
+        """The dotted path an expression names, through aliases, and how its pieces were
+        written (`LITERAL`, `BUILT`, `DECODED`: the most concealed piece)."""
         if self.deep(depth):
             return None
         if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id), False
+            return self.aliases.get(node.id, node.id), LITERAL
         if isinstance(node, ast.Attribute):
             base = self.path(node.value, depth + 1)
             if base is None:
@@ -334,17 +335,16 @@ class _Extractor(ast.NodeVisitor):
             if callee is None:
                 return None
             if callee[0] in MODULE_LOADERS and node.args:
-                folded = self.fold_level(node.args[0], depth + 1)
-                return None if folded is None else (folded[0], folded[1] > LITERAL)
+                return self.fold_level(node.args[0], depth + 1)
             if callee[0] == "getattr" and len(node.args) >= 2:
                 base = self.path(node.args[0], depth + 1)
                 name = self.fold_level(node.args[1], depth + 1)
                 if base is None or name is None:
                     return None
-                concealed = base[1] or name[1] > LITERAL
+                level = max(base[1], name[1])
                 if base[0] in BUILTIN_MODULES:
-                    return name[0], concealed
-                return f"{base[0]}.{name[0]}", concealed
+                    return name[0], level
+                return f"{base[0]}.{name[0]}", level
         return None
 
     # -- visitors -------------------------------------------------------------------------
@@ -479,11 +479,11 @@ class _Extractor(ast.NodeVisitor):
         self.built_string(node)
         resolved = self.path(node.func)
         if resolved is not None:
-            callee, concealed = resolved
-            first = self.fold(node.args[0]) if node.args else None
+            callee, level = resolved
+            first = self.fold_level(node.args[0]) if node.args else None
             span = self.span(node)
             if callee in MODULE_LOADERS and first is not None:
-                self.imports.append(Import(span, first[0], first[1]))
+                self.imports.append(Import(span, first[0], first[1] > LITERAL, first[1] >= DECODED))
             nested: tuple[str, ...] = ()
             if callee in CODE_SINKS or callee.startswith(PROCESS_SINKS):
                 nested = self.argument_callees(node.args)
@@ -492,9 +492,10 @@ class _Extractor(ast.NodeVisitor):
                     span,
                     callee,
                     first_arg=first[0] if first is not None else None,
-                    first_arg_built=first is not None and first[1],
+                    first_arg_built=first is not None and first[1] > LITERAL,
                     arg_callees=nested,
-                    concealed=concealed,
+                    concealed=level > LITERAL,
+                    decoded=level >= DECODED,
                 )
             )
             if callee in GETENV:
@@ -504,7 +505,7 @@ class _Extractor(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> bool:
         # Checked before the children (the reads are sorted by position afterwards).
-        if self.path(node) == (ENVIRON, False):
+        if self.path(node) == (ENVIRON, LITERAL):
             self.env_reads.append(self.env_use(node))
         return True
 
@@ -642,6 +643,18 @@ def _ts_language() -> Language:
 
 #: Messages of the `SyntaxError`s CPython 3.11 raises for nesting rather than for syntax.
 _DEPTH_MESSAGES = ("too complex", "too many nested", "maximum recursion")
+
+
+def fold_string(node: ast.expr, constants: Mapping[str, ast.expr]) -> tuple[str, bool] | None:
+    """The string an expression folds to (concatenations, joins, char codes and decoders:
+    base64, hex, rot13, zlib), names resolved through `constants`; and whether a piece had
+    to be decoded. None when it is not constant."""
+    extractor = _Extractor(Columns(""))
+    extractor.constants = dict(constants)
+    folded = extractor.fold_level(node)
+    if folded is None or extractor.exhausted:
+        return None
+    return folded[0], folded[1] >= DECODED
 
 
 def nodes_of(tree: ast.AST) -> Iterator[ast.AST]:
