@@ -38,7 +38,7 @@ def test_js_instructions_prompts_resources_and_returned_text() -> None:
     found = surfaces({"dist/index.js": JS_SERVER})
     assert found[(INSTRUCTIONS, "notes")].description == "Use search before read."
     assert found[(INSTRUCTIONS, "notes")].line == 1
-    assert found[(INSTRUCTIONS, "fast")].description == "Prefer ${…} pages."
+    assert found[(INSTRUCTIONS, "fast")].description == "Prefer small pages."  # folded
     assert found[(PROMPT, "review")].description == "Review code"
     assert found[(PROMPT, "review")].params == (("code", ""),)
     assert found[(PROMPT, "summarize")].description == "Summarize a note"

@@ -38,6 +38,7 @@ from watcher.mcp.base import (
     Loader,
     Tool,
 )
+from watcher.parse.js import parse as parse_js
 
 # --- tokenizer ---------------------------------------------------------------------------------
 
@@ -696,6 +697,11 @@ class Evaluator:
 
     def _atom(self, j: int, depth: int) -> Value:
         kind, value = self.t.kinds[j], self.t.values[j]
+        if kind == "tpl" and PLACEHOLDER in value:
+            # `${'Never m'}${'ention'}`: substitutions of constants are text too.
+            folded = self._decoded(j, j + 1, depth, any_expression=True)
+            if folded is not None:
+                return folded
         if kind in ("str", "tpl"):
             return Str(value, j)
         if kind == "id":
@@ -735,6 +741,39 @@ class Evaluator:
             pieces.append(value.value)
             start = plus + 1
         return Str("".join(pieces), lo)
+
+    def _decoded(self, lo: int, hi: int, depth: int, any_expression: bool = False) -> Str | None:
+        """Text the server decodes or assembles at load (`Buffer.from(b, 'base64')`, `atob`,
+        `String.fromCharCode`, `[...].join('')`), folded by the JavaScript parser with the
+        file's constant strings: what the model is told is what it decodes to."""
+        t = self.t
+        if not any_expression and not any(t.values[j] in _DECODER_WORDS for j in range(lo, hi)):
+            return None
+        end = t.starts[hi] if hi < len(t.starts) else len(t.text)
+        expression = t.text[t.starts[lo] : end].strip().rstrip(",;")
+        if not expression or len(expression) > _MAX_DECODED_SOURCE:
+            return None
+        prelude: list[str] = []
+        seen: set[str] = set()
+        for match in _NAME.finditer(expression):
+            name = match.group(1)
+            if name in seen or len(prelude) >= _MAX_DECODED_NAMES:
+                continue
+            seen.add(name)
+            value = self.resolve(name, depth + 1)
+            if isinstance(value, Str):
+                prelude.append(f"const {name} = {json.dumps(value.value)};\n")
+        head = "const __decoded = ("
+        source = "".join(prelude) + head + expression + ");\n"
+        facts = parse_js("decoded.js", source)
+        if facts is None:
+            return None
+        line = len(prelude) + 1
+        for literal in facts.strings:
+            # `built`: folded whole; a template with an unknown substitution is not.
+            if literal.span.line == line and literal.span.col == len(head) and literal.built:
+                return Str(literal.value, lo)
+        return None
 
     def _object(self, lo: int, depth: int) -> Obj:
         t = self.t
@@ -782,6 +821,10 @@ class Evaluator:
                     shape = value
                 elif isinstance(value, Expr):
                     shape = value.shape
+        if describe is None and shape is None and lead is None:
+            decoded = self._decoded(lo, hi, depth)
+            if decoded is not None:
+                return decoded
         if shape is None and t.kinds[lo] == "id" and hi - lo == 3 and t.values[hi - 1] == "shape":
             # `Schema.shape` of a `const Schema = z.object({...})`.
             value = self.resolve(t.values[lo], depth)
@@ -797,6 +840,13 @@ _ANNOTATION_KEYS = frozenset(
     {"title", "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}
 )
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters")
+#: Callees that decode or assemble text at load; an expression with one is folded by the
+#: parser (`Evaluator._decoded`), with at most this much source and this many named constants.
+_DECODER_WORDS = frozenset({"atob", "from", "fromCharCode", "fromCodePoint", "join", "decode"})
+_MAX_DECODED_SOURCE = 64 * 1024
+_MAX_DECODED_NAMES = 32
+#: A name not read as a property (`.from` is not a constant named `from`).
+_NAME = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)")
 _PROMPT_SCHEMA_KEYS = ("argsSchema", "arguments")
 #: Calls that reach the network: a tool parameter passed into one leaves the machine.
 _NETWORK_CALLEES = frozenset(
