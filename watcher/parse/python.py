@@ -26,6 +26,7 @@ from tree_sitter import Language, Parser
 
 from watcher import gaps
 from watcher.parse.budget import MAX_DEPTH, Clock
+from watcher.parse.droppers import STARTERS, dropper_starts
 from watcher.parse.facts import Call, EnvRead, Facts, Import, Span, StringLit
 from watcher.parse.lines import Columns
 
@@ -756,9 +757,28 @@ def parse(path: str, source: str) -> Facts | None:
         return None
     by_position = lambda fact: (fact.span.line, fact.span.col)  # noqa: E731
     return Facts(
+        drops=_drops(extractor, tree),
         language="python",
         calls=tuple(sorted(extractor.calls, key=by_position)),
         imports=tuple(sorted(extractor.imports, key=by_position)),
         env_reads=tuple(sorted(extractor.env_reads, key=by_position)),
         strings=tuple(sorted(extractor.strings, key=by_position)),
     )
+
+
+def _drops(extractor: _Extractor, tree: ast.AST) -> tuple[Span, ...]:
+    """Process starts that run a script this file wrote from its own text (a dropper)."""
+    # Most files start no process: the extra walks are paid only by those that do.
+    if not any(call.callee.startswith(STARTERS) for call in extractor.calls):
+        return ()
+
+    def resolve(node: ast.expr) -> str | None:
+        found = extractor.path(node)
+        return None if found is None else found[0]
+
+    def fold(node: ast.expr) -> str | None:
+        found = extractor.fold_level(node)
+        return None if found is None else found[0]
+
+    starts = dropper_starts(tree, resolve, fold, extractor.constants)
+    return tuple(sorted((extractor.span(c) for c in starts), key=lambda s: (s.line, s.col)))

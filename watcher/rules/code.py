@@ -63,6 +63,9 @@ class Signal:
     #: from 'child_process'`, then an added `cp.run(…)`): a changed file whose whole text has
     #: one of these passes the prefilter even when its added lines hold no needle.
     alias_needles: tuple[bytes, ...] = ()
+    #: The package's stated purpose does not weaken it: a terminal library runs commands, but
+    #: writing a script from its own text and starting it is not what any purpose needs.
+    firm: bool = False
 
     def pattern_for(self, dialect: str | None) -> re.Pattern[str] | None:
         """The pattern for a file read in this dialect (`ArtifactContext.dialect`), if code."""
@@ -311,7 +314,7 @@ def scan_added_lines(
             notes = []
             if known[signal]:
                 notes.append("the previous release already did this")
-            if fits is not None:
+            if fits is not None and not signal.firm:
                 notes.append(f"expected for {fits}")
             yield Hit(
                 f"{noun}: {signal.what}" + (f" ({'; '.join(notes)})" if notes else ""),
@@ -716,6 +719,11 @@ def _is_exec_call(call: Call, python: bool) -> bool:
     return callee == "exec" and call.first_arg is not None
 
 
+def _drops(facts: Facts) -> Iterator[Spot]:
+    for span in facts.drops:
+        yield Spot(span.line, span.col, span.end, "starts a script it wrote")
+
+
 def _is_hidden_exec_call(call: Call, python: bool) -> bool:
     """A process started with a command decoded or assembled at run time."""
     if not _is_exec_call(call, python):
@@ -724,6 +732,16 @@ def _is_hidden_exec_call(call: Call, python: bool) -> bool:
 
 
 EXEC = (
+    Signal(
+        None,
+        None,
+        "writes a script from its own text to disk and starts it (dropper)",
+        ("subprocess", "system(", "popen(", "Popen(", "spawn", "startfile", "exec"),
+        severity=Severity.HIGH,
+        facts=_drops,
+        alias_needles=(b"subprocess", b"from os import"),
+        firm=True,
+    ),
     Signal(
         None,
         None,
