@@ -89,6 +89,9 @@ class _Extractor(ast.NodeVisitor):
         self.exhausted = False
         #: Expressions inside one already folded into a string: not folded again.
         self.inside_folded: set[int] = set()
+        #: Names that are a code sink or loader under another name (`run = exec`,
+        #: `e = eval("eval")`): calls through them are concealed.
+        self.borrowed: set[str] = set()
 
     def span(self, node: ast.expr | ast.stmt) -> Span:
         return self.columns.span_of(
@@ -322,7 +325,7 @@ class _Extractor(ast.NodeVisitor):
         if self.deep(depth):
             return None
         if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id), False
+            return self.aliases.get(node.id, node.id), node.id in self.borrowed
         if isinstance(node, ast.Attribute):
             base = self.path(node.value, depth + 1)
             if base is None:
@@ -337,6 +340,12 @@ class _Extractor(ast.NodeVisitor):
             if callee[0] in MODULE_LOADERS and node.args:
                 folded = self.fold_level(node.args[0], depth + 1)
                 return None if folded is None else (folded[0], folded[1] > LITERAL)
+            if callee[0] == "eval" and node.args:
+                # `eval("exec")` is the builtin `exec` itself, fetched so no text names it.
+                folded = self.fold_level(node.args[0], depth + 1)
+                if folded is not None and _dotted(folded[0].strip()):
+                    name = folded[0].strip()
+                    return self.aliases.get(name, name), True
             if callee[0] == "getattr" and len(node.args) >= 2:
                 base = self.path(node.args[0], depth + 1)
                 name = self.fold_level(node.args[1], depth + 1)
@@ -422,10 +431,20 @@ class _Extractor(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> bool:
         resolved = self.path(node.value)
-        if resolved is not None and isinstance(node.value, ast.Call | ast.Attribute):
+        if resolved is None:
+            return True
+        # A plain name is an alias only for a code sink or loader: `run = exec` hides the
+        # sink, while `x = y` between the package's own values is not worth following.
+        lent = isinstance(node.value, ast.Name) and resolved[0] in CODE_SINKS | MODULE_LOADERS
+        if lent or isinstance(node.value, ast.Call | ast.Attribute):
+            sink = resolved[0].rsplit(".", 1)[-1].lower()
             for target in node.targets:
                 if isinstance(target, ast.Name) and resolved[0] != ENVIRON:
                     self.aliases[target.id] = resolved[0]
+                    # `exec_ = exec` (a py2/3 shim) still says what it is; `color = exec`
+                    # does not.
+                    if resolved[1] or (lent and sink not in target.id.lower()):
+                        self.borrowed.add(target.id)
         return True
 
     def built_string(self, node: ast.expr, named: bool = False) -> None:
@@ -577,6 +596,11 @@ _DISPATCH: dict[type[ast.AST], Callable[[_Extractor, Any], bool]] = {
     ast.JoinedStr: _Extractor.visit_JoinedStr,
     ast.Subscript: _Extractor.visit_Subscript,
 }
+
+
+def _dotted(text: str) -> bool:
+    """Whether text is a (dotted) Python name, such as `exec` or `os.system`."""
+    return bool(text) and len(text) <= 128 and all(p.isidentifier() for p in text.split("."))
 
 
 def _capped(value: str, level: int) -> tuple[str, int] | None:

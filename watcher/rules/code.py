@@ -1303,8 +1303,11 @@ OBFUSCATION = (
     Signal(
         None,
         None,
-        "assembles a sensitive name from pieces (`'ev' + 'al'`, `'child' + '_process'`)",
-        CONCAT_NEEDLES,
+        "reaches a sensitive name it assembled from pieces or hid under another name "
+        "(`'ev' + 'al'`, `'child' + '_process'`, `run = exec`, `eval('exec')`)",
+        # A sink under another name is called by that name: the sink's own name is only where
+        # it was bound, so it is a needle of the file, not of the line.
+        (*CONCAT_NEEDLES, "exec", "eval"),
         severity=Severity.HIGH,
         facts=_concealed_names,
     ),
