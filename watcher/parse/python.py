@@ -343,9 +343,9 @@ class _Extractor(ast.NodeVisitor):
             if callee[0] == "eval" and node.args:
                 # `eval("exec")` is the builtin `exec` itself, fetched so no text names it.
                 folded = self.fold_level(node.args[0], depth + 1)
-                if folded is not None and _dotted(folded[0].strip()):
-                    name = folded[0].strip()
-                    return self.aliases.get(name, name), True
+                fetched = folded[0].strip() if folded is not None else ""
+                if _dotted(fetched):
+                    return self.aliases.get(fetched, fetched), True
             if callee[0] == "getattr" and len(node.args) >= 2:
                 base = self.path(node.args[0], depth + 1)
                 name = self.fold_level(node.args[1], depth + 1)
