@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from watcher.models import AddedLine, Severity, Snapshot
-from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for
+from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for, parses
 from watcher.parse.purpose import purpose_of
 from watcher.rules import env_flow, path_match
 from watcher.rules.added_text import AddedText, added_text
@@ -251,9 +251,9 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
             continue
         text = added_text(change)
         # Alias needles only matter to the parser: a file too large to parse skips them.
-        whole = change.new.data if change.new is not None else b""
-        if len(whole) > MAX_PARSE_BYTES:
-            whole = b""
+        whole = b""
+        if change.new is not None and parses(path, change.new, dialect):
+            whole = change.new.data
         live = [
             (s, p)
             for s in signals
