@@ -1089,8 +1089,14 @@ URL_HOST = (
     r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))"
     r"[\w.-]{1,253}\.[a-z]{2,63}"
 )
+#: A URL whose host is a public IPv4 address: no name, so no owner a reviewer can look up, and
+#: no DNS to change when the server moves. Private, loopback, link-local (cloud metadata) and
+#: "any" addresses are where local services and SDKs talk, not where data leaves to.
+NOT_PUBLIC_IP = r"(?!127\.|0\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|255\.)"
+RAW_IP_URL = rf"https?://{NOT_PUBLIC_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?![\w.])"
 _EXFIL = re.compile(EXFIL_SERVICES)
 _URL_HOST = re.compile(URL_HOST)
+_RAW_IP_URL = re.compile(RAW_IP_URL)
 #: Used with `fullmatch`; the look-behind keeps a `search` linear too (a name is tried from
 #: the start of its run of word characters only, not from each of them).
 _DOTTED = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
@@ -1119,6 +1125,14 @@ def _host_strings(facts: Facts) -> Iterator[Spot]:
             yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
 
 
+RAW_IP_URL_SIGNAL = Signal(
+    _c(RAW_IP_URL),
+    _c(RAW_IP_URL),
+    "names a URL on a raw public IP address",
+    ("http://", "https://"),
+    severity=Severity.MEDIUM,
+    facts=_strings_matching(_RAW_IP_URL),
+)
 HOSTS = (
     Signal(
         _c(EXFIL_SERVICES),
@@ -1163,6 +1177,7 @@ HOSTS = (
         severity=Severity.HIGH,
         facts=_strings_matching(_EXFIL),
     ),
+    RAW_IP_URL_SIGNAL,
     Signal(
         _c(rf"['\"`](?:https?://|//)?{NOT_REMOTE_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?::\d+)?[/'\"`]"),
         _c(rf"['\"](?:https?://)?{NOT_REMOTE_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?::\d+)?[/'\"]"),
@@ -1199,13 +1214,33 @@ def new_host(ctx: ArtifactContext) -> Iterator[Hit]:
             verdicts[name] = name in old_text
         if verdicts[name]:
             continue
+        what, severity = match.signal.what, match.signal.severity
+        if match.signal is RAW_IP_URL_SIGNAL and _reaches_out(ctx, match.path):
+            what = f"{what}, and the file sends requests or starts processes"
+            severity = Severity.HIGH
         yield Hit(
-            f"host: {match.signal.what}: `{name}`",
+            f"host: {what}: `{name}`",
             path=match.path,
             line=match.added.lineno,
             evidence=excerpt(match.added.text, match.start, match.end),
-            severity=match.signal.severity,
+            severity=severity,
         )
+
+
+def _reaches_out(ctx: ArtifactContext, path: str) -> bool:
+    """Whether the parsed file makes a network request or starts a process.
+
+    A raw-IP URL in a file that also talks to the network (or hands the URL to `curl`) is a
+    destination in use, not a constant in a table: data going to a server with no name.
+    """
+    change = next((c for c in ctx.changed_files() if c.path == path), None)
+    if change is None or change.new is None:
+        return False
+    facts = facts_for(path, change.new, ctx.dialect(path))
+    if facts is None:
+        return False
+    python = facts.language == "python"
+    return any(_is_network_call(c, python) or _is_exec_call(c, python) for c in facts.calls)
 
 
 #: An IPv4 address, or a host name: labels of at most 63 characters, at most 127 of them (RFC
