@@ -107,6 +107,8 @@ class _Finder:
         #: Handle name → the path it was opened on (as a `_Written`).
         self.handles: dict[str, _Written] = {}
         self.written = _Written()
+        #: The written texts that fold to constants: the second stage, to be read as code.
+        self.scripts: list[str] = []
 
     def callee(self, node: ast.expr) -> str | None:
         return self.resolve(node.func) if isinstance(node, ast.Call) else None
@@ -193,6 +195,13 @@ class _Finder:
             if path is not None:
                 self.written.exprs |= path.exprs
                 self.written.constants |= path.constants
+                self.keep_script(node.args[0])
+
+    def keep_script(self, content: ast.expr) -> None:
+        if isinstance(content, ast.Constant) and isinstance(content.value, bytes):
+            self.scripts.append(content.value.decode("utf-8", "replace"))
+        elif (text := self.fold(content)) is not None:
+            self.scripts.append(text)
 
     def names_written(self, node: ast.expr) -> bool:
         """Whether an expression names a written file (by its text, or a constant path in it)."""
@@ -264,8 +273,9 @@ def _interpreter(program: str) -> bool:
 
 def dropper_starts(
     tree: ast.AST, resolve: Resolve, fold: Fold, bound: dict[str, ast.expr]
-) -> list[ast.Call]:
-    """Process starts in `tree` that run a file the same code wrote from its own text.
+) -> tuple[list[ast.Call], list[str]]:
+    """Process starts in `tree` that run a file the same code wrote from its own text, and
+    the constant texts written (empty when nothing written is started).
 
     `bound`: names assigned once in the file and their values, so `f.write(SCRIPT)` with
     `SCRIPT = '''…'''` counts as the package's own text.
@@ -274,5 +284,6 @@ def dropper_starts(
     finder.collect_handles()
     finder.collect_writes()
     if not finder.written.exprs and not finder.written.constants:
-        return []
-    return list(finder.starts())
+        return [], []
+    starts = list(finder.starts())
+    return starts, finder.scripts if starts else []

@@ -18,6 +18,7 @@ import codecs
 import lzma
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -769,6 +770,17 @@ def parse(path: str, source: str) -> Facts | None:
     tree = parse_module(path, columns.text)
     if tree is None:
         return None
+    facts = _extract(columns, tree, 0)
+    if facts is None:
+        gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path)
+    return facts
+
+
+#: How deep code held in strings is read (a string run by `exec` that runs another string).
+MAX_EMBEDDED = 3
+
+
+def _extract(columns: Columns, tree: ast.AST, depth: int) -> Facts | None:
     extractor = _Extractor(columns)
     extractor.collect_constants(tree)
     # Each constant folded once, in source order: a chain `b = a; c = b; …` then costs one
@@ -777,24 +789,70 @@ def parse(path: str, source: str) -> Facts | None:
         extractor.constant(name, 0)
     extractor.run(tree)
     if extractor.exhausted:
-        gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path)
         return None
+    drops, scripts = _drops(extractor, tree)
+    embedded = _embedded(extractor, scripts, drops, depth)
     by_position = lambda fact: (fact.span.line, fact.span.col)  # noqa: E731
     return Facts(
-        drops=_drops(extractor, tree),
+        drops=drops,
         language="python",
-        calls=tuple(sorted(extractor.calls, key=by_position)),
-        imports=tuple(sorted(extractor.imports, key=by_position)),
-        env_reads=tuple(sorted(extractor.env_reads, key=by_position)),
+        calls=tuple(sorted([*extractor.calls, *embedded.calls], key=by_position)),
+        imports=tuple(sorted([*extractor.imports, *embedded.imports], key=by_position)),
+        env_reads=tuple(sorted([*extractor.env_reads, *embedded.env_reads], key=by_position)),
         strings=tuple(sorted(extractor.strings, key=by_position)),
     )
 
 
-def _drops(extractor: _Extractor, tree: ast.AST) -> tuple[Span, ...]:
-    """Process starts that run a script this file wrote from its own text (a dropper)."""
+def _embedded(
+    extractor: _Extractor, scripts: list[str], drops: tuple[Span, ...], depth: int
+) -> Facts:
+    """Facts of code the file holds as text and runs: a constant given to `exec`/`eval`/
+    `compile`, or a script it writes to disk and starts (`scripts`, started at `drops`).
+
+    What that code calls is what the file does, so its calls, imports and environment reads
+    are the file's, placed on the line that runs it (the string's own lines are not the
+    file's). Its literals are not repeated: the file's string already holds their text. Text
+    that does not parse as Python is no gap: it was never known to be code.
+    """
+    sources = [(c.first_arg, c.span) for c in extractor.calls if c.callee in CODE_SINKS]
+    if drops:
+        sources += [(script, drops[0]) for script in scripts]
+    calls: list[Call] = []
+    imports: list[Import] = []
+    env_reads: list[EnvRead] = []
+    if depth >= MAX_EMBEDDED:
+        return Facts(language="python")
+    for text, span in sources:
+        if not text or len(text) > MAX_FOLDED or not any(c in text for c in "(=\n;"):
+            continue
+        inner = _parse_quietly(text, depth + 1)
+        if inner is None:
+            continue
+        calls += [replace(c, span=span) for c in inner.calls]
+        imports += [replace(i, span=span) for i in inner.imports]
+        env_reads += [replace(e, span=span) for e in inner.env_reads]
+    return Facts(
+        language="python", calls=tuple(calls), imports=tuple(imports), env_reads=tuple(env_reads)
+    )
+
+
+def _parse_quietly(text: str, depth: int) -> Facts | None:
+    """Facts of a string that may be Python; None, recording nothing, when it is not."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    if _expression_depth_over(tree, MAX_DEPTH):
+        return None
+    return _extract(Columns(text), tree, depth)
+
+
+def _drops(extractor: _Extractor, tree: ast.AST) -> tuple[tuple[Span, ...], list[str]]:
+    """Process starts that run a script this file wrote from its own text (a dropper), and
+    the scripts it wrote."""
     # Most files start no process: the extra walks are paid only by those that do.
     if not any(call.callee.startswith(STARTERS) for call in extractor.calls):
-        return ()
+        return (), []
 
     def resolve(node: ast.expr) -> str | None:
         found = extractor.path(node)
@@ -804,5 +862,6 @@ def _drops(extractor: _Extractor, tree: ast.AST) -> tuple[Span, ...]:
         found = extractor.fold_level(node)
         return None if found is None else found[0]
 
-    starts = dropper_starts(tree, resolve, fold, extractor.constants)
-    return tuple(sorted((extractor.span(c) for c in starts), key=lambda s: (s.line, s.col)))
+    starts, scripts = dropper_starts(tree, resolve, fold, extractor.constants)
+    spans = sorted((extractor.span(c) for c in starts), key=lambda s: (s.line, s.col))
+    return tuple(spans), scripts

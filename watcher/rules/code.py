@@ -464,6 +464,15 @@ NET_IMPORTS_PY = frozenset(
 )
 
 
+def _is_network_callee(callee: str, python: bool) -> bool:
+    """Whether a callee met inside a code sink's argument fetches from the network."""
+    if python:
+        return callee in NET_CALLS_PY or (
+            callee.startswith(NET_CLIENTS_PY) and not NET_NOT_A_REQUEST.match(callee)
+        )
+    return callee in NET_CALLS_JS or callee.split(".", 1)[0] in NET_CLIENTS_JS
+
+
 def _is_network_call(call: Call, python: bool) -> bool:
     callee = call.callee
     if python:
@@ -870,7 +879,22 @@ def _is_decode_and_run(call: Call, python: bool) -> bool:
     return call.callee in sinks and any(_is_decoder(c, python) for c in call.arg_callees)
 
 
+def _is_download_and_run(call: Call, python: bool) -> bool:
+    """Code a sink runs comes from a network call (`exec(urlopen(u).read())`)."""
+    if not _is_dynamic_call(call, python) or call.callee in IMPORTERS_PY:
+        return False
+    return any(_is_network_callee(c, python) for c in call.arg_callees)
+
+
 DYNAMIC = (
+    Signal(
+        None,
+        None,
+        "runs code it downloads (a code sink fed by a network call)",
+        ("eval", "Function(", "exec", "_compile", "compile("),
+        severity=Severity.HIGH,
+        facts=_calls(_is_download_and_run),
+    ),
     Signal(
         _c(
             r"\b(?:eval|Function)\s*\(\s*(?:Buffer\.from|atob|unescape|decodeURIComponent)\s*\(|"
