@@ -452,12 +452,23 @@ NET_NOT_A_REQUEST = re.compile(
     r"|Response|Request|HTTPError|RequestException|HTTPStatusError)\b"
 )
 #: How a changed file names a network module it may then use under another name.
-NET_ALIAS_NEEDLES = tuple(
-    f"{quote}{node}{mod}{quote}".encode()
-    for quote in ("'", '"')
-    for node in ("", "node:")
-    for mod in ("http", "https", "http2", "net", "dns", "tls", "dgram", "undici", "axios")
-) + (b"import requests", b"import httpx", b"from urllib", b"import urllib", b"import socket")
+NET_ALIAS_NEEDLES = (
+    tuple(
+        f"{quote}{node}{mod}{quote}".encode()
+        for quote in ("'", '"')
+        for node in ("", "node:")
+        for mod in ("http", "https", "http2", "net", "dns", "tls", "dgram", "undici", "axios")
+    )
+    + (b"import requests", b"import httpx", b"from urllib", b"import urllib", b"import socket")
+    + (
+        # `from requests import post` then `post(url)`: no `requests.` on the calling line.
+        b"from requests",
+        b"from httpx",
+        b"from aiohttp",
+        b"import aiohttp",
+        b"from socket",
+    )
+)
 NET_IMPORTS_JS = frozenset({"http", "https", "http2", "net", "dns", "dgram", "tls", "undici"})
 NET_IMPORTS_PY = frozenset(
     {"requests", "httpx", "aiohttp", "urllib3", "socket", "http.client", "urllib.request"}
