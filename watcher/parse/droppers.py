@@ -83,7 +83,7 @@ class _Written:
 def _text(node: ast.expr) -> str | None:
     try:
         return ast.unparse(node)
-    except (ValueError, RecursionError):  # an odd tree: no name to match, not a gap
+    except (ValueError, RecursionError):  # not a gap: an odd tree has no name to match
         return None
 
 

@@ -770,7 +770,7 @@ def parse(path: str, source: str) -> Facts | None:
     tree = parse_module(path, columns.text)
     if tree is None:
         return None
-    facts = _extract(columns, tree, 0)
+    facts = _extract(path, columns, tree, 0)
     if facts is None:
         gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path)
     return facts
@@ -780,7 +780,7 @@ def parse(path: str, source: str) -> Facts | None:
 MAX_EMBEDDED = 3
 
 
-def _extract(columns: Columns, tree: ast.AST, depth: int) -> Facts | None:
+def _extract(path: str, columns: Columns, tree: ast.AST, depth: int) -> Facts | None:
     extractor = _Extractor(columns)
     extractor.collect_constants(tree)
     # Each constant folded once, in source order: a chain `b = a; c = b; …` then costs one
@@ -791,7 +791,7 @@ def _extract(columns: Columns, tree: ast.AST, depth: int) -> Facts | None:
     if extractor.exhausted:
         return None
     drops, scripts = _drops(extractor, tree)
-    embedded = _embedded(extractor, scripts, drops, depth)
+    embedded = _embedded(path, extractor, scripts, drops, depth)
     by_position = lambda fact: (fact.span.line, fact.span.col)  # noqa: E731
     return Facts(
         drops=drops,
@@ -804,7 +804,7 @@ def _extract(columns: Columns, tree: ast.AST, depth: int) -> Facts | None:
 
 
 def _embedded(
-    extractor: _Extractor, scripts: list[str], drops: tuple[Span, ...], depth: int
+    path: str, extractor: _Extractor, scripts: list[str], drops: tuple[Span, ...], depth: int
 ) -> Facts:
     """Facts of code the file holds as text and runs: a constant given to `exec`/`eval`/
     `compile`, or a script it writes to disk and starts (`scripts`, started at `drops`).
@@ -812,7 +812,8 @@ def _embedded(
     What that code calls is what the file does, so its calls, imports and environment reads
     are the file's, placed on the line that runs it (the string's own lines are not the
     file's). Its literals are not repeated: the file's string already holds their text. Text
-    that does not parse as Python is no gap: it was never known to be code.
+    that does not parse as Python is no gap: it was never known to be code. Code that parses
+    but nests too deep (in strings, or in expressions) is one: it is code not read.
     """
     sources = [(c.first_arg, c.span) for c in extractor.calls if c.callee in CODE_SINKS]
     if drops:
@@ -820,12 +821,10 @@ def _embedded(
     calls: list[Call] = []
     imports: list[Import] = []
     env_reads: list[EnvRead] = []
-    if depth >= MAX_EMBEDDED:
-        return Facts(language="python")
     for text, span in sources:
         if not text or len(text) > MAX_FOLDED or not any(c in text for c in "(=\n;"):
             continue
-        inner = _parse_quietly(text, depth + 1)
+        inner = _parse_embedded(path, text, span, depth + 1)
         if inner is None:
             continue
         calls += [replace(c, span=span) for c in inner.calls]
@@ -836,15 +835,30 @@ def _embedded(
     )
 
 
-def _parse_quietly(text: str, depth: int) -> Facts | None:
-    """Facts of a string that may be Python; None, recording nothing, when it is not."""
+def _parse_embedded(path: str, text: str, span: Span, depth: int) -> Facts | None:
+    """Facts of a string run as code at `span`; None when it is not Python (recording
+    nothing) or when it is but could not be read (a gap)."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+    except (SyntaxError, ValueError, OverflowError):  # not a gap: text never known to be code
         return None
-    if _expression_depth_over(tree, MAX_DEPTH):
+    except (RecursionError, MemoryError):
+        _record_deep_gap(path, span)
         return None
-    return _extract(Columns(text), tree, depth)
+    facts = None
+    if depth <= MAX_EMBEDDED and not _expression_depth_over(tree, MAX_DEPTH):
+        facts = _extract(path, Columns(text), tree, depth)
+    if facts is None:
+        _record_deep_gap(path, span)
+    return facts
+
+
+def _record_deep_gap(path: str, span: Span) -> None:
+    gaps.record(
+        f"parse of {path} stopped: code run from a string at line {span.line} nests too deep"
+        f" (strings within strings past {MAX_EMBEDDED}, or expressions past {MAX_DEPTH})",
+        path,
+    )
 
 
 def _drops(extractor: _Extractor, tree: ast.AST) -> tuple[tuple[Span, ...], list[str]]:
