@@ -48,6 +48,17 @@ runner.write_text("#!/bin/sh\\necho stage two\\n")
 os.chmod(runner, stat.S_IRWXU)
 subprocess.run([runner])
 """
+STARTFILE_SCRIPT = """import os
+with open("C:/Users/Public/u.vbs", "w") as f:
+    f.write('CreateObject("WScript.Shell").Run "notepad"')
+os.startfile("C:/Users/Public/u.vbs")
+"""
+CMD_START_BATCH = """import subprocess, tempfile
+t = tempfile.NamedTemporaryFile("w", suffix=".bat", delete=False)
+t.write("@echo off\\necho stage two\\n")
+t.close()
+subprocess.Popen(f"cmd /c start /min {t.name}", shell=True)
+"""
 
 #: Honest code of the same shapes: the script is the caller's, or the command does not run it.
 CODE_RUNNER = """import subprocess, sys, tempfile
@@ -67,6 +78,19 @@ with open("conftest.c", "w") as f:
     f.write("int main(void) { return 0; }\\n")
 subprocess.run(["cc", "conftest.c", "-o", "conftest"], check=False)
 """
+#: A generated report handed to the desktop opens in a browser: opened, not run.
+REPORT_OPENED = """import subprocess
+def show(rows):
+    with open("/tmp/report.html", "w") as f:
+        f.write(f"<html><body><h1>Weekly report</h1><table>{rows}</table></body></html>")
+    subprocess.run(["xdg-open", "/tmp/report.html"])
+"""
+PAGE_STARTED = """import os
+PAGE = "<html><body>Thanks for installing; the docs are online.</body></html>"
+with open("welcome.html", "w") as f:
+    f.write(PAGE)
+os.startfile("welcome.html")
+"""
 READ_ONLY_OPEN = """import subprocess, sys
 with open("setup.cfg") as f:
     f.read()
@@ -81,8 +105,17 @@ subprocess.run([sys.executable, "setup.cfg"])
         (NAMED_PATH_POPEN, 9),
         (CONSTANT_PATH_SHELL, 4),
         (WRITTEN_PROGRAM, 6),
+        (STARTFILE_SCRIPT, 4),
+        (CMD_START_BATCH, 5),
     ],
-    ids=["tempfile-start-pythonw", "named-path-popen", "constant-path-shell", "written-program"],
+    ids=[
+        "tempfile-start-pythonw",
+        "named-path-popen",
+        "constant-path-shell",
+        "written-program",
+        "startfile-script",
+        "cmd-start-batch",
+    ],
 )
 def test_a_start_of_a_script_the_code_wrote_is_a_drop(source: str, line: int) -> None:
     facts = parse_source("pkg/mod.py", source)
@@ -92,8 +125,15 @@ def test_a_start_of_a_script_the_code_wrote_is_a_drop(source: str, line: int) ->
 
 @pytest.mark.parametrize(
     "source",
-    [CODE_RUNNER, GIT_ADD, COMPILER_CHECK, READ_ONLY_OPEN],
-    ids=["runs-the-callers-code", "git-add", "compiler-check", "opened-for-reading"],
+    [CODE_RUNNER, GIT_ADD, COMPILER_CHECK, READ_ONLY_OPEN, REPORT_OPENED, PAGE_STARTED],
+    ids=[
+        "runs-the-callers-code",
+        "git-add",
+        "compiler-check",
+        "opened-for-reading",
+        "report-opened",
+        "page-started",
+    ],
 )
 def test_honest_writes_and_starts_are_no_drop(source: str) -> None:
     facts = parse_source("pkg/mod.py", source)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 #: Calls whose result is a file handle opened for writing (mode checked for `open`).
-OPENERS = frozenset({"open", "io.open", "codecs.open", "builtins.open"})
+FILE_OPENERS = frozenset({"open", "io.open", "codecs.open", "builtins.open"})
 #: Calls that create a file and give a handle whose `.name` is its path.
 TEMP_FILES = frozenset(
     {
@@ -53,11 +53,20 @@ STARTERS = (
 #: Programs that run the script file they are given (a trailing version and `.exe` dropped).
 INTERPRETERS = frozenset(
     {"python", "pythonw", "py", "pyw", "sys.executable", "node", "perl", "ruby", "php"}
-    | {"sh", "bash", "zsh", "dash", "ksh", "cmd", "powershell", "pwsh", "osascript"}
-    | {"wscript", "cscript", "mshta", "rundll32", "start", "open", "xdg-open", "nohup"}
+    | {"sh", "bash", "zsh", "dash", "ksh", "powershell", "pwsh", "osascript"}
+    | {"wscript", "cscript", "mshta", "rundll32"}
 )
-#: Starters that run the file they are given whatever it is.
+#: Words in front of the program: openers hand a file to whatever the desktop associates
+#: with it (a browser for a report), so through them only a script or executable counts.
+DESKTOP_OPENERS = frozenset({"start", "open", "xdg-open", "cmd", "explorer"})
+SWITCHES = frozenset({"nohup", "/c", "/k", "/b", "/min", "/wait", '""', "-a"})
+#: Starters that open the file they are given as the desktop would.
 LAUNCHERS = frozenset({"os.startfile"})
+#: Names that run when opened: scripts and executables (Windows and POSIX).
+RUNNABLE_SUFFIXES = (
+    ".py", ".pyw", ".pyc", ".ps1", ".bat", ".cmd", ".vbs", ".vbe", ".js", ".jse", ".wsf",
+    ".hta", ".sh", ".exe", ".scr", ".com", ".msi", ".jar", ".command",
+)  # fmt: skip
 #: An f-string counts as the package's own text when this much of it is constant: a template
 #: of a script with a path or two filled in, not a message around a value.
 MIN_TEMPLATE = 32
@@ -97,6 +106,8 @@ def _mode_writes(call: ast.Call, fold: Fold) -> bool:
 
 
 class _Finder:
+    """One file's writes of its own text and the process starts that run what was written."""
+
     def __init__(
         self, tree: ast.AST, resolve: Resolve, fold: Fold, bound: dict[str, ast.expr]
     ) -> None:
@@ -109,6 +120,8 @@ class _Finder:
         self.written = _Written()
         #: The written texts that fold to constants: the second stage, to be read as code.
         self.scripts: list[str] = []
+        #: Suffixes temp files were created with (`NamedTemporaryFile(suffix=".py")`).
+        self.suffixes: set[str] = set()
 
     def callee(self, node: ast.expr) -> str | None:
         return self.resolve(node.func) if isinstance(node, ast.Call) else None
@@ -126,9 +139,12 @@ class _Finder:
         if not isinstance(node, ast.Call):
             return None
         callee = self.callee(node)
-        if callee in OPENERS and node.args and _mode_writes(node, self.fold):
+        if callee in FILE_OPENERS and node.args and _mode_writes(node, self.fold):
             return self.path_of(node.args[0])
         if callee in TEMP_FILES or callee == "tempfile.mkstemp":
+            for keyword in node.keywords:
+                if keyword.arg == "suffix" and (suffix := self.fold(keyword.value)):
+                    self.suffixes.add(suffix)
             return _Written(exprs={f"{name}.name", name})
         return None
 
@@ -218,40 +234,60 @@ class _Finder:
                     return True
         return False
 
-    def program(self, command: ast.expr) -> tuple[ast.expr | None, str | None]:
-        """The program a command starts: its expression, and its name when that is known.
-
-        A list's first element, or a command string's first word (a constant, or the first
-        piece of an f-string).
-        """
-        first: ast.expr | None = command
+    def tokens(self, command: ast.expr) -> Iterator[tuple[ast.expr | None, str | None]]:
+        """The command's words in order: each with its expression (when it is one) and its
+        text (when constant, or `sys.executable…` when it resolves to that)."""
+        pieces: list[ast.expr] = [command]
         if isinstance(command, ast.List | ast.Tuple):
-            first = command.elts[0] if command.elts else None
-        elif isinstance(command, ast.JoinedStr) and command.values:
-            head = command.values[0]
-            if isinstance(head, ast.FormattedValue):
-                first = head.value
-            elif isinstance(head, ast.Constant) and isinstance(head.value, str):
-                words = head.value.split()
-                return None, words[0] if words else None
-        if first is None:
-            return None, None
-        if (resolved := self.resolve(first)) == "sys.executable":
-            return first, resolved
-        folded = self.fold(first)
-        words = folded.split() if folded is not None else []
-        return first, words[0] if words else None
+            pieces = list(command.elts)
+        elif isinstance(command, ast.JoinedStr):
+            pieces = list(command.values)
+        for piece in pieces:
+            if isinstance(piece, ast.FormattedValue):
+                piece = piece.value
+            # `sys.executable.replace(".exe", "w.exe")` is still the interpreter.
+            base = piece
+            while isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
+                base = base.func.value
+            resolved = self.resolve(base)
+            if resolved is not None and resolved.startswith("sys.executable"):
+                yield piece, "sys.executable"
+                continue
+            folded = self.fold(piece)
+            if folded is None:
+                yield piece, None
+                continue
+            for word in folded.split():
+                yield (piece if self.names_written(piece) else None), word
 
     def runs_written(self, call: ast.Call, callee: str) -> bool:
+        """Whether the start runs a written file: the file is the program, or an interpreter
+        is; through a launcher (`start`, `open`, `os.startfile`) only a script or executable."""
         parts: list[ast.expr] = [*call.args, *(k.value for k in call.keywords)]
         if not parts or not any(self.names_written(p) for p in parts):
             return False
         if callee in LAUNCHERS:
-            return True
-        expr, name = self.program(parts[0])
-        if expr is not None and self.names_written(expr):
-            return True  # the written file is the program itself
-        return name is not None and _interpreter(name)
+            return self.runnable_written()
+        launched = False
+        for expr, word in self.tokens(parts[0]):
+            if word is not None and word.lower() in SWITCHES:
+                continue
+            name = _program_name(word) if word is not None else None
+            if name in DESKTOP_OPENERS:
+                launched = True
+                continue
+            if (expr is not None and self.names_written(expr)) or (
+                word is not None and any(p in word for p in self.written.constants)
+            ):
+                # The written file is the program: run as such, or opened by a launcher.
+                return not launched or self.runnable_written()
+            return name is not None and name in INTERPRETERS
+        return False
+
+    def runnable_written(self) -> bool:
+        """Whether a written file is known to be a script or an executable by its name."""
+        names = {*self.written.constants, *self.suffixes}
+        return any(n.lower().endswith(RUNNABLE_SUFFIXES) for n in names)
 
     def starts(self) -> Iterator[ast.Call]:
         for node in ast.walk(self.tree):
@@ -263,12 +299,12 @@ class _Finder:
                     yield node
 
 
-def _interpreter(program: str) -> bool:
-    """Whether a program name (a path, a version, `.exe` allowed) is an interpreter."""
-    if program == "sys.executable":
-        return True
-    name = program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
-    return name.rstrip("0123456789.") in INTERPRETERS
+def _program_name(word: str) -> str:
+    """A program's bare name: no directory, `.exe`, or trailing version (`python3.11`)."""
+    if word == "sys.executable":
+        return word
+    name = word.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
+    return name.rstrip("0123456789.") or name
 
 
 def dropper_starts(
