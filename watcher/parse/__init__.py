@@ -45,6 +45,7 @@ __all__ = [
     "facts_for",
     "facts_for_lines",
     "forget_facts",
+    "parses",
     "parse_source",
 ]
 
@@ -66,9 +67,39 @@ def forget_facts() -> None:
     _CACHE.clear()
 
 
+#: A Python file larger than `MAX_PARSE_BYTES` is still parsed when it is mostly one string
+#: literal (a blob `exec`'d after decoding: the shape of packed droppers, whose payload would
+#: otherwise buy them the text rules only). Parse cost follows the code's syntax, not its
+#: bytes: `ast` reads a 1 MB base64 literal in milliseconds and 1 MB of dense code in seconds.
+MAX_PYTHON_BLOB_BYTES = 4 * 1024 * 1024
+#: Bytes that mark syntax (calls, separators, assignments, attribute dots, lines, spaces): an
+#: upper bound on how much code a file holds, counted at memory speed.
+SYNTAX_MARKS = (b"(", b",", b"=", b".", b"\n", b" ")
+#: At most this many syntax marks in a larger Python file: fewer than a quarter of what
+#: `MAX_PARSE_BYTES` of ordinary code has, so such a file is never costlier to parse.
+MAX_PYTHON_SYNTAX = 16 * 1024
+
+
 def can_parse(path: str, size: int) -> bool:
     """Whether a file of this name and size gets a parser (else: text rules only)."""
     return size <= MAX_PARSE_BYTES and (is_js(path) or is_python(path))
+
+
+def parses(path: str, entry: FileEntry, dialect: Dialect = None) -> bool:
+    """Whether this file, read in `dialect` (or by its name), is small or sparse enough to parse."""
+    if entry.size <= MAX_PARSE_BYTES:
+        return dialect is not None or is_js(path) or is_python(path)
+    python = dialect == "python" or (dialect is None and is_python(path))
+    return python and entry.size <= MAX_PYTHON_BLOB_BYTES and _sparse(entry.data)
+
+
+def _sparse(data: bytes) -> bool:
+    marks = 0
+    for mark in SYNTAX_MARKS:
+        marks += data.count(mark)
+        if marks > MAX_PYTHON_SYNTAX:
+            return False
+    return True
 
 
 #: How the runtime reads a file whatever its name: `require('./x.dat')` runs it as CommonJS.
@@ -97,9 +128,7 @@ def facts_for(path: str, entry: FileEntry | None, dialect: Dialect = None) -> Fa
     """
     if entry is None or entry.is_binary:
         return None
-    if dialect is None and not can_parse(path, entry.size):
-        return None
-    if dialect is not None and entry.size > MAX_PARSE_BYTES:
+    if not parses(path, entry, dialect):
         return None
     # The grammar depends on the suffix, so the same bytes as .ts and .js are parsed apart.
     key = (entry.sha256, dialect or (js.dialect_of(path) if is_js(path) else "python"))
@@ -119,7 +148,7 @@ def facts_for_lines(
     """
     if entry is None or entry.is_binary:
         return None
-    if entry.size <= MAX_PARSE_BYTES:
+    if parses(path, entry, dialect):
         return facts_for(path, entry, dialect)
     if not lines or (dialect is None and not (is_js(path) or is_python(path))):
         return None

@@ -109,6 +109,9 @@ class Facts:
     strings: tuple[StringLit, ...] = ()
     #: Identifiers shaped like javascript-obfuscator output (`_0x1a2b`).
     hex_identifiers: tuple[Span, ...] = ()
+    #: Process starts that run a file the same code wrote from text it carries (a string
+    #: written to a temp file, then started with an interpreter): a dropper. Python only.
+    drops: tuple[Span, ...] = ()
     #: Lines the parser could not make sense of: facts there may be missing, so callers should
     #: judge these lines by text instead (a syntax error must not hide a payload).
     error_lines: frozenset[int] = field(default_factory=frozenset)

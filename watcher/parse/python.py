@@ -18,6 +18,7 @@ import codecs
 import lzma
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,7 @@ from tree_sitter import Language, Parser
 
 from watcher import gaps
 from watcher.parse.budget import MAX_DEPTH, Clock
+from watcher.parse.droppers import STARTERS, dropper_starts
 from watcher.parse.facts import Call, EnvRead, Facts, Import, Span, StringLit
 from watcher.parse.lines import Columns
 
@@ -88,6 +90,9 @@ class _Extractor(ast.NodeVisitor):
         self.exhausted = False
         #: Expressions inside one already folded into a string: not folded again.
         self.inside_folded: set[int] = set()
+        #: Names that are a code sink or loader under another name (`run = exec`,
+        #: `e = eval("eval")`): calls through them are concealed.
+        self.borrowed: set[str] = set()
 
     def span(self, node: ast.expr | ast.stmt) -> Span:
         return self.columns.span_of(
@@ -322,7 +327,9 @@ class _Extractor(ast.NodeVisitor):
         if self.deep(depth):
             return None
         if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id), LITERAL
+            return self.aliases.get(
+                node.id, node.id
+            ), DECODED if node.id in self.borrowed else LITERAL
         if isinstance(node, ast.Attribute):
             base = self.path(node.value, depth + 1)
             if base is None:
@@ -336,6 +343,12 @@ class _Extractor(ast.NodeVisitor):
                 return None
             if callee[0] in MODULE_LOADERS and node.args:
                 return self.fold_level(node.args[0], depth + 1)
+            if callee[0] == "eval" and node.args:
+                # `eval("exec")` is the builtin `exec` itself, fetched so no text names it.
+                folded = self.fold_level(node.args[0], depth + 1)
+                fetched = folded[0].strip() if folded is not None else ""
+                if _dotted(fetched):
+                    return self.aliases.get(fetched, fetched), DECODED
             if callee[0] == "getattr" and len(node.args) >= 2:
                 base = self.path(node.args[0], depth + 1)
                 name = self.fold_level(node.args[1], depth + 1)
@@ -421,10 +434,20 @@ class _Extractor(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> bool:
         resolved = self.path(node.value)
-        if resolved is not None and isinstance(node.value, ast.Call | ast.Attribute):
+        if resolved is None:
+            return True
+        # A plain name is an alias only for a code sink or loader: `run = exec` hides the
+        # sink, while `x = y` between the package's own values is not worth following.
+        lent = isinstance(node.value, ast.Name) and resolved[0] in CODE_SINKS | MODULE_LOADERS
+        if lent or isinstance(node.value, ast.Call | ast.Attribute):
+            sink = resolved[0].rsplit(".", 1)[-1].lower()
             for target in node.targets:
                 if isinstance(target, ast.Name) and resolved[0] != ENVIRON:
                     self.aliases[target.id] = resolved[0]
+                    # `exec_ = exec` (a py2/3 shim) still says what it is; `color = exec`
+                    # does not.
+                    if resolved[1] or (lent and sink not in target.id.lower()):
+                        self.borrowed.add(target.id)
         return True
 
     def built_string(self, node: ast.expr, named: bool = False) -> None:
@@ -577,6 +600,11 @@ _DISPATCH: dict[type[ast.AST], Callable[[_Extractor, Any], bool]] = {
     ast.JoinedStr: _Extractor.visit_JoinedStr,
     ast.Subscript: _Extractor.visit_Subscript,
 }
+
+
+def _dotted(text: str) -> bool:
+    """Whether text is a (dotted) Python name, such as `exec` or `os.system`."""
+    return bool(text) and len(text) <= 128 and all(p.isidentifier() for p in text.split("."))
 
 
 def _capped(value: str, level: int) -> tuple[str, int] | None:
@@ -793,6 +821,17 @@ def parse(path: str, source: str) -> Facts | None:
     tree = parse_module(path, columns.text)
     if tree is None:
         return None
+    facts = _extract(path, columns, tree, 0)
+    if facts is None:
+        gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path)
+    return facts
+
+
+#: How deep code held in strings is read (a string run by `exec` that runs another string).
+MAX_EMBEDDED = 3
+
+
+def _extract(path: str, columns: Columns, tree: ast.AST, depth: int) -> Facts | None:
     extractor = _Extractor(columns)
     extractor.collect_constants(tree)
     # Each constant folded once, in source order: a chain `b = a; c = b; …` then costs one
@@ -801,13 +840,93 @@ def parse(path: str, source: str) -> Facts | None:
         extractor.constant(name, 0)
     extractor.run(tree)
     if extractor.exhausted:
-        gaps.record(f"parse of {path} stopped: nesting deeper than {MAX_DEPTH}", path)
         return None
+    drops, scripts = _drops(extractor, tree)
+    embedded = _embedded(path, extractor, scripts, drops, depth)
     by_position = lambda fact: (fact.span.line, fact.span.col)  # noqa: E731
     return Facts(
+        drops=drops,
         language="python",
-        calls=tuple(sorted(extractor.calls, key=by_position)),
-        imports=tuple(sorted(extractor.imports, key=by_position)),
-        env_reads=tuple(sorted(extractor.env_reads, key=by_position)),
+        calls=tuple(sorted([*extractor.calls, *embedded.calls], key=by_position)),
+        imports=tuple(sorted([*extractor.imports, *embedded.imports], key=by_position)),
+        env_reads=tuple(sorted([*extractor.env_reads, *embedded.env_reads], key=by_position)),
         strings=tuple(sorted(extractor.strings, key=by_position)),
     )
+
+
+def _embedded(
+    path: str, extractor: _Extractor, scripts: list[str], drops: tuple[Span, ...], depth: int
+) -> Facts:
+    """Facts of code the file holds as text and runs: a constant given to `exec`/`eval`/
+    `compile`, or a script it writes to disk and starts (`scripts`, started at `drops`).
+
+    What that code calls is what the file does, so its calls, imports and environment reads
+    are the file's, placed on the line that runs it (the string's own lines are not the
+    file's). Its literals are not repeated: the file's string already holds their text. Text
+    that does not parse as Python is no gap: it was never known to be code. Code that parses
+    but nests too deep (in strings, or in expressions) is one: it is code not read.
+    """
+    sources = [(c.first_arg, c.span) for c in extractor.calls if c.callee in CODE_SINKS]
+    if drops:
+        sources += [(script, drops[0]) for script in scripts]
+    calls: list[Call] = []
+    imports: list[Import] = []
+    env_reads: list[EnvRead] = []
+    for text, span in sources:
+        if not text or len(text) > MAX_FOLDED or not any(c in text for c in "(=\n;"):
+            continue
+        inner = _parse_embedded(path, text, span, depth + 1)
+        if inner is None:
+            continue
+        calls += [replace(c, span=span) for c in inner.calls]
+        imports += [replace(i, span=span) for i in inner.imports]
+        env_reads += [replace(e, span=span) for e in inner.env_reads]
+    return Facts(
+        language="python", calls=tuple(calls), imports=tuple(imports), env_reads=tuple(env_reads)
+    )
+
+
+def _parse_embedded(path: str, text: str, span: Span, depth: int) -> Facts | None:
+    """Facts of a string run as code at `span`; None when it is not Python (recording
+    nothing) or when it is but could not be read (a gap)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, OverflowError):  # not a gap: text never known to be code
+        return None
+    except (RecursionError, MemoryError):
+        _record_deep_gap(path, span)
+        return None
+    facts = None
+    if depth <= MAX_EMBEDDED and not _expression_depth_over(tree, MAX_DEPTH):
+        facts = _extract(path, Columns(text), tree, depth)
+    if facts is None:
+        _record_deep_gap(path, span)
+    return facts
+
+
+def _record_deep_gap(path: str, span: Span) -> None:
+    gaps.record(
+        f"parse of {path} stopped: code run from a string at line {span.line} nests too deep"
+        f" (strings within strings past {MAX_EMBEDDED}, or expressions past {MAX_DEPTH})",
+        path,
+    )
+
+
+def _drops(extractor: _Extractor, tree: ast.AST) -> tuple[tuple[Span, ...], list[str]]:
+    """Process starts that run a script this file wrote from its own text (a dropper), and
+    the scripts it wrote."""
+    # Most files start no process: the extra walks are paid only by those that do.
+    if not any(call.callee.startswith(STARTERS) for call in extractor.calls):
+        return (), []
+
+    def resolve(node: ast.expr) -> str | None:
+        found = extractor.path(node)
+        return None if found is None else found[0]
+
+    def fold(node: ast.expr) -> str | None:
+        found = extractor.fold_level(node)
+        return None if found is None else found[0]
+
+    starts, scripts = dropper_starts(tree, resolve, fold, extractor.constants)
+    spans = sorted((extractor.span(c) for c in starts), key=lambda s: (s.line, s.col))
+    return tuple(spans), scripts

@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from watcher.models import AddedLine, Severity, Snapshot
-from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for, facts_for_lines
+from watcher.parse import (
+    MAX_PARSE_BYTES,
+    Call,
+    Facts,
+    StringLit,
+    facts_for,
+    facts_for_lines,
+    parses,
+)
 from watcher.parse.purpose import purpose_of
 from watcher.rules import env_flow, path_match
 from watcher.rules.added_text import AddedText, added_text
@@ -63,6 +71,9 @@ class Signal:
     #: from 'child_process'`, then an added `cp.run(…)`): a changed file whose whole text has
     #: one of these passes the prefilter even when its added lines hold no needle.
     alias_needles: tuple[bytes, ...] = ()
+    #: The package's stated purpose does not weaken it: a terminal library runs commands, but
+    #: writing a script from its own text and starting it is not what any purpose needs.
+    firm: bool = False
 
     def pattern_for(self, dialect: str | None) -> re.Pattern[str] | None:
         """The pattern for a file read in this dialect (`ArtifactContext.dialect`), if code."""
@@ -248,9 +259,9 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
             continue
         text = added_text(change)
         # Alias needles only matter to the parser: a file too large to parse skips them.
-        whole = change.new.data if change.new is not None else b""
-        if len(whole) > MAX_PARSE_BYTES:
-            whole = b""
+        whole = b""
+        if change.new is not None and parses(path, change.new, dialect):
+            whole = change.new.data
         live = [
             (s, p)
             for s in signals
@@ -313,7 +324,7 @@ def scan_added_lines(
             notes = []
             if known[signal]:
                 notes.append("the previous release already did this")
-            if fits is not None:
+            if fits is not None and not signal.firm:
                 notes.append(f"expected for {fits}")
             yield Hit(
                 f"{noun}: {signal.what}" + (f" ({'; '.join(notes)})" if notes else ""),
@@ -451,16 +462,36 @@ NET_NOT_A_REQUEST = re.compile(
     r"|Response|Request|HTTPError|RequestException|HTTPStatusError)\b"
 )
 #: How a changed file names a network module it may then use under another name.
-NET_ALIAS_NEEDLES = tuple(
-    f"{quote}{node}{mod}{quote}".encode()
-    for quote in ("'", '"')
-    for node in ("", "node:")
-    for mod in ("http", "https", "http2", "net", "dns", "tls", "dgram", "undici", "axios")
-) + (b"import requests", b"import httpx", b"from urllib", b"import urllib", b"import socket")
+NET_ALIAS_NEEDLES = (
+    tuple(
+        f"{quote}{node}{mod}{quote}".encode()
+        for quote in ("'", '"')
+        for node in ("", "node:")
+        for mod in ("http", "https", "http2", "net", "dns", "tls", "dgram", "undici", "axios")
+    )
+    + (b"import requests", b"import httpx", b"from urllib", b"import urllib", b"import socket")
+    + (
+        # `from requests import post` then `post(url)`: no `requests.` on the calling line.
+        b"from requests",
+        b"from httpx",
+        b"from aiohttp",
+        b"import aiohttp",
+        b"from socket",
+    )
+)
 NET_IMPORTS_JS = frozenset({"http", "https", "http2", "net", "dns", "dgram", "tls", "undici"})
 NET_IMPORTS_PY = frozenset(
     {"requests", "httpx", "aiohttp", "urllib3", "socket", "http.client", "urllib.request"}
 )
+
+
+def _is_network_callee(callee: str, python: bool) -> bool:
+    """Whether a callee met inside a code sink's argument fetches from the network."""
+    if python:
+        return callee in NET_CALLS_PY or (
+            callee.startswith(NET_CLIENTS_PY) and not NET_NOT_A_REQUEST.match(callee)
+        )
+    return callee in NET_CALLS_JS or callee.split(".", 1)[0] in NET_CLIENTS_JS
 
 
 def _is_network_call(call: Call, python: bool) -> bool:
@@ -718,6 +749,11 @@ def _is_exec_call(call: Call, python: bool) -> bool:
     return callee == "exec" and call.first_arg is not None
 
 
+def _drops(facts: Facts) -> Iterator[Spot]:
+    for span in facts.drops:
+        yield Spot(span.line, span.col, span.end, "starts a script it wrote")
+
+
 def _is_hidden_exec_call(call: Call, python: bool) -> bool:
     """A process started with a command decoded or assembled at run time."""
     if not _is_exec_call(call, python):
@@ -726,6 +762,16 @@ def _is_hidden_exec_call(call: Call, python: bool) -> bool:
 
 
 EXEC = (
+    Signal(
+        None,
+        None,
+        "writes a script from its own text to disk and starts it (dropper)",
+        ("subprocess", "system(", "popen(", "Popen(", "spawn", "startfile", "exec"),
+        severity=Severity.HIGH,
+        facts=_drops,
+        alias_needles=(b"subprocess", b"from os import"),
+        firm=True,
+    ),
     Signal(
         None,
         None,
@@ -854,7 +900,22 @@ def _is_decode_and_run(call: Call, python: bool) -> bool:
     return call.callee in sinks and any(_is_decoder(c, python) for c in call.arg_callees)
 
 
+def _is_download_and_run(call: Call, python: bool) -> bool:
+    """Code a sink runs comes from a network call (`exec(urlopen(u).read())`)."""
+    if not _is_dynamic_call(call, python) or call.callee in IMPORTERS_PY:
+        return False
+    return any(_is_network_callee(c, python) for c in call.arg_callees)
+
+
 DYNAMIC = (
+    Signal(
+        None,
+        None,
+        "runs code it downloads (a code sink fed by a network call)",
+        ("eval", "Function(", "exec", "_compile", "compile("),
+        severity=Severity.HIGH,
+        facts=_calls(_is_download_and_run),
+    ),
     Signal(
         _c(
             r"\b(?:eval|Function)\s*\(\s*(?:Buffer\.from|atob|unescape|decodeURIComponent)\s*\(|"
@@ -1073,8 +1134,14 @@ URL_HOST = (
     r"https?://(?!localhost\b|127\.0\.0\.1|0\.0\.0\.0|example\.(?:com|org))"
     r"[\w.-]{1,253}\.[a-z]{2,63}"
 )
+#: A URL whose host is a public IPv4 address: no name, so no owner a reviewer can look up, and
+#: no DNS to change when the server moves. Private, loopback, link-local (cloud metadata) and
+#: "any" addresses are where local services and SDKs talk, not where data leaves to.
+NOT_PUBLIC_IP = r"(?!127\.|0\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|255\.)"
+RAW_IP_URL = rf"https?://{NOT_PUBLIC_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?![\w.])"
 _EXFIL = re.compile(EXFIL_SERVICES)
 _URL_HOST = re.compile(URL_HOST)
+_RAW_IP_URL = re.compile(RAW_IP_URL)
 #: Used with `fullmatch`; the look-behind keeps a `search` linear too (a name is tried from
 #: the start of its run of word characters only, not from each of them).
 _DOTTED = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
@@ -1103,6 +1170,14 @@ def _host_strings(facts: Facts) -> Iterator[Spot]:
             yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
 
 
+RAW_IP_URL_SIGNAL = Signal(
+    _c(RAW_IP_URL),
+    _c(RAW_IP_URL),
+    "names a URL on a raw public IP address",
+    ("http://", "https://"),
+    severity=Severity.MEDIUM,
+    facts=_strings_matching(_RAW_IP_URL),
+)
 HOSTS = (
     Signal(
         _c(EXFIL_SERVICES),
@@ -1147,6 +1222,7 @@ HOSTS = (
         severity=Severity.HIGH,
         facts=_strings_matching(_EXFIL),
     ),
+    RAW_IP_URL_SIGNAL,
     Signal(
         _c(rf"['\"`](?:https?://|//)?{NOT_REMOTE_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?::\d+)?[/'\"`]"),
         _c(rf"['\"](?:https?://)?{NOT_REMOTE_IP}(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?::\d+)?[/'\"]"),
@@ -1183,13 +1259,33 @@ def new_host(ctx: ArtifactContext) -> Iterator[Hit]:
             verdicts[name] = name in old_text
         if verdicts[name]:
             continue
+        what, severity = match.signal.what, match.signal.severity
+        if match.signal is RAW_IP_URL_SIGNAL and _reaches_out(ctx, match.path):
+            what = f"{what}, and the file sends requests or starts processes"
+            severity = Severity.HIGH
         yield Hit(
-            f"host: {match.signal.what}: `{name}`",
+            f"host: {what}: `{name}`",
             path=match.path,
             line=match.added.lineno,
             evidence=excerpt(match.added.text, match.start, match.end),
-            severity=match.signal.severity,
+            severity=severity,
         )
+
+
+def _reaches_out(ctx: ArtifactContext, path: str) -> bool:
+    """Whether the parsed file makes a network request or starts a process.
+
+    A raw-IP URL in a file that also talks to the network (or hands the URL to `curl`) is a
+    destination in use, not a constant in a table: data going to a server with no name.
+    """
+    change = next((c for c in ctx.changed_files() if c.path == path), None)
+    if change is None or change.new is None:
+        return False
+    facts = facts_for(path, change.new, ctx.dialect(path))
+    if facts is None:
+        return False
+    python = facts.language == "python"
+    return any(_is_network_call(c, python) or _is_exec_call(c, python) for c in facts.calls)
 
 
 #: An IPv4 address, or a host name: labels of at most 63 characters, at most 127 of them (RFC
@@ -1293,8 +1389,11 @@ OBFUSCATION = (
     Signal(
         None,
         None,
-        "decodes a sensitive name to use it (`atob('ZXZhbA==')`, char codes)",
-        CONCAT_NEEDLES,
+        "reaches a sensitive name it decoded or hid under another name "
+        "(`atob('ZXZhbA==')`, char codes, `run = exec`, `eval('exec')`)",
+        # A sink under another name is called by that name: the sink's own name is only where
+        # it was bound, so it is a needle of the file, not of the line.
+        (*CONCAT_NEEDLES, "exec", "eval"),
         severity=Severity.HIGH,
         facts=_concealed_names,
     ),
