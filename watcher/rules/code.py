@@ -44,6 +44,9 @@ class Spot:
     start: int
     end: int
     text: str
+    #: What the fact is about, for signals whose "already did this" is per subject (the program
+    #: a process start runs: `git`; "" for a command computed at run time). None: any.
+    subject: str | None = None
 
 
 #: Finds a signal in a parsed file's facts (every line; callers keep the added ones).
@@ -205,8 +208,14 @@ def _text_matches(
             yield found
 
 
-def _had_before(ctx: ArtifactContext, signal: Signal) -> bool:
-    """Whether any source file of the old release already matched this signal."""
+def _had_before(ctx: ArtifactContext, signal: Signal, subject: str | None = None) -> bool:
+    """Whether any source file of the old release already matched this signal, about the
+    same subject when one is given (SPEC §4.3: "already did this" covers only the same fact;
+    a release that started computed commands could already start any program).
+
+    A file the parser does not read has no subjects: there the subject's name in the file's
+    text beside a match stands in for it.
+    """
     old = ctx.diff.old
     if old is None:
         return False
@@ -220,13 +229,16 @@ def _had_before(ctx: ArtifactContext, signal: Signal) -> bool:
         pattern = signal.pattern_for(dialect)
         facts = facts_for(path, entry, dialect) if signal.facts is not None else None
         if facts is not None and signal.facts is not None:
-            if next(signal.facts(facts), None) is not None:
+            # A start of a computed command ("") could already run any program.
+            if any(subject is None or s.subject in (subject, "") for s in signal.facts(facts)):
                 return True
             if not facts.error_lines:
                 continue
             only = frozenset(n - 1 for n in facts.error_lines)
         else:
             only = None
+        if subject and subject not in text:
+            continue
         if next(_text_matches(AddedText.of_text(text), signal, pattern, only), None):
             return True
     return False
@@ -242,6 +254,7 @@ class Match:
     start: int
     end: int
     text: str
+    subject: str | None = None
 
 
 def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Match]:
@@ -282,22 +295,22 @@ def _matches(ctx: ArtifactContext, signals: tuple[Signal, ...]) -> Iterator[Matc
             if facts is not None
             else frozenset()
         )
-        found: dict[int, tuple[Signal, int, int, str]] = {}
+        found: dict[int, tuple[Signal, int, int, str, str | None]] = {}
         for signal, pattern in live:
             if facts is None or signal.facts is None:
                 for index, start, end, matched in _text_matches(text, signal, pattern, None):
-                    found.setdefault(index, (signal, start, end, matched))
+                    found.setdefault(index, (signal, start, end, matched, None))
                 continue
             for spot in signal.facts(facts):
                 added = text.index_of_lineno(spot.line)
                 if added is not None:
-                    found.setdefault(added, (signal, spot.start, spot.end, spot.text))
+                    found.setdefault(added, (signal, spot.start, spot.end, spot.text, spot.subject))
             if error_lines:
                 for index, start, end, matched in _text_matches(text, signal, pattern, error_lines):
-                    found.setdefault(index, (signal, start, end, matched))
+                    found.setdefault(index, (signal, start, end, matched, None))
         for index in sorted(found):
-            signal, start, end, matched = found[index]
-            yield Match(signal, path, change.added_lines[index], start, end, matched)
+            signal, start, end, matched, subject = found[index]
+            yield Match(signal, path, change.added_lines[index], start, end, matched, subject)
 
 
 def scan_added_lines(
@@ -314,15 +327,16 @@ def scan_added_lines(
     if not by_file:
         return
     fits = purpose_of(ctx.diff).fits(capability) if capability is not None else None
-    known: dict[Signal, bool] = {}
+    known: dict[tuple[Signal, str | None], bool] = {}
     for hits in by_file.values():
         strong = [hit for hit in hits if not hit.signal.weak]
         for match in strong or hits:
             signal = match.signal
-            if signal not in known:
-                known[signal] = _had_before(ctx, signal)
+            key = (signal, match.subject)
+            if key not in known:
+                known[key] = _had_before(ctx, signal, match.subject)
             notes = []
-            if known[signal]:
+            if known[key]:
                 notes.append("the previous release already did this")
             if fits is not None and not signal.firm:
                 notes.append(f"expected for {fits}")
@@ -749,6 +763,65 @@ def _is_exec_call(call: Call, python: bool) -> bool:
     return callee == "exec" and call.first_arg is not None
 
 
+def _program(call: Call) -> str:
+    """The program a process start runs (`git` for `execFile('/usr/bin/git', …)`, `curl` for
+    `exec('curl -s … | sh')`); "" when the command is computed at run time."""
+    command = call.first_arg
+    if command is None or call.first_arg_built:
+        return ""
+    words = command.split()
+    return words[0].rsplit("/", 1)[-1].lower() if words else ""
+
+
+def _exec_calls(facts: Facts) -> Iterator[Spot]:
+    """Process starts, each about the program it runs: a release that ran `git` has not
+    already run `curl`."""
+    python = facts.language == "python"
+    for call in facts.calls:
+        if _is_exec_call(call, python):
+            yield Spot(call.span.line, call.span.col, call.span.end, call.callee, _program(call))
+
+
+#: Commands that fetch over the network, and what runs what they fetched.
+_FETCHERS = ("curl", "wget", "invoke-webrequest", "iwr", "irm", "invoke-restmethod", "bitsadmin")
+_RUNNERS = frozenset(
+    """sh bash zsh dash ksh fish iex invoke-expression python python3 node perl ruby php
+    chmod source . powershell pwsh cmd""".split()
+)
+_SEGMENTS = re.compile(r"\|\||&&|[|;&\n]")
+
+
+def _fetches_and_runs(command: str) -> bool:
+    """Whether a shell command downloads something and runs it: `curl … | sh`, `wget -O x …
+    && chmod +x x`, `iwr … | iex`, `bash -c "$(curl …)"`."""
+    lowered = command.lower()
+    if not any(fetcher in lowered for fetcher in _FETCHERS) and "downloadstring" not in lowered:
+        return False
+    fetched = False
+    for segment in _SEGMENTS.split(lowered):
+        words = segment.replace("(", " ").replace("$", " ").replace("`", " ").split()
+        while words and words[0] in ("sudo", "env", "exec", "nohup"):
+            words = words[1:]
+        if not words:
+            continue
+        head = words[0].rsplit("/", 1)[-1]
+        if fetched and (head in _RUNNERS or head.startswith("./") or head.startswith("/tmp/")):
+            return True
+        if head in _FETCHERS or "downloadstring" in segment:
+            fetched = True
+        elif head in _RUNNERS and any(w.rsplit("/", 1)[-1] in _FETCHERS for w in words[1:]):
+            return True  # `bash -c "$(curl -s …)"`
+    return False
+
+
+def _is_fetch_and_run_call(call: Call, python: bool) -> bool:
+    return (
+        _is_exec_call(call, python)
+        and call.first_arg is not None
+        and _fetches_and_runs(call.first_arg)
+    )
+
+
 def _drops(facts: Facts) -> Iterator[Spot]:
     for span in facts.drops:
         yield Spot(span.line, span.col, span.end, "starts a script it wrote")
@@ -771,6 +844,15 @@ EXEC = (
         facts=_drops,
         alias_needles=(b"subprocess", b"from os import"),
         firm=True,
+    ),
+    Signal(
+        None,
+        None,
+        "runs a command that downloads code and runs it (`curl … | sh`)",
+        ("curl", "wget", "iwr", "irm", "Invoke-", "bitsadmin", "DownloadString"),
+        severity=Severity.HIGH,
+        facts=_calls(_is_fetch_and_run_call),
+        alias_needles=(b"child_process", b"subprocess", b"from os import"),
     ),
     Signal(
         None,
@@ -820,7 +902,7 @@ EXEC = (
             "getoutput",
             "startfile",
         ),
-        facts=_calls(_is_exec_call),
+        facts=_exec_calls,
         alias_needles=(b"child_process", b"subprocess", b"import pty", b"from os import"),
     ),
     Signal(
