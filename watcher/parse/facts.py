@@ -7,6 +7,7 @@ a parser can be swapped without touching them. Positions are 1-based lines and 0
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -43,12 +44,36 @@ class Call:
     #: `exec`, `compile`, `vm.*`) and process starters only: `eval(Buffer.from(s,
     #: 'base64').toString())` has `("Buffer.from",)`.
     arg_callees: tuple[str, ...] = ()
+    #: Secrets that reach the arguments of a call that may send data (`fetch`, `*.post`,
+    #: `req.write`, `sock.sendall`...), directly or through names bound once: "env:NAME" for
+    #: one variable ("env:?" when its name is computed), "env:*" for the whole environment,
+    #: "key:name" for key material in scope
+    #: (`wallet.secretKey`, `mnemonic`). The rules decide which callees really send.
+    arg_sources: tuple[str, ...] = ()
     #: The callee's name was assembled from pieces (`globalThis['ev' + 'al']`,
     #: `getattr(os, 'sys' + 'tem')`): code written not to be found by a text search.
     concealed: bool = False
     #: ...and a piece of it had to be decoded (`atob('ZXZhbA==')`, char codes, hex): the name
     #: cannot be read without running code, which honest code never needs (SPEC §4.2).
     decoded: bool = False
+
+
+#: Names that hold key material: a wallet's secret key, a seed phrase, a private key.
+KEY_MATERIAL = re.compile(
+    r"(?i)^(?:.*_)?(?:private_?key|secret_?key|priv_?key|mnemonic|seed_?phrase|seed_?words"
+    r"|keypair|key_?pair|wallet_?key|signing_?key)s?$"
+)
+#: Last names of calls that may send what they are given (the rules then check the callee).
+SENDING_CALLS = frozenset(
+    """fetch request get post put patch send sendBeacon write end connect urlopen Request axios
+    got ky needle sendall sendto sendmsg resolve resolve4 resolve6 resolveTxt lookup getaddrinfo
+    gethostbyname upload emit publish""".split()
+)
+
+
+def may_send(callee: str) -> bool:
+    """Whether a resolved callee's name says it may send its arguments somewhere."""
+    return callee.rsplit(".", 1)[-1] in SENDING_CALLS
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from watcher import gaps
 from watcher.parse.budget import MAX_DEPTH, Clock
-from watcher.parse.facts import Call, EnvRead, Facts, Import, StringLit
+from watcher.parse.facts import KEY_MATERIAL, Call, EnvRead, Facts, Import, StringLit, may_send
 from watcher.parse.lines import JS_TERMINATORS, Columns
 
 #: More lines than this under ERROR nodes (and more than this fraction of the file): the parse
@@ -59,6 +59,8 @@ INTEROP = frozenset(
 )
 #: Callees whose nested argument calls are recorded (`eval(atob(…))` decodes and runs).
 CODE_SINKS = frozenset({"eval", "Function", "module._compile"})
+#: Nodes read from one sending call's arguments looking for secrets (a bound, not a budget).
+_MAX_SOURCE_NODES = 4096
 #: Names followed to their values from one sink's arguments (`exec(cmd)`, `cmd = decode(…)`).
 _FOLLOWED_NAMES = 16
 #: Process starters whose nested argument calls are recorded too (a decoded command).
@@ -665,6 +667,7 @@ class _Extractor:
         nested: tuple[str, ...] = ()
         if callee in CODE_SINKS or callee.startswith(("vm.", *PROCESS_SINKS)):
             nested = tuple(self.nested_callees(items))
+        sources = tuple(dict.fromkeys(self.sources_in(items))) if may_send(callee) else ()
         return Call(
             span,
             callee,
@@ -672,9 +675,55 @@ class _Extractor:
             first_arg=first[0] if first is not None else None,
             first_arg_built=first is not None and first[1] > LITERAL,
             arg_callees=nested,
+            arg_sources=sources,
             concealed=level > LITERAL,
             decoded=level >= DECODED,
         )
+
+    def sources_in(self, items: list[Node]) -> Iterator[str]:
+        """Secrets in a call's arguments (`Call.arg_sources`), through names bound once."""
+        followed: set[str] = set()
+        stack = list(items)
+        seen = 0
+        while stack and seen < _MAX_SOURCE_NODES:
+            node = stack.pop()
+            seen += 1
+            kind = node.type
+            if kind == "subscript_expression":
+                base = self.path(node.child_by_field_name("object"))
+                if base is not None and base[0] == "process.env":
+                    key = self.fold(node.child_by_field_name("index"))
+                    yield f"env:{key[0]}" if key is not None else "env:?"
+                    continue
+            if kind in ("member_expression", "subscript_expression", "identifier"):
+                resolved = self.path(node)
+                name = resolved[0] if resolved is not None else ""
+                if name == "process.env":
+                    yield "env:*"
+                    continue
+                if name.startswith("process.env."):
+                    yield "env:" + name.removeprefix("process.env.")
+                    continue
+                leaf = name.rsplit(".", 1)[-1] if name else _text(node)
+                if KEY_MATERIAL.match(leaf):
+                    yield "key:" + leaf
+                    continue
+                if kind == "identifier":
+                    value = self.constants.get(_text(node))
+                    if value is not None and _text(node) not in followed:
+                        if len(followed) < _FOLLOWED_NAMES:
+                            followed.add(_text(node))
+                            stack.append(value)
+                    continue
+            elif kind in ("shorthand_property_identifier", "property_identifier"):
+                if KEY_MATERIAL.match(_text(node)):
+                    yield "key:" + _text(node)
+                value = self.constants.get(_text(node)) if kind.startswith("shorthand") else None
+                if value is not None and _text(node) not in followed:
+                    followed.add(_text(node))
+                    stack.append(value)
+                continue
+            stack.extend(node.named_children)
 
     def nested_callees(self, items: list[Node]) -> list[str]:
         """Callees of the calls inside a sink's arguments, through names bound once.

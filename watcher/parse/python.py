@@ -28,7 +28,16 @@ from tree_sitter import Language, Parser
 from watcher import gaps
 from watcher.parse.budget import MAX_DEPTH, Clock
 from watcher.parse.droppers import STARTERS, dropper_starts
-from watcher.parse.facts import Call, EnvRead, Facts, Import, Span, StringLit
+from watcher.parse.facts import (
+    KEY_MATERIAL,
+    Call,
+    EnvRead,
+    Facts,
+    Import,
+    Span,
+    StringLit,
+    may_send,
+)
 from watcher.parse.lines import Columns
 
 #: Names of the builtins module: `builtins.exec` is `exec`.
@@ -37,6 +46,8 @@ BUILTIN_MODULES = frozenset({"builtins", "__builtins__"})
 CODE_SINKS = frozenset({"exec", "eval", "compile"})
 #: How many once-bound names `argument_callees` follows from one call's arguments.
 _FOLLOWED_NAMES = 16
+#: Nodes read from one sending call's arguments looking for secrets (a bound, not a budget).
+_MAX_SOURCE_NODES = 4096
 #: Prefixes of process starters whose nested argument calls are recorded too: a command
 #: decoded at run time (`os.system(bytes.fromhex(…).decode())`) is meant not to be read.
 PROCESS_SINKS = (
@@ -432,6 +443,47 @@ class _Extractor(ast.NodeVisitor):
                     pending.append(self.constants[sub.id])
         return tuple(found)
 
+    def sources_in(self, args: list[ast.expr]) -> Iterator[str]:
+        """Secrets in a call's arguments (`Call.arg_sources`), through names bound once."""
+        followed: set[str] = set()
+        pending: list[ast.expr] = list(args)
+        seen = 0
+        while pending and seen < _MAX_SOURCE_NODES:
+            stack: list[ast.AST] = [pending.pop()]
+            while stack and seen < _MAX_SOURCE_NODES:
+                sub = stack.pop()
+                seen += 1
+                found = self._source(sub)
+                if found is not None:
+                    yield found
+                    continue
+                if isinstance(sub, ast.Name) and sub.id in self.constants:
+                    if sub.id not in followed and len(followed) < _FOLLOWED_NAMES:
+                        followed.add(sub.id)
+                        pending.append(self.constants[sub.id])
+                    continue
+                stack.extend(ast.iter_child_nodes(sub))
+
+    def _source(self, node: ast.AST) -> str | None:
+        """The source the expression reads ("env:NAME", "env:*", "key:name"), or None."""
+        if isinstance(node, ast.Subscript):
+            if self.path(node.value) == (ENVIRON, LITERAL):
+                key = self.fold(node.slice)
+                return f"env:{key[0]}" if key is not None else "env:?"
+        elif isinstance(node, ast.Call):
+            resolved = self.path(node.func)
+            if resolved is not None and resolved[0] in (*GETENV, f"{ENVIRON}.get"):
+                key = self.fold(node.args[0]) if node.args else None
+                return f"env:{key[0]}" if key is not None else "env:?"
+        elif isinstance(node, ast.Attribute | ast.Name):
+            resolved = self.path(node)
+            if resolved is not None and resolved[0] == ENVIRON:
+                return "env:*"
+            leaf = node.attr if isinstance(node, ast.Attribute) else node.id
+            if KEY_MATERIAL.match(leaf):
+                return f"key:{leaf}"
+        return None
+
     def visit_Assign(self, node: ast.Assign) -> bool:
         resolved = self.path(node.value)
         if resolved is None:
@@ -510,6 +562,10 @@ class _Extractor(ast.NodeVisitor):
             nested: tuple[str, ...] = ()
             if callee in CODE_SINKS or callee.startswith(PROCESS_SINKS):
                 nested = self.argument_callees(node.args)
+            sources: tuple[str, ...] = ()
+            if may_send(callee):
+                arguments = [*node.args, *(k.value for k in node.keywords)]
+                sources = tuple(dict.fromkeys(self.sources_in(arguments)))
             self.calls.append(
                 Call(
                     span,
@@ -517,6 +573,7 @@ class _Extractor(ast.NodeVisitor):
                     first_arg=first[0] if first is not None else None,
                     first_arg_built=first is not None and first[1] > LITERAL,
                     arg_callees=nested,
+                    arg_sources=sources,
                     concealed=level > LITERAL,
                     decoded=level >= DECODED,
                 )

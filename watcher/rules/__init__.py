@@ -23,6 +23,7 @@ from watcher.rules import (  # noqa: F401  (imported for their registrations)
     opaque,
     python_install,
     release_history,
+    secret_flow,
     wallet,
 )
 from watcher.rules.engine import run_rules
