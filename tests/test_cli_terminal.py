@@ -241,9 +241,9 @@ def test_output_on_the_same_terminal_goes_above_the_bars_and_the_bars_leave_no_t
     assert not any("━" in line or "downloading" in line for line in screen), screen
     alert = [line for line in screen if line.startswith("=== watcher alert")]
     assert len(alert) == 1, screen
-    summary = f"npm/{STRUTIL} 2.1.3 -> 2.1.4: critical (score 95)"
+    summary = f"npm/{STRUTIL} 2.1.3 -> 2.1.4: critical (score 100)"
     assert any(line.startswith(summary) for line in screen), screen
-    assert "VERDICT: CRITICAL   score 95/100" in screen
+    assert "VERDICT: CRITICAL   score 100/100" in screen
     logged = [line for line in screen if " INFO watcher" in line]
     assert logged, screen
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:", line) for line in logged), logged
