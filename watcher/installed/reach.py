@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from watcher import gaps
 from watcher.artifacts.manifest import parse_manifest
@@ -308,6 +309,8 @@ class _Walk:
         key = (self.level, reason)
         if mentioned:
             for target in self.mentioned(path):
+                if not self.loadable(target):
+                    continue
                 as_code = Runtime.PYTHON if path.endswith(".py") else Runtime.JS_CJS
                 runtime = self.base[target] if self.base[target].is_code else as_code
                 self.visit(target, why, path, runtime)
@@ -315,8 +318,30 @@ class _Walk:
             return
         self.expanded.add(key)
         for target, runtime in self.base.items():
-            if runtime.is_code and runtime is not Runtime.ZIP:
+            if runtime.is_code and runtime is not Runtime.ZIP and self.loadable(target):
                 self.visit(target, why, path)
+
+    def loadable(self, path: str) -> bool:
+        """Whether a loader with a computed name could find this file at the current level.
+
+        After `pip install` of an sdist only what the build installed exists: a dynamic
+        `import_module(name)` in the installed package cannot reach the sdist's tests, docs or
+        CI scripts, which pip never copies. At install time the build runs inside the unpacked
+        sdist, where every file is there; npm installs every file of its tarball. Unknown
+        prefixes keep every file (fail toward reachable).
+        """
+        if self.npm or self.level is Reach.INSTALL:
+            return True
+        prefixes = self.installed_prefixes
+        if prefixes is None:
+            return True
+        target = install_path(self.snapshot, path)
+        return target is not None and target.startswith(prefixes)
+
+    @cached_property
+    def installed_prefixes(self) -> tuple[str, ...] | None:
+        """`PythonLayout.installed_prefixes`, computed once per walk."""
+        return self.layout.installed_prefixes()
 
     def tokens(self, path: str) -> frozenset[str]:
         cached = self._tokens.get(path)
@@ -686,7 +711,7 @@ class _Walk:
             why = f"entry point {key}" + (" (loads itself)" if group in SELF_LOADING_GROUPS else "")
             for found in self.layout.module_files(module):
                 self.root(found, why)
-        prefixes = self.layout.installed_prefixes()
+        prefixes = self.installed_prefixes
         for path, runtime in self.base.items():
             if not runtime.is_code or runtime is Runtime.ZIP:
                 continue
