@@ -191,7 +191,7 @@ def test_action_runs_watcher_diff_as_sarif_and_uploads_it() -> None:
     steps = action["runs"]["steps"]
     scripts = "\n".join(s.get("run", "") for s in steps)
     # uv from the hash-pinned bootstrap (runners' python may refuse pip: PEP 668).
-    assert "scripts/bootstrap.py\" --uv-path" in scripts
+    assert 'scripts/bootstrap.py" --uv-path' in scripts
     assert "sync --locked --no-dev" in scripts
     assert "python -m watcher.ci_changes" in scripts
     assert "cmd=(watcher diff" in scripts and "--format sarif" in scripts

@@ -29,6 +29,7 @@ def _today() -> None:
     TODAY = datetime.now(UTC).date().isoformat()
     APPROVED = f"approved by alice on {TODAY}"
 
+
 SUBSCRIPTIONS = f"""\
 # Servers the platform team runs; reviewed pins only.
 [defaults]

@@ -163,4 +163,3 @@ def test_nothing_to_gate_on_asks_nothing(store: Store) -> None:
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
     assert statements == []
-
