@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from watcher.models import AddedLine, Severity, Snapshot
 from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for
 from watcher.parse.purpose import purpose_of
-from watcher.rules import env_flow, path_match
+from watcher.rules import env_flow, env_select, path_match
 from watcher.rules.added_text import AddedText, added_text
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
@@ -641,14 +641,43 @@ def env_access(ctx: ArtifactContext) -> Iterator[Hit]:
     reported as an environment read (low), never hidden.
     """
     for hit in scan_added_lines(ctx, ENV, "environment"):
+        prefix = _env_prefix(ctx, hit) if hit.severity is Severity.HIGH else None
         if hit.severity is Severity.HIGH and _env_only_to_children(ctx, hit):
             yield replace(
                 hit,
                 message="environment: passes a copy of the environment to a child process",
                 severity=Severity.LOW,
             )
+        elif prefix is not None:
+            # The variables of one named family are read, as `process.env.DEBUG_X` would be;
+            # a family named for credentials is a credential read (medium), as a named one is.
+            credential = CREDENTIAL_NAME.search(prefix.upper()) is not None
+            yield replace(
+                hit,
+                message=f"environment: reads the variables whose names begin {prefix!r}"
+                " (selected by name, not a dump)",
+                severity=Severity.MEDIUM if credential else Severity.LOW,
+            )
         else:
             yield hit
+
+
+def _env_prefix(ctx: ArtifactContext, hit: Hit) -> str | None:
+    """The literal name prefix every whole-environment use on the hit's line filters by."""
+    if hit.path is None or hit.line is None:
+        return None
+    change = next((c for c in ctx.changed_files() if c.path == hit.path), None)
+    if change is None or change.new is None:
+        return None
+    text = change.new.text
+    start = 0
+    for _ in range(hit.line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return None
+    end = text.find("\n", start)
+    end = len(text) if end == -1 else end
+    return env_select.selected_prefix(text[start:end], text[end + 1 : end + 1 + 400])
 
 
 def _env_only_to_children(ctx: ArtifactContext, hit: Hit) -> bool:
