@@ -572,3 +572,15 @@ def test_hatch_force_include_installs_too() -> None:
     )
     view = pypi({"extra/x.py": "", "tests/t.py": "", "pyproject.toml": text})
     assert view.reach("extra/x.py") is IMP and view.reach("tests/t.py") is SHP
+
+
+def test_json_a_pattern_or_a_loader_names_is_data_and_code_under_that_name_is_code() -> None:
+    files: dict[str, str | bytes] = {
+        "package.json": package_json(exports={"./*": "./dist/*"}),
+        "dist/a.js": "import(process.argv[2]);\n//# sourceMappingURL=a.js.map\n",
+        "dist/a.js.map": '{"version":3,"mappings":"AAAA"}',
+        "dist/b.js.map": "require('child_process').exec('id');\n",
+    }
+    view = build_view(snapshot(files))
+    assert view.reach("dist/a.js.map") is IMP and view.runtime("dist/a.js.map") is Runtime.DATA
+    assert view.runtime("dist/b.js.map") is Runtime.JS_CJS

@@ -309,7 +309,7 @@ class _Walk:
         key = (self.level, reason)
         if mentioned:
             for target in self.mentioned(path):
-                if not self.loadable(target):
+                if not self.loadable(target) or self.inert_json(target):
                     continue
                 as_code = Runtime.PYTHON if path.endswith(".py") else Runtime.JS_CJS
                 runtime = self.base[target] if self.base[target].is_code else as_code
@@ -337,6 +337,27 @@ class _Walk:
             return True
         target = install_path(self.snapshot, path)
         return target is not None and target.startswith(prefixes)
+
+    def inert_json(self, path: str) -> bool:
+        """A data file (not named as code) whose whole text is one JSON document.
+
+        Run as a script it does nothing: as JavaScript a JSON object is a syntax error and
+        any other JSON value an expression without effects; as Python, a literal. So a source
+        map a `./*` exports pattern or a loader could name is data, whatever the name says.
+        """
+        entry = self.files.get(path)
+        if entry is None or entry.is_binary or self.base[path].is_code:
+            return False
+        head = entry.data.lstrip()[:1]
+        if head not in (b"{", b"["):
+            return False
+        try:
+            json.loads(entry.text)
+        # Not JSON: the file may be code under a data name, and stays as the loader reads it.
+        # not a gap: nothing failed, the file is simply not inert
+        except (ValueError, RecursionError):
+            return False
+        return True
 
     @cached_property
     def installed_prefixes(self) -> tuple[str, ...] | None:
@@ -393,7 +414,7 @@ class _Walk:
     def _required_as(self, target: str) -> Runtime:
         """`require` runs any file as CommonJS, except JSON (data) and `.node` (native)."""
         base = self.base[target]
-        if target.endswith(".json"):
+        if target.endswith(".json") or (not base.is_code and self.inert_json(target)):
             return Runtime.DATA
         if base in (Runtime.NATIVE, Runtime.WASM) or target.endswith(".node"):
             return Runtime.NATIVE if base is not Runtime.WASM else base
