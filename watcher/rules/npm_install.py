@@ -67,6 +67,12 @@ def _install_code_changed(ctx: ArtifactContext) -> Iterator[Hit]:
     An edited `install.js` behind an unchanged `"postinstall": "node install.js"` is new
     install-time code as much as a new hook is; the installed view follows the hook through
     `sh x`, `npm run x`, `binding.gyp` actions and the module graph.
+
+    Medium, not high (SPEC §4.4: severity from behaviour): the change is shown for review, and
+    what it *does* is judged by the capability rules on the same lines, which the engine makes
+    critical at install time (network, processes, dynamic code) and which complete the
+    install-hook combination (environment, secrets). An edit that adds none of that — esbuild's
+    library gaining an option, loaded by its unchanged `install.js` — is not an alarm.
     """
     old_view = ctx.old_view
     if old_view is None or not any(r.reach is Reach.INSTALL for r in old_view.roots):
@@ -88,6 +94,7 @@ def _install_code_changed(ctx: ArtifactContext) -> Iterator[Hit]:
             evidence=excerpt(first.text)
             if first
             else f"sha256 {change.new.sha256 if change.new else ''}",
+            severity=Severity.MEDIUM,
         )
 
 
