@@ -18,6 +18,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from watcher.models import AddedLine, Severity, Snapshot
 from watcher.parse import MAX_PARSE_BYTES, Call, Facts, StringLit, facts_for
@@ -669,15 +670,17 @@ def _env_prefix(ctx: ArtifactContext, hit: Hit) -> str | None:
     change = next((c for c in ctx.changed_files() if c.path == hit.path), None)
     if change is None or change.new is None:
         return None
-    text = change.new.text
-    start = 0
-    for _ in range(hit.line - 1):
-        start = text.find("\n", start) + 1
-        if start == 0:
-            return None
-    end = text.find("\n", start)
-    end = len(text) if end == -1 else end
-    return env_select.selected_prefix(text[start:end], text[end + 1 : end + 1 + 400])
+    lines = _lines(change.new.text)
+    if not 0 < hit.line <= len(lines):
+        return None
+    following = "\n".join(lines[hit.line : hit.line + env_select.FOLLOWING_LINES])
+    return env_select.selected_prefix(lines[hit.line - 1], following)
+
+
+@lru_cache(maxsize=4)
+def _lines(text: str) -> list[str]:
+    """A file's lines as the diff numbers them (`str.splitlines`), split once per file."""
+    return text.splitlines()
 
 
 def _env_only_to_children(ctx: ArtifactContext, hit: Hit) -> bool:

@@ -22,6 +22,8 @@ import re
 _ENV = "process.env"
 #: Characters inspected after an enumeration, whitespace removed: the filter and its test.
 _WINDOW = 400
+#: Lines after the hit's own a pretty-printed filter may continue on.
+FOLLOWING_LINES = 4
 #: Shortest prefix that selects a family of variables (`^D` would select almost anything).
 MIN_PREFIX = 3
 
