@@ -954,11 +954,40 @@ _SECRET_PATH = re.compile(SECRET_PATHS)
 SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg"})
 
 
+#: Entries of those directories that hold or grant credentials: `~/.aws/<anything else>` (a
+#: tool's own log or policy directory) is not the secret; `.gnupg` is secret throughout.
+SECRET_DIR_ENTRIES = {
+    ".aws": ("credentials", "config", "sso", "cli"),
+    ".ssh": ("id_", "config", "authorized_keys", "known_hosts", "identity"),
+}
+#: Characters between two path pieces joined on one line: `' / '` (pathlib), `', '` (join).
+_JOIN_GAP = 4
+
+
 def _secret_strings(facts: Facts) -> Iterator[Spot]:
-    for lit in facts.strings:
-        # Quoted, so that the `'.env'` alternative means exactly the string `.env`.
-        if lit.value in SECRET_DIRS or _SECRET_PATH.search(f"'{lit.value}'"):
+    strings = sorted(facts.strings, key=lambda lit: (lit.span.line, lit.span.col))
+    for index, lit in enumerate(strings):
+        if lit.value in SECRET_DIRS:
+            if _own_entry(lit, strings[index + 1] if index + 1 < len(strings) else None):
+                continue
             yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
+        # Quoted, so that the `'.env'` alternative means exactly the string `.env`.
+        elif _SECRET_PATH.search(f"'{lit.value}'"):
+            yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
+
+
+def _own_entry(directory: StringLit, after: StringLit | None) -> bool:
+    """`home / '.aws' / 'aws-api-mcp'`: the next piece, joined right after on the same line, is a
+    constant naming no credential entry of the directory (a tool's own files kept there)."""
+    entries = SECRET_DIR_ENTRIES.get(directory.value)
+    if entries is None or after is None or after.span.line != directory.span.line:
+        return False
+    if not 0 <= after.span.col - directory.span.end <= _JOIN_GAP:
+        return False
+    entry = after.value.strip("/\\").split("/", 1)[0]
+    if not entry or "${" in entry or CREDENTIAL_NAME.search(entry.upper()):
+        return False
+    return not entry.lower().startswith(entries)
 
 
 SECRETS = (
