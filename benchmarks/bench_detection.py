@@ -15,8 +15,13 @@ new artifact alone (it has no notion of a diff), from its own hash-pinned venv
 (`.bench-cache/guarddog-venv`, built from benchmarks/guarddog-requirements.txt); flagged there
 means its risk label `high_risk`.
 
+(c) benign first releases: the new release of every pair in (a) scanned alone as a first
+    release is judged (`scan_local`, what `watcher scan --artifact` runs); every new dependency
+    and every unreviewed baseline is judged this way, so its false positives feed diff alerts.
+
 Targets (issue 3 item 5): 100 % recall on (b), false-positive rate ≤ 2 % on (a), faster than
-GuardDog per case. Needs the registries (public, or the mirror this machine reaches):
+GuardDog per case; issue 10: ≤ 5 % of (c) flagged. Needs the registries (public, or the mirror
+this machine reaches):
 
     uv run python benchmarks/bench_detection.py [--no-guarddog] [--refresh] [--only SUBSTRING]
 """
@@ -43,7 +48,7 @@ from watcher.artifacts.fetch import Fetcher
 from watcher.errors import WatcherError
 from watcher.httpclient import make_client
 from watcher.models import ArtifactKind, ArtifactRef, Ecosystem, Finding, Report, Severity
-from watcher.pipeline import Sources, diff_local, diff_release, select_artifacts
+from watcher.pipeline import Sources, diff_local, diff_release, scan_local, select_artifacts
 from watcher.registries import open_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +57,9 @@ CORPUS = CACHE / "corpus"
 GUARDDOG_VENV = CACHE / "guarddog-venv"
 GUARDDOG_REQUIREMENTS = ROOT / "benchmarks" / "guarddog-requirements.txt"
 GUARDDOG_TIMEOUT = 600
+FIRST_RELEASE_TARGET = 0.05
+#: High/critical findings listed per flagged first release (the rest are counted).
+FIRST_RELEASE_SHOWN = 6
 WATCHER_CLI_TIMEOUT = 300
 
 NPM, PYPI = Ecosystem.NPM, Ecosystem.PYPI
@@ -144,6 +152,7 @@ class Case:
     guarddog_label: str | None = None
     guarddog_s: float | None = None
     guarddog_top: list[str] = field(default_factory=list)
+    release: str = ""  # "name new-version" of a benign pair
 
     @property
     def flagged(self) -> bool:
@@ -152,6 +161,20 @@ class Case:
     @property
     def guarddog_flagged(self) -> bool:
         return self.guarddog_label == "high_risk"
+
+
+@dataclass
+class FirstRelease:
+    """A benign pair's new release scanned alone, as a first release (or a new dependency)."""
+
+    label: str
+    report: Report | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+    @property
+    def flagged(self) -> bool:
+        return self.report is not None and self.report.severity >= Severity.HIGH
 
 
 # --------------------------------------------------------------------------- corpus
@@ -222,7 +245,7 @@ def _safe(name: str) -> str:
 
 def run_benign(pair: list[str], sources: Sources) -> Case:
     ecosystem, name, old, new = Ecosystem(pair[0]), pair[1], pair[2], pair[3]
-    case = Case("benign", f"{name} {old}→{new}", ecosystem)
+    case = Case("benign", f"{name} {old}→{new}", ecosystem, release=f"{name} {new}")
     try:
         files = []
         for version in (old, new):
@@ -279,6 +302,30 @@ def run_replay_registry(replay: Replay) -> Case:
     case.report = registry_report(replay)
     case.pipeline_s = time.perf_counter() - start
     return case
+
+
+def run_first_releases(cases: Sequence[Case]) -> list[FirstRelease]:
+    """Each distinct new release of the analysed benign pairs, scanned alone.
+
+    A pair whose files were never downloaded (registry unreachable, nothing cached) is skipped,
+    as the pair itself is; the same release reached by two pairs is scanned once.
+    """
+    seen: set[Path] = set()
+    scanned: list[FirstRelease] = []
+    for case in cases:
+        new = case.new_file
+        if case.kind != "benign" or new is None or new in seen or not new.exists():
+            continue
+        seen.add(new)
+        first = FirstRelease(case.release)
+        start = time.perf_counter()
+        try:
+            first.report = scan_local(new)
+        except WatcherError as e:
+            first.error = e.diagnostics()
+        first.seconds = time.perf_counter() - start
+        scanned.append(first)
+    return scanned
 
 
 # --------------------------------------------------------------------------- CLIs
@@ -475,6 +522,29 @@ def summarise(cases: Sequence[Case], guarddog: bool) -> dict[str, object]:
     }
 
 
+def summarise_first_releases(firsts: Sequence[FirstRelease]) -> float | None:
+    """The benign-first-release section: rate against its target, then each flagged release."""
+    analysed = [f for f in firsts if f.report is not None]
+    flagged = [f for f in analysed if f.flagged]
+    print("\nbenign first releases (each pair's new release scanned alone, `scan --artifact`):")
+    print(
+        f"  flagged high/critical: {_pct(len(flagged), len(analysed))}"
+        f"  (target ≤ {FIRST_RELEASE_TARGET:.0%}); median {_median([f.seconds for f in firsts])}"
+    )
+    for f in firsts:
+        if f.error:
+            print(f"  ERROR {f.label}: {f.error}")
+    for f in flagged:
+        assert f.report is not None
+        print(f"  {f.label}: {f.report.severity.value}; {'; '.join(f.report.reasons)}")
+        loud = [x for x in f.report.findings if x.severity >= Severity.HIGH]
+        for finding in loud[:FIRST_RELEASE_SHOWN]:
+            print(f"    {_evidence(finding)}")
+        if len(loud) > FIRST_RELEASE_SHOWN:
+            print(f"    … and {len(loud) - FIRST_RELEASE_SHOWN} more high/critical")
+    return len(flagged) / len(analysed) if analysed else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-guarddog", action="store_true", help="run watcher's side only")
@@ -516,8 +586,10 @@ def main() -> None:
             print(f"guarddog {case.label}", file=sys.stderr, flush=True)
             run_guarddog(binary, case)
 
+    firsts = run_first_releases(cases)
     print_table(cases, binary is not None)
     figures = summarise(cases, binary is not None)
+    figures["first_release_fp_rate"] = summarise_first_releases(firsts)
     results = {
         "figures": figures,
         "cases": [
@@ -537,6 +609,18 @@ def main() -> None:
                 "error": c.error,
             }
             for c in cases
+        ],
+        "first_releases": [
+            {
+                "release": f.label,
+                "severity": f.report.severity.value if f.report else None,
+                "high": [_evidence(x) for x in f.report.findings if x.severity >= Severity.HIGH]
+                if f.report
+                else [],
+                "seconds": f.seconds,
+                "error": f.error,
+            }
+            for f in firsts
         ],
     }
     (CORPUS / "results.json").write_text(json.dumps(results, indent=1))

@@ -436,6 +436,40 @@ def test_sourceless_pyc_and_dynamic_imports_in_python() -> None:
     assert view.reach("tests/test_a.py") is INS
 
 
+#: An sdist whose build installs only `pkg/` (top_level.txt) and ships tests and CI scripts.
+_SDIST_WITH_A_LOADER = {
+    "pkg.egg-info/top_level.txt": "pkg\n",
+    "pkg/__init__.py": "from . import cli\n",
+    "pkg/cli.py": "import importlib\ndef run(name):\n    return importlib.import_module(name)\n",
+    "pkg/plugins.py": "",
+    "tests/test_cli.py": "import subprocess\n",
+    ".github/scripts/preview.js": "require('child_process')\n",
+}
+
+
+def test_a_runtime_loader_in_an_installed_sdist_reaches_only_what_pip_installs() -> None:
+    # `import_module(name)` at import time finds modules on sys.path: the installed package,
+    # never the sdist's tests or CI scripts, which pip does not copy.
+    view = pypi(_SDIST_WITH_A_LOADER)
+    assert view.reach("pkg/plugins.py") is IMP
+    assert view.reach("tests/test_cli.py") is SHP
+    assert view.reach(".github/scripts/preview.js") is SHP
+
+
+def test_a_loader_in_setup_py_still_reaches_every_file_of_the_sdist() -> None:
+    # The build runs in the unpacked sdist, where every file exists.
+    files = {**_SDIST_WITH_A_LOADER, "setup.py": "import importlib\nimportlib.import_module(n)\n"}
+    view = pypi(files)
+    assert view.reach("tests/test_cli.py") is INS
+    assert view.reach(".github/scripts/preview.js") is INS
+
+
+def test_a_runtime_loader_in_an_sdist_of_unknown_layout_reaches_everything() -> None:
+    files = {k: v for k, v in _SDIST_WITH_A_LOADER.items() if "egg-info" not in k}
+    files["setup.py"] = "from setuptools import setup, find_packages\nsetup()\n"
+    assert pypi(files).reach("tests/test_cli.py") is IMP
+
+
 def test_view_is_computed_once_per_snapshot() -> None:
     snap = snapshot({"package.json": package_json(), "index.js": "1"})
     assert view_of(snap) is view_of(snap)
@@ -564,3 +598,15 @@ def test_hatch_force_include_installs_too() -> None:
     )
     view = pypi({"extra/x.py": "", "tests/t.py": "", "pyproject.toml": text})
     assert view.reach("extra/x.py") is IMP and view.reach("tests/t.py") is SHP
+
+
+def test_json_a_pattern_or_a_loader_names_is_data_and_code_under_that_name_is_code() -> None:
+    files: dict[str, str | bytes] = {
+        "package.json": package_json(exports={"./*": "./dist/*"}),
+        "dist/a.js": "import(process.argv[2]);\n//# sourceMappingURL=a.js.map\n",
+        "dist/a.js.map": '{"version":3,"mappings":"AAAA"}',
+        "dist/b.js.map": "require('child_process').exec('id');\n",
+    }
+    view = build_view(snapshot(files))
+    assert view.reach("dist/a.js.map") is IMP and view.runtime("dist/a.js.map") is Runtime.DATA
+    assert view.runtime("dist/b.js.map") is Runtime.JS_CJS

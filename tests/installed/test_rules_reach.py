@@ -81,9 +81,35 @@ HOOKED: dict[str, str | bytes] = {
 @pytest.mark.parametrize("changed", ["install.js", "lib/fetch-binary.js"])
 def test_a_file_an_unchanged_hook_runs_is_an_install_time_change(changed: str) -> None:
     new = {**HOOKED, changed: HOOKED[changed] + "require('child_process').exec('id');\n"}
-    hits = [f for f in findings(HOOKED, new) if f.rule == "npm.install-script"]
-    assert [(f.path, f.severity) for f in hits] == [(changed, Severity.HIGH)]
+    found = findings(HOOKED, new)
+    hits = [f for f in found if f.rule == "npm.install-script"]
+    # The change itself is shown for review; what it does (a process started on install)
+    # makes the verdict.
+    assert [(f.path, f.severity) for f in hits] == [(changed, Severity.MEDIUM)]
     assert "scripts.postinstall" in hits[0].message
+    started = [f for f in found if f.rule == "code.process-exec" and f.path == changed]
+    assert started and started[0].severity is Severity.CRITICAL
+    assert score(found).severity is Severity.CRITICAL
+
+
+@pytest.mark.parametrize("changed", ["install.js", "lib/fetch-binary.js"])
+def test_an_install_time_file_gaining_no_capability_is_reviewable_not_an_alarm(
+    changed: str,
+) -> None:
+    # esbuild's library, loaded by its unchanged install.js, gains an option each release.
+    edit = "exports.logStyle = function (o) { return o && o.logStyle || 'plain'; };\n"
+    new = {**HOOKED, changed: HOOKED[changed] + edit}
+    found = findings(HOOKED, new)
+    assert [f.severity for f in found if f.rule == "npm.install-script"] == [Severity.MEDIUM]
+    assert score(found).severity is Severity.MEDIUM
+
+
+def test_an_install_time_file_that_newly_reads_the_environment_is_still_critical() -> None:
+    edit = "const all = JSON.stringify(process.env);\n"
+    found = findings(
+        HOOKED, {**HOOKED, "lib/fetch-binary.js": HOOKED["lib/fetch-binary.js"] + edit}
+    )
+    assert score(found).severity is Severity.CRITICAL
 
 
 def test_a_version_bump_in_an_install_file_is_not_news() -> None:
@@ -101,3 +127,34 @@ def test_a_version_bump_in_an_install_file_is_not_news() -> None:
 def test_a_runtime_file_change_is_not_an_install_time_change() -> None:
     new = {**HOOKED, "index.js": "module.exports = 2;\n"}
     assert not [f for f in findings(HOOKED, new) if f.rule == "npm.install-script"]
+
+
+#: A package exporting every file under `dist/` (`"./*"`), as many TypeScript builds do.
+_EXPORTS_ALL: dict[str, str | bytes] = {
+    "package.json": package_json(exports={".": "./dist/index.js", "./*": "./dist/*"}),
+    "dist/index.js": "module.exports = 1;\n//# sourceMappingURL=index.js.map\n",
+}
+#: A packed, single-line source map (the shape a bundler writes).
+_SOURCE_MAP = (
+    '{"version":3,"file":"index.js","sources":["../src/index.ts"],"names":[],"mappings":"'
+    + "AAAA,SAAS,GAAG;" * 400
+    + '"}'
+)
+#: The same bytes' place taken by packed code that runs when required.
+_PACKED_CODE = "var a=b+c;if(a){d(a)}else{e(a,f)};" * 200
+
+
+def test_a_source_map_an_exports_pattern_can_name_is_data_not_minified_code() -> None:
+    # Required as CommonJS, a JSON object is a syntax error: it cannot run, so it is no bundle.
+    new = {**_EXPORTS_ALL, "dist/index.js.map": _SOURCE_MAP}
+    found = findings(_EXPORTS_ALL, new)
+    assert not [f for f in found if f.rule == "archive.minified-appeared"], found
+    assert score(found).severity < Severity.HIGH
+
+
+def test_packed_code_under_a_map_name_is_still_minified_code() -> None:
+    new = {**_EXPORTS_ALL, "dist/index.js.map": _PACKED_CODE}
+    found = findings(_EXPORTS_ALL, new)
+    assert [
+        f for f in found if f.rule == "archive.minified-appeared" and f.severity >= Severity.HIGH
+    ]

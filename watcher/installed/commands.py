@@ -89,6 +89,11 @@ def _commands(text: str) -> Iterator[list[str]]:
             yield current
 
 
+def command_words(text: str) -> list[list[str]]:
+    """The simple commands of a command line, each as its words (operators split them)."""
+    return list(_commands(text))
+
+
 def parse_command(text: str, cwd: str = "", depth: int = 0) -> Iterator[Run]:
     """Everything a command line (or a whole shell script) runs, in order."""
     if depth > MAX_DEPTH:

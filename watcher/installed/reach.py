@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar, cast
 
 from watcher import gaps
@@ -369,6 +370,8 @@ class _Walk:
         key = (self.level, reason)
         if mentioned:
             for target in self.mentioned(path):
+                if not self.loadable(target) or self.inert_json(target):
+                    continue
                 as_code = Runtime.PYTHON if path.endswith(".py") else Runtime.JS_CJS
                 runtime = self.base[target] if self.base[target].is_code else as_code
                 self.visit(target, why, path, runtime)
@@ -376,8 +379,51 @@ class _Walk:
             return
         self.expanded.add(key)
         for target, runtime in self.base.items():
-            if runtime.is_code and runtime is not Runtime.ZIP:
+            if runtime.is_code and runtime is not Runtime.ZIP and self.loadable(target):
                 self.visit(target, why, path)
+
+    def loadable(self, path: str) -> bool:
+        """Whether a loader with a computed name could find this file at the current level.
+
+        After `pip install` of an sdist only what the build installed exists: a dynamic
+        `import_module(name)` in the installed package cannot reach the sdist's tests, docs or
+        CI scripts, which pip never copies. At install time the build runs inside the unpacked
+        sdist, where every file is there; npm installs every file of its tarball. Unknown
+        prefixes keep every file (fail toward reachable).
+        """
+        if self.npm or self.level is Reach.INSTALL:
+            return True
+        prefixes = self.installed_prefixes
+        if prefixes is None:
+            return True
+        target = install_path(self.snapshot, path)
+        return target is not None and target.startswith(prefixes)
+
+    def inert_json(self, path: str) -> bool:
+        """A data file (not named as code) whose whole text is one JSON document.
+
+        Run as a script it does nothing: as JavaScript a JSON object is a syntax error and
+        any other JSON value an expression without effects; as Python, a literal. So a source
+        map a `./*` exports pattern or a loader could name is data, whatever the name says.
+        """
+        entry = self.files.get(path)
+        if entry is None or entry.is_binary or self.base[path].is_code:
+            return False
+        head = entry.data.lstrip()[:1]
+        if head not in (b"{", b"["):
+            return False
+        try:
+            json.loads(entry.text)
+        # Not JSON: the file may be code under a data name, and stays as the loader reads it.
+        # not a gap: nothing failed, the file is simply not inert
+        except (ValueError, RecursionError):
+            return False
+        return True
+
+    @cached_property
+    def installed_prefixes(self) -> tuple[str, ...] | None:
+        """`PythonLayout.installed_prefixes`, computed once per walk."""
+        return self.layout.installed_prefixes()
 
     def tokens(self, path: str) -> frozenset[str]:
         cached = self._tokens.get(path)
@@ -433,7 +479,7 @@ class _Walk:
     def _required_as(self, target: str) -> Runtime:
         """`require` runs any file as CommonJS, except JSON (data) and `.node` (native)."""
         base = self.base[target]
-        if target.endswith(".json"):
+        if target.endswith(".json") or (not base.is_code and self.inert_json(target)):
             return Runtime.DATA
         if base in (Runtime.NATIVE, Runtime.WASM) or target.endswith(".node"):
             return Runtime.NATIVE if base is not Runtime.WASM else base
@@ -757,7 +803,7 @@ class _Walk:
             why = f"entry point {key}" + (" (loads itself)" if group in SELF_LOADING_GROUPS else "")
             for found in self.layout.module_files(module):
                 self.root(found, why)
-        prefixes = self.layout.installed_prefixes()
+        prefixes = self.installed_prefixes
         for path, runtime in self.base.items():
             if not runtime.is_code or runtime is Runtime.ZIP:
                 continue

@@ -18,6 +18,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from watcher.models import AddedLine, Severity, Snapshot
 from watcher.parse import (
@@ -30,7 +31,7 @@ from watcher.parse import (
     parses,
 )
 from watcher.parse.purpose import purpose_of
-from watcher.rules import env_flow, path_match
+from watcher.rules import env_flow, env_select, path_match
 from watcher.rules.added_text import AddedText, added_text
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, is_js, is_python
@@ -688,14 +689,45 @@ def env_access(ctx: ArtifactContext) -> Iterator[Hit]:
     reported as an environment read (low), never hidden.
     """
     for hit in scan_added_lines(ctx, ENV, "environment"):
+        prefix = _env_prefix(ctx, hit) if hit.severity is Severity.HIGH else None
         if hit.severity is Severity.HIGH and _env_only_to_children(ctx, hit):
             yield replace(
                 hit,
                 message="environment: passes a copy of the environment to a child process",
                 severity=Severity.LOW,
             )
+        elif prefix is not None:
+            # The variables of one named family are read, as `process.env.DEBUG_X` would be;
+            # a family named for credentials is a credential read (medium), as a named one is.
+            credential = CREDENTIAL_NAME.search(prefix.upper()) is not None
+            yield replace(
+                hit,
+                message=f"environment: reads the variables whose names begin {prefix!r}"
+                " (selected by name, not a dump)",
+                severity=Severity.MEDIUM if credential else Severity.LOW,
+            )
         else:
             yield hit
+
+
+def _env_prefix(ctx: ArtifactContext, hit: Hit) -> str | None:
+    """The literal name prefix every whole-environment use on the hit's line filters by."""
+    if hit.path is None or hit.line is None:
+        return None
+    change = next((c for c in ctx.changed_files() if c.path == hit.path), None)
+    if change is None or change.new is None:
+        return None
+    lines = _lines(change.new.text)
+    if not 0 < hit.line <= len(lines):
+        return None
+    following = "\n".join(lines[hit.line : hit.line + env_select.FOLLOWING_LINES])
+    return env_select.selected_prefix(lines[hit.line - 1], following)
+
+
+@lru_cache(maxsize=4)
+def _lines(text: str) -> list[str]:
+    """A file's lines as the diff numbers them (`str.splitlines`), split once per file."""
+    return text.splitlines()
 
 
 def _env_only_to_children(ctx: ArtifactContext, hit: Hit) -> bool:
@@ -1067,11 +1099,40 @@ _SECRET_PATH = re.compile(SECRET_PATHS)
 SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg"})
 
 
+#: Entries of those directories that hold or grant credentials: `~/.aws/<anything else>` (a
+#: tool's own log or policy directory) is not the secret; `.gnupg` is secret throughout.
+SECRET_DIR_ENTRIES = {
+    ".aws": ("credentials", "config", "sso", "cli"),
+    ".ssh": ("id_", "config", "authorized_keys", "known_hosts", "identity"),
+}
+#: Characters between two path pieces joined on one line: `' / '` (pathlib), `', '` (join).
+_JOIN_GAP = 4
+
+
 def _secret_strings(facts: Facts) -> Iterator[Spot]:
-    for lit in facts.strings:
-        # Quoted, so that the `'.env'` alternative means exactly the string `.env`.
-        if lit.value in SECRET_DIRS or _SECRET_PATH.search(f"'{lit.value}'"):
+    strings = sorted(facts.strings, key=lambda lit: (lit.span.line, lit.span.col))
+    for index, lit in enumerate(strings):
+        if lit.value in SECRET_DIRS:
+            if _own_entry(lit, strings[index + 1] if index + 1 < len(strings) else None):
+                continue
             yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
+        # Quoted, so that the `'.env'` alternative means exactly the string `.env`.
+        elif _SECRET_PATH.search(f"'{lit.value}'"):
+            yield Spot(lit.span.line, lit.span.col, lit.span.end, lit.value)
+
+
+def _own_entry(directory: StringLit, after: StringLit | None) -> bool:
+    """`home / '.aws' / 'aws-api-mcp'`: the next piece, joined right after on the same line, is a
+    constant naming no credential entry of the directory (a tool's own files kept there)."""
+    entries = SECRET_DIR_ENTRIES.get(directory.value)
+    if entries is None or after is None or after.span.line != directory.span.line:
+        return False
+    if not 0 <= after.span.col - directory.span.end <= _JOIN_GAP:
+        return False
+    entry = after.value.strip("/\\").split("/", 1)[0]
+    if not entry or "${" in entry or CREDENTIAL_NAME.search(entry.upper()):
+        return False
+    return not entry.lower().startswith(entries)
 
 
 SECRETS = (

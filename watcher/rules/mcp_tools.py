@@ -203,8 +203,11 @@ PARAM_CLASSES = (
     ParamClass(
         _i(
             # `secret` only at the end: `secret_name` names a secret, `client_secret` is one.
+            # `session_id` is left out: in a tool it is the handle the server itself issued
+            # (`end_session(sessionId)`); the session's secrets are its cookie or token.
             rf"{_B}(?:api_?key|apikey|access_?key|password|passwd|passphrase|credentials?|bearer"
-            rf"|auth|authorization|cookies?|session_?id){_E}|{_B}secret$"
+            rf"|auth|authorization|cookies?|session_?(?:cookie|token|key|secret)){_E}"
+            rf"|{_B}secret$"
             rf"|{_B}(?:access|auth|bearer|api|refresh|id|github|gh|npm|slack|oauth)_?token{_E}"
             r"|^token$"
         ),

@@ -9,7 +9,9 @@ import re
 from collections.abc import Iterator, Mapping
 
 from watcher.installed import Reach
-from watcher.models import ChangeKind, Ecosystem, FileChange, Severity
+from watcher.installed.commands import command_words
+from watcher.models import ChangeKind, Ecosystem, FileChange, FileEntry, Severity
+from watcher.parse import facts_for
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 from watcher.rules.text import excerpt, json_key_line, json_path_line
 
@@ -67,6 +69,12 @@ def _install_code_changed(ctx: ArtifactContext) -> Iterator[Hit]:
     An edited `install.js` behind an unchanged `"postinstall": "node install.js"` is new
     install-time code as much as a new hook is; the installed view follows the hook through
     `sh x`, `npm run x`, `binding.gyp` actions and the module graph.
+
+    Medium, not high (SPEC §4.4: severity from behaviour): the change is shown for review, and
+    what it *does* is judged by the capability rules on the same lines, which the engine makes
+    critical at install time (network, processes, dynamic code) and which complete the
+    install-hook combination (environment, secrets). An edit that adds none of that — esbuild's
+    library gaining an option, loaded by its unchanged `install.js` — is not an alarm.
     """
     old_view = ctx.old_view
     if old_view is None or not any(r.reach is Reach.INSTALL for r in old_view.roots):
@@ -88,6 +96,7 @@ def _install_code_changed(ctx: ArtifactContext) -> Iterator[Hit]:
             evidence=excerpt(first.text)
             if first
             else f"sha256 {change.new.sha256 if change.new else ''}",
+            severity=Severity.MEDIUM,
         )
 
 
@@ -133,14 +142,45 @@ def _hook_hits(old: Mapping[str, str], new: Mapping[str, str], text: str) -> Ite
         line = json_key_line(text, hook, after="scripts")
         evidence = text.splitlines()[line - 1] if line else f'"{hook}": "{command}"'
         weaker = KNOWN_BUILD_COMMANDS.match(command) is not None
+        same = hook in old and _runs_nothing_new(old[hook], command)
         yield Hit(
             f"`{hook}` script {verb}: `{command}`"
-            + (" (a known native-build command)" if weaker else ""),
+            + (" (a known native-build command)" if weaker else "")
+            + (" (it runs what it ran before; its new inline code only exits)" if same else ""),
             path="package.json",
             line=line,
             evidence=excerpt(evidence),
-            severity=Severity.MEDIUM if weaker else None,
+            severity=Severity.LOW if same else Severity.MEDIUM if weaker else None,
         )
+
+
+#: Calls inline hook code may make and still do nothing but end the hook (or say why).
+_INERT_CALLS = frozenset({"process.exit", "console.log", "console.error", "console.warn"})
+_NODE_EVAL = frozenset({"-e", "-p", "--eval", "--print"})
+
+
+def _runs_nothing_new(old: str, new: str) -> bool:
+    """Every simple command of the new hook is one the old hook ran, or `node -e` code that
+    only exits or logs (`… || true` rewritten as `… || node -e "process.exit(0)"`).
+
+    Compared as whole word lists, so an added argument, redirection or `$(…)` is a new
+    command, and any other inline code (a require, an import, an environment read, any other
+    call) keeps the change a changed hook.
+    """
+    before = {tuple(words) for words in command_words(old)}
+    return all(tuple(words) in before or _inert_inline(words) for words in command_words(new))
+
+
+def _inert_inline(words: list[str]) -> bool:
+    if len(words) != 3 or words[0] not in ("node", "nodejs") or words[1] not in _NODE_EVAL:
+        return False
+    facts = facts_for("inline.js", FileEntry.of("inline.js", words[2].encode()), "javascript")
+    if facts is None or facts.error_lines or facts.imports or facts.env_reads:
+        return False
+    # Every parenthesis a call: a call the parser could not name (`(0, eval)(s)`) is not inert.
+    if words[2].count("(") != len(facts.calls):
+        return False
+    return all(call.callee in _INERT_CALLS and not call.concealed for call in facts.calls)
 
 
 @artifact_rule(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from watcher.installed import InstalledView, Reach, Runtime
 from watcher.models import ChangeKind, Severity
+from watcher.rules.npm_install import INSTALL_HOOKS, KNOWN_BUILD_COMMANDS
 from watcher.rules.registry import ArtifactContext, Hit, artifact_rule
 
 
@@ -21,6 +22,20 @@ def _kinds(view: InstalledView | None) -> frozenset[Runtime]:
     if view is None:
         return frozenset()
     return frozenset(f.runtime for f in view.files.values() if f.runtime.is_opaque)
+
+
+def _built_native_on_install(ctx: ArtifactContext) -> bool:
+    """Whether the pinned release made a native addon on install (built or fetched one).
+
+    node-gyp builds `binding.gyp` into a `.node`; `prebuild-install` and `node-pre-gyp
+    install` download one. Such a package already ran native code it did not ship: bcrypt 6
+    shipping its prebuilds instead of downloading them at install brings no new kind of code.
+    """
+    old = ctx.diff.old_manifest
+    if old is None:
+        return False
+    hooks = (old.scripts.get(h, "") for h in INSTALL_HOOKS)
+    return old.has_binding_gyp or any(KNOWN_BUILD_COMMANDS.match(c) for c in hooks if c)
 
 
 @artifact_rule(
@@ -34,6 +49,8 @@ def opaque_code(ctx: ArtifactContext) -> Iterator[Hit]:
     """Compiled code appeared, or was replaced, on a path the installed view says can run."""
     view, old_view = ctx.view, ctx.old_view
     had = _kinds(old_view)
+    if _built_native_on_install(ctx):
+        had |= {Runtime.NATIVE}
     for change in ctx.changed_files():
         entry = change.new
         reached = view.files.get(change.path)

@@ -331,11 +331,22 @@ def _py_only_matched(index: PyIndex, literals: list[StringLit]) -> bool:
                 targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
                 if len(targets) != 1 or not isinstance(targets[0], ast.Name):
                     return False
-                uses = loads.get(targets[0].id, [])
-                if not uses or len(uses) > MAX_USES:
+                name = targets[0].id
+                reads: list[ast.expr] = list(loads.get(name, []))
+                if isinstance(parents.get(id(parent)), ast.ClassDef):
+                    # A class attribute is read as `self.NAME`, `cls.NAME` or `Klass.NAME`.
+                    reads += attribute_loads(name)
+                if not reads or len(reads) > MAX_USES:
                     return False
-                return all(compared(u, hops + 1) for u in uses)
+                return all(compared(u, hops + 1) for u in reads)
             return False
+
+    def attribute_loads(name: str) -> list[ast.expr]:
+        return [
+            n
+            for n in ast.walk(index.tree)
+            if isinstance(n, ast.Attribute) and n.attr == name and isinstance(n.ctx, ast.Load)
+        ]
 
     for lit in literals:
         found = [c for c in constants if c.lineno == lit.span.line and c.value == lit.value]
