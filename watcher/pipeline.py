@@ -7,6 +7,7 @@ prints, writes to a store or sends a notification.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -229,13 +230,53 @@ def _snapshots(sources: Sources, release: Release) -> list[Snapshot]:
         installed_view(sources.fetcher.fetch(ref), ref.filename, sources.limits)
         for ref in refs[:MAX_ARTIFACTS]
     ]
-    if len(refs) > MAX_ARTIFACTS:
-        skipped = ", ".join(ref.filename for ref in refs[MAX_ARTIFACTS:][:5])
+    # Past the limit, a platform wheel is read one at a time and dropped: when everything it
+    # installs is a file an analysed artifact holds, or its platform's build of a native
+    # module one holds, it says nothing more (pydantic-core ships 140 such wheels).
+    uncovered = [
+        ref.filename
+        for ref in refs[MAX_ARTIFACTS:]
+        if not _covered(
+            installed_view(sources.fetcher.fetch(ref), ref.filename, sources.limits), snapshots
+        )
+    ]
+    if uncovered:
+        skipped = ", ".join(uncovered[:5])
         gaps.record(
-            f"{len(refs) - MAX_ARTIFACTS} of {len(refs)} artifacts over the "
-            f"{MAX_ARTIFACTS}-artifact limit were not analysed ({skipped}, ...)"
+            f"{len(uncovered)} of {len(refs)} artifacts over the {MAX_ARTIFACTS}-artifact limit"
+            f" were not analysed and differ from every analysed one ({skipped}, ...)"
         )
     return snapshots
+
+
+#: A wheel's own bookkeeping, different in every platform's wheel and never run.
+_WHEEL_BOOKKEEPING = re.compile(r"^[^/]+\.dist-info/(?:RECORD|WHEEL)$")
+#: A native module's platform suffix (`.cpython-312-x86_64-linux-gnu.so`, `.cp312-win_amd64.pyd`,
+#: `.abi3.so`): the same module built for another platform.
+_NATIVE_SUFFIX = re.compile(r"\.(?:[A-Za-z0-9_-]+\.)?(?:so|pyd|dylib)$")
+
+
+def _covered(extra: Snapshot, analysed: Sequence[Snapshot]) -> bool:
+    """Whether every file `extra` installs is one an analysed artifact holds (same content),
+    or a native module an analysed wheel holds built for another platform."""
+    if extra.kind is not ArtifactKind.WHEEL or extra.gaps or extra.specials:
+        return False
+    shas = {entry.sha256 for snapshot in analysed for entry in snapshot.files.values()}
+    natives = {
+        _NATIVE_SUFFIX.sub("", path)
+        for snapshot in analysed
+        if snapshot.kind is ArtifactKind.WHEEL
+        for path, entry in snapshot.files.items()
+        if entry.is_binary and _NATIVE_SUFFIX.search(path)
+    }
+    for path, entry in extra.files.items():
+        if entry.sha256 in shas or _WHEEL_BOOKKEEPING.match(path):
+            continue
+        if entry.is_binary and _NATIVE_SUFFIX.search(path):
+            if _NATIVE_SUFFIX.sub("", path) in natives:
+                continue
+        return False
+    return True
 
 
 def diff_release(sources: Sources, name: str, old_version: str, new_version: str) -> Report:
