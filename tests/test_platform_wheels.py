@@ -31,6 +31,7 @@ def test_a_platform_build_of_the_same_modules_is_covered() -> None:
             "core/_core.cpython-312-aarch64-linux-gnu.so": ELF + b"arm",
             "core-2.0.dist-info/RECORD": b"arm record\n",
             "core-2.0.dist-info/WHEEL": b"Tag: cp312-cp312-manylinux_aarch64\n",
+            "core-2.0.dist-info/sboms/core.cyclonedx.json": b'{"components": ["aarch64"]}',
         },
     )
     assert _covered(arm, [analysed])

@@ -249,8 +249,9 @@ def _snapshots(sources: Sources, release: Release) -> list[Snapshot]:
     return snapshots
 
 
-#: A wheel's own bookkeeping, different in every platform's wheel and never run.
-_WHEEL_BOOKKEEPING = re.compile(r"^[^/]+\.dist-info/(?:RECORD|WHEEL)$")
+#: A wheel's own bookkeeping, different in every platform's wheel and never run: its RECORD,
+#: its tags, and the SBOMs of what each platform's build linked (PEP 770).
+_WHEEL_BOOKKEEPING = re.compile(r"^[^/]+\.dist-info/(?:RECORD|WHEEL|sboms/[^/]+\.json)$")
 #: A native module's platform suffix (`.cpython-312-x86_64-linux-gnu.so`, `.cp312-win_amd64.pyd`,
 #: `.abi3.so`): the same module built for another platform.
 _NATIVE_SUFFIX = re.compile(r"\.(?:[A-Za-z0-9_-]+\.)?(?:so|pyd|dylib)$")
