@@ -480,3 +480,19 @@ def test_javascript_descriptions_are_read_as_the_model_reads_them() -> None:
         "e": "Hide",
         "f": "Hide it",
     }
+
+
+def test_python_decorators_fetched_by_name_declare_tools() -> None:
+    source = (
+        "from mcp.server.fastmcp import FastMCP\nmcp = FastMCP('n')\n"
+        "@getattr(mcp, 'tool')()\ndef a() -> None:\n    '''Hidden.'''\n"
+        "@getattr(mcp, 'to' + 'ol')\ndef b() -> None:\n    '''Also.'''\n"
+        "@getattr(mcp, 'prompt')(name='p')\ndef c() -> str:\n    return 'x'\n"
+        "@getattr(mcp, 'tolerance')\ndef d() -> None: ...\n"
+    )
+    found = tools_module.python_surfaces("server.py", source, lambda _at, _name: None)
+    tools = {(t.kind, t.name): t for t in found}
+    assert tools[("tool", "a")].description == "Hidden."
+    assert tools[("tool", "b")].description == "Also."
+    assert ("prompt", "p") in tools
+    assert not any(name == "d" for _, name in tools)

@@ -420,12 +420,29 @@ def _signature_params(
 
 
 def _surface_decorator(decorator: ast.expr) -> tuple[str, ast.Call | ast.Attribute] | None:
-    """(kind, decorator) if it is `@x.tool`, `@x.prompt(...)`, `@x.resource("uri")`..."""
+    """(kind, decorator) if it is `@x.tool`, `@x.prompt(...)`, `@x.resource("uri")`... in any
+    spelling of the member: `@getattr(x, "tool")(...)`, `@getattr(x, "to" + "ol")`."""
+    fetched = _fetched_member(decorator)
+    if fetched is not None:  # `@getattr(x, "tool")`: the member itself, not called
+        return (_DECORATORS[fetched.attr], fetched) if fetched.attr in _DECORATORS else None
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    target = _fetched_member(target) or target
     if isinstance(target, ast.Attribute) and target.attr in _DECORATORS:
         if isinstance(decorator, ast.Call | ast.Attribute):
             return _DECORATORS[target.attr], decorator
     return None
+
+
+def _fetched_member(node: ast.expr) -> ast.Attribute | None:
+    """`getattr(x, <constant>)` as the `x.<constant>` it reads."""
+    if not (isinstance(node, ast.Call) and _callee_name(node.func) == "getattr"):
+        return None
+    if len(node.args) < 2:
+        return None
+    folded = fold_string(node.args[1], {})
+    if folded is None or not folded[0].isidentifier():
+        return None
+    return ast.Attribute(value=node.args[0], attr=folded[0], ctx=ast.Load())
 
 
 def _optional_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:

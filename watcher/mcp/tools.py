@@ -50,12 +50,13 @@ PREFILTER: tuple[bytes, ...] = (b"tool", b"Tool", b"prompt(", b"Prompt(", b"reso
 PREFILTER += (b"Resource(", b"instructions", b"mcp.", b"MCP(", b'"prompts"')
 #: What the Python extractor (`watcher.mcp.python`) needs to find anything: a `.tool`,
 #: `.prompt` or `.resource` decorator, a `Tool(...)` call, server `instructions`, `TextContent`,
-#: or a dict with a quoted schema key. Whole words: `functools` and `setuptools` hold "tool",
-#: and would send most of any Python package to the parser.
+#: a dict with a quoted schema key, a member fetched by name (`getattr(mcp, "tool")`), or the
+#: FastMCP server itself. Whole words: `functools` and `setuptools` hold "tool", and would send
+#: most of any Python package to the parser.
 _PY_NEEDLES = re.compile(
     rb"\.[ \t\r\n\\]*(?:tool|prompt|resource)(?![A-Za-z0-9_])"
-    rb"|(?<![A-Za-z0-9_])(?:Tool|TextContent|instructions)(?![A-Za-z0-9_])"
-    rb"|[\"'](?:inputSchema|input_schema)[\"']"
+    rb"|(?<![A-Za-z0-9_])(?:Tool|TextContent|instructions|FastMCP)(?![A-Za-z0-9_])"
+    rb"|[\"'](?:inputSchema|input_schema|tool|prompt|resource)[\"']"
 )
 #: Text files a server reads at load for its descriptions (and the size it may read of one).
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".json", ".prompt", ".html")
