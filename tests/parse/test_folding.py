@@ -297,3 +297,19 @@ def test_long_chains_that_do_not_fold_are_walked_once(source: str) -> None:
     assert seconds < 5.0
     assert facts is not None
     assert facts.calls[0].first_arg is None
+
+
+def test_nested_sending_calls_are_read_once_each() -> None:
+    """Secrets under nested sending calls (`a.get(a.get(…))`) are read once per node, not once
+    per enclosing call: 200 lines of 150 nested calls are no gap and no hang."""
+    nested = "a.get(" * 150 + "process.env.NPM_TOKEN" + ")" * 150 + ";\n"
+    facts, found, seconds = _timed("a.js", nested * 200)
+    assert seconds < HANG
+    assert facts is not None and not found
+    assert all(call.arg_sources == ("env:NPM_TOKEN",) for call in facts.calls)
+    py_nested = "a.get(" * 90 + "os.environ['NPM_TOKEN']" + ")" * 90 + "\n"
+    facts, found, seconds = _timed("a.py", "import os\n" + py_nested * 200)
+    assert seconds < HANG
+    assert facts is not None and not found
+    sending = [c for c in facts.calls if c.callee.endswith(".get")]
+    assert sending and all(c.arg_sources == ("env:NPM_TOKEN",) for c in sending)

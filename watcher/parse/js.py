@@ -59,8 +59,6 @@ INTEROP = frozenset(
 )
 #: Callees whose nested argument calls are recorded (`eval(atob(…))` decodes and runs).
 CODE_SINKS = frozenset({"eval", "Function", "module._compile"})
-#: Nodes read from one sending call's arguments looking for secrets (a bound, not a budget).
-_MAX_SOURCE_NODES = 4096
 #: Names followed to their values from one sink's arguments (`exec(cmd)`, `cmd = decode(…)`).
 _FOLLOWED_NAMES = 16
 #: Process starters whose nested argument calls are recorded too (a decoded command).
@@ -168,6 +166,9 @@ class _Extractor:
         self.resolving: set[str] = set()
         #: Byte ranges of `+` nodes folded as part of a longer chain (not folded again).
         self.spine: set[tuple[int, int]] = set()
+        #: Secrets found under each expression read so far (`_sources`), and those being read.
+        self.source_memo: dict[tuple[int, int, str], tuple[str, ...]] = {}
+        self.source_active: set[tuple[int, int, str]] = set()
 
     # -- values ---------------------------------------------------------------------------
 
@@ -682,48 +683,65 @@ class _Extractor:
 
     def sources_in(self, items: list[Node]) -> Iterator[str]:
         """Secrets in a call's arguments (`Call.arg_sources`), through names bound once."""
-        followed: set[str] = set()
-        stack = list(items)
-        seen = 0
-        while stack and seen < _MAX_SOURCE_NODES:
+        for item in items:
+            yield from self._sources(item, 0, 0)
+
+    def _sources(self, root: Node, depth: int, names: int) -> tuple[str, ...]:
+        """Secrets in one expression, memoised per node: nested calls and constants are read
+        once per file, whatever the number of sending calls around them. At most
+        `_FOLLOWED_NAMES` names are followed in a row (`b = a; c = b; …`)."""
+        key = (root.start_byte, root.end_byte, root.type)
+        cached = self.source_memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self.source_active or self.deep(depth):
+            return ()
+        self.source_active.add(key)
+        found: list[str] = []
+        stack = [root]
+        while stack:
             node = stack.pop()
-            seen += 1
             kind = node.type
+            if node is not root and kind in ("call_expression", "new_expression"):
+                found.extend(self._sources(node, depth + 1, names))
+                continue
             if kind == "subscript_expression":
                 base = self.path(node.child_by_field_name("object"))
                 if base is not None and base[0] == "process.env":
-                    key = self.fold(node.child_by_field_name("index"))
-                    yield f"env:{key[0]}" if key is not None else "env:?"
+                    index = self.fold(node.child_by_field_name("index"))
+                    found.append(f"env:{index[0]}" if index is not None else "env:?")
                     continue
             if kind in ("member_expression", "subscript_expression", "identifier"):
                 resolved = self.path(node)
                 name = resolved[0] if resolved is not None else ""
                 if name == "process.env":
-                    yield "env:*"
+                    found.append("env:*")
                     continue
                 if name.startswith("process.env."):
-                    yield "env:" + name.removeprefix("process.env.")
+                    found.append("env:" + name.removeprefix("process.env."))
                     continue
                 leaf = name.rsplit(".", 1)[-1] if name else _text(node)
                 if KEY_MATERIAL.match(leaf):
-                    yield "key:" + leaf
+                    found.append("key:" + leaf)
                     continue
                 if kind == "identifier":
                     value = self.constants.get(_text(node))
-                    if value is not None and _text(node) not in followed:
-                        if len(followed) < _FOLLOWED_NAMES:
-                            followed.add(_text(node))
-                            stack.append(value)
+                    if value is not None and names < _FOLLOWED_NAMES:
+                        found.extend(self._sources(value, depth, names + 1))
                     continue
             elif kind in ("shorthand_property_identifier", "property_identifier"):
                 if KEY_MATERIAL.match(_text(node)):
-                    yield "key:" + _text(node)
+                    found.append("key:" + _text(node))
                 value = self.constants.get(_text(node)) if kind.startswith("shorthand") else None
-                if value is not None and _text(node) not in followed:
-                    followed.add(_text(node))
-                    stack.append(value)
+                if value is not None and names < _FOLLOWED_NAMES:
+                    found.extend(self._sources(value, depth, names + 1))
                 continue
             stack.extend(node.named_children)
+        self.source_active.discard(key)
+        result = tuple(dict.fromkeys(found))
+        if names == 0:  # read whole: a result cut by the name bound is not the node's own
+            self.source_memo[key] = result
+        return result
 
     def nested_callees(self, items: list[Node]) -> list[str]:
         """Callees of the calls inside a sink's arguments, through names bound once.

@@ -46,8 +46,7 @@ BUILTIN_MODULES = frozenset({"builtins", "__builtins__"})
 CODE_SINKS = frozenset({"exec", "eval", "compile"})
 #: How many once-bound names `argument_callees` follows from one call's arguments.
 _FOLLOWED_NAMES = 16
-#: Nodes read from one sending call's arguments looking for secrets (a bound, not a budget).
-_MAX_SOURCE_NODES = 4096
+
 #: Prefixes of process starters whose nested argument calls are recorded too: a command
 #: decoded at run time (`os.system(bytes.fromhex(…).decode())`) is meant not to be read.
 PROCESS_SINKS = (
@@ -89,6 +88,10 @@ class _Extractor(ast.NodeVisitor):
         self.columns = columns
         self.aliases: dict[str, str] = {}
         self.parents: dict[int, ast.AST] = {}
+        #: Secrets found under each expression read so far (`_sources`, by node identity: the
+        #: tree outlives the extractor), and those being read.
+        self.source_memo: dict[int, tuple[str, ...]] = {}
+        self.source_active: set[int] = set()
         self.calls: list[Call] = []
         self.imports: list[Import] = []
         self.env_reads: list[EnvRead] = []
@@ -445,24 +448,38 @@ class _Extractor(ast.NodeVisitor):
 
     def sources_in(self, args: list[ast.expr]) -> Iterator[str]:
         """Secrets in a call's arguments (`Call.arg_sources`), through names bound once."""
-        followed: set[str] = set()
-        pending: list[ast.expr] = list(args)
-        seen = 0
-        while pending and seen < _MAX_SOURCE_NODES:
-            stack: list[ast.AST] = [pending.pop()]
-            while stack and seen < _MAX_SOURCE_NODES:
-                sub = stack.pop()
-                seen += 1
-                found = self._source(sub)
-                if found is not None:
-                    yield found
-                    continue
-                if isinstance(sub, ast.Name) and sub.id in self.constants:
-                    if sub.id not in followed and len(followed) < _FOLLOWED_NAMES:
-                        followed.add(sub.id)
-                        pending.append(self.constants[sub.id])
-                    continue
+        for arg in args:
+            yield from self._sources(arg, 0, 0)
+
+    def _sources(self, root: ast.AST, depth: int, names: int) -> tuple[str, ...]:
+        """Secrets in one expression, memoised per node: nested calls and constants are read
+        once per file, whatever the number of sending calls around them. At most
+        `_FOLLOWED_NAMES` names are followed in a row (`b = a; c = b; …`)."""
+        cached = self.source_memo.get(id(root))
+        if cached is not None:
+            return cached
+        if id(root) in self.source_active or self.deep(depth):
+            return ()
+        self.source_active.add(id(root))
+        found: list[str] = []
+        stack: list[ast.AST] = [root]
+        while stack:
+            sub = stack.pop()
+            source = self._source(sub)
+            if source is not None:
+                found.append(source)
+            elif sub is not root and isinstance(sub, ast.Call):
+                found.extend(self._sources(sub, depth + 1, names))
+            elif isinstance(sub, ast.Name) and sub.id in self.constants:
+                if names < _FOLLOWED_NAMES:
+                    found.extend(self._sources(self.constants[sub.id], depth, names + 1))
+            else:
                 stack.extend(ast.iter_child_nodes(sub))
+        self.source_active.discard(id(root))
+        result = tuple(dict.fromkeys(found))
+        if names == 0:  # read whole: a result cut by the name bound is not the node's own
+            self.source_memo[id(root)] = result
+        return result
 
     def _source(self, node: ast.AST) -> str | None:
         """The source the expression reads ("env:NAME", "env:*", "key:name"), or None."""
