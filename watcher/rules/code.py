@@ -846,12 +846,23 @@ def _fetches_and_runs(command: str) -> bool:
     return False
 
 
-def _is_fetch_and_run_call(call: Call, python: bool) -> bool:
-    return (
-        _is_exec_call(call, python)
-        and call.first_arg is not None
-        and _fetches_and_runs(call.first_arg)
-    )
+def _fetch_and_run(facts: Facts) -> Iterator[Spot]:
+    """Process starts whose command, or a string among their arguments on the call's line
+    (`spawn('sh', ['-c', 'curl … | sh'])`, `run(['bash', '-c', …])`), downloads and runs."""
+    python = facts.language == "python"
+    by_line: dict[int, list[StringLit]] = {}
+    for lit in facts.strings:
+        by_line.setdefault(lit.span.line, []).append(lit)
+    for call in facts.calls:
+        if not _is_exec_call(call, python):
+            continue
+        span = call.span
+        texts = [call.first_arg] if call.first_arg is not None else []
+        texts += [
+            lit.value for lit in by_line.get(span.line, ()) if span.col <= lit.span.col < span.end
+        ]
+        if any(_fetches_and_runs(text) for text in texts):
+            yield Spot(span.line, span.col, span.end, call.callee)
 
 
 def _drops(facts: Facts) -> Iterator[Spot]:
@@ -883,7 +894,7 @@ EXEC = (
         "runs a command that downloads code and runs it (`curl … | sh`)",
         ("curl", "wget", "iwr", "irm", "Invoke-", "bitsadmin", "DownloadString"),
         severity=Severity.HIGH,
-        facts=_calls(_is_fetch_and_run_call),
+        facts=_fetch_and_run,
         alias_needles=(b"child_process", b"subprocess", b"from os import"),
     ),
     Signal(
